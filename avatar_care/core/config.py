@@ -1,0 +1,34 @@
+"""Server settings, from the environment (prefix ``AVATAR_CARE_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AVATAR_CARE_", env_file=".env", extra="ignore")
+
+    #: Where the embedded database and uploaded files live.
+    data_dir: Path = Field(default=PROJECT_ROOT / "data")
+    #: SQLAlchemy URL; empty means SQLite in ``data_dir`` (the embedded default).
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Where the pages and their npm dependencies are served from.
+    web_client_dir: Path = Field(default=PROJECT_ROOT / "web_client")
+    assets_dir: Path = Field(default=PROJECT_ROOT / "assets")
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'avatar-care.sqlite3'}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
