@@ -158,10 +158,7 @@ class RestSkeleton:
 
     def direction(self, bone: str) -> NDArray[np.float64]:
         """Unit vector along ``bone`` at rest: towards its main child, or its tip for a leaf."""
-        if bone in self.tips:
-            v = self.tips[bone]
-        else:
-            v = self.offsets[MAIN_CHILD[bone]]
+        v = self.tips[bone] if bone in self.tips else self.offsets[MAIN_CHILD[bone]]
         return np.asarray(v / np.linalg.norm(v), dtype=np.float64)
 
     def rest_positions(self) -> dict[str, NDArray[np.float64]]:

@@ -1,0 +1,77 @@
+"""Joint limits as swing-twist cones.
+
+A local rotation splits into a twist about the bone's own axis and a swing of that axis. The swing
+is held inside a cone (its angle at most ``swing``) and the twist inside ``+-twist``. Unlike
+per-axis Euler clamps this has no gimbal order, treats every direction of the cone alike, and a
+clamped rotation stays the nearest allowed one along the same swing direction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from rigging.quaternion import F64, multiply, power, swing_twist
+from rigging.skeleton import BONES, REST
+
+
+@dataclass(frozen=True)
+class Cone:
+    swing_deg: float
+    twist_deg: float
+
+
+def _cone_for(bone: str) -> Cone:
+    if bone in ("spine", "chest", "upperChest"):
+        return Cone(50, 45)
+    if bone in ("neck", "head"):
+        return Cone(60, 70)
+    if bone == "hips":
+        return Cone(180, 180)
+    if bone.endswith("Shoulder"):
+        return Cone(35, 15)
+    if bone.endswith("UpperArm"):
+        return Cone(180, 110)
+    if bone.endswith("LowerArm"):
+        return Cone(160, 120)
+    if bone.endswith("Hand"):
+        return Cone(95, 40)
+    if bone.endswith("UpperLeg"):
+        return Cone(140, 70)
+    if bone.endswith("LowerLeg"):
+        return Cone(165, 35)
+    if bone.endswith("Foot"):
+        return Cone(65, 35)
+    if "Thumb" in bone:
+        return Cone(95, 50)
+    if bone.endswith("Proximal"):
+        return Cone(100, 25)
+    if bone.endswith(("Intermediate", "Distal")):
+        return Cone(120, 15)
+    return Cone(45, 30)  # eyes, jaw, toes
+
+
+CONES: Final[dict[str, Cone]] = {bone: _cone_for(bone) for bone in BONES}
+_AXES: Final = np.array([REST.direction(b) for b in BONES])
+_SWING: Final = np.radians([CONES[b].swing_deg for b in BONES])
+_TWIST: Final = np.radians([CONES[b].twist_deg for b in BONES])
+
+
+def clamp(local: F64, bone_indices: np.ndarray) -> F64:
+    """Hold local rotations (n, 4) of the bones ``bone_indices`` (n,) inside their cones."""
+    axes = _AXES[bone_indices]
+    q = np.where(local[:, 3:4] < 0, -local, local)
+    swing, twist = swing_twist(q, axes)
+    swing_angle = 2.0 * np.arccos(np.clip(np.abs(swing[:, 3]), 0.0, 1.0))
+    # The twist quaternion's vector part is along +axis or -axis: its signed angle.
+    twist_angle = 2.0 * np.arctan2(np.sum(twist[:, :3] * axes, axis=1), twist[:, 3])
+    twist_angle = (twist_angle + np.pi) % (2 * np.pi) - np.pi
+    max_s = _SWING[bone_indices]
+    max_t = _TWIST[bone_indices]
+    s_scale = np.where(swing_angle > max_s, max_s / np.maximum(swing_angle, 1e-9), 1.0)
+    t_scale = np.where(np.abs(twist_angle) > max_t, max_t / np.maximum(np.abs(twist_angle), 1e-9), 1.0)
+    if np.all(s_scale == 1.0) and np.all(t_scale == 1.0):
+        return q
+    return multiply(power(swing, s_scale), power(twist, t_scale))

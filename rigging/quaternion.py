@@ -1,0 +1,183 @@
+"""Quaternions ``[x, y, z, w]`` (three.js order) and rotation matrices, vectorized over leading axes.
+
+Everything here accepts a single quaternion of shape (4,) or a stack of shape (..., 4).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+F64 = NDArray[np.float64]
+
+IDENTITY: F64 = np.array([0.0, 0.0, 0.0, 1.0])
+_EPS = 1e-9
+
+
+def normalize(q: F64) -> F64:
+    n = np.linalg.norm(q, axis=-1, keepdims=True)
+    return np.asarray(q / np.maximum(n, _EPS), dtype=np.float64)
+
+
+def unit(v: F64) -> F64:
+    """Unit vectors along the last axis; zero vectors stay zero."""
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.asarray(np.where(n > _EPS, v / np.maximum(n, _EPS), 0.0), dtype=np.float64)
+
+
+def multiply(a: F64, b: F64) -> F64:
+    """Hamilton product ``a * b`` (apply ``b`` first, then ``a``)."""
+    ax, ay, az, aw = np.moveaxis(a, -1, 0)
+    bx, by, bz, bw = np.moveaxis(b, -1, 0)
+    return np.stack(
+        (
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+            aw * bw - ax * bx - ay * by - az * bz,
+        ),
+        axis=-1,
+    )
+
+
+def conjugate(q: F64) -> F64:
+    return np.asarray(q * np.array([-1.0, -1.0, -1.0, 1.0]), dtype=np.float64)
+
+
+def rotate(q: F64, v: F64) -> F64:
+    """Rotate vectors ``v`` (..., 3) by unit quaternions ``q`` (..., 4)."""
+    u = q[..., :3]
+    w = q[..., 3:4]
+    t = 2.0 * np.cross(u, v)
+    return np.asarray(v + w * t + np.cross(u, t), dtype=np.float64)
+
+
+def from_axis_angle(axis: F64, angle: F64 | float) -> F64:
+    axis = unit(np.asarray(axis, dtype=np.float64))
+    half = np.asarray(angle, dtype=np.float64)[..., None] * 0.5
+    return np.concatenate((axis * np.sin(half), np.cos(half)), axis=-1)
+
+
+def to_matrix(q: F64) -> F64:
+    x, y, z, w = np.moveaxis(q, -1, 0)
+    xx, yy, zz = x * x, y * y, z * z
+    xy, xz, yz, wx, wy, wz = x * y, x * z, y * z, w * x, w * y, w * z
+    m = np.stack(
+        (
+            1 - 2 * (yy + zz), 2 * (xy - wz), 2 * (xz + wy),
+            2 * (xy + wz), 1 - 2 * (xx + zz), 2 * (yz - wx),
+            2 * (xz - wy), 2 * (yz + wx), 1 - 2 * (xx + yy),
+        ),
+        axis=-1,
+    )  # fmt: skip
+    return m.reshape((*np.shape(q)[:-1], 3, 3))
+
+
+def from_matrix(m: F64) -> F64:
+    """Unit quaternion of rotation matrices (..., 3, 3); robust for every angle."""
+    m = np.asarray(m, dtype=np.float64)
+    shape = m.shape[:-2]
+    m = m.reshape(-1, 3, 3)
+    m00, m11, m22 = m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]
+    # Four candidate solutions; each is well-conditioned where its own diagonal term is largest.
+    cands = np.stack(
+        (
+            np.stack((1 + m00 - m11 - m22, m[:, 0, 1] + m[:, 1, 0], m[:, 0, 2] + m[:, 2, 0],
+                      m[:, 2, 1] - m[:, 1, 2]), -1),
+            np.stack((m[:, 0, 1] + m[:, 1, 0], 1 - m00 + m11 - m22, m[:, 1, 2] + m[:, 2, 1],
+                      m[:, 0, 2] - m[:, 2, 0]), -1),
+            np.stack((m[:, 0, 2] + m[:, 2, 0], m[:, 1, 2] + m[:, 2, 1], 1 - m00 - m11 + m22,
+                      m[:, 1, 0] - m[:, 0, 1]), -1),
+            np.stack((m[:, 2, 1] - m[:, 1, 2], m[:, 0, 2] - m[:, 2, 0], m[:, 1, 0] - m[:, 0, 1],
+                      1 + m00 + m11 + m22), -1),
+        ),
+        axis=1,
+    )  # fmt: skip
+    choice = np.argmax(np.stack((m00, m11, m22, m00 + m11 + m22), -1), axis=-1)
+    q = cands[np.arange(len(choice)), choice]
+    q = normalize(q)
+    q = np.where(q[:, 3:4] < 0, -q, q)
+    return q.reshape((*shape, 4))
+
+
+def from_two_vectors(a: F64, b: F64) -> F64:
+    """The shortest rotation taking direction ``a`` to direction ``b`` (a swing with no twist)."""
+    a = unit(np.asarray(a, dtype=np.float64))
+    b = unit(np.asarray(b, dtype=np.float64))
+    d = np.sum(a * b, axis=-1, keepdims=True)
+    axis = np.cross(a, b)
+    q = np.concatenate((axis, 1.0 + d), axis=-1)
+    # Opposite vectors: any perpendicular axis will do; pick one stable for the input.
+    opposite = (1.0 + d)[..., 0] < 1e-8
+    if np.any(opposite):
+        helper = np.where(np.abs(a[..., :1]) < 0.9, np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))
+        perp = unit(np.cross(a, helper))
+        q = np.where(opposite[..., None], np.concatenate((perp, np.zeros_like(d)), axis=-1), q)
+    return normalize(q)
+
+
+def swing_twist(q: F64, axis: F64) -> tuple[F64, F64]:
+    """Split ``q`` into ``swing * twist`` where ``twist`` turns about ``axis`` (unit, in q's frame)."""
+    axis = np.asarray(axis, dtype=np.float64)
+    proj = np.sum(q[..., :3] * axis, axis=-1, keepdims=True) * axis
+    twist = np.concatenate((proj, q[..., 3:4]), axis=-1)
+    n = np.linalg.norm(twist, axis=-1, keepdims=True)
+    twist = np.where(n > _EPS, twist / np.maximum(n, _EPS), IDENTITY)
+    swing = multiply(q, conjugate(twist))
+    return swing, twist
+
+
+def angle(q: F64) -> F64:
+    """Rotation angle in radians, in [0, pi]."""
+    w = np.clip(np.abs(q[..., 3]), 0.0, 1.0)
+    v = np.linalg.norm(q[..., :3], axis=-1)
+    return np.asarray(2.0 * np.arctan2(v, w), dtype=np.float64)
+
+
+def angle_between(a: F64, b: F64) -> F64:
+    d = np.abs(np.sum(a * b, axis=-1))
+    return np.asarray(2.0 * np.arccos(np.clip(d, 0.0, 1.0)), dtype=np.float64)
+
+
+def power(q: F64, t: F64 | float) -> F64:
+    """``q`` raised to ``t``: the same axis, ``t`` times the angle (shortest way round)."""
+    q = np.where(q[..., 3:4] < 0, -q, q)
+    half = np.arctan2(np.linalg.norm(q[..., :3], axis=-1), q[..., 3])
+    axis = unit(q[..., :3])
+    ht = half * np.asarray(t, dtype=np.float64)
+    return np.concatenate((axis * np.sin(ht)[..., None], np.cos(ht)[..., None]), axis=-1)
+
+
+def slerp(a: F64, b: F64, t: F64 | float) -> F64:
+    """Spherical interpolation from ``a`` to ``b`` by ``t`` (broadcast), shortest way round."""
+    t = np.asarray(t, dtype=np.float64)
+    d = np.sum(a * b, axis=-1, keepdims=True)
+    b = np.where(d < 0, -b, b)
+    d = np.abs(d)
+    theta = np.arccos(np.clip(d, -1.0, 1.0))
+    s = np.sin(theta)
+    tt = t[..., None] if t.ndim and t.shape == d.shape[:-1] else t
+    small = s < 1e-6
+    wa = np.where(small, 1.0 - tt, np.sin((1.0 - tt) * theta) / np.where(small, 1.0, s))
+    wb = np.where(small, tt, np.sin(tt * theta) / np.where(small, 1.0, s))
+    return normalize(wa * a + wb * b)
+
+
+def frame(primary: F64, secondary: F64) -> F64:
+    """Orthonormal basis (columns) from a primary axis and a second direction in its plane.
+
+    Column 0 is ``primary``; column 1 is ``secondary`` made perpendicular to it; column 2 their cross.
+    """
+    e1 = unit(primary)
+    s = secondary - np.sum(secondary * e1, axis=-1, keepdims=True) * e1
+    e2 = unit(s)
+    e3 = np.cross(e1, e2)
+    return np.stack((e1, e2, e3), axis=-1)
+
+
+def align(rest_primary: F64, rest_secondary: F64, primary: F64, secondary: F64) -> F64:
+    """Rotation matrix taking the rest pair of directions onto the observed pair.
+
+    The primary direction is matched exactly; the secondary fixes the turn about it.
+    """
+    return np.asarray(frame(primary, secondary) @ np.swapaxes(frame(rest_primary, rest_secondary), -1, -2))
