@@ -1,10 +1,8 @@
-"""One Euro filters (Casiez, Roussel and Vogel, CHI 2012) driven by frame timestamps.
+"""One Euro filter (Casiez, Roussel and Vogel, CHI 2012) driven by frame timestamps.
 
-A first-order low-pass whose cutoff rises with the signal's speed: still poses are smoothed hard
-(jitter gone), fast moves pass with little lag. The quaternion version measures speed as angular
-speed and blends on the sphere (normalized lerp after sign alignment, which for the small steps
-between two frames equals slerp to well under a hundredth of a degree), so it never flips through
-the antipodal quaternion.
+A first-order low-pass whose cutoff rises with the signal's speed: still values are smoothed hard
+(jitter gone), fast ones pass with little lag. Used for the hips' position and the expression
+weights; rotations use ``rigging.rotation_filter``, which adds velocity tracking to the same idea.
 """
 
 from __future__ import annotations
@@ -55,33 +53,3 @@ class VectorOneEuro:
         self._x = self._x + a * (x - self._x)
         self._t_ms = t_ms
         return self._x.copy()
-
-
-class QuaternionOneEuro:
-    """Filters a stack of unit quaternions (n, 4), each with its own adaptive cutoff."""
-
-    def __init__(self, params: OneEuroParams) -> None:
-        self.params = params
-        self._q: F64 | None = None
-        self._speed: F64 | None = None
-        self._t_ms: float | None = None
-
-    def reset(self) -> None:
-        self._q = self._speed = None
-        self._t_ms = None
-
-    def __call__(self, q: F64, t_ms: float) -> F64:
-        if self._q is None or self._speed is None or self._t_ms is None or q.shape != self._q.shape:
-            self._q, self._speed, self._t_ms = q.copy(), np.zeros(q.shape[0]), t_ms
-            return q
-        dt = max((t_ms - self._t_ms) / 1000.0, 1e-4)
-        dot = np.sum(self._q * q, axis=1, keepdims=True)
-        q = np.where(dot < 0, -q, q)  # the same rotation, on the previous value's hemisphere
-        step = 2.0 * np.arccos(np.clip(np.abs(dot[:, 0]), 0.0, 1.0))  # radians since the last output
-        a_d = _alpha(self.params.d_cutoff_hz, dt)
-        self._speed = self._speed + a_d * (step / dt - self._speed)
-        a = _alpha(self.params.min_cutoff_hz + self.params.beta * self._speed, dt)[:, None]
-        blended = self._q + a * (q - self._q)
-        self._q = blended / np.linalg.norm(blended, axis=1, keepdims=True)
-        self._t_ms = t_ms
-        return self._q.copy()

@@ -181,3 +181,19 @@ def align(rest_primary: F64, rest_secondary: F64, primary: F64, secondary: F64) 
     The primary direction is matched exactly; the secondary fixes the turn about it.
     """
     return np.asarray(frame(primary, secondary) @ np.swapaxes(frame(rest_primary, rest_secondary), -1, -2))
+
+
+def log(q: F64) -> F64:
+    """Rotation vectors (axis times angle, radians) of unit quaternions (..., 4), shortest way round."""
+    q = np.where(q[..., 3:4] < 0, -q, q)
+    v = q[..., :3]
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    ang = 2.0 * np.arctan2(n, q[..., 3:4])
+    return np.asarray(np.where(n > 1e-12, v / np.maximum(n, 1e-12) * ang, 2.0 * v), dtype=np.float64)
+
+
+def exp(r: F64) -> F64:
+    """Unit quaternions of rotation vectors (..., 3): the inverse of :func:`log`."""
+    a = np.linalg.norm(r, axis=-1, keepdims=True)
+    axis = np.where(a > 1e-12, r / np.maximum(a, 1e-12), 0.0)
+    return np.concatenate((axis * np.sin(0.5 * a), np.cos(0.5 * a)), axis=-1)

@@ -8,7 +8,8 @@ The steps, in the order a frame goes through them:
    ``rigging.face``), composed down the hierarchy into local rotations;
 3. joint limits as swing-twist cones (``rigging.limits``);
 4. presence: limbs not seen ease to rest and back (``rigging.presence``);
-5. one temporal filter on the result (``rigging.one_euro``), driven by the frames' timestamps;
+5. one temporal filter on the result (``rigging.rotation_filter``, ``rigging.one_euro``), driven by
+   the frames' timestamps;
 6. expressions from the blendshapes (``rigging.face``) and the hips' displacement.
 """
 
@@ -28,10 +29,11 @@ from rigging.frame import FrameError, TrackingFrame
 from rigging.landmarks import PosePoint as P
 from rigging.landmarks import to_avatar
 from rigging.limits import clamp
-from rigging.one_euro import OneEuroParams, QuaternionOneEuro, VectorOneEuro
+from rigging.one_euro import OneEuroParams, VectorOneEuro
 from rigging.pose import AvatarPose
 from rigging.presence import GROUP_INDICES, GROUPS, Presence
 from rigging.quaternion import F64, conjugate, from_matrix, from_two_vectors, multiply, power, to_matrix
+from rigging.rotation_filter import RotationFilter, RotationFilterParams
 from rigging.skeleton import BONES, EXPRESSIONS, FINGER_BONES
 
 logger = logging.getLogger(__name__)
@@ -57,7 +59,7 @@ class SolverOptions:
     min_visibility: float = 0.5
     #: How long an unseen limb takes to reach rest, and a returning one to reach its pose.
     ease_ms: float = 300.0
-    rotation_filter: OneEuroParams = field(default_factory=lambda: OneEuroParams(1.5, 0.4, 1.0))
+    rotation_filter: RotationFilterParams = field(default_factory=RotationFilterParams)
     position_filter: OneEuroParams = field(default_factory=lambda: OneEuroParams(1.5, 2.0, 1.0))
     expression_filter: OneEuroParams = field(default_factory=lambda: OneEuroParams(3.0, 5.0, 1.0))
     #: Horizontal field of view assumed for the camera when turning image motion into metres.
@@ -79,7 +81,7 @@ class Retargeter:
         self.options = options or SolverOptions()
         self.calibration = calibration or Calibration()
         self._presence = Presence(self.options.ease_ms)
-        self._rot_filter = QuaternionOneEuro(self.options.rotation_filter)
+        self._rot_filter = RotationFilter(self.options.rotation_filter)
         self._pos_filter = VectorOneEuro(self.options.position_filter)
         self._expr_filter = VectorOneEuro(self.options.expression_filter)
         self._camera = to_matrix(self.calibration.camera)
