@@ -2,7 +2,9 @@
 
 Every function here takes points already in the avatar frame (see ``rigging.landmarks.to_avatar``)
 and returns world rotation matrices: the rotation that takes a bone from its rest (T-pose)
-orientation to the observed one. ``rigging.solver`` turns them into local rotations.
+orientation to the observed one. ``rigging.solver`` turns them into local rotations. Arms, hands
+and legs are solved for both sides at once (a leading axis of 2: left, right), because on arrays
+this small numpy's cost is per call, not per number.
 
 Each bone is aligned by two directions: its own axis (matched exactly, so the bone points where
 the landmarks say) and a second direction that fixes its twist: the plane in which the next joint
@@ -18,12 +20,13 @@ from typing import Final
 import numpy as np
 
 from rigging.landmarks import PosePoint as P
-from rigging.quaternion import F64, align, from_two_vectors, to_matrix, unit
+from rigging.quaternion import F64, apply, frame, rotation_between, unit
 from rigging.skeleton import REST
 
 X: Final = np.array([1.0, 0.0, 0.0])
 Y: Final = np.array([0.0, 1.0, 0.0])
 Z: Final = np.array([0.0, 0.0, 1.0])
+SIDES: Final = ("left", "right")
 
 # Bend (as sine of the joint angle) under which the bend plane is not trusted at all, and over
 # which it is trusted fully; in between the twist blends from the transported frame to it.
@@ -31,39 +34,70 @@ _BEND_UNTRUSTED: Final = 0.08
 _BEND_TRUSTED: Final = 0.3
 
 
-def _perp(v: F64, axis_unit: F64) -> F64:
-    return np.asarray(v - np.dot(v, axis_unit) * axis_unit, dtype=np.float64)
+def _rest(bone: str) -> F64:
+    return np.array([REST.direction(f"{side}{bone}") for side in SIDES])
 
 
-def _smoothstep(x: float, lo: float, hi: float) -> float:
-    t = min(1.0, max(0.0, (x - lo) / (hi - lo)))
-    return t * t * (3.0 - 2.0 * t)
+def _rest_frame_t(primary: F64, secondary: F64) -> F64:
+    return np.asarray(np.swapaxes(frame(primary, secondary), -1, -2), dtype=np.float64)
+
+
+_UPPER_ARM: Final = _rest("UpperArm")
+_LOWER_ARM: Final = _rest("LowerArm")
+_UPPER_LEG: Final = _rest("UpperLeg")
+_LOWER_LEG: Final = _rest("LowerLeg")
+_FOOT: Final = _rest("Foot")
+_Z2: Final = np.array([Z, Z])
+_ARM_REST_T: Final = _rest_frame_t(_UPPER_ARM, _Z2)
+_FOREARM_REST_T: Final = _rest_frame_t(_LOWER_ARM, _Z2)
+_THIGH_REST_T: Final = _rest_frame_t(_UPPER_LEG, _Z2)
+_TORSO_REST_T: Final = _rest_frame_t(X, Y)
+_HAND_REST_T: Final = _rest_frame_t(
+    np.array([REST.offsets[f"{s}MiddleProximal"] for s in SIDES]),
+    np.array([REST.offsets[f"{s}IndexProximal"] - REST.offsets[f"{s}LittleProximal"] for s in SIDES]),
+)
+
+_SHOULDERS: Final = [P.LEFT_SHOULDER, P.RIGHT_SHOULDER]
+_ELBOWS: Final = [P.LEFT_ELBOW, P.RIGHT_ELBOW]
+_WRISTS: Final = [P.LEFT_WRIST, P.RIGHT_WRIST]
+_HIPS: Final = [P.LEFT_HIP, P.RIGHT_HIP]
+_KNEES: Final = [P.LEFT_KNEE, P.RIGHT_KNEE]
+_ANKLES: Final = [P.LEFT_ANKLE, P.RIGHT_ANKLE]
+_HEELS: Final = [P.LEFT_HEEL, P.RIGHT_HEEL]
+_TOES: Final = [P.LEFT_FOOT_INDEX, P.RIGHT_FOOT_INDEX]
+_INDEX: Final = [P.LEFT_INDEX, P.RIGHT_INDEX]
+_PINKY: Final = [P.LEFT_PINKY, P.RIGHT_PINKY]
+
+
+def _dot(a: F64, b: F64) -> F64:
+    return np.asarray((a * b).sum(-1)[..., None], dtype=np.float64)
 
 
 def transport(parent_world: F64, rest_dir: F64, observed_dir: F64) -> F64:
-    """World rotation of a bone following its parent with the least turn to point along ``observed_dir``."""
-    current = parent_world @ rest_dir
-    swing = to_matrix(from_two_vectors(current, observed_dir))
-    return np.asarray(swing @ parent_world, dtype=np.float64)
+    """World rotations of bones following their parents with the least turn toward ``observed_dir``.
+
+    (Used where a joint gives no twist cue of its own.)
+    """
+    return np.asarray(rotation_between(apply(parent_world, rest_dir), observed_dir) @ parent_world)
 
 
 def _twist_reference(bone_dir: F64, bend_dir: F64, fallback: F64) -> F64:
-    """A direction perpendicular to the bone: the bend plane when the joint bends, else ``fallback``."""
+    """Directions perpendicular to each bone: the bend plane when the joint bends, else ``fallback``."""
     u = unit(bone_dir)
-    bend = _perp(bend_dir, u)
-    child_len = float(np.linalg.norm(bend_dir)) or 1.0
-    w = _smoothstep(float(np.linalg.norm(bend)) / child_len, _BEND_UNTRUSTED, _BEND_TRUSTED)
-    fb = unit(_perp(fallback, u))
-    if w <= 0.0:
-        return fb
+    bend = bend_dir - _dot(bend_dir, u) * u
+    child_len = np.maximum(np.sqrt(_dot(bend_dir, bend_dir)), 1e-9)
+    x = np.clip(
+        (np.sqrt(_dot(bend, bend)) / child_len - _BEND_UNTRUSTED) / (_BEND_TRUSTED - _BEND_UNTRUSTED), 0, 1
+    )
+    w = x * x * (3.0 - 2.0 * x)
+    fb = unit(fallback - _dot(fallback, u) * u)
     mixed = w * unit(bend) + (1.0 - w) * fb
-    if np.linalg.norm(mixed) < 1e-6:  # bend plane opposite to the fallback: trust the bend
-        return unit(bend)
-    return unit(mixed)
+    # A bend plane opposite to the fallback would cancel it out: then trust the bend alone.
+    return np.asarray(np.where(_dot(mixed, mixed) < 1e-12, unit(bend), unit(mixed)), dtype=np.float64)
 
 
-def torso(points: F64, legs_seen: float = 1.0) -> tuple[F64, F64]:
-    """World rotations of the hips and of the upper chest (shoulder girdle).
+def torso(points: F64, legs_seen: float = 1.0) -> F64:
+    """World rotations of the hips and of the upper chest (shoulder girdle), shape (2, 3, 3).
 
     Pose landmarks give the hip line, the shoulder line and the line between their midpoints; how a
     lean splits between pelvis and spine they do not say. With the legs in view the pelvis takes the
@@ -73,74 +107,56 @@ def torso(points: F64, legs_seen: float = 1.0) -> tuple[F64, F64]:
     """
     hip_line = points[P.LEFT_HIP] - points[P.RIGHT_HIP]
     shoulder_line = points[P.LEFT_SHOULDER] - points[P.RIGHT_SHOULDER]
-    up = 0.5 * (points[P.LEFT_SHOULDER] + points[P.RIGHT_SHOULDER]) - 0.5 * (
-        points[P.LEFT_HIP] + points[P.RIGHT_HIP]
+    up = unit(
+        0.5 * (points[P.LEFT_SHOULDER] + points[P.RIGHT_SHOULDER] - points[P.LEFT_HIP] - points[P.RIGHT_HIP])
     )
-    hips_up = legs_seen * unit(up) + (1.0 - legs_seen) * Y
-    hips = align(X, Y, hip_line, hips_up)
-    upper = align(X, Y, shoulder_line, up)
-    return hips, upper
+    hips_up = legs_seen * up + (1.0 - legs_seen) * Y
+    return np.asarray(frame(np.array([hip_line, shoulder_line]), np.array([hips_up, up])) @ _TORSO_REST_T)
 
 
-def upper_arm(side: str, parent_world: F64, shoulder: F64, elbow: F64, wrist: F64) -> F64:
-    """The upper arm points at the elbow; its twist follows the plane the elbow bends in.
+def arms(upper_chest: F64, points: F64, hands: F64, hands_known: F64) -> tuple[F64, F64]:
+    """World rotations of both upper arms and forearms, each (2, 3, 3).
 
-    At rest the forearm would bend forward (+Z) for both arms, so +Z is the rest bend direction.
+    Upper arm: points at the elbow; its twist follows the plane the elbow bends in (at rest the
+    forearm would bend forward, +Z, on both sides). Forearm: points at the wrist; its twist
+    (pronation) follows the thumb-side direction across the palm, which is perpendicular to the
+    forearm at rest and stays nearly so under wrist flexion, so the wrist's bend does not leak in.
+    ``hands`` holds the hands' world rotations, trusted where ``hands_known`` (2,) is true.
     """
-    rest_dir = REST.direction(f"{side}UpperArm")
-    d1 = elbow - shoulder
-    fallback = transport(parent_world, rest_dir, d1) @ Z
-    ref = _twist_reference(d1, wrist - elbow, fallback)
-    return align(rest_dir, Z, d1, ref)
+    shoulder, elbow, wrist = points[_SHOULDERS], points[_ELBOWS], points[_WRISTS]
+    d1, d2 = elbow - shoulder, wrist - elbow
+    fallback = apply(transport(upper_chest, _UPPER_ARM, d1), _Z2)
+    ref = _twist_reference(d1, d2, fallback)
+    upper = frame(d1, ref) @ _ARM_REST_T
+    carried = transport(upper, _LOWER_ARM, d2)
+    across = hands[:, :, 2]
+    u2 = unit(d2)
+    usable = hands_known & (np.sqrt(np.sum((across - _dot(across, u2) * u2) ** 2, axis=-1)) > 0.2)
+    lower = np.where(usable[:, None, None], frame(d2, across) @ _FOREARM_REST_T, carried)
+    return np.asarray(upper), np.asarray(lower)
 
 
-def lower_arm(side: str, upper_world: F64, elbow: F64, wrist: F64, hand_world: F64 | None) -> F64:
-    """The forearm points at the wrist; its twist (pronation) follows the palm when it is known.
+def legs(points: F64) -> tuple[F64, F64, F64]:
+    """World rotations of both thighs, shins and feet, each (2, 3, 3).
 
-    The thumb-side direction across the palm is perpendicular to the forearm at rest (+Z) and stays
-    nearly so under wrist flexion, so it fixes the forearm's twist without the wrist's bend.
+    A knee bends backward, so the shin's offset from the thigh's line points to the leg's back; a
+    straight leg takes its twist from the foot (heel to toe).
     """
-    rest_dir = REST.direction(f"{side}LowerArm")
-    d2 = wrist - elbow
-    if hand_world is None:
-        return transport(upper_world, rest_dir, d2)
-    across = hand_world @ Z
-    if np.linalg.norm(_perp(across, unit(d2))) < 0.2:  # hand bent 90 degrees sideways: no twist cue
-        return transport(upper_world, rest_dir, d2)
-    return align(rest_dir, Z, d2, across)
-
-
-def legs(side: str, hips_world: F64, points: F64) -> tuple[F64, F64, F64]:
-    """World rotations of the thigh, shin and foot of one leg."""
-    idx = 0 if side == "left" else 1
-    hip = points[P.LEFT_HIP + idx]
-    knee = points[P.LEFT_KNEE + idx]
-    ankle = points[P.LEFT_ANKLE + idx]
-    heel = points[P.LEFT_HEEL + idx]
-    toe = points[P.LEFT_FOOT_INDEX + idx]
-    rest_thigh = REST.direction(f"{side}UpperLeg")
+    hip, knee, ankle = points[_HIPS], points[_KNEES], points[_ANKLES]
+    heel, toe = points[_HEELS], points[_TOES]
     d1 = knee - hip
-    # A knee bends backward: the shin's offset from the thigh's line points to the leg's back.
-    fallback = toe - heel
-    ref = _twist_reference(d1, knee - ankle, fallback)
-    thigh = align(rest_thigh, Z, d1, ref)
-    shin = transport(thigh, REST.direction(f"{side}LowerLeg"), ankle - knee)
-    foot = transport(shin, REST.direction(f"{side}Foot"), toe - ankle)
-    return thigh, shin, foot
+    thigh = frame(d1, _twist_reference(d1, knee - ankle, toe - heel)) @ _THIGH_REST_T
+    shin = transport(thigh, _LOWER_LEG, ankle - knee)
+    foot = transport(shin, _FOOT, toe - ankle)
+    return np.asarray(thigh), shin, foot
 
 
-def hand_from_pose(side: str, points: F64) -> F64:
-    """A coarse hand orientation from the pose's wrist, index and pinky points (no hand landmarks)."""
-    idx = 0 if side == "left" else 1
-    wrist = points[P.LEFT_WRIST + idx]
-    index = points[P.LEFT_INDEX + idx]
-    pinky = points[P.LEFT_PINKY + idx]
-    return hand_frame(side, 0.5 * (index + pinky) - wrist, index - pinky)
+def hands_from_pose(points: F64) -> F64:
+    """Coarse hand orientations from the pose's wrist, index and pinky points, (2, 3, 3)."""
+    wrist, index, pinky = points[_WRISTS], points[_INDEX], points[_PINKY]
+    return hand_frames(0.5 * (index + pinky) - wrist, index - pinky)
 
 
-def hand_frame(side: str, along: F64, across: F64) -> F64:
-    """World rotation of a hand from the wrist-to-middle-knuckle and little-to-index directions."""
-    off = REST.offsets
-    rest_along = off[f"{side}MiddleProximal"]
-    rest_across = off[f"{side}IndexProximal"] - off[f"{side}LittleProximal"]
-    return align(rest_along, rest_across, along, across)
+def hand_frames(along: F64, across: F64) -> F64:
+    """World rotations of both hands from wrist-to-middle-knuckle and little-to-index directions."""
+    return np.asarray(frame(along, across) @ _HAND_REST_T)

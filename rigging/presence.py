@@ -4,13 +4,12 @@ A webcam operator usually shows only the upper body, and hands drop out of view 
 limb that stops being seen keeps its last pose and glides into its rest pose (arms relaxed down,
 legs standing, fingers loose) over about 0.3 s; when it is seen again it glides from wherever it
 is to the tracked pose. Every change of state starts from the pose shown at that moment, so a
-limb that flickers in and out never jumps.
+limb that flickers in and out never jumps. All bones are eased in one vectorized step.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -27,9 +26,11 @@ GROUPS: Final[dict[str, tuple[str, ...]]] = {
     **{f"{s}Fingers": FINGER_BONES[s] for s in ("left", "right")},
     **{f"{s}Leg": (f"{s}UpperLeg", f"{s}LowerLeg", f"{s}Foot", f"{s}Toes") for s in ("left", "right")},
 }
-GROUP_INDICES: Final[dict[str, np.ndarray]] = {
-    g: np.array([BONE_INDEX[b] for b in bones]) for g, bones in GROUPS.items()
-}
+GROUP_NAMES: Final[tuple[str, ...]] = tuple(GROUPS)
+GROUP_ID: Final[dict[str, int]] = {g: i for i, g in enumerate(GROUP_NAMES)}
+#: Bones that belong to a group, and the group of each.
+GROUPED_BONES: Final = np.array([BONE_INDEX[b] for g in GROUP_NAMES for b in GROUPS[g]])
+BONE_GROUP: Final = np.array([GROUP_ID[g] for g in GROUP_NAMES for _ in GROUPS[g]])
 
 
 def _rest_locals() -> F64:
@@ -51,63 +52,54 @@ def _rest_locals() -> F64:
 REST_LOCALS: Final[F64] = _rest_locals()
 
 
-@dataclass
-class _GroupState:
-    seen: bool = False
-    since_ms: float = -math.inf
-    start: F64 | None = None
-    shown: F64 | None = None
-
-
-@dataclass
 class Presence:
     """Eases each group between its tracked pose and its rest pose."""
 
-    ease_ms: float = 300.0
-    _groups: dict[str, _GroupState] = field(default_factory=dict)
+    def __init__(self, ease_ms: float = 300.0) -> None:
+        self.ease_ms = ease_ms
+        self.reset()
 
     def reset(self) -> None:
-        self._groups.clear()
+        n = len(GROUP_NAMES)
+        self._seen = np.zeros(n, dtype=bool)
+        self._since = np.full(n, -np.inf)
+        self._start = REST_LOCALS[GROUPED_BONES].copy()
+        self._shown = self._start.copy()
 
-    def weight(self, group: str, t_ms: float) -> float:
-        """How far the group is into its current transition, eased, in [0, 1]."""
-        state = self._groups.get(group)
-        if state is None or self.ease_ms <= 0:
-            return 1.0
-        x = min(1.0, max(0.0, (t_ms - state.since_ms) / self.ease_ms))
-        return x * x * (3.0 - 2.0 * x)
+    def _progress(self, t_ms: float) -> F64:
+        if self.ease_ms <= 0:
+            return np.ones(len(GROUP_NAMES))
+        x = np.clip((t_ms - self._since) / self.ease_ms, 0.0, 1.0)
+        return np.asarray(x * x * (3.0 - 2.0 * x), dtype=np.float64)
 
     def seen_amount(self, group: str, seen_now: bool, t_ms: float) -> float:
-        """How much the group will be shown tracked rather than at rest at ``t_ms``, in [0, 1].
+        """How much ``group`` will be shown tracked rather than at rest at ``t_ms``, in [0, 1].
 
         Reads ahead of :meth:`update` for this frame without changing anything.
         """
-        state = self._groups.get(group)
         if self.ease_ms <= 0:
             return 1.0 if seen_now else 0.0
-        if state is None or state.seen != seen_now:
-            # A transition starts now: the group is still wherever it was.
-            was = (
-                0.0
-                if state is None
-                else (1.0 - self.weight(group, t_ms) if not state.seen else self.weight(group, t_ms))
-            )
-            return was
-        k = self.weight(group, t_ms)
-        return k if state.seen else 1.0 - k
+        g = GROUP_ID[group]
+        k = float(self._progress(t_ms)[g])
+        now = k if self._seen[g] else 1.0 - k
+        # A transition that starts now starts from wherever the group is.
+        return now
 
-    def update(self, group: str, tracked: F64 | None, t_ms: float) -> F64:
-        """The group's local rotations to show: ``tracked`` (n, 4) when seen, else ``None``."""
-        idx = GROUP_INDICES[group]
-        rest = REST_LOCALS[idx]
-        state = self._groups.setdefault(group, _GroupState(shown=rest.copy()))
-        seen = tracked is not None
-        if seen != state.seen:
-            state.seen = seen
-            state.since_ms = t_ms
-            state.start = state.shown
-        target = tracked if tracked is not None else rest
-        k = self.weight(group, t_ms)
-        shown = target if k >= 1.0 or state.start is None else slerp(state.start, target, k)
-        state.shown = shown
-        return shown
+    def update(self, seen: np.ndarray, tracked: F64, t_ms: float) -> F64:
+        """The local rotations to show for the grouped bones.
+
+        ``seen`` (groups,) says which groups are tracked this frame; ``tracked`` (55, 4) holds their
+        local rotations (rows of unseen groups are ignored). Returns (55, 4).
+        """
+        toggled = seen != self._seen
+        if np.any(toggled):
+            self._since[toggled] = t_ms
+            self._seen = seen.copy()
+            moved = toggled[BONE_GROUP]
+            self._start[moved] = self._shown[moved]
+        target = np.where(self._seen[BONE_GROUP][:, None], tracked[GROUPED_BONES], REST_LOCALS[GROUPED_BONES])
+        k = self._progress(t_ms)[BONE_GROUP]
+        self._shown = np.where(k[:, None] >= 1.0, target, slerp(self._start, target, k))
+        out = np.tile(IDENTITY, (len(BONES), 1))
+        out[GROUPED_BONES] = self._shown
+        return out

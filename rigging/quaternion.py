@@ -15,29 +15,66 @@ _EPS = 1e-9
 
 
 def normalize(q: F64) -> F64:
-    n = np.linalg.norm(q, axis=-1, keepdims=True)
+    n = np.sqrt(np.sum(q * q, axis=-1, keepdims=True))
     return np.asarray(q / np.maximum(n, _EPS), dtype=np.float64)
 
 
 def unit(v: F64) -> F64:
     """Unit vectors along the last axis; zero vectors stay zero."""
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return np.asarray(np.where(n > _EPS, v / np.maximum(n, _EPS), 0.0), dtype=np.float64)
+    # A zero vector divides to zero, so it needs no special case.
+    return np.asarray(v / np.maximum(np.sqrt((v * v).sum(-1))[..., None], _EPS), dtype=np.float64)
+
+
+def cross(a: F64, b: F64) -> F64:
+    """Cross product along the last axis (numpy's own is slow for small arrays)."""
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out[..., 0] = a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1]
+    out[..., 1] = a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2]
+    out[..., 2] = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    return out
+
+
+# [v]x, the cross-product matrix of v, as an index into v and a sign per entry.
+_SKEW_INDEX = np.array([[0, 2, 1], [2, 0, 0], [1, 0, 0]])
+_SKEW_SIGN = np.array([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]])
+
+
+def rotation_between(a: F64, b: F64) -> F64:
+    """Rotation matrices (..., 3, 3) of the shortest turn taking direction ``a`` to ``b``.
+
+    Rodrigues' formula for unit vectors: R = I + [v]x + [v]x^2 / (1 + c), v = a x b, c = a . b;
+    for opposite vectors (c = -1) a half turn about an axis perpendicular to ``a``.
+    """
+    a, b = unit(a), unit(b)
+    v = cross(a, b)
+    c = (a * b).sum(-1)
+    opposite = c < -1.0 + 1e-9
+    if np.any(opposite):
+        helper = np.where(np.abs(a[..., :1]) < 0.9, np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
+        axis = unit(cross(a, helper))
+        half_turn = 2.0 * axis[..., :, None] * axis[..., None, :] - np.eye(3)
+    # R = I + [v]x + [v]x^2 / (1 + c), and [v]x^2 = v v^T - |v|^2 I with |v|^2 = 1 - c^2, so
+    # R = c I + [v]x + v v^T / (1 + c): three array operations instead of a matrix product.
+    r = (
+        c[..., None, None] * np.eye(3)
+        + v[..., _SKEW_INDEX] * _SKEW_SIGN
+        + v[..., :, None] * v[..., None, :] / np.maximum(1.0 + c, 1e-9)[..., None, None]
+    )
+    if np.any(opposite):
+        r = np.where(opposite[..., None, None], half_turn, r)
+    return np.asarray(r, dtype=np.float64)
 
 
 def multiply(a: F64, b: F64) -> F64:
     """Hamilton product ``a * b`` (apply ``b`` first, then ``a``)."""
-    ax, ay, az, aw = np.moveaxis(a, -1, 0)
-    bx, by, bz, bw = np.moveaxis(b, -1, 0)
-    return np.stack(
-        (
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-            aw * bw - ax * bx - ay * by - az * bz,
-        ),
-        axis=-1,
-    )
+    ax, ay, az, aw = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
+    bx, by, bz, bw = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out[..., 0] = aw * bx + ax * bw + ay * bz - az * by
+    out[..., 1] = aw * by - ax * bz + ay * bw + az * bx
+    out[..., 2] = aw * bz + ax * by - ay * bx + az * bw
+    out[..., 3] = aw * bw - ax * bx - ay * by - az * bz
+    return out
 
 
 def conjugate(q: F64) -> F64:
@@ -48,8 +85,8 @@ def rotate(q: F64, v: F64) -> F64:
     """Rotate vectors ``v`` (..., 3) by unit quaternions ``q`` (..., 4)."""
     u = q[..., :3]
     w = q[..., 3:4]
-    t = 2.0 * np.cross(u, v)
-    return np.asarray(v + w * t + np.cross(u, t), dtype=np.float64)
+    t = 2.0 * cross(u, v)
+    return np.asarray(v + w * t + cross(u, t), dtype=np.float64)
 
 
 def from_axis_angle(axis: F64, angle: F64 | float) -> F64:
@@ -105,13 +142,13 @@ def from_two_vectors(a: F64, b: F64) -> F64:
     a = unit(np.asarray(a, dtype=np.float64))
     b = unit(np.asarray(b, dtype=np.float64))
     d = np.sum(a * b, axis=-1, keepdims=True)
-    axis = np.cross(a, b)
+    axis = cross(a, b)
     q = np.concatenate((axis, 1.0 + d), axis=-1)
     # Opposite vectors: any perpendicular axis will do; pick one stable for the input.
     opposite = (1.0 + d)[..., 0] < 1e-8
     if np.any(opposite):
         helper = np.where(np.abs(a[..., :1]) < 0.9, np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))
-        perp = unit(np.cross(a, helper))
+        perp = unit(cross(a, helper))
         q = np.where(opposite[..., None], np.concatenate((perp, np.zeros_like(d)), axis=-1), q)
     return normalize(q)
 
@@ -121,7 +158,7 @@ def swing_twist(q: F64, axis: F64) -> tuple[F64, F64]:
     axis = np.asarray(axis, dtype=np.float64)
     proj = np.sum(q[..., :3] * axis, axis=-1, keepdims=True) * axis
     twist = np.concatenate((proj, q[..., 3:4]), axis=-1)
-    n = np.linalg.norm(twist, axis=-1, keepdims=True)
+    n = np.sqrt(np.sum(twist * twist, axis=-1, keepdims=True))
     twist = np.where(n > _EPS, twist / np.maximum(n, _EPS), IDENTITY)
     swing = multiply(q, conjugate(twist))
     return swing, twist
@@ -130,7 +167,7 @@ def swing_twist(q: F64, axis: F64) -> tuple[F64, F64]:
 def angle(q: F64) -> F64:
     """Rotation angle in radians, in [0, pi]."""
     w = np.clip(np.abs(q[..., 3]), 0.0, 1.0)
-    v = np.linalg.norm(q[..., :3], axis=-1)
+    v = np.sqrt(np.sum(q[..., :3] ** 2, axis=-1))
     return np.asarray(2.0 * np.arctan2(v, w), dtype=np.float64)
 
 
@@ -142,7 +179,7 @@ def angle_between(a: F64, b: F64) -> F64:
 def power(q: F64, t: F64 | float) -> F64:
     """``q`` raised to ``t``: the same axis, ``t`` times the angle (shortest way round)."""
     q = np.where(q[..., 3:4] < 0, -q, q)
-    half = np.arctan2(np.linalg.norm(q[..., :3], axis=-1), q[..., 3])
+    half = np.arctan2(np.sqrt(np.sum(q[..., :3] ** 2, axis=-1)), q[..., 3])
     axis = unit(q[..., :3])
     ht = half * np.asarray(t, dtype=np.float64)
     return np.concatenate((axis * np.sin(ht)[..., None], np.cos(ht)[..., None]), axis=-1)
@@ -169,10 +206,12 @@ def frame(primary: F64, secondary: F64) -> F64:
     Column 0 is ``primary``; column 1 is ``secondary`` made perpendicular to it; column 2 their cross.
     """
     e1 = unit(primary)
-    s = secondary - np.sum(secondary * e1, axis=-1, keepdims=True) * e1
-    e2 = unit(s)
-    e3 = np.cross(e1, e2)
-    return np.stack((e1, e2, e3), axis=-1)
+    e2 = unit(secondary - (secondary * e1).sum(-1)[..., None] * e1)
+    out = np.empty((*np.broadcast_shapes(e1.shape, e2.shape), 3))
+    out[..., 0] = e1
+    out[..., 1] = e2
+    out[..., 2] = cross(e1, e2)
+    return out
 
 
 def align(rest_primary: F64, rest_secondary: F64, primary: F64, secondary: F64) -> F64:
@@ -183,17 +222,22 @@ def align(rest_primary: F64, rest_secondary: F64, primary: F64, secondary: F64) 
     return np.asarray(frame(primary, secondary) @ np.swapaxes(frame(rest_primary, rest_secondary), -1, -2))
 
 
+def apply(m: F64, v: F64) -> F64:
+    """Matrices (..., 3, 3) times vectors (..., 3)."""
+    return np.asarray((m @ v[..., None])[..., 0], dtype=np.float64)
+
+
 def log(q: F64) -> F64:
     """Rotation vectors (axis times angle, radians) of unit quaternions (..., 4), shortest way round."""
     q = np.where(q[..., 3:4] < 0, -q, q)
     v = q[..., :3]
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    n = np.sqrt(np.sum(v * v, axis=-1, keepdims=True))
     ang = 2.0 * np.arctan2(n, q[..., 3:4])
     return np.asarray(np.where(n > 1e-12, v / np.maximum(n, 1e-12) * ang, 2.0 * v), dtype=np.float64)
 
 
 def exp(r: F64) -> F64:
     """Unit quaternions of rotation vectors (..., 3): the inverse of :func:`log`."""
-    a = np.linalg.norm(r, axis=-1, keepdims=True)
+    a = np.sqrt(np.sum(r * r, axis=-1, keepdims=True))
     axis = np.where(a > 1e-12, r / np.maximum(a, 1e-12), 0.0)
     return np.concatenate((axis * np.sin(0.5 * a), np.cos(0.5 * a)), axis=-1)

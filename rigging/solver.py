@@ -24,6 +24,7 @@ from typing import Final
 import numpy as np
 
 from rigging import body, face, hands
+from rigging.body import SIDES
 from rigging.calibration import Calibration, mean_quaternion
 from rigging.frame import FrameError, TrackingFrame
 from rigging.landmarks import PosePoint as P
@@ -31,10 +32,19 @@ from rigging.landmarks import to_avatar
 from rigging.limits import clamp
 from rigging.one_euro import OneEuroParams, VectorOneEuro
 from rigging.pose import AvatarPose
-from rigging.presence import GROUP_INDICES, GROUPS, Presence
-from rigging.quaternion import F64, conjugate, from_matrix, from_two_vectors, multiply, power, to_matrix
+from rigging.presence import GROUP_ID, GROUP_NAMES, GROUPS, REST_LOCALS, Presence
+from rigging.quaternion import (
+    F64,
+    IDENTITY,
+    conjugate,
+    from_matrix,
+    from_two_vectors,
+    multiply,
+    power,
+    to_matrix,
+)
 from rigging.rotation_filter import RotationFilter, RotationFilterParams
-from rigging.skeleton import BONES, EXPRESSIONS, FINGER_BONES
+from rigging.skeleton import BONE_INDEX, BONES, EXPRESSIONS, FINGER_BONES
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +58,25 @@ _ALL_IDX: Final = np.arange(len(BONES))
 _LEG_POINTS: Final = (P.LEFT_HIP, P.LEFT_KNEE, P.LEFT_ANKLE, P.LEFT_HEEL, P.LEFT_FOOT_INDEX)
 
 # How the rotation between hips and shoulders is shared along the spine (sums to 1).
-_SPINE_SHARE: Final = (0.4, 0.3, 0.3)
+_SPINE_SHARE: Final = np.array([0.4, 0.3, 0.3])
+_SPINE_IDX: Final = [BONE_INDEX[b] for b in ("spine", "chest", "upperChest")]
+_NECK_HEAD_IDX: Final = [BONE_INDEX["neck"], BONE_INDEX["head"]]
+_SHOULDER_IDX: Final = [BONE_INDEX[f"{s}Shoulder"] for s in SIDES]
+_ARM_IDX: Final = [BONE_INDEX[f"{s}{b}"] for s in SIDES for b in ("UpperArm", "LowerArm", "Hand")]
+_LEG_IDX: Final = [BONE_INDEX[f"{s}{b}"] for s in SIDES for b in ("UpperLeg", "LowerLeg", "Foot")]
+_FINGER_IDX: Final = [BONE_INDEX[b] for s in SIDES for b in FINGER_BONES[s]]
+
+
+def _t(m: F64) -> F64:
+    """Transpose of each matrix in a stack (the inverse of a rotation)."""
+    return np.swapaxes(m, -1, -2)
+
+
+def _torso_up(pts: F64) -> F64:
+    return np.asarray(
+        0.5 * (pts[P.LEFT_SHOULDER] + pts[P.RIGHT_SHOULDER] - pts[P.LEFT_HIP] - pts[P.RIGHT_HIP]),
+        dtype=np.float64,
+    )
 
 
 @dataclass(frozen=True)
@@ -64,14 +92,6 @@ class SolverOptions:
     expression_filter: OneEuroParams = field(default_factory=lambda: OneEuroParams(3.0, 5.0, 1.0))
     #: Horizontal field of view assumed for the camera when turning image motion into metres.
     camera_fov_deg: float = 60.0
-
-
-@dataclass
-class _Solved:
-    """Local rotations per group (None: not seen) and the head's world rotation, if seen."""
-
-    groups: dict[str, F64 | None]
-    hips_position: F64
 
 
 class Retargeter:
@@ -104,68 +124,46 @@ class Retargeter:
         if self._last_t is not None and frame.t_ms <= self._last_t:
             raise FrameError("t_ms", f"{frame.t_ms} does not come after the previous frame's {self._last_t}")
         self._last_t = frame.t_ms
-        solved = self._solve_groups(frame)
         t = frame.t_ms
-
-        shown = np.empty((len(BONES), 4))
-        shown[:] = (0.0, 0.0, 0.0, 1.0)
-        for group, idx in GROUP_INDICES.items():
-            shown[idx] = self._presence.update(group, solved.groups[group], t)
-        rotations = shown[_DRIVEN_IDX]
-        hips = solved.hips_position
+        seen, tracked, hips = self._solve_locals(frame)
+        rotations = self._presence.update(seen, tracked, t)[_DRIVEN_IDX]
         if self.options.filter:
             rotations = self._rot_filter(rotations, t)
             hips = self._pos_filter(hips, t)
-
-        expressions = self._expression_weights(frame)
         return AvatarPose(
             t_ms=t,
             hips_position=hips,
-            bones={name: rotations[i] for i, name in enumerate(_DRIVEN_NAMES)},
-            expressions=expressions,
+            bones=dict(zip(_DRIVEN_NAMES, rotations, strict=True)),
+            expressions=self._expression_weights(frame),
         )
 
     def calibrate(self, frames: Sequence[TrackingFrame]) -> Calibration:
         """Learn the neutral pose from frames of the operator holding still; apply it from now on."""
-        ups: list[F64] = []
-        heads: list[F64] = []
-        hips: list[F64] = []
-        saved = self.calibration
-        self.calibration = Calibration()
-        self._camera = np.eye(3)
-        try:
-            for frame in frames:
-                if frame.pose_world is None or not self._visible(
-                    frame.pose_world, P.LEFT_SHOULDER, P.RIGHT_SHOULDER
-                ):
-                    continue
-                pts = to_avatar(frame.pose_world)
-                ups.append(
-                    0.5 * (pts[P.LEFT_SHOULDER] + pts[P.RIGHT_SHOULDER])
-                    - 0.5 * (pts[P.LEFT_HIP] + pts[P.RIGHT_HIP])
-                )
-        finally:
-            self.calibration = saved
+        ups = [
+            _torso_up(to_avatar(f.pose_world))
+            for f in frames
+            if f.pose_world is not None and self._visible(f.pose_world, P.LEFT_SHOULDER, P.RIGHT_SHOULDER)
+        ]
         if not ups:
             raise ValueError("calibration needs frames in which the shoulders are seen")
-        up = np.mean(ups, axis=0)
-        camera = from_two_vectors(up, np.array([0.0, 1.0, 0.0]))
+        camera = from_two_vectors(np.mean(ups, axis=0), np.array([0.0, 1.0, 0.0]))
         # With the camera corrected, measure the habitual head turn and the neutral hips spot.
         trial = Retargeter(SolverOptions(filter=False, ease_ms=0.0), Calibration(camera=camera))
+        heads: list[F64] = []
+        spots: list[F64] = []
         for frame in frames:
-            groups = trial._solve_groups(frame)
-            head = groups.groups["head"]
-            if head is not None:
-                # neck and head share the turn equally: the whole turn is twice the head's
-                heads.append(multiply(head[0], head[1]))
-            spot = None
+            seen, tracked, _ = trial._solve_locals(frame)
+            if seen[GROUP_ID["head"]]:
+                # neck and head share the turn equally: the whole turn is their product
+                heads.append(multiply(tracked[BONE_INDEX["neck"]], tracked[BONE_INDEX["head"]]))
             if frame.pose_world is not None:
                 spot = trial._image_spot(frame, to_avatar(frame.pose_world) @ trial._camera.T)
-            if spot is not None:
-                hips.append(spot)
-        head_offset = mean_quaternion(np.array(heads)) if heads else np.array([0.0, 0.0, 0.0, 1.0])
-        hips_ref = np.mean(hips, axis=0) if hips else None
-        self.calibration = Calibration(camera=camera, head=head_offset, hips=hips_ref)
+                if spot is not None:
+                    spots.append(spot)
+        head = mean_quaternion(np.array(heads)) if heads else IDENTITY.copy()
+        self.calibration = Calibration(
+            camera=camera, head=head, hips=np.mean(spots, axis=0) if spots else None
+        )
         self._camera = to_matrix(camera)
         self.reset()
         return self.calibration
@@ -174,39 +172,75 @@ class Retargeter:
     def _visible(self, pose: F64, *points: int) -> bool:
         return bool(np.all(pose[list(points), 3] >= self.options.min_visibility))
 
-    def _solve_groups(self, frame: TrackingFrame) -> _Solved:
-        groups: dict[str, F64 | None] = dict.fromkeys(GROUPS)
-        hips_position = np.zeros(3)
+    def _leg_visible(self, pose: F64, offset: int) -> bool:
+        return self._visible(pose, *(p + offset for p in _LEG_POINTS))
+
+    def _solve_locals(self, frame: TrackingFrame) -> tuple[np.ndarray, F64, F64]:
+        """Which groups are seen, the local rotations of every bone (55, 4), and the hips' displacement."""
+        seen = np.zeros(len(GROUP_NAMES), dtype=bool)
+        local = REST_LOCALS.copy()
         pose = frame.pose_world
         if pose is None or not self._visible(pose, P.LEFT_SHOULDER, P.RIGHT_SHOULDER):
-            return _Solved(groups, hips_position)
+            return seen, local, np.zeros(3)
         pts = to_avatar(pose) @ self._camera.T
+        legs_visible = [self._leg_visible(pose, o) for o in (0, 1)]
         legs_seen = max(
-            self._presence.seen_amount(f"{side}Leg", self._leg_visible(pose, o), frame.t_ms)
-            for side, o in (("left", 0), ("right", 1))
+            self._presence.seen_amount(f"{side}Leg", vis, frame.t_ms)
+            for side, vis in zip(SIDES, legs_visible, strict=True)
         )
-        world_hips, world_upper = body.torso(pts, legs_seen)
+        hips_w, upper_w = body.torso(pts, legs_seen)
 
-        # Spine: share the turn from hips to shoulders along spine, chest and upper chest.
-        hips_q = from_matrix(world_hips)
-        turn = from_matrix(world_hips.T @ world_upper)
-        groups["torso"] = np.stack([hips_q] + [power(turn, s) for s in _SPINE_SHARE])
+        # Hands: from their own landmarks when detected, else coarsely from the pose's hand points.
+        hand_pts = np.zeros((2, 21, 3))
+        detected = np.zeros(2, dtype=bool)
+        for i, h in enumerate((frame.left_hand_world, frame.right_hand_world)):
+            if h is not None:
+                hand_pts[i] = to_avatar(h) @ self._camera.T
+                detected[i] = True
+        coarse = np.array([self._visible(pose, P.LEFT_PINKY + o, P.LEFT_INDEX + o) for o in (0, 1)])
+        hands_w = np.where(detected[:, None, None], hands.hand_worlds(hand_pts), body.hands_from_pose(pts))
+        hands_known = detected | coarse
+        upper, lower = body.arms(upper_w, pts, hands_w, hands_known)
+        thigh, shin, foot = body.legs(pts)
 
-        head_world = self._head_world(frame, pts)
-        if head_world is not None:
-            rel = multiply(from_matrix(world_upper.T @ head_world), conjugate(self.calibration.head))
-            half = power(rel, 0.5)
-            groups["head"] = np.stack((half, half))
+        head_w = self._head_world(frame, pts)
+        head_rel = upper_w.T @ (head_w if head_w is not None else upper_w)
+        mats = np.concatenate(
+            (
+                hips_w[None],
+                (hips_w.T @ upper_w)[None],
+                head_rel[None],
+                _t(upper_w)[None] @ upper,  # upper arms from the upper chest (shoulders at rest)
+                _t(upper) @ lower,
+                _t(lower) @ hands_w,
+                _t(hips_w)[None] @ thigh,
+                _t(thigh) @ shin,
+                _t(shin) @ foot,
+                hands.fingers(hand_pts, hands_w).reshape(30, 3, 3),
+            )
+        )
+        q = from_matrix(mats)
+        local[BONE_INDEX["hips"]] = q[0]
+        local[_SPINE_IDX] = power(q[1], _SPINE_SHARE)
+        head_turn = multiply(q[2], conjugate(self.calibration.head))
+        local[_NECK_HEAD_IDX] = power(head_turn, np.array([0.5, 0.5]))
+        local[_ARM_IDX] = q[3:9].reshape(3, 2, 4).transpose(1, 0, 2).reshape(6, 4)
+        local[_SHOULDER_IDX] = IDENTITY
+        local[_LEG_IDX] = q[9:15].reshape(3, 2, 4).transpose(1, 0, 2).reshape(6, 4)
+        local[_FINGER_IDX] = q[15:45]
 
-        for side, offset in (("left", 0), ("right", 1)):
-            self._solve_arm(side, offset, frame, pts, pose, world_upper, groups)
-            self._solve_leg(side, offset, pts, pose, world_hips, groups)
-
-        for group, local in groups.items():
-            if local is not None:
-                groups[group] = clamp(local, GROUP_INDICES[group])
-        hips_position = self._hips_position(frame, pts, pose)
-        return _Solved(groups, hips_position)
+        arms_seen = [
+            self._visible(pose, P.LEFT_SHOULDER + o, P.LEFT_ELBOW + o, P.LEFT_WRIST + o) for o in (0, 1)
+        ]
+        seen[GROUP_ID["torso"]] = True
+        seen[GROUP_ID["head"]] = head_w is not None
+        for i, side in enumerate(SIDES):
+            seen[GROUP_ID[f"{side}Arm"]] = arms_seen[i]
+            seen[GROUP_ID[f"{side}Hand"]] = arms_seen[i] and bool(hands_known[i])
+            seen[GROUP_ID[f"{side}Fingers"]] = arms_seen[i] and bool(detected[i])
+            seen[GROUP_ID[f"{side}Leg"]] = legs_visible[i]
+        local = clamp(local, _ALL_IDX)
+        return seen, local, self._hips_position(frame, pts, pose, legs_visible)
 
     def _head_world(self, frame: TrackingFrame, pts: F64) -> F64 | None:
         if frame.face_matrix is not None:
@@ -215,50 +249,7 @@ class Retargeter:
             return face.head_from_points(pts)
         return None
 
-    def _solve_arm(
-        self,
-        side: str,
-        offset: int,
-        frame: TrackingFrame,
-        pts: F64,
-        pose: F64,
-        world_upper: F64,
-        groups: dict[str, F64 | None],
-    ) -> None:
-        sh, el, wr = P.LEFT_SHOULDER + offset, P.LEFT_ELBOW + offset, P.LEFT_WRIST + offset
-        if not self._visible(pose, sh, el, wr):
-            return
-        hand_pts = frame.left_hand_world if side == "left" else frame.right_hand_world
-        hand_avatar = None if hand_pts is None else to_avatar(hand_pts) @ self._camera.T
-        if hand_avatar is not None:
-            hand_world: F64 | None = hands.hand_world(side, hand_avatar)
-        elif self._visible(pose, P.LEFT_PINKY + offset, P.LEFT_INDEX + offset):
-            hand_world = body.hand_from_pose(side, pts)
-        else:
-            hand_world = None
-        upper = body.upper_arm(side, world_upper, pts[sh], pts[el], pts[wr])
-        lower = body.lower_arm(side, upper, pts[el], pts[wr], hand_world)
-        # The shoulder (clavicle) stays at rest: pose landmarks do not see it apart from the arm.
-        locals_ = from_matrix(np.stack((np.eye(3), world_upper.T @ upper, upper.T @ lower)))
-        groups[f"{side}Arm"] = locals_
-        if hand_world is not None:
-            groups[f"{side}Hand"] = from_matrix(lower.T @ hand_world)[None, :]
-        if hand_avatar is not None and hand_world is not None:
-            groups[f"{side}Fingers"] = hands.fingers(side, hand_avatar, hand_world)
-
-    def _leg_visible(self, pose: F64, offset: int) -> bool:
-        return self._visible(pose, *(p + offset for p in _LEG_POINTS))
-
-    def _solve_leg(
-        self, side: str, offset: int, pts: F64, pose: F64, world_hips: F64, groups: dict[str, F64 | None]
-    ) -> None:
-        if not self._leg_visible(pose, offset):
-            return
-        thigh, shin, foot = body.legs(side, world_hips, pts)
-        locals_ = from_matrix(np.stack((world_hips.T @ thigh, thigh.T @ shin, shin.T @ foot)))
-        groups[f"{side}Leg"] = np.concatenate((locals_, [[0.0, 0.0, 0.0, 1.0]]))
-
-    def _hips_position(self, frame: TrackingFrame, pts: F64, pose: F64) -> F64:
+    def _hips_position(self, frame: TrackingFrame, pts: F64, pose: F64, legs_seen: list[bool]) -> F64:
         """Displacement of the hips from their rest spot, in metres (avatar frame).
 
         Height: with the feet seen, the hips stand above the lowest foot point by less than the
@@ -326,4 +317,4 @@ class Retargeter:
         }
 
 
-__all__ = ["DRIVEN_BONES", "FINGER_BONES", "Retargeter", "SolverOptions"]
+__all__ = ["DRIVEN_BONES", "Retargeter", "SolverOptions"]
