@@ -67,7 +67,11 @@ def _pose_points(world: dict[str, F64], pos: dict[str, F64]) -> F64:
 def _hand_points(pos: dict[str, F64], tips: dict[str, F64], side: str) -> F64:
     pts = [pos[f"{side}Hand"]]
     for finger in ("Thumb", "Index", "Middle", "Ring", "Little"):
-        joints = ("Metacarpal", "Proximal", "Distal") if finger == "Thumb" else ("Proximal", "Intermediate", "Distal")
+        joints = (
+            ("Metacarpal", "Proximal", "Distal")
+            if finger == "Thumb"
+            else ("Proximal", "Intermediate", "Distal")
+        )
         pts += [pos[f"{side}{finger}{j}"] for j in joints]
         pts.append(tips[f"{side}{finger}Distal"])
     arr = np.array(pts)

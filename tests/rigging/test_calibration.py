@@ -17,7 +17,9 @@ def tilted(frame: TrackingFrame, degrees: float) -> TrackingFrame:
     pose = frame.pose_world.copy()
     pose[:, :3] = pose[:, :3] @ m.T
     hands = [None if h is None else h @ m.T for h in (frame.left_hand_world, frame.right_hand_world)]
-    return TrackingFrame(t_ms=frame.t_ms, pose_world=pose, left_hand_world=hands[0], right_hand_world=hands[1])
+    return TrackingFrame(
+        t_ms=frame.t_ms, pose_world=pose, left_hand_world=hands[0], right_hand_world=hands[1]
+    )
 
 
 def test_calibration_removes_camera_tilt_and_keeps_the_motion() -> None:

@@ -36,8 +36,10 @@ def gesture(t: float) -> dict[str, F64]:
 
 def run(noise_m: float, seed: int = 0, frames: int = 240) -> tuple[list[AvatarPose], ...]:
     rng = np.random.default_rng(seed)
-    filtered, unfiltered, clean = Retargeter(), Retargeter(SolverOptions(filter=False)), Retargeter(
-        SolverOptions(filter=False)
+    filtered, unfiltered, clean = (
+        Retargeter(),
+        Retargeter(SolverOptions(filter=False)),
+        Retargeter(SolverOptions(filter=False)),
     )
     out: tuple[list[AvatarPose], ...] = ([], [], [])
     for i in range(frames):
@@ -89,7 +91,9 @@ def test_filter_cuts_jitter_three_times_with_at_most_one_frame_of_lag(noise_mm: 
     filtered, unfiltered, clean = run(noise_mm / 1000.0)
     ratio = jitter(unfiltered) / jitter(filtered)
     lag = lag_ms(filtered, clean)
-    print(f"noise {noise_mm} mm: jitter cut {ratio:.2f}x, lag {lag:.1f} ms (unfiltered {lag_ms(unfiltered, clean)})")
+    print(
+        f"noise {noise_mm} mm: jitter cut {ratio:.2f}x, lag {lag:.1f} ms (unfiltered {lag_ms(unfiltered, clean)})"
+    )
     assert ratio >= 3.0
     assert lag <= 1000.0 / FPS
 
@@ -98,7 +102,9 @@ def test_the_filter_does_not_hide_a_real_move() -> None:
     """Without noise the filtered pose converges on the true one once a move ends."""
     f = RotationFilter()
     start = np.tile([0.0, 0.0, 0.0, 1.0], (3, 1))
-    end = normalize(from_axis_angle(np.array([[0, 1.0, 0], [1.0, 0, 0], [0, 0, 1.0]]), np.radians([90, -120, 170])))
+    end = normalize(
+        from_axis_angle(np.array([[0, 1.0, 0], [1.0, 0, 0], [0, 0, 1.0]]), np.radians([90, -120, 170]))
+    )
     out = f(start, 0.0)
     for i in range(1, 10):  # a fast move over 9 frames
         out = f(normalize(start + (end - start) * i / 9), i * 33.3)

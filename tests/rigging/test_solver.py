@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import numpy as np
@@ -5,7 +6,16 @@ import pytest
 
 from rigging.frame import FrameError, TrackingFrame
 from rigging.limits import CONES
-from rigging.quaternion import F64, IDENTITY, angle, angle_between, multiply, normalize, swing_twist, to_matrix
+from rigging.quaternion import (
+    F64,
+    IDENTITY,
+    angle,
+    angle_between,
+    multiply,
+    normalize,
+    swing_twist,
+    to_matrix,
+)
 from rigging.skeleton import BONES, REST
 from rigging.solver import Retargeter, SolverOptions
 from tests.rigging.posed_landmarks import forward, make_frame, rq, segment_errors
@@ -38,12 +48,16 @@ def random_pose(rng: np.random.Generator) -> dict[str, F64]:
     pose["hips"] = rq((0, 1, 0), rng.uniform(-60, 60))
     for side, s in (("left", -1.0), ("right", 1.0)):
         pose[f"{side}UpperArm"] = cone(f"{side}UpperArm", 0.5)
-        pose[f"{side}LowerArm"] = multiply(rq((0, s, 0), rng.uniform(5, 130)), rq((-s, 0, 0), rng.uniform(-80, 80)))
+        pose[f"{side}LowerArm"] = multiply(
+            rq((0, s, 0), rng.uniform(5, 130)), rq((-s, 0, 0), rng.uniform(-80, 80))
+        )
         pose[f"{side}Hand"] = cone(f"{side}Hand", 0.5)
         pose[f"{side}UpperLeg"] = rq((1, 0, 0), rng.uniform(-80, 20))
         pose[f"{side}LowerLeg"] = rq((1, 0, 0), rng.uniform(5, 110))
         for finger in ("Index", "Middle", "Ring", "Little"):
-            pose[f"{side}{finger}Proximal"] = multiply(rq((0, 0, s), rng.uniform(0, 80)), rq((0, 1, 0), rng.uniform(-10, 10)))
+            pose[f"{side}{finger}Proximal"] = multiply(
+                rq((0, 0, s), rng.uniform(0, 80)), rq((0, 1, 0), rng.uniform(-10, 10))
+            )
             pose[f"{side}{finger}Intermediate"] = rq((0, 0, s), rng.uniform(0, 90))
             pose[f"{side}{finger}Distal"] = rq((0, 0, s), rng.uniform(0, 60))
         pose[f"{side}ThumbMetacarpal"] = rq((0, 1, 0), rng.uniform(-30, 30))
@@ -86,8 +100,12 @@ def test_each_hand_drives_its_own_side() -> None:
     assert math.degrees(float(angle(bones["rightIndexProximal"]))) < 0.5
     # Feeding the left hand as the right one puts the palm the wrong way round: large errors.
     frame = make_frame(truth)
-    swapped = TrackingFrame(t_ms=0, pose_world=frame.pose_world, left_hand_world=frame.right_hand_world,
-                            right_hand_world=frame.left_hand_world)
+    swapped = TrackingFrame(
+        t_ms=0,
+        pose_world=frame.pose_world,
+        left_hand_world=frame.right_hand_world,
+        right_hand_world=frame.left_hand_world,
+    )
     wrong = Retargeter(INSTANT).solve(swapped).bones
     assert max(segment_errors(truth, wrong).values()) > 20
 
@@ -97,7 +115,7 @@ def test_limits_hold_rotations_inside_their_cones() -> None:
     truth = {"leftMiddleIntermediate": rq((0, 0, 1), 170)}
     bones = solve(truth)
     q = bones["leftMiddleIntermediate"]
-    swing, twist = swing_twist(q, REST.direction("leftMiddleIntermediate"))
+    swing, _twist = swing_twist(q, REST.direction("leftMiddleIntermediate"))
     assert math.degrees(float(angle(swing))) <= CONES["leftMiddleIntermediate"].swing_deg + 0.01
     assert math.degrees(float(angle(swing))) > 100  # clamped, not reset
 
@@ -131,7 +149,9 @@ def test_expressions_from_blendshapes() -> None:
     r = Retargeter(INSTANT)
 
     def run(shapes: dict[str, float], t: float) -> dict[str, float]:
-        return r.solve(TrackingFrame(t_ms=t, pose_world=frame.pose_world, face_blendshapes=shapes)).expressions
+        return r.solve(
+            TrackingFrame(t_ms=t, pose_world=frame.pose_world, face_blendshapes=shapes)
+        ).expressions
 
     assert run({"jawOpen": 0.6}, 0).get("aa", 0) > 0.5
     assert run({"mouthPucker": 0.8, "jawOpen": 0.3}, 1).get("ou", 0) > 0.3
@@ -141,7 +161,9 @@ def test_expressions_from_blendshapes() -> None:
     assert both.get("blink", 0) > 0.8 and both.get("blinkLeft", 0) < 0.05
     assert run({"mouthSmileLeft": 0.8, "mouthSmileRight": 0.8}, 4).get("happy", 0) > 0.8
     assert run({"eyeLookOutLeft": 0.7, "eyeLookInRight": 0.7}, 5).get("lookLeft", 0) > 0.8
-    assert all(0.0 <= w <= 1.0 for w in run({k: 1.0 for k in ("jawOpen", "mouthFunnel", "browDownLeft")}, 6).values())
+    assert all(
+        0.0 <= w <= 1.0 for w in run({k: 1.0 for k in ("jawOpen", "mouthFunnel", "browDownLeft")}, 6).values()
+    )
     assert run({}, 7) == {}
 
 
@@ -160,7 +182,7 @@ def test_nobody_in_view_eases_everything_to_rest() -> None:
         r.solve(make_frame(raised, t_ms=i * 33.0))
     out = [r.solve(TrackingFrame(t_ms=700 + i * 33.0, pose_world=None)) for i in range(15)]
     arm = [o.bones["leftUpperArm"] for o in out]
-    steps = [math.degrees(float(angle_between(a, b))) for a, b in zip(arm, arm[1:], strict=False)]
+    steps = [math.degrees(float(angle_between(a, b))) for a, b in itertools.pairwise(arm)]
     assert max(steps) < 25  # no snap
     relaxed = out[-1].bones["leftUpperArm"]
     _, pos, _ = forward({"leftUpperArm": relaxed})

@@ -1,0 +1,134 @@
+import json
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rigging.codec import CodecError, HopTiming, MotionPacket, decode, encode, seq_newer
+from rigging.pose import AvatarPose
+from rigging.quaternion import angle_between, normalize
+from rigging.skeleton import BONES, EXPRESSIONS
+from tests.rigging.codec_vectors import PATH, build
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def full_pose(seed: int = 0) -> AvatarPose:
+    rng = np.random.default_rng(seed)
+    return AvatarPose(
+        t_ms=1234.5,
+        hips_position=np.array([0.1, -0.25, 0.4]),
+        bones=dict(zip(BONES, normalize(rng.normal(size=(len(BONES), 4))), strict=True)),
+        expressions={e: float(rng.random()) for e in EXPRESSIONS},
+    )
+
+
+def test_full_body_packet_fits_in_300_bytes() -> None:
+    size = len(encode(full_pose(), 1, HopTiming(30.0, 31.0, 32.0)))
+    print(f"full body with every expression and timing: {size} bytes")
+    assert size <= 300
+
+
+def test_rotation_error_stays_under_half_a_degree() -> None:
+    rng = np.random.default_rng(7)
+    errors = []
+    for _ in range(200):  # 200 packets x 55 bones = 11000 random rotations
+        q = normalize(rng.normal(size=(len(BONES), 4)))
+        q[:5] = normalize(q[:5] * np.array([0.01, 0.01, 0.01, 1.0]))  # near identity, the common case
+        packet = decode(encode(AvatarPose(t_ms=0.0, bones=dict(zip(BONES, q, strict=True))), 0))
+        back = np.array([packet.pose.bones[b] for b in BONES])
+        errors.append(np.degrees(angle_between(back, q)))
+    err = np.concatenate(errors)
+    print(f"rotation error: max {err.max():.3f} deg, median {np.median(err):.3f} deg")
+    assert err.max() <= 0.5
+
+
+def test_round_trip_of_every_field() -> None:
+    pose = full_pose(3)
+    packet = decode(encode(pose, 70000, HopTiming(12.34, 20.0, 7000.0)))
+    assert packet.seq == 70000 % 65536
+    assert packet.pose.t_ms == pose.t_ms
+    assert np.allclose(packet.pose.hips_position, pose.hips_position, atol=0.0005)
+    for name, weight in pose.expressions.items():
+        assert abs(packet.pose.expressions[name] - weight) <= 0.5 / 255 + 1e-9
+    assert packet.timing == HopTiming(12.3, 20.0, 6553.5)  # tenths of a ms, saturating
+    assert decode(encode(AvatarPose(t_ms=1.0), 5)).pose.bones == {}
+
+
+def test_sequence_numbers_compare_across_the_wrap() -> None:
+    assert seq_newer(1, 0) and seq_newer(0, 65535) and seq_newer(10, 65530)
+    assert not seq_newer(65535, 0) and not seq_newer(5, 5)
+
+
+@pytest.mark.parametrize(
+    ("pose", "message"),
+    [
+        (AvatarPose(t_ms=0.0, bones={"tail": np.array([0, 0, 0, 1.0])}), "bones.tail"),
+        (AvatarPose(t_ms=0.0, bones={"head": np.array([0, 0, 0, 0.0])}), "bones.head"),
+        (AvatarPose(t_ms=0.0, bones={"head": np.array([math.nan, 0, 0, 1.0])}), "bones.head"),
+        (AvatarPose(t_ms=0.0, expressions={"wink": 1.0}), "expressions.wink"),
+        (AvatarPose(t_ms=math.inf), "t_ms"),
+        (AvatarPose(t_ms=0.0, hips_position=np.array([0, math.nan, 0])), "hips_position"),
+    ],
+)
+def test_encode_refuses_bad_poses_naming_the_field(pose: AvatarPose, message: str) -> None:
+    with pytest.raises(CodecError, match=message.replace(".", r"\.")):
+        encode(pose, 0)
+
+
+def test_decode_never_crashes_on_random_bytes() -> None:
+    rng = np.random.default_rng(11)
+    good = encode(full_pose(), 3)
+    outcomes = {"packet": 0, "error": 0}
+    for i in range(3000):
+        if i % 2:
+            data = bytes(rng.integers(0, 256, size=int(rng.integers(0, 320)), dtype=np.uint8))
+        else:  # mutations of a real packet reach deeper into the decoder
+            buf = bytearray(good)
+            for _ in range(int(rng.integers(1, 4))):
+                buf[int(rng.integers(0, len(buf)))] = int(rng.integers(0, 256))
+            data = bytes(buf[: int(rng.integers(0, len(buf) + 1))])
+        try:
+            assert isinstance(decode(data), MotionPacket)
+            outcomes["packet"] += 1
+        except CodecError:
+            outcomes["error"] += 1
+    assert outcomes["packet"] > 0 and outcomes["error"] > 0
+
+
+def test_the_vector_file_is_what_the_encoder_makes() -> None:
+    """The committed vectors pin the format: the encoder must still produce them byte for byte."""
+    committed = json.loads(PATH.read_text())
+    assert committed == json.loads(json.dumps(build())), "format changed: see tests/rigging/codec_vectors.py"
+    for case in committed["valid"]:
+        packet = decode(bytes.fromhex(case["hex"]))
+        exp = case["expected"]
+        assert packet.seq == exp["seq"] and packet.pose.t_ms == exp["t_ms"]
+        assert set(packet.pose.bones) == set(exp["bones"])
+    for case in committed["invalid"]:
+        with pytest.raises(CodecError, match=case["error"]):
+            decode(bytes.fromhex(case["hex"]))
+
+
+def test_javascript_humanoid_lists_match_python() -> None:
+    text = (ROOT / "web_client" / "src" / "humanoid.js").read_text()
+    bones = json.loads(text.split("BONES = Object.freeze(")[1].split(");")[0])
+    expressions = json.loads(text.split("EXPRESSIONS = Object.freeze(")[1].split(");")[0])
+    assert bones == list(BONES) and expressions == list(EXPRESSIONS)
+
+
+def test_javascript_decoder_reads_the_shared_vectors() -> None:
+    node = shutil.which("node")
+    assert node, "Node.js is needed for the web client's tests (scripts/setup.sh checks for it)"
+    result = subprocess.run(
+        [node, "--test", "test/"],
+        cwd=ROOT / "web_client",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
