@@ -13,6 +13,7 @@ from typing import Protocol, cast
 # taking the parsed arguments and returning the exit code.
 COMMAND_MODULES = (
     "avatar_care.commands.retarget",
+    "avatar_care.commands.capture",
 )
 
 

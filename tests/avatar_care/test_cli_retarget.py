@@ -9,13 +9,20 @@ from tests.rigging.posed_landmarks import make_frame, rq
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "avatar_care.cli", *args], capture_output=True, text=True,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "avatar_care.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def write_frames(path: Path, n: int = 20, extra: tuple[str, ...] = ()) -> None:
-    lines = [json.dumps(make_frame({"rightUpperArm": rq((0, 0, 1), -60)}, t_ms=i * 33.0).to_json())
-             for i in range(n)]
+    lines = [
+        json.dumps(make_frame({"rightUpperArm": rq((0, 0, 1), -60)}, t_ms=i * 33.0).to_json())
+        for i in range(n)
+    ]
     path.write_text("\n".join([*lines[:5], *extra, *lines[5:]]) + "\n")
 
 
@@ -29,7 +36,11 @@ def test_retarget_writes_one_pose_per_usable_line(tmp_path: Path) -> None:
     assert [p["t_ms"] for p in poses] == [i * 33.0 for i in range(20)]
     assert set(poses[-1]) == {"t_ms", "hips_position", "bones", "expressions"}
     assert "rightUpperArm" in poses[-1]["bones"] and len(poses[-1]["bones"]["rightUpperArm"]) == 4
-    assert "2 line(s) skipped" in result.stderr and "line 6" in result.stderr and "line 7: pose_world" in result.stderr
+    assert (
+        "2 line(s) skipped" in result.stderr
+        and "line 6" in result.stderr
+        and "line 7: pose_world" in result.stderr
+    )
 
 
 def test_no_filter_and_strict(tmp_path: Path) -> None:

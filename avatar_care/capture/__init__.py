@@ -1,0 +1,1 @@
+"""Server capture: MediaPipe's holistic landmarker on the operator's video, off the event loop."""
