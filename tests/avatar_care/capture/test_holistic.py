@@ -32,10 +32,10 @@ def test_the_person_is_found_with_hands_and_face(book_clip: tuple[list[TrackingF
         parse_frame(json.loads(json.dumps(f.to_json())))  # what capture writes, the solver reads
 
 
-def test_left_hand_is_the_persons_own_left_hand(book_clip: tuple[list[TrackingFrame], list[object]]) -> None:
+def test_left_hand_is_the_persons_own_left_hand(no_clip: tuple[list[TrackingFrame], list[object]]) -> None:
     """The holistic task's left hand has its wrist on pose landmark 15, the person's left wrist."""
-    _, raw = book_clip
-    checked = 0
+    _, raw = no_clip
+    checked = agree = 0
     for result in raw:
         pose = getattr(result, "pose_landmarks", None)
         for hand_name, wrist_index, other_index in (
@@ -48,11 +48,13 @@ def test_left_hand_is_the_persons_own_left_hand(book_clip: tuple[list[TrackingFr
             wrist = np.array([hand[0].x, hand[0].y])
             own = np.array([pose[wrist_index].x, pose[wrist_index].y])
             other = np.array([pose[other_index].x, pose[other_index].y])
-            if np.linalg.norm(own - other) < 0.08:
-                continue  # hands together: the test says nothing
-            assert np.linalg.norm(wrist - own) < np.linalg.norm(wrist - other)
+            if np.linalg.norm(own - other) < 0.15:
+                continue  # hands together (signing often joins them): the test says nothing
+            agree += np.linalg.norm(wrist - own) < np.linalg.norm(wrist - other)
             checked += 1
-    assert checked > 50
+    print(f"hand wrist nearer its own side's pose wrist in {agree} of {checked} observations")
+    assert checked > 80
+    assert agree >= 0.95 * checked
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
