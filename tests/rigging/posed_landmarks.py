@@ -12,30 +12,15 @@ import math
 import numpy as np
 
 from rigging.frame import TrackingFrame
-from rigging.quaternion import F64, IDENTITY, from_axis_angle, multiply, to_matrix
-from rigging.skeleton import BONES, PARENT, REST
+from rigging.kinematics import forward
+from rigging.quaternion import F64, from_axis_angle, to_matrix
+from rigging.skeleton import BONES, PARENT
 
 _TO_MEDIAPIPE = np.array([1.0, -1.0, -1.0])
 
 
 def rq(axis: tuple[float, float, float], degrees: float) -> F64:
     return from_axis_angle(np.array(axis, dtype=np.float64), math.radians(degrees))
-
-
-def forward(locals_: dict[str, F64]) -> tuple[dict[str, F64], dict[str, F64], dict[str, F64]]:
-    """World quaternions, joint positions and leaf tips of a pose on the rest skeleton."""
-    world: dict[str, F64] = {}
-    pos: dict[str, F64] = {}
-    for bone in BONES:
-        parent = PARENT[bone]
-        q = locals_.get(bone, IDENTITY)
-        if parent is None:
-            world[bone], pos[bone] = q, REST.offsets[bone].copy()
-        else:
-            world[bone] = multiply(world[parent], q)
-            pos[bone] = pos[parent] + to_matrix(world[parent]) @ REST.offsets[bone]
-    tips = {b: pos[b] + to_matrix(world[b]) @ REST.tips[b] for b in REST.tips}
-    return world, pos, tips
 
 
 def _pose_points(world: dict[str, F64], pos: dict[str, F64]) -> F64:
