@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Prepares a checkout to run or test avatar-care: a virtual environment with the pinned Python
+# packages, the project installed in it, and the pages' npm packages. Safe to run again.
+#   scripts/setup.sh          what running the product needs
+#   scripts/setup.sh --dev    also the test tools and Debian's chromium for the browser tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dev=0
+[ "${1:-}" = "--dev" ] && dev=1
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "avatar-care needs Python 3.11 or newer (set PYTHON=/path/to/python3.11)" >&2
+  exit 1
+fi
+command -v node >/dev/null && command -v npm >/dev/null || {
+  echo "avatar-care needs Node.js and npm for the web pages (apt-get install nodejs npm)" >&2
+  exit 1
+}
+
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+pip=(.venv/bin/python -m pip --quiet --disable-pip-version-check)
+"${pip[@]}" install -r requirements/runtime.txt
+# mediapipe's wheel asks for opencv-contrib-python, which would overwrite opencv-python-headless in
+# the same cv2/ folder; its real needs are pinned in requirements/runtime.txt.
+"${pip[@]}" install --no-deps "mediapipe==1.2.3"
+"${pip[@]}" install --no-deps --no-build-isolation -e . 2>/dev/null || "${pip[@]}" install --no-deps -e .
+.venv/bin/python -c "import mediapipe, cv2, numpy" || {
+  echo "the Python environment is broken: mediapipe, cv2 or numpy does not import" >&2
+  exit 1
+}
+
+(cd web_client && npm ci --no-audit --no-fund --loglevel=error)
+
+if [ "$dev" = 1 ]; then
+  "${pip[@]}" install -r requirements/dev.txt
+  (cd benchmarks && npm ci --no-audit --no-fund --loglevel=error)
+  if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+      echo "the browser tests need Debian's chromium: sudo apt-get install chromium" >&2
+      exit 1
+    fi
+  fi
+fi

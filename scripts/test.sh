@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Sets everything up (scripts/setup.sh --dev), then runs the whole check: lint, types, all tests.
+# Extra arguments go to pytest, e.g. scripts/test.sh tests/rigging -x
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --dev
+. .venv/bin/activate
+ruff check .
+ruff format --check rigging rooms avatar_care tests benchmarks scripts
+mypy
+mypy benchmarks/retarget.py
+pytest "$@"
