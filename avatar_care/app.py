@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 # Each module exposes ``router: APIRouter``. One module per resource, as in api/routes/<resource>.py.
 ROUTER_MODULES: tuple[str, ...] = (
     "avatar_care.api.routes.health",
+    "avatar_care.api.routes.retarget",
 )
 
 

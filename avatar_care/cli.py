@@ -14,6 +14,7 @@ from typing import Protocol, cast
 COMMAND_MODULES = (
     "avatar_care.commands.retarget",
     "avatar_care.commands.capture",
+    "avatar_care.commands.serve",
 )
 
 

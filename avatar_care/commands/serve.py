@@ -1,0 +1,35 @@
+"""``avatar-care serve``: the server in one process on its embedded default."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="start the server (HTTP API and pages) in one process",
+        description="Starts avatar-care on uvicorn. The embedded default needs nothing else: data goes to "
+        "AVATAR_CARE_DATA_DIR (./data).",
+    )
+    p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port to listen on (default 8000)")
+    p.set_defaults(func=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from avatar_care.app import create_app
+    from avatar_care.core.config import get_settings
+
+    settings = get_settings()
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
+    app = create_app(settings)
+    print(f"avatar-care: serving on http://{host}:{port} (API docs at /docs)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+    return 0
