@@ -62,16 +62,22 @@ _TWIST: Final = np.radians([CONES[b].twist_deg for b in BONES])
 def clamp(local: F64, bone_indices: np.ndarray) -> F64:
     """Hold local rotations (n, 4) of the bones ``bone_indices`` (n,) inside their cones."""
     axes = _AXES[bone_indices]
-    q = np.where(local[:, 3:4] < 0, -local, local)
-    swing, twist = swing_twist(q, axes)
-    swing_angle = 2.0 * np.arccos(np.clip(np.abs(swing[:, 3]), 0.0, 1.0))
-    # The twist quaternion's vector part is along +axis or -axis: its signed angle.
-    twist_angle = 2.0 * np.arctan2(np.sum(twist[:, :3] * axes, axis=1), twist[:, 3])
-    twist_angle = (twist_angle + np.pi) % (2 * np.pi) - np.pi
+    q = local * np.where(local[:, 3:4] < 0, -1.0, 1.0)
+    # Angles without building swing and twist: the twist's half-angle has sine p (the rotation's
+    # vector part along the axis) and cosine w; the swing's cosine of half-angle is sqrt(w^2 + p^2).
+    p = (q[:, :3] * axes).sum(-1)
+    w = q[:, 3]
+    twist_angle = 2.0 * np.arctan2(p, w)
+    swing_angle = 2.0 * np.arccos(np.minimum(np.sqrt(w * w + p * p), 1.0))
     max_s = _SWING[bone_indices]
     max_t = _TWIST[bone_indices]
-    s_scale = np.where(swing_angle > max_s, max_s / np.maximum(swing_angle, 1e-9), 1.0)
-    t_scale = np.where(np.abs(twist_angle) > max_t, max_t / np.maximum(np.abs(twist_angle), 1e-9), 1.0)
-    if np.all(s_scale == 1.0) and np.all(t_scale == 1.0):
+    over = (swing_angle > max_s) | (np.abs(twist_angle) > max_t)
+    if not over.any():
         return q
-    return multiply(power(swing, s_scale), power(twist, t_scale))
+    # Only the bones out of their cones are decomposed and rebuilt.
+    swing, twist = swing_twist(q[over], axes[over])
+    s_scale = np.minimum(1.0, max_s[over] / np.maximum(swing_angle[over], 1e-9))
+    t_scale = np.minimum(1.0, max_t[over] / np.maximum(np.abs(twist_angle[over]), 1e-9))
+    q = q.copy()
+    q[over] = multiply(power(swing, s_scale), power(twist, t_scale))
+    return q

@@ -34,33 +34,26 @@ def cross(a: F64, b: F64) -> F64:
     return out
 
 
-# [v]x, the cross-product matrix of v, as an index into v and a sign per entry.
-_SKEW_INDEX = np.array([[0, 2, 1], [2, 0, 0], [1, 0, 0]])
-_SKEW_SIGN = np.array([[0.0, -1.0, 1.0], [1.0, 0.0, -1.0], [-1.0, 1.0, 0.0]])
-
-
 def rotation_between(a: F64, b: F64) -> F64:
     """Rotation matrices (..., 3, 3) of the shortest turn taking direction ``a`` to ``b``.
 
-    Rodrigues' formula for unit vectors: R = I + [v]x + [v]x^2 / (1 + c), v = a x b, c = a . b;
-    for opposite vectors (c = -1) a half turn about an axis perpendicular to ``a``.
+    Rodrigues' formula with K = [a x b]x, which for unit vectors is b a^T - a b^T:
+    R = I + K + K^2 / (1 + c), K^2 = c (b a^T + a b^T) - a a^T - b b^T, c = a . b; built from outer
+    products only (numpy's cost here is per call, not per number). Opposite vectors (c = -1) get a
+    half turn about an axis perpendicular to ``a``.
     """
     a, b = unit(a), unit(b)
-    v = cross(a, b)
-    c = (a * b).sum(-1)
-    opposite = c < -1.0 + 1e-9
+    c = (a * b).sum(-1)[..., None, None]
+    ba = b[..., :, None] * a[..., None, :]
+    ab = np.swapaxes(ba, -1, -2)
+    aa = a[..., :, None] * a[..., None, :]
+    bb = b[..., :, None] * b[..., None, :]
+    r = np.eye(3) + (ba - ab) + (c * (ba + ab) - aa - bb) / np.maximum(1.0 + c, 1e-9)
+    opposite = c[..., 0, 0] < -1.0 + 1e-9
     if np.any(opposite):
         helper = np.where(np.abs(a[..., :1]) < 0.9, np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
         axis = unit(cross(a, helper))
         half_turn = 2.0 * axis[..., :, None] * axis[..., None, :] - np.eye(3)
-    # R = I + [v]x + [v]x^2 / (1 + c), and [v]x^2 = v v^T - |v|^2 I with |v|^2 = 1 - c^2, so
-    # R = c I + [v]x + v v^T / (1 + c): three array operations instead of a matrix product.
-    r = (
-        c[..., None, None] * np.eye(3)
-        + v[..., _SKEW_INDEX] * _SKEW_SIGN
-        + v[..., :, None] * v[..., None, :] / np.maximum(1.0 + c, 1e-9)[..., None, None]
-    )
-    if np.any(opposite):
         r = np.where(opposite[..., None, None], half_turn, r)
     return np.asarray(r, dtype=np.float64)
 
@@ -110,31 +103,58 @@ def to_matrix(q: F64) -> F64:
     return m.reshape((*np.shape(q)[:-1], 3, 3))
 
 
+def _candidate_tables() -> tuple[F64, F64]:
+    """Shepperd's four candidate solutions as one linear map of the matrix entries.
+
+    Candidate k is 4·q·q_k (up to sign): each of its components is a sum of matrix entries plus a
+    constant, so all four come out of one matrix product (numpy's cost here is per call).
+    """
+    coef = np.zeros((4, 4, 3, 3))
+    const = np.zeros((4, 4))
+    # candidate 0 (x largest): [1+m00-m11-m22, m01+m10, m02+m20, m21-m12]
+    const[0, 0] = 1
+    coef[0, 0, 0, 0], coef[0, 0, 1, 1], coef[0, 0, 2, 2] = 1, -1, -1
+    coef[0, 1, 0, 1] = coef[0, 1, 1, 0] = 1
+    coef[0, 2, 0, 2] = coef[0, 2, 2, 0] = 1
+    coef[0, 3, 2, 1], coef[0, 3, 1, 2] = 1, -1
+    # candidate 1 (y largest): [m01+m10, 1-m00+m11-m22, m12+m21, m02-m20]
+    coef[1, 0, 0, 1] = coef[1, 0, 1, 0] = 1
+    const[1, 1] = 1
+    coef[1, 1, 0, 0], coef[1, 1, 1, 1], coef[1, 1, 2, 2] = -1, 1, -1
+    coef[1, 2, 1, 2] = coef[1, 2, 2, 1] = 1
+    coef[1, 3, 0, 2], coef[1, 3, 2, 0] = 1, -1
+    # candidate 2 (z largest): [m02+m20, m12+m21, 1-m00-m11+m22, m10-m01]
+    coef[2, 0, 0, 2] = coef[2, 0, 2, 0] = 1
+    coef[2, 1, 1, 2] = coef[2, 1, 2, 1] = 1
+    const[2, 2] = 1
+    coef[2, 2, 0, 0], coef[2, 2, 1, 1], coef[2, 2, 2, 2] = -1, -1, 1
+    coef[2, 3, 1, 0], coef[2, 3, 0, 1] = 1, -1
+    # candidate 3 (w largest): [m21-m12, m02-m20, m10-m01, 1+m00+m11+m22]
+    coef[3, 0, 2, 1], coef[3, 0, 1, 2] = 1, -1
+    coef[3, 1, 0, 2], coef[3, 1, 2, 0] = 1, -1
+    coef[3, 2, 1, 0], coef[3, 2, 0, 1] = 1, -1
+    const[3, 3] = 1
+    coef[3, 3, 0, 0] = coef[3, 3, 1, 1] = coef[3, 3, 2, 2] = 1
+    return coef.reshape(16, 9).T.copy(), const.reshape(16)
+
+
+_CAND_COEF, _CAND_CONST = _candidate_tables()
+# Which candidate is well-conditioned: the one whose diagonal term is largest (m00, m11, m22, trace).
+_PICK = np.array([[1, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0, 1],
+                  [1, 0, 0, 0, 1, 0, 0, 0, 1]], dtype=np.float64).T  # fmt: skip
+
+
 def from_matrix(m: F64) -> F64:
-    """Unit quaternion of rotation matrices (..., 3, 3); robust for every angle."""
+    """Unit quaternion of rotation matrices (..., 3, 3); robust for every angle (Shepperd's method)."""
     m = np.asarray(m, dtype=np.float64)
     shape = m.shape[:-2]
-    m = m.reshape(-1, 3, 3)
-    m00, m11, m22 = m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]
-    # Four candidate solutions; each is well-conditioned where its own diagonal term is largest.
-    cands = np.stack(
-        (
-            np.stack((1 + m00 - m11 - m22, m[:, 0, 1] + m[:, 1, 0], m[:, 0, 2] + m[:, 2, 0],
-                      m[:, 2, 1] - m[:, 1, 2]), -1),
-            np.stack((m[:, 0, 1] + m[:, 1, 0], 1 - m00 + m11 - m22, m[:, 1, 2] + m[:, 2, 1],
-                      m[:, 0, 2] - m[:, 2, 0]), -1),
-            np.stack((m[:, 0, 2] + m[:, 2, 0], m[:, 1, 2] + m[:, 2, 1], 1 - m00 - m11 + m22,
-                      m[:, 1, 0] - m[:, 0, 1]), -1),
-            np.stack((m[:, 2, 1] - m[:, 1, 2], m[:, 0, 2] - m[:, 2, 0], m[:, 1, 0] - m[:, 0, 1],
-                      1 + m00 + m11 + m22), -1),
-        ),
-        axis=1,
-    )  # fmt: skip
-    choice = np.argmax(np.stack((m00, m11, m22, m00 + m11 + m22), -1), axis=-1)
+    flat = m.reshape(-1, 9)
+    cands = (flat @ _CAND_COEF + _CAND_CONST).reshape(-1, 4, 4)
+    choice = np.argmax(flat @ _PICK, axis=1)
     q = cands[np.arange(len(choice)), choice]
-    q = normalize(q)
-    q = np.where(q[:, 3:4] < 0, -q, q)
-    return q.reshape((*shape, 4))
+    q = q / np.sqrt((q * q).sum(-1))[:, None]
+    q = q * np.where(q[:, 3:4] < 0, -1.0, 1.0)
+    return np.asarray(q.reshape((*shape, 4)), dtype=np.float64)
 
 
 def from_two_vectors(a: F64, b: F64) -> F64:

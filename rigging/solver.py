@@ -104,7 +104,7 @@ class Retargeter:
         self._rot_filter = RotationFilter(self.options.rotation_filter)
         self._pos_filter = VectorOneEuro(self.options.position_filter)
         self._expr_filter = VectorOneEuro(self.options.expression_filter)
-        self._camera = to_matrix(self.calibration.camera)
+        self._set_camera(self.calibration.camera)
         self._last_t: float | None = None
         self._hips_ref: F64 | None = self.calibration.hips
         self._expressions = np.zeros(len(EXPRESSIONS) - 1)  # all but "neutral"
@@ -157,99 +157,115 @@ class Retargeter:
                 # neck and head share the turn equally: the whole turn is their product
                 heads.append(multiply(tracked[BONE_INDEX["neck"]], tracked[BONE_INDEX["head"]]))
             if frame.pose_world is not None:
-                spot = trial._image_spot(frame, to_avatar(frame.pose_world) @ trial._camera.T)
+                spot = trial._image_spot(frame, trial._to_avatar(frame.pose_world))
                 if spot is not None:
                     spots.append(spot)
         head = mean_quaternion(np.array(heads)) if heads else IDENTITY.copy()
         self.calibration = Calibration(
             camera=camera, head=head, hips=np.mean(spots, axis=0) if spots else None
         )
-        self._camera = to_matrix(camera)
+        self._set_camera(camera)
         self.reset()
         return self.calibration
 
     # -- the geometry ------------------------------------------------------------------------
+    def _set_camera(self, camera: F64) -> None:
+        self._camera = to_matrix(camera)
+        self._camera_is_identity = bool(np.allclose(self._camera, np.eye(3)))
+
     def _visible(self, pose: F64, *points: int) -> bool:
         return bool(np.all(pose[list(points), 3] >= self.options.min_visibility))
-
-    def _leg_visible(self, pose: F64, offset: int) -> bool:
-        return self._visible(pose, *(p + offset for p in _LEG_POINTS))
 
     def _solve_locals(self, frame: TrackingFrame) -> tuple[np.ndarray, F64, F64]:
         """Which groups are seen, the local rotations of every bone (55, 4), and the hips' displacement."""
         seen = np.zeros(len(GROUP_NAMES), dtype=bool)
         local = REST_LOCALS.copy()
         pose = frame.pose_world
-        if pose is None or not self._visible(pose, P.LEFT_SHOULDER, P.RIGHT_SHOULDER):
+        if pose is None:
             return seen, local, np.zeros(3)
-        pts = to_avatar(pose) @ self._camera.T
-        legs_visible = [self._leg_visible(pose, o) for o in (0, 1)]
+        # One comparison for all landmarks; the checks below are then plain Python lookups.
+        vis: list[bool] = (pose[:, 3] >= self.options.min_visibility).tolist()
+        if not (vis[P.LEFT_SHOULDER] and vis[P.RIGHT_SHOULDER]):
+            return seen, local, np.zeros(3)
+        pts = self._to_avatar(pose)
+        legs_visible = [all(vis[p + o] for p in _LEG_POINTS) for o in (0, 1)]
         legs_seen = max(
-            self._presence.seen_amount(f"{side}Leg", vis, frame.t_ms)
-            for side, vis in zip(SIDES, legs_visible, strict=True)
+            self._presence.seen_amount(f"{side}Leg", v, frame.t_ms)
+            for side, v in zip(SIDES, legs_visible, strict=True)
         )
         hips_w, upper_w = body.torso(pts, legs_seen)
 
         # Hands: from their own landmarks when detected, else coarsely from the pose's hand points.
+        raw_hands = (frame.left_hand_world, frame.right_hand_world)
+        detected = np.array([h is not None for h in raw_hands])
+        coarse = np.array([vis[P.LEFT_PINKY + o] and vis[P.LEFT_INDEX + o] for o in (0, 1)])
         hand_pts = np.zeros((2, 21, 3))
-        detected = np.zeros(2, dtype=bool)
-        for i, h in enumerate((frame.left_hand_world, frame.right_hand_world)):
-            if h is not None:
-                hand_pts[i] = to_avatar(h) @ self._camera.T
-                detected[i] = True
-        coarse = np.array([self._visible(pose, P.LEFT_PINKY + o, P.LEFT_INDEX + o) for o in (0, 1)])
-        hands_w = np.where(detected[:, None, None], hands.hand_worlds(hand_pts), body.hands_from_pose(pts))
+        if detected.any():
+            for i, h in enumerate(raw_hands):
+                if h is not None:
+                    hand_pts[i] = self._to_avatar(h)
+            hands_w = hands.hand_worlds(hand_pts)
+            if not detected.all():
+                hands_w = np.where(detected[:, None, None], hands_w, body.hands_from_pose(pts))
+        else:
+            hands_w = body.hands_from_pose(pts)
         hands_known = detected | coarse
         upper, lower = body.arms(upper_w, pts, hands_w, hands_known)
-        thigh, shin, foot = body.legs(pts)
 
-        head_w = self._head_world(frame, pts)
+        head_w = self._head_world(frame, pts, vis)
         head_rel = upper_w.T @ (head_w if head_w is not None else upper_w)
-        mats = np.concatenate(
-            (
-                hips_w[None],
-                (hips_w.T @ upper_w)[None],
-                head_rel[None],
-                _t(upper_w)[None] @ upper,  # upper arms from the upper chest (shoulders at rest)
-                _t(upper) @ lower,
-                _t(lower) @ hands_w,
-                _t(hips_w)[None] @ thigh,
-                _t(thigh) @ shin,
-                _t(shin) @ foot,
-                hands.fingers(hand_pts, hands_w).reshape(30, 3, 3),
-            )
-        )
-        q = from_matrix(mats)
+        parts = [
+            hips_w[None],
+            (hips_w.T @ upper_w)[None],
+            head_rel[None],
+            _t(upper_w)[None] @ upper,  # upper arms from the upper chest (shoulders at rest)
+            _t(upper) @ lower,
+            _t(lower) @ hands_w,
+        ]
+        any_leg = legs_visible[0] or legs_visible[1]
+        if any_leg:  # a webcam operator's legs are usually out of view: then they cost nothing
+            thigh, shin, foot = body.legs(pts)
+            parts += [_t(hips_w)[None] @ thigh, _t(thigh) @ shin, _t(shin) @ foot]
+        if detected.any():
+            parts.append(hands.fingers(hand_pts, hands_w).reshape(30, 3, 3))
+        q = from_matrix(np.concatenate(parts))
         local[BONE_INDEX["hips"]] = q[0]
         local[_SPINE_IDX] = power(q[1], _SPINE_SHARE)
         head_turn = multiply(q[2], conjugate(self.calibration.head))
         local[_NECK_HEAD_IDX] = power(head_turn, np.array([0.5, 0.5]))
         local[_ARM_IDX] = q[3:9].reshape(3, 2, 4).transpose(1, 0, 2).reshape(6, 4)
         local[_SHOULDER_IDX] = IDENTITY
-        local[_LEG_IDX] = q[9:15].reshape(3, 2, 4).transpose(1, 0, 2).reshape(6, 4)
-        local[_FINGER_IDX] = q[15:45]
+        rest = 9
+        if any_leg:
+            local[_LEG_IDX] = q[9:15].reshape(3, 2, 4).transpose(1, 0, 2).reshape(6, 4)
+            rest = 15
+        if detected.any():
+            local[_FINGER_IDX] = q[rest : rest + 30]
 
-        arms_seen = [
-            self._visible(pose, P.LEFT_SHOULDER + o, P.LEFT_ELBOW + o, P.LEFT_WRIST + o) for o in (0, 1)
-        ]
         seen[GROUP_ID["torso"]] = True
         seen[GROUP_ID["head"]] = head_w is not None
         for i, side in enumerate(SIDES):
-            seen[GROUP_ID[f"{side}Arm"]] = arms_seen[i]
-            seen[GROUP_ID[f"{side}Hand"]] = arms_seen[i] and bool(hands_known[i])
-            seen[GROUP_ID[f"{side}Fingers"]] = arms_seen[i] and bool(detected[i])
+            arm = vis[P.LEFT_SHOULDER + i] and vis[P.LEFT_ELBOW + i] and vis[P.LEFT_WRIST + i]
+            seen[GROUP_ID[f"{side}Arm"]] = arm
+            seen[GROUP_ID[f"{side}Hand"]] = arm and bool(hands_known[i])
+            seen[GROUP_ID[f"{side}Fingers"]] = arm and bool(detected[i])
             seen[GROUP_ID[f"{side}Leg"]] = legs_visible[i]
         local = clamp(local, _ALL_IDX)
-        return seen, local, self._hips_position(frame, pts, pose, legs_visible)
+        return seen, local, self._hips_position(frame, pts, legs_visible)
 
-    def _head_world(self, frame: TrackingFrame, pts: F64) -> F64 | None:
+    def _to_avatar(self, points: F64) -> F64:
+        """MediaPipe world points into the avatar frame, with the calibrated camera correction."""
+        out = to_avatar(points)
+        return out if self._camera_is_identity else np.asarray(out @ self._camera.T, dtype=np.float64)
+
+    def _head_world(self, frame: TrackingFrame, pts: F64, vis: list[bool]) -> F64 | None:
         if frame.face_matrix is not None:
             return np.asarray(self._camera @ face.head_from_matrix(frame.face_matrix))
-        if frame.pose_world is not None and self._visible(frame.pose_world, P.NOSE, P.LEFT_EAR, P.RIGHT_EAR):
+        if vis[P.NOSE] and vis[P.LEFT_EAR] and vis[P.RIGHT_EAR]:
             return face.head_from_points(pts)
         return None
 
-    def _hips_position(self, frame: TrackingFrame, pts: F64, pose: F64, legs_seen: list[bool]) -> F64:
+    def _hips_position(self, frame: TrackingFrame, pts: F64, legs_seen: list[bool]) -> F64:
         """Displacement of the hips from their rest spot, in metres (avatar frame).
 
         Height: with the feet seen, the hips stand above the lowest foot point by less than the
@@ -258,17 +274,6 @@ class Retargeter:
         """
         out = np.zeros(3)
         feet = [P.LEFT_HEEL, P.RIGHT_HEEL, P.LEFT_FOOT_INDEX, P.RIGHT_FOOT_INDEX]
-        legs_seen = [
-            self._visible(
-                pose,
-                P.LEFT_HIP + o,
-                P.LEFT_KNEE + o,
-                P.LEFT_ANKLE + o,
-                P.LEFT_HEEL + o,
-                P.LEFT_FOOT_INDEX + o,
-            )
-            for o in (0, 1)
-        ]
         if any(legs_seen):
             hip_mid = 0.5 * (pts[P.LEFT_HIP] + pts[P.RIGHT_HIP])
             heights, lengths = [], []

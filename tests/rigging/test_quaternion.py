@@ -60,3 +60,16 @@ def test_align_matches_primary_exactly_and_fixes_twist_with_secondary() -> None:
     p, s = rng.normal(size=3), rng.normal(size=3)
     m = Q.align(p, s, r @ p, r @ s)
     assert np.allclose(m, r, atol=1e-9)
+
+
+def test_rotation_between_is_the_shortest_turn_as_a_matrix() -> None:
+    rng = np.random.default_rng(8)
+    a, b = Q.unit(rng.normal(size=(200, 3))), Q.unit(rng.normal(size=(200, 3)))
+    r = Q.rotation_between(a, b)
+    assert np.allclose(np.einsum("nij,nj->ni", r, a), b, atol=1e-9)
+    assert np.allclose(r @ np.swapaxes(r, 1, 2), np.eye(3), atol=1e-9)
+    assert np.allclose(Q.from_matrix(r), Q.from_two_vectors(a, b), atol=1e-9)
+    x = np.array([[1.0, 0, 0], [0, 0, 1.0]])
+    flipped = Q.rotation_between(x, -x)  # opposite directions: a half turn
+    assert np.allclose(np.einsum("nij,nj->ni", flipped, x), -x)
+    assert np.allclose(np.linalg.det(flipped), 1.0)
