@@ -213,3 +213,26 @@ def test_degenerate_landmarks_do_not_break_the_solver() -> None:
     assert np.allclose(np.linalg.norm(normalize(qs), axis=1), 1.0)
     assert np.all(np.isfinite(out.hips_position))
     _ = IDENTITY
+
+
+def test_hips_follow_the_person_sideways_and_in_depth_from_the_image() -> None:
+    """pose_image gives the hips' motion: right in the image is +X, larger on screen is nearer (+Z)."""
+    r = Retargeter(INSTANT)
+    frame = make_frame({})
+    assert frame.pose_world is not None
+    width = float(np.linalg.norm(frame.pose_world[11, :3] - frame.pose_world[12, :3]))
+
+    def seen_at(u: float, scale: float, t: float) -> TrackingFrame:
+        # a person of shoulder width `width` m whose shoulders span `scale` of the image width
+        image = np.zeros((33, 4))
+        image[:, 3] = 1.0
+        image[:, 0] = u + frame.pose_world[:, 0] / width * scale  # type: ignore[index]
+        image[:, 1] = 0.5 + frame.pose_world[:, 1] / width * scale  # type: ignore[index]
+        return TrackingFrame(t_ms=t, pose_world=frame.pose_world, pose_image=image)
+
+    start = r.solve(seen_at(0.5, 0.2, 0.0)).hips_position
+    moved = r.solve(seen_at(0.7, 0.2, 33.0)).hips_position
+    nearer = r.solve(seen_at(0.5, 0.3, 66.0)).hips_position
+    assert np.allclose(start, 0.0)
+    assert moved[0] == pytest.approx(width, rel=1e-6) and abs(moved[2]) < 1e-6  # moved by one shoulder width
+    assert nearer[2] > 0.5 and abs(nearer[0]) < 1e-6

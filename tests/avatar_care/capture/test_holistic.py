@@ -85,3 +85,21 @@ def test_capture_command_refuses_what_is_not_video(tmp_path: Path) -> None:
     junk.write_bytes(b"this is not a video at all" * 10)
     broken = cli("capture", str(junk), str(tmp_path / "o.jsonl"))
     assert broken.returncode == 2 and "junk.mkv" in broken.stderr
+
+
+def test_image_coordinates_map_back_through_the_letterbox() -> None:
+    """The same picture with a black band added must give the same landmarks in its own pixels."""
+    from avatar_care.capture.holistic import HolisticCapture
+    from avatar_care.capture.video import read_video
+
+    rgb = next(t for i, t in enumerate(read_video(shared("media/asl/no.mkv"))) if i == 20)[1]
+    padded = np.zeros((480, 880, 3), dtype=np.uint8)
+    padded[:, :640] = rgb
+    with HolisticCapture(video_mode=False) as a, HolisticCapture(video_mode=False) as b:
+        plain = a.process(rgb, 0.0).pose_image
+        wide = b.process(padded, 0.0).pose_image
+    assert plain is not None and wide is not None
+    in_pixels = plain[:, :2] * [640, 480]
+    wide_pixels = wide[:, :2] * [880, 480]
+    shoulders_wrists = [11, 12, 13, 14, 15, 16]
+    assert np.median(np.abs(in_pixels[shoulders_wrists] - wide_pixels[shoulders_wrists])) < 8.0
