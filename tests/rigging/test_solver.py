@@ -235,4 +235,5 @@ def test_hips_follow_the_person_sideways_and_in_depth_from_the_image() -> None:
     nearer = r.solve(seen_at(0.5, 0.3, 66.0)).hips_position
     assert np.allclose(start, 0.0)
     assert moved[0] == pytest.approx(width, rel=1e-6) and abs(moved[2]) < 1e-6  # moved by one shoulder width
-    assert nearer[2] > 0.5 and abs(nearer[0]) < 1e-6
+    focal = 0.5 / math.tan(math.radians(30))  # the default 60-degree field of view
+    assert nearer[2] == pytest.approx(focal * width * (1 / 0.2 - 1 / 0.3), rel=1e-6) and abs(nearer[0]) < 1e-6
