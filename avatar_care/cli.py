@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "avatar_care.commands.retarget",
     "avatar_care.commands.capture",
     "avatar_care.commands.serve",
+    "avatar_care.commands.avatar",
 )
 
 

@@ -1,0 +1,1 @@
+"""Avatars: glTF binary files, the humanoid and expression maps, checks, and the VRM build."""
