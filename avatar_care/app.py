@@ -6,6 +6,7 @@ import importlib
 import logging
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from avatar_care.core.config import Settings, get_settings
 
@@ -26,4 +27,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for name in ROUTER_MODULES:
         router: APIRouter = importlib.import_module(name).router
         app.include_router(router)
+    _mount_static(app, settings)
     return app
+
+
+def _mount_static(app: FastAPI, settings: Settings) -> None:
+    """The pages, their npm packages and the public assets, served by the same process."""
+    (settings.data_dir / "avatars").mkdir(parents=True, exist_ok=True)
+    mounts = {
+        "/media/avatars": settings.data_dir / "avatars",  # avatars brands upload, once accepted
+        "/vendor": settings.web_client_dir / "node_modules",
+        "/app": settings.web_client_dir,
+        "/assets/avatars": settings.assets_dir / "avatars",
+        "/assets/models": settings.assets_dir / "models",
+    }
+    for path, directory in mounts.items():
+        if directory.is_dir():
+            app.mount(path, StaticFiles(directory=directory), name=path.strip("/").replace("/", "-"))
+        else:
+            logger.warning("not serving %s: %s is missing (run scripts/setup.sh)", path, directory)
