@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from rigging.quaternion import from_axis_angle
+from tests.avatar_care.avatars.vrm0 import make_vrm0
 from tests.shared_data import shared
 
 SHIPPED = ("Asian_F_1_Casual", "Black_F_1_Casual")
@@ -93,20 +94,31 @@ def test_fingers_move_when_a_hand_pose_is_applied(browser: Browser, server: str,
     page.close()
 
 
-def test_the_same_pose_raises_the_same_arm_on_vrm_and_plain_glb(
+def test_the_same_pose_raises_the_same_arm_on_vrm1_vrm0_and_plain_glb(
     browser: Browser, server: str, data_dir: Path
 ) -> None:
     """A plain GLB humanoid (bones found by name) and the VRM take the same rotations the same way."""
     (data_dir / "avatars").mkdir(exist_ok=True)
     shutil.copy(shared("avatars/Asian_F_1_Casual.glb"), data_dir / "avatars" / "plain.glb")
+    (data_dir / "avatars" / "legacy.vrm").write_bytes(
+        make_vrm0(shared("avatars/Asian_F_1_Casual.glb").read_bytes())
+    )
     raise_right = {"bones": {"rightUpperArm": q((0, 0, 1), -80)}, "expressions": {}}
     heights = {}
-    for kind, path in (("vrm1", "/assets/avatars/Asian_F_1_Casual.vrm"), ("glb", "/media/avatars/plain.glb")):
+    sides = {}
+    for kind, path in (
+        ("vrm1", "/assets/avatars/Asian_F_1_Casual.vrm"),
+        ("vrm0", "/media/avatars/legacy.vrm"),
+        ("glb", "/media/avatars/plain.glb"),
+    ):
         page = open_avatar(browser, server, path)
         assert page.evaluate("window.avatarCare.kind") == kind
         shoulder = page.evaluate("window.avatarCare.boneWorldPosition('rightUpperArm')")
         page.evaluate("pose => window.avatarCare.applyPose(pose)", raise_right)
         hand = page.evaluate("window.avatarCare.boneWorldPosition('rightHand')")
         heights[kind] = hand[1] - shoulder[1]
+        sides[kind] = hand[0]
         page.close()
-    assert heights["vrm1"] > 0.4 and heights["glb"] > 0.35, heights
+    # the right hand is raised on every kind, and is on the avatar's right (-X, the avatar faces +Z)
+    assert heights["vrm1"] > 0.4 and heights["vrm0"] > 0.4 and heights["glb"] > 0.35, heights
+    assert all(x < -0.1 for x in sides.values()), sides

@@ -76,19 +76,22 @@ export async function loadAvatar(url) {
     if (o.isMesh) o.frustumCulled = false; // skinned meshes move out of their static bounds
   });
   const restHips = humanoid.getNormalizedBoneNode("hips")?.position.clone() ?? new THREE.Vector3();
+  // VRM 0.x normalized bones keep 0.x's axes, X and Z flipped against 1.0's (the model faced -Z
+  // before rotateVRM0 turned it): a 1.0 rotation (x, y, z, w) is (-x, y, -z, w) there.
+  const flip = humanoidKind === "vrm0" ? -1 : 1;
 
   function applyPose(pose) {
     for (const name of BONES) {
       const node = humanoid.getNormalizedBoneNode(name);
       if (!node) continue;
       const q = pose.bones?.[name];
-      if (q) node.quaternion.set(q[0], q[1], q[2], q[3]);
+      if (q) node.quaternion.set(flip * q[0], q[1], flip * q[2], q[3]);
       else node.quaternion.identity(); // a bone left out is at rest
     }
     const hips = humanoid.getNormalizedBoneNode("hips");
     if (hips && pose.hipsPosition) {
-      hips.position.set(restHips.x + pose.hipsPosition[0], restHips.y + pose.hipsPosition[1],
-        restHips.z + pose.hipsPosition[2]);
+      hips.position.set(restHips.x + flip * pose.hipsPosition[0], restHips.y + pose.hipsPosition[1],
+        restHips.z + flip * pose.hipsPosition[2]);
     }
     if (expressionManager) {
       for (const expression of expressionManager.expressions) {

@@ -229,3 +229,14 @@ def test_check_command_exit_codes(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "refused: images[0] refers to an external file" in bad.stdout
     missing = cli("avatar", "check", str(tmp_path / "none.vrm"))
     assert missing.returncode == 1 and "cannot read" in missing.stderr
+
+
+def test_a_vrm0_avatar_is_recognized() -> None:
+    from tests.avatar_care.avatars.vrm0 import make_vrm0
+
+    report = check_avatar(make_vrm0(source()))
+    assert report.accepted, report.problems
+    assert report.format == "vrm0"
+    assert (
+        report.bones["leftThumbMetacarpal"] == "LeftHandThumb1"
+    )  # 0.x "thumbProximal" read as 1.0 metacarpal
