@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from avatar_care.core.config import Settings, get_settings
+from avatar_care.core.db import open_database
 
 logger = logging.getLogger(__name__)
 
@@ -16,6 +17,7 @@ logger = logging.getLogger(__name__)
 ROUTER_MODULES: tuple[str, ...] = (
     "avatar_care.api.routes.health",
     "avatar_care.api.routes.retarget",
+    "avatar_care.api.routes.avatars",
 )
 
 
@@ -24,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = FastAPI(title="avatar-care", version="0.1.0")
     app.state.settings = settings
+    app.state.engine, app.state.sessions = open_database(settings)
     for name in ROUTER_MODULES:
         router: APIRouter = importlib.import_module(name).router
         app.include_router(router)

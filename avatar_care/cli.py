@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "avatar_care.commands.capture",
     "avatar_care.commands.serve",
     "avatar_care.commands.avatar",
+    "avatar_care.commands.brand",
 )
 
 
