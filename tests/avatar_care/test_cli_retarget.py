@@ -65,3 +65,23 @@ def test_calibrate_then_retarget(tmp_path: Path) -> None:
 def test_missing_input_is_a_clear_error(tmp_path: Path) -> None:
     result = cli("retarget", str(tmp_path / "nope.jsonl"), str(tmp_path / "out.jsonl"))
     assert result.returncode != 0 and "cannot read" in result.stderr
+
+
+def test_the_voice_moves_the_mouth_when_the_face_is_not_tracked(tmp_path: Path) -> None:
+    from tests.shared_data import shared
+
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    # 6 s of frames with a body but no face tracking, against 6 s of speech
+    lines = [json.dumps(make_frame({}, t_ms=i * 1000 / 30).to_json()) for i in range(180)]
+    src.write_text("\n".join(lines) + "\n")
+    wav = shared("speech/sense_and_sensibility_01_austen_64kb-0870.wav")
+    result = cli("retarget", "--audio", str(wav), str(src), str(out))
+    assert result.returncode == 0, result.stderr
+    poses = [json.loads(x) for x in out.read_text().splitlines()]
+    mouth = [sum(p["expressions"].get(v, 0) for v in ("aa", "ih", "ou", "ee", "oh")) for p in poses]
+    assert (
+        max(mouth) > 0.5 and sum(m < 0.05 for m in mouth) > 10
+    )  # opens while she speaks, closes between words
+    assert any(p["expressions"].get("blink", 0) > 0.5 for p in poses)  # and the avatar blinks
+    bad = cli("retarget", "--audio", str(src), str(src), str(out))
+    assert bad.returncode == 2 and "in.jsonl" in bad.stderr
