@@ -1,0 +1,121 @@
+"""Real aiortc peers on loopback: an operator's frames become motion packets for every customer."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+from avatar_care.live.ice import use_loopback_only
+from avatar_care.live.room import LiveRoom, RoomError, wait_open
+from rigging.codec import decode
+from tests.rigging.posed_landmarks import make_frame, rq
+
+RAISED = {"rightUpperArm": rq((0, 0, 1), -80)}
+
+
+@pytest.fixture(autouse=True)
+def loopback() -> object:
+    use_loopback_only()
+    yield
+    use_loopback_only(False)
+
+
+class Peer:
+    def __init__(self, label: str, unordered: bool) -> None:
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        options = {"ordered": False, "maxRetransmits": 0} if unordered else {}
+        self.channel = self.pc.createDataChannel(label, **options)
+        self.received: list[bytes] = []
+        self.channel.on("message", lambda m: self.received.append(m))
+
+    async def connect(self, answer_for) -> None:  # type: ignore[no-untyped-def]
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        answer = await answer_for(self.pc.localDescription.sdp)
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        await wait_open(self.channel)
+
+
+@pytest.fixture
+async def room() -> AsyncIterator[LiveRoom]:
+    r = LiveRoom("room-1")
+    yield r
+    await r.close()
+
+
+async def send_frames(operator: Peer, n: int, start_ms: float = 0.0) -> None:
+    for i in range(n):
+        operator.channel.send(json.dumps(make_frame(RAISED, t_ms=start_ms + i * 33.3).to_json()))
+        await asyncio.sleep(0.033)
+    await asyncio.sleep(0.3)
+
+
+async def test_several_customers_get_the_operators_motion(room: LiveRoom) -> None:
+    operator = Peer("landmarks", unordered=True)
+    await operator.connect(room.operator_offer)
+    customers = [Peer("motion", unordered=True) for _ in range(3)]
+    for i, c in enumerate(customers):
+        await c.connect(lambda sdp, i=i: room.customer_offer(f"c{i}", sdp))
+    await asyncio.sleep(0.2)
+    await send_frames(operator, 30)
+    for c in customers:
+        assert len(c.received) >= 25  # unordered and unreliable, but on loopback nearly all arrive
+        last = decode(c.received[-1])
+        q = last.pose.bones["rightUpperArm"]
+        assert q[2] < -0.5  # raised about -Z: the person's right arm drives the avatar's right arm
+        assert last.timing is not None and last.timing.send_ms >= last.timing.solve_ms
+    seqs = [decode(p).seq for p in customers[0].received]
+    assert len(set(seqs)) == len(seqs)
+    for c in [operator, *customers]:
+        await c.pc.close()
+
+
+async def test_a_customer_leaving_does_not_disturb_the_others(room: LiveRoom) -> None:
+    operator = Peer("landmarks", unordered=True)
+    await operator.connect(room.operator_offer)
+    staying, leaving = Peer("motion", True), Peer("motion", True)
+    await staying.connect(lambda sdp: room.customer_offer("stay", sdp))
+    await leaving.connect(lambda sdp: room.customer_offer("leave", sdp))
+    await send_frames(operator, 10)
+    await leaving.pc.close()
+    await room.customer_left("leave")
+    before = len(staying.received)
+    await send_frames(operator, 15, start_ms=1000)
+    assert len(staying.received) - before >= 12
+    assert set(room.hub.customers) == {"stay"}
+    await operator.pc.close()
+    await staying.pc.close()
+
+
+async def test_an_operator_reconnecting_takes_over_the_room(room: LiveRoom) -> None:
+    customer = Peer("motion", True)
+    await customer.connect(lambda sdp: room.customer_offer("c", sdp))
+    first = Peer("landmarks", True)
+    await first.connect(room.operator_offer)
+    await send_frames(first, 10, start_ms=5000)
+    await first.pc.close()
+    second = Peer("landmarks", True)  # a new connection with its own clock starting at 0
+    await second.connect(room.operator_offer)
+    before = len(customer.received)
+    await send_frames(second, 10)
+    assert len(customer.received) - before >= 8
+    assert room.hub.stats.rejected == 0  # the new clock is not taken for out-of-order frames
+    await second.pc.close()
+    await customer.pc.close()
+
+
+async def test_bad_frames_are_refused_and_the_room_goes_on(room: LiveRoom) -> None:
+    operator = Peer("landmarks", True)
+    await operator.connect(room.operator_offer)
+    customer = Peer("motion", True)
+    await customer.connect(lambda sdp: room.customer_offer("c", sdp))
+    for bad in ("not json", json.dumps({"t_ms": 1}), json.dumps([1, 2, 3]), "x" * 70000):
+        operator.channel.send(bad)
+    await send_frames(operator, 5, start_ms=100)
+    assert room.hub.stats.rejected == 4
+    assert len(customer.received) >= 4
+    with pytest.raises(RoomError, match="SDP"):
+        await room.customer_offer("d", "v=0 this is not sdp")
+    await operator.pc.close()
+    await customer.pc.close()
