@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "avatar_care.commands.serve",
     "avatar_care.commands.avatar",
     "avatar_care.commands.brand",
+    "avatar_care.commands.demo",
 )
 
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up (scripts/setup.sh) and starts avatar-care on its embedded default: one process, SQLite
-# in ./data. Arguments go to `avatar-care serve`,
+# in ./data, and a demo room whose built-in operator replays a recorded session: open the printed
+# customer URL. Arguments go to `avatar-care demo`,
 # e.g. scripts/start.sh --host 0.0.0.0 --port 8000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-exec .venv/bin/avatar-care serve "$@"
+exec .venv/bin/avatar-care demo "$@"

@@ -94,6 +94,9 @@ class LiveRoom:
             self.operator = None
 
     async def _answer(self, pc: RTCPeerConnection, sdp: str) -> str:
+        if not sdp.startswith("v=0") or "m=application" not in sdp:
+            await pc.close()
+            raise RoomError("not a usable SDP offer: it must offer a data channel (m=application)")
         try:
             await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         except (ValueError, AttributeError) as exc:

@@ -1,0 +1,35 @@
+"""``avatar-care demo``: the server with a demo room whose built-in operator replays a session."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "demo",
+        help="start the server with a demo room and a built-in demo operator (no camera needed)",
+        description="Prints 'customer: URL' (the demo room's page) and starts serving.",
+    )
+    p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port to listen on (default 8000)")
+    p.set_defaults(func=run_demo)
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from avatar_care.app import create_app
+    from avatar_care.core.config import get_settings
+    from avatar_care.live.ice import use_loopback_only
+
+    settings = get_settings()
+    host = args.host or settings.host
+    port = args.port if args.port is not None else settings.port
+    if host in ("127.0.0.1", "localhost"):
+        use_loopback_only()  # every peer is on this machine: offer the loopback address
+    app = create_app(settings, demo=True)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(f"customer: http://{shown}:{port}/app/room/customer.html?room=demo", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0
