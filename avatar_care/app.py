@@ -25,6 +25,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "avatar_care.api.routes.retarget",
     "avatar_care.api.routes.avatars",
     "avatar_care.api.routes.signaling",
+    "avatar_care.api.routes.metrics",
 )
 DEMO_RECORDING = Path(__file__).resolve().parents[1] / "assets" / "demo" / "book.jsonl"
 

@@ -32,6 +32,7 @@ class HubStats:
     rejected: int = 0
     last_error: str | None = None
     solve_ms: list[float] = field(default_factory=list)
+    send_ms: list[float] = field(default_factory=list)
 
 
 class MotionHub:
@@ -89,4 +90,6 @@ class MotionHub:
             except Exception as exc:  # a broken customer channel must not stop the room
                 logger.warning("room %s: dropping customer %s: %s", self.room_id, customer_id, exc)
                 self.remove_customer(customer_id)
+        self.stats.send_ms.append((time.perf_counter() - received) * 1000.0)
+        del self.stats.send_ms[:-1000]
         return True
