@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 from collections.abc import Callable
 
+import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
