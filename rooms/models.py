@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rooms.db import Base, utcnow
@@ -44,3 +45,176 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BrandSecrets(Base):
+    """Secrets a brand shares with its own site: HS256 for customers' join tokens, HMAC for checkout."""
+
+    __tablename__ = "brand_secrets"
+
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True)
+    join_secret: Mapped[str] = mapped_column(String(100))
+    webhook_secret: Mapped[str] = mapped_column(String(100))
+    checkout_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class RoomTemplate(Base):
+    __tablename__ = "room_templates"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    avatar_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    scene: Mapped[str] = mapped_column(String(100), default="boutique")
+    greeting: Mapped[str] = mapped_column(Text, default="")
+    languages: Mapped[list[str]] = mapped_column(JSON)
+    skills: Mapped[list[str]] = mapped_column(JSON)
+    #: {"zone": ..., "weekly": {"mon": ["09:00-18:00"]}, "closed_dates": [...]}; None = always open
+    hours: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    max_customers: Mapped[int] = mapped_column(Integer, default=1)
+    keep_transcripts: Mapped[bool] = mapped_column(Boolean, default=True)
+    transcript_days: Mapped[int] = mapped_column(Integer, default=90)
+    allow_anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: past this wait the customer is offered a message or a callback
+    max_wait_s: Mapped[int] = mapped_column(Integer, default=300)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OperatorAccount(Base):
+    __tablename__ = "operators"
+    __table_args__ = (UniqueConstraint("brand_id", "login"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), index=True)
+    login: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    role: Mapped[str] = mapped_column(String(20), default="operator")
+    languages: Mapped[list[str]] = mapped_column(JSON)
+    skills: Mapped[list[str]] = mapped_column(JSON)
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    presence: Mapped[str] = mapped_column(String(20), default="offline")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OperatorToken(Base):
+    """A bearer token of an operator (from sign-in, or issued by the brand admin); stored hashed."""
+
+    __tablename__ = "operator_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    operator_id: Mapped[str] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UsedJoinToken(Base):
+    """The one-time ids of customers' join tokens already used (kept until the token expires)."""
+
+    __tablename__ = "used_join_tokens"
+
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CareSession(Base):
+    __tablename__ = "care_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), index=True)
+    template_id: Mapped[str] = mapped_column(ForeignKey("room_templates.id", ondelete="CASCADE"), index=True)
+    #: the customer's identity as the brand vouches for it ("sub" of the join token), or "anonymous"
+    customer_ref: Mapped[str] = mapped_column(String(200))
+    customer_name: Mapped[str] = mapped_column(String(200), default="")
+    language: Mapped[str] = mapped_column(String(16))
+    topic: Mapped[str] = mapped_column(String(500), default="")
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    skills: Mapped[list[str]] = mapped_column(JSON)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    operator_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: for a transfer to a named colleague
+    only_operator: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    access_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    enqueued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    connected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SessionEvent(Base):
+    __tablename__ = "session_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("care_sessions.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ChatMessage(Base):
+    __tablename__ = "chat_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("care_sessions.id", ondelete="CASCADE"), index=True)
+    sender: Mapped[str] = mapped_column(String(20))  # customer | operator
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ContactRequest(Base):
+    """A message left, or a callback asked for, by a customer nobody could serve in time."""
+
+    __tablename__ = "contact_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), index=True)
+    template_id: Mapped[str] = mapped_column(ForeignKey("room_templates.id", ondelete="CASCADE"))
+    session_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20))  # message | callback
+    contact: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text, default="")
+    callback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProblemReport(Base):
+    __tablename__ = "problem_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("care_sessions.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SurveyAnswer(Base):
+    __tablename__ = "survey_answers"
+
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("care_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    csat: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CatalogueItem(Base):
+    __tablename__ = "catalogue_items"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))  # image | model
+    media_url: Mapped[str] = mapped_column(String(500))
+    link: Mapped[str] = mapped_column(String(500))
+    price: Mapped[str] = mapped_column(String(40), default="")
+
+
+class CartLine(Base):
+    __tablename__ = "cart_lines"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("care_sessions.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("catalogue_items.id", ondelete="CASCADE"), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer, default=1)

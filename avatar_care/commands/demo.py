@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from avatar_care.commands.serve import add_listen_options, listen_address
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
@@ -11,8 +13,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="start the server with a demo room and a built-in demo operator (no camera needed)",
         description="Prints 'customer: URL' (the demo room's page) and starts serving.",
     )
-    p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=None, help="port to listen on (default 8000)")
+    add_listen_options(p)
     p.set_defaults(func=run_demo)
 
 
@@ -24,8 +25,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from avatar_care.live.ice import use_loopback_only
 
     settings = get_settings()
-    host = args.host or settings.host
-    port = args.port if args.port is not None else settings.port
+    host, port = listen_address(args, settings)
     if host in ("127.0.0.1", "localhost"):
         use_loopback_only()  # every peer is on this machine: offer the loopback address
     app = create_app(settings, demo=True)

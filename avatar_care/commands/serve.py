@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from avatar_care.core.config import Settings
+
 logger = logging.getLogger(__name__)
 
 
@@ -15,9 +17,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Starts avatar-care on uvicorn. The embedded default needs nothing else: data goes to "
         "AVATAR_CARE_DATA_DIR (./data).",
     )
-    p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=None, help="port to listen on (default 8000)")
+    add_listen_options(p)
     p.set_defaults(func=run_serve)
+
+
+def add_listen_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help="port to listen on (default 8000)")
+
+
+def listen_address(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
+    """Host and port from the command line, else from the settings."""
+    return args.host or settings.host, args.port if args.port is not None else settings.port
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -27,8 +38,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from avatar_care.core.config import get_settings
 
     settings = get_settings()
-    host = args.host or settings.host
-    port = args.port if args.port is not None else settings.port
+    host, port = listen_address(args, settings)
     app = create_app(settings)
     print(f"avatar-care: serving on http://{host}:{port} (API docs at /docs)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -1,45 +1,20 @@
 """The newcomer's first minute: `avatar-care demo`, a customer page, a signing avatar over WebRTC."""
 
 import math
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser
 
-from tests.browser.conftest import free_port
+from tests.support import running_server
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    env = os.environ | {"AVATAR_CARE_DATA_DIR": str(tmp_path_factory.mktemp("demo"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "avatar_care.cli", "demo", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    customer = proc.stdout.readline().strip()
-    assert customer.startswith("customer: http://127.0.0.1:"), customer
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
-            break
-        except httpx.TransportError:
-            assert proc.poll() is None and time.monotonic() < deadline, "the demo server did not come up"
-            time.sleep(0.2)
-    yield customer.split(" ", 1)[1]
-    proc.terminate()
-    proc.wait(timeout=20)
+    with running_server("demo", tmp_path_factory.mktemp("demo")) as (_, first_line):
+        assert first_line.startswith("customer: http://127.0.0.1:"), first_line
+        yield first_line.split(" ", 1)[1]
 
 
 def test_the_customer_sees_the_demo_operator_sign(browser: Browser, demo: str, artifacts: Path) -> None:

@@ -3,8 +3,6 @@
 import json
 import math
 import struct
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ from avatar_care.avatars.glb import Glb, GlbError, read_glb, write_glb
 from avatar_care.avatars.humanoid_map import REQUIRED_BONES
 from avatar_care.avatars.vrm_build import BuildError, Meta, _Skeleton, build_vrm
 from tests.shared_data import shared
+from tests.support import run_cli
 
 ROOT = Path(__file__).resolve().parents[3]
 SOURCE = shared("avatars/Asian_F_1_Casual.glb")
@@ -209,25 +208,15 @@ def test_shipped_avatars_are_the_build_of_the_shared_ones() -> None:
         assert "Tiffany Do" in meta and "MIT" in meta
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "avatar_care.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_check_command_exit_codes(tmp_path: Path) -> None:
-    good = cli("avatar", "check", str(ROOT / "assets" / "avatars" / "Asian_F_1_Casual.vrm"))
+    good = run_cli("avatar", "check", str(ROOT / "assets" / "avatars" / "Asian_F_1_Casual.vrm"))
     assert good.returncode == 0 and "format vrm1" in good.stdout and "accepted" in good.stdout
     assert "leftIndexProximal=LeftHandIndex1" in good.stdout
     bad_file = tmp_path / "bad.glb"
     bad_file.write_bytes(edited(lambda g: g["images"][0].update(uri="http://x/y.png")))
-    bad = cli("avatar", "check", str(bad_file))
+    bad = run_cli("avatar", "check", str(bad_file))
     assert bad.returncode == 1 and "refused: images[0] refers to an external file" in bad.stdout
-    missing = cli("avatar", "check", str(tmp_path / "none.vrm"))
+    missing = run_cli("avatar", "check", str(tmp_path / "none.vrm"))
     assert missing.returncode == 1 and "cannot read" in missing.stderr
 
 

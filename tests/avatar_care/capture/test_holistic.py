@@ -2,14 +2,13 @@
 
 import itertools
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
 from rigging.frame import TrackingFrame, parse_frame
 from tests.shared_data import shared
+from tests.support import run_cli
 
 
 def test_the_person_is_found_with_hands_and_face(book_clip: tuple[list[TrackingFrame], list[object]]) -> None:
@@ -57,19 +56,9 @@ def test_left_hand_is_the_persons_own_left_hand(no_clip: tuple[list[TrackingFram
     assert agree >= 0.95 * checked
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "avatar_care.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
 def test_capture_command_writes_tracking_frames(tmp_path: Path) -> None:
     out = tmp_path / "thanks.jsonl"
-    result = cli("capture", "--every", "3", str(shared("media/asl/thanks.mkv")), str(out))
+    result = run_cli("capture", "--every", "3", str(shared("media/asl/thanks.mkv")), str(out))
     assert result.returncode == 0, result.stderr
     lines = out.read_text().splitlines()
     assert len(lines) == 17  # 49 frames, every third
@@ -79,11 +68,11 @@ def test_capture_command_writes_tracking_frames(tmp_path: Path) -> None:
 
 
 def test_capture_command_refuses_what_is_not_video(tmp_path: Path) -> None:
-    missing = cli("capture", str(tmp_path / "nope.mkv"), str(tmp_path / "o.jsonl"))
+    missing = run_cli("capture", str(tmp_path / "nope.mkv"), str(tmp_path / "o.jsonl"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
     junk = tmp_path / "junk.mkv"
     junk.write_bytes(b"this is not a video at all" * 10)
-    broken = cli("capture", str(junk), str(tmp_path / "o.jsonl"))
+    broken = run_cli("capture", str(junk), str(tmp_path / "o.jsonl"))
     assert broken.returncode == 2 and "junk.mkv" in broken.stderr
 
 
