@@ -7,15 +7,20 @@ import contextlib
 import importlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from avatar_care.api.deps import install_error_handlers
+from avatar_care.api.routes.queue_ws import QueueHub
 from avatar_care.core.config import Settings, get_settings
 from avatar_care.core.db import open_database
-from avatar_care.live.demo_operator import load_recording, replay
+from avatar_care.live.demo_operator import load_recording, load_voice, replay
 from avatar_care.live.registry import LiveRooms
+from rooms.clock import SystemClock
+from rooms.desk import CareDesk
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +31,15 @@ ROUTER_MODULES: tuple[str, ...] = (
     "avatar_care.api.routes.avatars",
     "avatar_care.api.routes.signaling",
     "avatar_care.api.routes.metrics",
+    "avatar_care.api.routes.brand_admin",
+    "avatar_care.api.routes.templates",
+    "avatar_care.api.routes.operators",
+    "avatar_care.api.routes.catalogue",
+    "avatar_care.api.routes.queue",
+    "avatar_care.api.routes.care_sessions",
+    "avatar_care.api.routes.customer",
+    "avatar_care.api.routes.figures",
+    "avatar_care.api.routes.queue_ws",
 )
 DEMO_RECORDING = Path(__file__).resolve().parents[1] / "assets" / "demo" / "book.jsonl"
 
@@ -38,10 +52,11 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = []
+        tasks = [asyncio.create_task(_queue_ticker(app.state.desk, settings.queue_tick_s))]
         if demo:
             room, _ = live_rooms.open("demo")
-            tasks.append(asyncio.create_task(replay(room, load_recording(DEMO_RECORDING))))
+            voice = load_voice(DEMO_RECORDING.parent)
+            tasks.append(asyncio.create_task(replay(room, load_recording(DEMO_RECORDING), voice)))
         try:
             yield
         finally:
@@ -55,11 +70,33 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     if demo:
         app.state.demo_operator_key = live_rooms.open("demo")[1]
     app.state.engine, app.state.sessions = open_database(settings)
+    # The care desk rebuilds the queue from the database: customers keep their place across restarts.
+    app.state.desk = CareDesk(
+        app.state.sessions, SystemClock(), accept_timeout=timedelta(seconds=settings.accept_timeout_s)
+    )
+    app.state.queue_hub = QueueHub()
+    app.state.desk.listeners.append(app.state.queue_hub.notify)
+    install_error_handlers(app)
     for name in ROUTER_MODULES:
         router: APIRouter = importlib.import_module(name).router
         app.include_router(router)
     _mount_static(app, settings)
     return app
+
+
+async def _queue_ticker(desk: CareDesk, interval_s: float) -> None:
+    """Expires missed offers and makes new ones; the desk's clock decides, so tests can drive it."""
+    loop = asyncio.get_running_loop()
+    next_purge = loop.time()
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await asyncio.to_thread(desk.tick)
+            if loop.time() >= next_purge:  # transcript retention, hourly
+                next_purge = loop.time() + 3600
+                await asyncio.to_thread(desk.purge_transcripts)
+        except Exception:  # one bad tick must not stop routing for good
+            logger.exception("queue tick failed")
 
 
 def _mount_static(app: FastAPI, settings: Settings) -> None:

@@ -215,6 +215,10 @@ class CatalogueItem(Base):
 class CartLine(Base):
     __tablename__ = "cart_lines"
 
-    session_id: Mapped[str] = mapped_column(ForeignKey("care_sessions.id", ondelete="CASCADE"), primary_key=True)
-    item_id: Mapped[str] = mapped_column(ForeignKey("catalogue_items.id", ondelete="CASCADE"), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("care_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("catalogue_items.id", ondelete="CASCADE"), primary_key=True
+    )
     quantity: Mapped[int] = mapped_column(Integer, default=1)

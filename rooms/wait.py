@@ -1,7 +1,7 @@
 """How long a waiting customer will wait: from the recent handle times of the room template.
 
-Estimate = (customers ahead of you + 1) x average recent handle time / operators who could serve
-you and are at work (available or busy), rounded up to whole rounds of service. With no history
+Estimate = (customers ahead of you + 1) x average recent handle time / serving slots (the capacity
+of the operators who could serve you and are at work), rounded up to whole rounds. With no history
 yet, a default handle time stands in; with nobody at work the estimate is unknown (None) and the
 page offers a message or a callback instead of a number.
 """

@@ -11,7 +11,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = subparsers.add_parser(
         "demo",
         help="start the server with a demo room and a built-in demo operator (no camera needed)",
-        description="Prints 'customer: URL' (the demo room's page) and starts serving.",
+        description="Prints 'customer: URL' and 'operator: URL' (the demo room's pages) and starts serving.",
     )
     add_listen_options(p)
     p.set_defaults(func=run_demo)
@@ -30,6 +30,8 @@ def run_demo(args: argparse.Namespace) -> int:
         use_loopback_only()  # every peer is on this machine: offer the loopback address
     app = create_app(settings, demo=True)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    key = app.state.demo_operator_key
     print(f"customer: http://{shown}:{port}/app/room/customer.html?room=demo", flush=True)
+    print(f"operator: http://{shown}:{port}/app/console/index.html?room=demo&key={key}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0

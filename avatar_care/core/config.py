@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     #: Where the pages and their npm dependencies are served from.
     web_client_dir: Path = Field(default=PROJECT_ROOT / "web_client")
     assets_dir: Path = Field(default=PROJECT_ROOT / "assets")
+    #: Seconds an operator has to accept an offered customer before it goes to the next one.
+    accept_timeout_s: float = 20.0
+    #: How often the server expires missed offers and makes new ones.
+    queue_tick_s: float = 1.0
 
     @property
     def effective_database_url(self) -> str:

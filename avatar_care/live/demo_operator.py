@@ -9,6 +9,7 @@ import logging
 import time
 from pathlib import Path
 
+from avatar_care.live.demo_voice import RecordedVoice, encode_opus
 from avatar_care.live.room import LiveRoom
 
 logger = logging.getLogger(__name__)
@@ -22,8 +23,20 @@ def load_recording(path: Path) -> list[dict[str, object]]:
     return frames
 
 
-async def replay(room: LiveRoom, frames: list[dict[str, object]]) -> None:
-    """Feed the frames in a loop at 30 per second, with a clock that keeps running across loops."""
+def load_voice(directory: Path) -> list[bytes] | None:
+    """The recording's voice (the first ``.wav`` in ``directory``) as Opus payloads, if there is one."""
+    wavs = sorted(directory.glob("*.wav"))
+    if not wavs:
+        logger.warning("no demo voice: no .wav in %s; the demo operator will be silent", directory)
+        return None
+    return encode_opus(wavs[0])
+
+
+async def replay(room: LiveRoom, frames: list[dict[str, object]], voice: list[bytes] | None = None) -> None:
+    """Feed the frames in a loop at 30 per second, with a clock that keeps running across loops;
+    the voice, if any, is what customers hear while no real operator speaks."""
+    if voice:
+        room.set_fallback_audio(RecordedVoice(voice))
     start = time.monotonic()
     n = 0
     while True:

@@ -4,19 +4,40 @@ One aiortc peer connection per participant. The operator's browser opens a data 
 ``landmarks`` and sends tracking frames on it; each customer's browser opens one named ``motion``
 (unordered, no retransmission: every packet carries the whole pose, so a lost one costs nothing,
 and SCTP's retransmission delay of a second or more would stall the motion), on which the room
-sends motion packets. Signaling (offers and answers) reaches this class from the WebSocket layer.
+sends motion packets. Voice goes both ways, relayed encoded (``audio_relay``): the operator's
+microphone to every customer, and the customer's microphone to the operator (the first customer
+who sends one; a consultation room is one operator and one customer, listeners beyond that hear
+but are not heard). Signaling (offers and answers) reaches this class from the WebSocket layer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 
-from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError
 
+from avatar_care.live.audio_relay import (
+    AudioFanout,
+    FanoutTrack,
+    PacketSource,
+    install_audio_passthrough,
+)
 from avatar_care.live.motion_hub import MotionHub
+from avatar_care.live.server_capture import LatestFrameCapture, capture_track
 
 logger = logging.getLogger(__name__)
+
+
+OPERATOR_MIRROR = "operator-mirror"
 
 
 class RoomError(ValueError):
@@ -24,30 +45,76 @@ class RoomError(ValueError):
 
 
 class LiveRoom:
-    def __init__(self, room_id: str, config: RTCConfiguration | None = None) -> None:
+    def __init__(
+        self, room_id: str, config: RTCConfiguration | None = None, relay_encoded: bool = True
+    ) -> None:
         self.room_id = room_id
         self.hub = MotionHub(room_id)
         self._config = config or RTCConfiguration(iceServers=[])
         self.operator: RTCPeerConnection | None = None
         self.customers: dict[str, RTCPeerConnection] = {}
+        if relay_encoded:  # False only to measure the plain relay (decode, re-encode per listener)
+            install_audio_passthrough()
+        self.operator_audio = AudioFanout(f"{room_id}/operator")  # to every customer
+        self.customer_audio = AudioFanout(f"{room_id}/customer")  # to the operator
+        #: What customers hear while no operator speaks (the demo operator's recording).
+        self.fallback_audio: PacketSource | None = None
+        self._customer_mics: dict[str, asyncio.Task[None]] = {}
+        self.speaker: str | None = None  # the customer the operator hears
+        self._listening: dict[int, FanoutTrack] = {}  # by id() of the peer connection
+        self.capture: LatestFrameCapture | None = None
+        self._capture_task: asyncio.Task[None] | None = None
+
+    def _stop_capture(self) -> None:
+        if self._capture_task is not None:
+            self._capture_task.cancel()
+            self._capture_task = None
+        if self.capture is not None:
+            # the worker finishes its current inference and ends; not awaited on the event loop
+            capture, self.capture = self.capture, None
+            threading.Thread(target=capture.stop, daemon=True).start()
+
+    def set_fallback_audio(self, source: PacketSource | None) -> None:
+        self.fallback_audio = source
+        if self.operator is None or self.operator_audio.source is None:
+            self.operator_audio.set_source(source)
 
     async def operator_offer(self, sdp: str) -> str:
         """The operator (re)connects: a new connection replaces any previous one."""
         if self.operator is not None:
             old, self.operator = self.operator, None
-            await old.close()
+            await self._close_peer(old)
         pc = RTCPeerConnection(self._config)
         self.operator = pc
         self.hub.operator_reconnected()
 
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind == "audio":
+                self.operator_audio.set_source(track)
+            elif track.kind == "video":  # server capture: the console sends its camera
+                self._stop_capture()
+                self.capture = LatestFrameCapture(self.hub.on_frame, asyncio.get_running_loop())
+                self._capture_task = asyncio.create_task(capture_track(track, self.capture))
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed") and self.operator is pc:
+                self.operator = None
+                self._stop_capture()
+                self.hub.remove_customer(OPERATOR_MIRROR)
+                self.operator_audio.set_source(self.fallback_audio)
+
         @pc.on("datachannel")
         def on_channel(channel: RTCDataChannel) -> None:
-            if channel.label != "landmarks":
+            if channel.label == "landmarks":
+                channel.on("message", self.hub.on_frame)
+            elif channel.label == "motion":  # the console's mirror: what the customers see
+                self.hub.add_customer(OPERATOR_MIRROR, channel.send)
+            else:
                 logger.warning("room %s: operator opened an unknown channel %r", self.room_id, channel.label)
-                return
-            channel.on("message", self.hub.on_frame)
 
-        return await self._answer(pc, sdp)
+        return await self._answer(pc, sdp, self.customer_audio)
 
     async def customer_offer(self, customer_id: str, sdp: str) -> str:
         if customer_id in self.customers:
@@ -72,28 +139,64 @@ class LiveRoom:
                     customer_id,
                 )
             self.hub.add_customer(customer_id, channel.send)
+            channel.on("message", lambda message: self.hub.on_report(customer_id, message))
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind == "audio":
+                self._customer_mics[customer_id] = asyncio.create_task(self._hear(customer_id, track))
+                if self.speaker is None:
+                    self.speaker = customer_id
+                    self.customer_audio.new_timeline()
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             if pc.connectionState in ("failed", "closed"):
                 await self.customer_left(customer_id)
 
-        return await self._answer(pc, sdp)
+        return await self._answer(pc, sdp, self.operator_audio)
 
     async def customer_left(self, customer_id: str) -> None:
         self.hub.remove_customer(customer_id)
+        mic = self._customer_mics.pop(customer_id, None)
+        if mic is not None:
+            mic.cancel()
+        if self.speaker == customer_id:
+            # the next customer who has a microphone is heard, if any
+            self.speaker = next(iter(self._customer_mics), None)
+            self.customer_audio.new_timeline()
         pc = self.customers.pop(customer_id, None)
         if pc is not None:
-            await pc.close()
+            await self._close_peer(pc)
+
+    async def _hear(self, customer_id: str, track: MediaStreamTrack) -> None:
+        """Read a customer's microphone all the time, so that when the operator starts hearing it
+        (the customer before left) the voice is live, not a backlog; forward it while it is the one."""
+        try:
+            while True:
+                packet = await track.recv()
+                if self.speaker == customer_id:
+                    self.customer_audio.forward(packet)
+        except MediaStreamError:
+            return
 
     async def close(self) -> None:
         for customer_id in list(self.customers):
             await self.customer_left(customer_id)
         if self.operator is not None:
-            await self.operator.close()
+            await self._close_peer(self.operator)
             self.operator = None
+        self._stop_capture()
+        await self.operator_audio.close()
+        await self.customer_audio.close()
 
-    async def _answer(self, pc: RTCPeerConnection, sdp: str) -> str:
+    async def _close_peer(self, pc: RTCPeerConnection) -> None:
+        listening = self._listening.pop(id(pc), None)
+        if listening is not None:
+            listening.stop()
+        await pc.close()
+
+    async def _answer(self, pc: RTCPeerConnection, sdp: str, hears: AudioFanout) -> str:
         if not sdp.startswith("v=0") or "m=application" not in sdp:
             await pc.close()
             raise RoomError("not a usable SDP offer: it must offer a data channel (m=application)")
@@ -102,6 +205,12 @@ class LiveRoom:
         except (ValueError, AttributeError) as exc:
             await pc.close()
             raise RoomError(f"not a usable SDP offer: {exc}") from None
+        audio = [t for t in pc.getTransceivers() if t.kind == "audio"]
+        if audio:
+            # the offer's audio line carries this peer's microphone in and what it hears out
+            listening = hears.subscribe()
+            self._listening[id(pc)] = listening
+            pc.addTrack(listening)
         await pc.setLocalDescription(await pc.createAnswer())
         # aiortc gathers every candidate before setLocalDescription returns: the answer is complete.
         description = pc.localDescription

@@ -22,7 +22,7 @@ def test_the_customer_sees_the_demo_operator_sign(browser: Browser, demo: str, a
     page = context.new_page()
     page.goto(demo)
     page.wait_for_function("window.avatarCare && window.avatarCare.connected", timeout=30000)
-    assert "Connesso" in page.locator("#status").inner_text()  # Italian from the browser's language
+    assert "Connesso" in page.locator(".room-status").inner_text()  # Italian from the browser's language
     page.wait_for_timeout(2500)
     state = page.evaluate("window.avatarCare")
     assert 24 <= state["packetsPerSecond"] <= 36, state["packetsPerSecond"]  # about 30 a second
@@ -42,6 +42,6 @@ def test_the_customer_sees_the_demo_operator_sign(browser: Browser, demo: str, a
     assert spread("rightLowerArm") > 5 or spread("leftLowerArm") > 5
     assert any(s.get("leftIndexProximal") for s in samples)  # the fingers are driven too
     page.locator("#language").select_option("en")
-    assert "Connected" in page.locator("#status").inner_text()
+    assert "Connected" in page.locator(".room-status").inner_text()
     page.screenshot(path=str(artifacts / "demo-customer.png"))
     context.close()

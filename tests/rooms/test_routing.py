@@ -116,10 +116,11 @@ def test_capacity_and_finishing() -> None:
     assert r.operators["a"].active == 1  # one offer at a time per operator
     for offer in r.dispatch(T0):
         r.accept(offer.session_id, "a", T0)
-    assert r.operators["a"].active == 2 and r.operators["a"].presence is Presence.BUSY
+    a = r.operators["a"]
+    assert a.active == 2 and a.presence.value == "busy"
     assert r.dispatch(T0) == []  # full
     r.finish("a", T0 + timedelta(minutes=5))
-    assert r.operators["a"].presence is Presence.AVAILABLE
+    assert a.presence.value == "available"
     assert [o.session_id for o in r.dispatch(T0 + timedelta(minutes=5))] == ["c2"]
 
 

@@ -41,15 +41,16 @@ def metrics(request: Request) -> str:
         for room_id, room in sorted(rooms.rooms.items()):
             lines.append(f'{name}{{room="{_label(room_id)}"}} {value(room.hub)}')
     lines += [
-        "# HELP avatar_care_server_hop_ms server hop time after a frame arrives (recent frames)",
-        "# TYPE avatar_care_server_hop_ms summary",
+        "# HELP avatar_care_hop_ms latency per hop (recent frames): capture is the frame's age when the "
+        "operator's page sent it; solve, send, receive, render are ms after its landmarks reached the server",
+        "# TYPE avatar_care_hop_ms summary",
     ]
     for room_id, room in sorted(rooms.rooms.items()):
-        for hop, samples in (("solve", room.hub.stats.solve_ms), ("send", room.hub.stats.send_ms)):
+        for hop, samples in room.hub.stats.hops.items():
             if samples:
                 for q in (0.5, 0.95):
                     lines.append(
-                        f'avatar_care_server_hop_ms{{room="{_label(room_id)}",hop="{hop}",quantile="{q}"}} '
+                        f'avatar_care_hop_ms{{room="{_label(room_id)}",hop="{hop}",quantile="{q}"}} '
                         f"{float(np.quantile(samples, q)):.3f}"
                     )
     return "\n".join(lines) + "\n"

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import statistics
 from collections.abc import AsyncIterator
 
 import pytest
@@ -25,8 +26,10 @@ def loopback() -> object:
 class Peer:
     def __init__(self, label: str, unordered: bool) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        options = {"ordered": False, "maxRetransmits": 0} if unordered else {}
-        self.channel = self.pc.createDataChannel(label, **options)
+        if unordered:
+            self.channel = self.pc.createDataChannel(label, ordered=False, maxRetransmits=0)
+        else:
+            self.channel = self.pc.createDataChannel(label)
         self.received: list[bytes] = []
         self.channel.on("message", lambda m: self.received.append(m))
 
@@ -117,5 +120,33 @@ async def test_bad_frames_are_refused_and_the_room_goes_on(room: LiveRoom) -> No
     assert len(customer.received) >= 4
     with pytest.raises(RoomError, match="SDP"):
         await room.customer_offer("d", "v=0 this is not sdp")
+    await operator.pc.close()
+    await customer.pc.close()
+
+
+async def test_customer_reports_give_the_receive_and_render_hops(room: LiveRoom) -> None:
+    operator = Peer("landmarks", True)
+    await operator.connect(room.operator_offer)
+    customer = Peer("motion", True)
+
+    def report(message: bytes) -> None:  # what the customer page does on each packet
+        seq = decode(message).seq
+        customer.channel.send(json.dumps({"type": "received", "seq": seq}))
+        customer.channel.send(json.dumps({"type": "rendered", "seq": seq, "after_receive_ms": 50.0}))
+
+    customer.channel.on("message", report)
+    await customer.connect(lambda sdp: room.customer_offer("c", sdp))
+    customer.channel.send('{"type": "received"}')  # no seq: refused, counted, the room goes on
+    for i in range(10):
+        frame = make_frame(RAISED, t_ms=i * 33.3).to_json() | {"capture_age_ms": 40.0}
+        operator.channel.send(json.dumps(frame))
+        await asyncio.sleep(0.033)
+    await asyncio.sleep(0.3)
+    hops = {name: list(samples) for name, samples in room.hub.stats.hops.items()}
+    assert len(hops["receive"]) >= 8 and len(hops["render"]) >= 8
+    assert min(hops["receive"]) > min(hops["send"])  # the network leg comes after the send
+    assert abs(statistics.median(hops["render"]) - statistics.median(hops["receive"]) - 50.0) < 2.0
+    assert hops["capture"] == [40.0] * 10
+    assert room.hub.stats.reports_rejected == 1
     await operator.pc.close()
     await customer.pc.close()

@@ -1,0 +1,60 @@
+"""The brand admin's own brand: its shared secrets, checkout URL and audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field, HttpUrl
+
+from avatar_care.api.deps import CurrentBrandAdmin, SessionDep
+from rooms.audit import entries, record
+from rooms.catalogue import secrets_of
+
+router = APIRouter(prefix="/api/brand", tags=["brand"])
+
+
+class BrandOut(BaseModel):
+    id: int
+    name: str
+    join_secret: str = Field(description="HS256 secret the brand's site signs customers' join tokens with")
+    webhook_secret: str = Field(description="HMAC-SHA256 secret of the checkout webhook's signature")
+    checkout_url: str | None
+
+
+class CheckoutIn(BaseModel):
+    checkout_url: HttpUrl | None
+
+
+class AuditOut(BaseModel):
+    actor: str
+    action: str
+    detail: dict[str, Any]
+    at: datetime
+
+
+@router.get("", response_model=BrandOut)
+def get_brand(brand: CurrentBrandAdmin, db: SessionDep) -> BrandOut:
+    s = secrets_of(db, brand.id)
+    return BrandOut(
+        id=brand.id,
+        name=brand.name,
+        join_secret=s.join_secret,
+        webhook_secret=s.webhook_secret,
+        checkout_url=s.checkout_url,
+    )
+
+
+@router.put("/checkout", response_model=BrandOut)
+def set_checkout(body: CheckoutIn, brand: CurrentBrandAdmin, db: SessionDep) -> BrandOut:
+    s = secrets_of(db, brand.id)
+    s.checkout_url = str(body.checkout_url) if body.checkout_url else None
+    record(db, brand.id, "brand admin", "brand.checkout_url", {"url": s.checkout_url})
+    db.commit()
+    return get_brand(brand, db)
+
+
+@router.get("/audit", response_model=list[AuditOut])
+def audit(brand: CurrentBrandAdmin, db: SessionDep) -> list[AuditOut]:
+    return [AuditOut(actor=e.actor, action=e.action, detail=e.detail, at=e.at) for e in entries(db, brand.id)]

@@ -1,0 +1,151 @@
+"""What the operator does inside a session: chat, notes, products, cart, transfer, end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from avatar_care.api.deps import CurrentOperator, CurrentSupervisor, DeskDep, SessionDep
+from rooms.catalogue import brand_item, cart, set_cart_line
+from rooms.clock import as_utc
+from rooms.errors import Conflict, Forbidden
+from rooms.models import CareSession, OperatorAccount
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+
+class ChatIn(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class NotesIn(BaseModel):
+    notes: str = Field(max_length=20000)
+
+
+class TransferIn(BaseModel):
+    to_operator: str | None = None
+    skills: list[str] | None = None
+
+
+class ShowIn(BaseModel):
+    item_id: str
+
+
+class CartIn(BaseModel):
+    quantity: int = Field(ge=0, le=99)
+
+
+def _own(db: SessionDep, desk: DeskDep, operator: OperatorAccount, session_id: str) -> CareSession:
+    """The brand's session; only its operator may act on it, a supervisor may also read it."""
+    return desk.get_session(db, operator.brand_id, session_id)
+
+
+def _mine(cs: CareSession, operator: OperatorAccount) -> None:
+    if cs.operator_id != operator.id:
+        raise Forbidden(f"session {cs.id} is not yours")
+
+
+def session_detail(desk: DeskDep, db: SessionDep, cs: CareSession) -> dict[str, Any]:
+    shown = [e.detail for e in desk.events(cs.id) if e.kind == "product_shown"]
+    return {
+        "session_id": cs.id,
+        "state": cs.state,
+        "customer_name": cs.customer_name,
+        "language": cs.language,
+        "topic": cs.topic,
+        "context": cs.context,
+        "notes": cs.notes,
+        "chat": [
+            {"sender": m.sender, "text": m.text, "at": as_utc(m.at).isoformat()}
+            for m in desk.transcript(cs.id)
+        ],
+        "shown": shown[-1] if shown else None,
+        "cart": cart(db, cs.id),
+        "events": [
+            {"kind": e.kind, "at": as_utc(e.at).isoformat(), "detail": e.detail} for e in desk.events(cs.id)
+        ],
+    }
+
+
+@router.get("/{session_id}")
+def read(session_id: str, operator: CurrentOperator, desk: DeskDep, db: SessionDep) -> dict[str, Any]:
+    cs = _own(db, desk, operator, session_id)
+    if operator.role != "supervisor":
+        _mine(cs, operator)
+    return session_detail(desk, db, cs)
+
+
+@router.post("/{session_id}/chat", status_code=201)
+def chat(
+    session_id: str, body: ChatIn, operator: CurrentOperator, desk: DeskDep, db: SessionDep
+) -> dict[str, str]:
+    _mine(_own(db, desk, operator, session_id), operator)
+    message = desk.chat(session_id, "operator", body.text)
+    return {"text": message.text, "at": as_utc(message.at).isoformat()}
+
+
+@router.put("/{session_id}/notes")
+def notes(
+    session_id: str, body: NotesIn, operator: CurrentOperator, desk: DeskDep, db: SessionDep
+) -> dict[str, str]:
+    _mine(_own(db, desk, operator, session_id), operator)
+    desk.set_notes(session_id, operator.id, body.notes)
+    return {"notes": body.notes}
+
+
+@router.post("/{session_id}/transfer")
+def transfer(
+    session_id: str, body: TransferIn, operator: CurrentOperator, desk: DeskDep, db: SessionDep
+) -> dict[str, str]:
+    _own(db, desk, operator, session_id)
+    desk.transfer(session_id, operator.id, to_operator=body.to_operator, skills=body.skills)
+    return {"session_id": session_id, "state": "transferred"}
+
+
+@router.post("/{session_id}/end")
+def end(session_id: str, operator: CurrentOperator, desk: DeskDep, db: SessionDep) -> dict[str, str]:
+    _own(db, desk, operator, session_id)
+    cs = desk.end(session_id, operator.id)
+    return {"session_id": cs.id, "state": cs.state}
+
+
+@router.post("/{session_id}/show")
+def show(
+    session_id: str, body: ShowIn, operator: CurrentOperator, desk: DeskDep, db: SessionDep
+) -> dict[str, Any]:
+    cs = _own(db, desk, operator, session_id)
+    _mine(cs, operator)
+    item = brand_item(db, cs.brand_id, body.item_id)
+    detail = {
+        "item_id": item.id,
+        "name": item.name,
+        "kind": item.kind,
+        "media_url": item.media_url,
+        "link": item.link,
+        "price": item.price,
+    }
+    desk.record_event(session_id, "product_shown", detail)
+    return detail
+
+
+@router.put("/{session_id}/cart/{item_id}")
+def put_cart(
+    session_id: str, item_id: str, body: CartIn, operator: CurrentOperator, desk: DeskDep, db: SessionDep
+) -> list[dict[str, Any]]:
+    cs = _own(db, desk, operator, session_id)
+    _mine(cs, operator)
+    set_cart_line(db, cs, item_id, body.quantity)
+    desk.record_event(session_id, "cart_changed", {"item_id": item_id, "quantity": body.quantity})
+    return cart(db, cs.id)
+
+
+@router.post("/{session_id}/listen")
+def listen(session_id: str, supervisor: CurrentSupervisor, desk: DeskDep, db: SessionDep) -> dict[str, str]:
+    """A supervisor joins a connected session listen-only (the live room grants the media side)."""
+    cs = desk.get_session(db, supervisor.brand_id, session_id)
+    if cs.state != "connected":
+        raise Conflict(f"session {session_id} is {cs.state}, not connected")
+    desk.record_event(session_id, "supervisor_listening", {"supervisor": supervisor.id})
+    return {"session_id": cs.id, "template_id": cs.template_id, "mode": "listen-only"}

@@ -1,0 +1,199 @@
+"""The customer's side: join (signed link or anonymous), wait, chat, leave a message, rate.
+
+After the join, the customer holds an opaque session access token (``Authorization: Bearer``);
+the page keeps it so a reconnect, even after a server restart, finds the same place in the queue.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from avatar_care.api.deps import CurrentCustomer, DeskDep, SessionDep
+from avatar_care.api.routes.care_sessions import session_detail
+from avatar_care.core.security import JoinClaims, JoinTokenError, unverified_brand, verify_join_token
+from rooms.catalogue import checkout, secrets_of
+from rooms.desk import CareDesk, Customer
+from rooms.errors import Conflict, Forbidden, NotFound
+from rooms.join_tokens import is_spent, spend
+from rooms.models import Brand, RoomTemplate
+
+router = APIRouter(prefix="/api/customer", tags=["customer"])
+
+
+class JoinIn(BaseModel):
+    token: str | None = Field(default=None, description="the join token the brand's site signed (JWT, HS256)")
+    template_id: str | None = Field(
+        default=None, description="for an anonymous join, where the room allows it"
+    )
+    language: str | None = None
+    name: str = Field(default="", max_length=200)
+    topic: str = Field(default="", max_length=500)
+
+
+class JoinOut(BaseModel):
+    session_id: str
+    access_token: str
+    state: str
+
+
+class ContactIn(JoinIn):
+    kind: str = Field(pattern="^(message|callback)$")
+    contact: str = Field(min_length=1, max_length=200)
+    text: str = Field(default="", max_length=4000)
+    callback_at: datetime | None = None
+
+
+class ChatIn(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class ProblemIn(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class SurveyIn(BaseModel):
+    csat: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=4000)
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, message)
+
+
+def admit(db: Session, desk: CareDesk, body: JoinIn) -> tuple[RoomTemplate, Customer, JoinClaims | None]:
+    """Which room and who: from a verified join token, or anonymously where the room allows it."""
+    if body.token:
+        try:
+            brand_id = unverified_brand(body.token)
+        except JoinTokenError as exc:
+            raise _unauthorized(str(exc)) from None
+        if db.get(Brand, brand_id) is None:
+            raise _unauthorized("the join token names an unknown brand")
+        try:
+            claims = verify_join_token(body.token, secrets_of(db, brand_id).join_secret, desk.clock.now())
+        except JoinTokenError as exc:
+            raise _unauthorized(str(exc)) from None
+        if is_spent(db, brand_id, claims.jti):
+            raise _unauthorized("this join link was already used; ask the site for a new one")
+        template = db.get(RoomTemplate, claims.template_id)
+        if template is None or template.brand_id != brand_id:
+            raise NotFound(f"no room template {claims.template_id}")
+        customer = Customer(
+            ref=claims.subject,
+            language=claims.language or body.language or template.languages[0],
+            name=claims.name or body.name,
+            topic=claims.topic or body.topic,
+            context=claims.context,
+            priority=claims.priority,
+        )
+        return template, customer, claims
+    if not body.template_id:
+        raise _unauthorized(
+            "a join needs the token from the brand's site (or a room open to anonymous visitors)"
+        )
+    template = db.get(RoomTemplate, body.template_id)
+    if template is None:
+        raise NotFound(f"no room template {body.template_id}")
+    if not template.allow_anonymous:
+        raise Forbidden("this room needs a sign-in link from the brand's site")
+    language = body.language or template.languages[0]
+    return template, Customer(ref="anonymous", language=language, name=body.name, topic=body.topic), None
+
+
+def _spend(db: Session, desk: CareDesk, claims: JoinClaims | None) -> None:
+    if claims is not None and not spend(db, claims.brand_id, claims.jti, claims.expires_at, desk.clock.now()):
+        raise _unauthorized("this join link was already used; ask the site for a new one")
+
+
+@router.post("/join", status_code=status.HTTP_201_CREATED, response_model=JoinOut)
+def join(body: JoinIn, db: SessionDep, desk: DeskDep) -> JoinOut:
+    template, customer, claims = admit(db, desk, body)
+    # A closed room or a wrong language refuses before the one-time id is spent: the same link
+    # can still leave a message or come back.
+    cs, token = desk.join(template, customer)
+    try:
+        _spend(db, desk, claims)
+    except HTTPException:
+        desk.abandon(cs.id, "join link replayed")
+        raise
+    return JoinOut(session_id=cs.id, access_token=token, state=desk.status(cs.id).state)
+
+
+@router.post("/contact", status_code=status.HTTP_201_CREATED)
+def contact_without_session(body: ContactIn, db: SessionDep, desk: DeskDep) -> dict[str, Any]:
+    """A message or a callback request when the room is closed (the same join link admits it)."""
+    template, _customer, claims = admit(db, desk, body)
+    request = desk.contact_request(template, body.kind, body.contact, body.text, body.callback_at)
+    _spend(db, desk, claims)
+    return {"id": request.id, "kind": request.kind}
+
+
+@router.get("/session")
+def my_session(cs: CurrentCustomer, desk: DeskDep, db: SessionDep) -> dict[str, Any]:
+    return customer_view(desk, db, cs.id)
+
+
+def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any]:
+    s = desk.status(session_id)
+    cs = desk.get_session(db, desk.session_brand(session_id), session_id)
+    detail = session_detail(desk, db, cs)
+    return {
+        "session_id": session_id,
+        "template_id": cs.template_id,
+        "state": s.state,
+        "position": s.position,
+        "estimated_wait_s": s.estimated_wait_s,
+        "may_leave_message": s.may_leave_message,
+        "operator_name": s.operator_name,
+        "chat": detail["chat"],
+        "shown": detail["shown"],
+        "cart": detail["cart"],
+        "rated": desk.has_survey(session_id),
+    }
+
+
+@router.post("/chat", status_code=201)
+def chat(body: ChatIn, cs: CurrentCustomer, desk: DeskDep) -> dict[str, str]:
+    message = desk.chat(cs.id, "customer", body.text)
+    return {"text": message.text}
+
+
+@router.post("/leave")
+def leave(cs: CurrentCustomer, desk: DeskDep) -> dict[str, str]:
+    """Leave the queue, or end the consultation."""
+    ended = desk.end(cs.id, None)
+    return {"state": ended.state}
+
+
+@router.post("/contact-request", status_code=201)
+def contact_from_queue(body: ContactIn, cs: CurrentCustomer, desk: DeskDep, db: SessionDep) -> dict[str, Any]:
+    template = db.get(RoomTemplate, cs.template_id)
+    assert template is not None
+    request = desk.contact_request(template, body.kind, body.contact, body.text, body.callback_at, cs.id)
+    return {"id": request.id, "kind": request.kind}
+
+
+@router.post("/problem", status_code=201)
+def problem(body: ProblemIn, cs: CurrentCustomer, desk: DeskDep) -> dict[str, int]:
+    return {"id": desk.report_problem(cs.id, body.text).id}
+
+
+@router.post("/survey", status_code=201)
+def survey(body: SurveyIn, cs: CurrentCustomer, desk: DeskDep) -> dict[str, int]:
+    answer = desk.survey(cs.id, body.csat, body.comment)
+    return {"csat": answer.csat}
+
+
+@router.post("/checkout")
+def to_checkout(cs: CurrentCustomer, db: SessionDep, desk: DeskDep) -> dict[str, int]:
+    fresh = db.merge(cs)
+    if fresh.state != "connected":
+        raise Conflict("the cart goes to checkout during the consultation")
+    code = checkout(db, fresh)
+    desk.record_event(cs.id, "checkout", {"status": code})
+    return {"status": code}

@@ -1,0 +1,118 @@
+"""Operators: created by the brand admin; they sign in, say whether they are at the desk."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from avatar_care.api.deps import CurrentBrandAdmin, CurrentOperator, DeskDep, SessionDep
+from avatar_care.core.security import hash_password, verify_password
+from rooms.audit import record
+from rooms.models import OperatorAccount
+from rooms.operators import OperatorSpec, brand_operators, create_operator, get_operator, issue_token, sign_in
+from rooms.routing import Presence
+
+router = APIRouter(prefix="/api/operators", tags=["operators"])
+
+
+class OperatorIn(BaseModel):
+    login: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    languages: list[str] = Field(min_length=1)
+    skills: list[str] = []
+    role: str = Field(default="operator", pattern="^(operator|supervisor)$")
+    capacity: int = Field(default=1, ge=1, le=10)
+    password: str | None = Field(default=None, min_length=8, description="or none, and issue a token")
+
+
+class OperatorOut(BaseModel):
+    id: str
+    brand_id: int
+    login: str
+    name: str
+    languages: list[str]
+    skills: list[str]
+    role: str
+    capacity: int
+    presence: str
+
+
+class SignIn(BaseModel):
+    brand_id: int
+    login: str
+    password: str
+
+
+class TokenOut(BaseModel):
+    token: str
+    operator: OperatorOut
+
+
+class PresenceIn(BaseModel):
+    presence: Presence
+
+
+def out(a: OperatorAccount, desk: DeskDep) -> OperatorOut:
+    return OperatorOut(
+        id=a.id,
+        brand_id=a.brand_id,
+        login=a.login,
+        name=a.name,
+        languages=a.languages,
+        skills=a.skills,
+        role=a.role,
+        capacity=a.capacity,
+        presence=desk.presence(a.id).value,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=OperatorOut)
+def create(body: OperatorIn, brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep) -> OperatorOut:
+    spec = OperatorSpec(body.login, body.name, body.languages, body.skills, body.role, body.capacity)
+    account = create_operator(
+        db, brand, spec, hash_password(body.password) if body.password else None, "brand admin"
+    )
+    desk.operator_changed(account)
+    return out(account, desk)
+
+
+@router.get("", response_model=list[OperatorOut])
+def list_operators(brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep) -> list[OperatorOut]:
+    return [out(a, desk) for a in brand_operators(db, brand.id)]
+
+
+@router.post("/{operator_id}/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
+def issue(operator_id: str, brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep) -> TokenOut:
+    """A sign-in token for an operator, issued by the brand admin (shown once, valid 30 days)."""
+    account = get_operator(db, brand.id, operator_id)
+    record(db, brand.id, "brand admin", "operator.token", {"operator": operator_id})
+    token = issue_token(db, account, desk.clock.now(), timedelta(days=30))
+    return TokenOut(token=token, operator=out(account, desk))
+
+
+@router.post("/login", response_model=TokenOut)
+def login(body: SignIn, db: SessionDep, desk: DeskDep) -> TokenOut:
+    token = sign_in(db, body.brand_id, body.login, body.password, verify_password, desk.clock.now())
+    if token is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong brand, login or password")
+    account = db.scalar(
+        select(OperatorAccount).where(
+            OperatorAccount.brand_id == body.brand_id, OperatorAccount.login == body.login
+        )
+    )
+    assert account is not None
+    return TokenOut(token=token, operator=out(account, desk))
+
+
+@router.get("/me", response_model=OperatorOut)
+def me(operator: CurrentOperator, desk: DeskDep) -> OperatorOut:
+    return out(operator, desk)
+
+
+@router.put("/me/presence", response_model=OperatorOut)
+def set_presence(body: PresenceIn, operator: CurrentOperator, desk: DeskDep) -> OperatorOut:
+    desk.set_presence(operator.id, body.presence)
+    return out(operator, desk)

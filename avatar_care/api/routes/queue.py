@@ -1,0 +1,103 @@
+"""The operator console's queue panel: waiting customers, offers, own sessions, messages and callbacks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from avatar_care.api.deps import CurrentOperator, DeskDep, SessionDep
+from rooms.clock import as_utc
+from rooms.desk import CareDesk
+from rooms.models import CareSession, OperatorAccount
+
+router = APIRouter(prefix="/api/queue", tags=["queue"])
+
+
+class ContactOut(BaseModel):
+    id: int
+    template_id: str
+    kind: str
+    contact: str
+    text: str
+    callback_at: datetime | None
+    created_at: datetime
+
+
+class QueueView(BaseModel):
+    presence: str
+    waiting: list[dict[str, Any]]
+    offers: list[str]
+    sessions: list[dict[str, Any]]
+    contact_requests: list[ContactOut]
+
+
+def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
+    with desk.sessions() as db:
+        mine = db.scalars(
+            select(CareSession).where(
+                CareSession.operator_id == operator.id, CareSession.state == "connected"
+            )
+        )
+        sessions = [
+            {
+                "session_id": cs.id,
+                "customer_name": cs.customer_name,
+                "language": cs.language,
+                "topic": cs.topic,
+                "context": cs.context,
+                "notes": cs.notes,
+                "connected_at": as_utc(cs.connected_at).isoformat() if cs.connected_at else None,
+                "chat": [
+                    {"sender": m.sender, "text": m.text, "at": as_utc(m.at).isoformat()}
+                    for m in desk.transcript(cs.id)
+                ],
+            }
+            for cs in mine
+        ]
+    return QueueView(
+        presence=desk.presence(operator.id).value,
+        waiting=desk.queue(operator.brand_id),
+        offers=desk.offers_for(operator.id),
+        sessions=sessions,
+        contact_requests=[
+            ContactOut(
+                id=r.id,
+                template_id=r.template_id,
+                kind=r.kind,
+                contact=r.contact,
+                text=r.text,
+                callback_at=as_utc(r.callback_at) if r.callback_at else None,
+                created_at=as_utc(r.created_at),
+            )
+            for r in desk.contact_requests(operator.brand_id)
+        ],
+    )
+
+
+@router.get("", response_model=QueueView)
+def view(operator: CurrentOperator, desk: DeskDep) -> QueueView:
+    return queue_view(desk, operator)
+
+
+@router.post("/{session_id}/accept")
+def accept(session_id: str, operator: CurrentOperator, desk: DeskDep, db: SessionDep) -> dict[str, str]:
+    desk.get_session(db, operator.brand_id, session_id)  # another brand's session: 404
+    cs = desk.accept(session_id, operator.id)
+    return {"session_id": cs.id, "state": cs.state}
+
+
+@router.post("/{session_id}/decline")
+def decline(session_id: str, operator: CurrentOperator, desk: DeskDep, db: SessionDep) -> dict[str, str]:
+    desk.get_session(db, operator.brand_id, session_id)
+    desk.decline(session_id, operator.id)
+    return {"session_id": session_id, "state": "queued"}
+
+
+@router.post("/contact-requests/{request_id}/done")
+def contact_done(request_id: int, operator: CurrentOperator, desk: DeskDep) -> dict[str, str]:
+    desk.close_contact_request(operator.brand_id, request_id)
+    return {"status": "done"}

@@ -1,0 +1,126 @@
+"""Live queue updates over WebSocket: the waiting customer's position and the operator's panel.
+
+``/ws/queue/customer?token=<session access token>`` and ``/ws/queue/operator?token=<operator token>``.
+The server sends a full JSON snapshot on connect and after every change in the brand's queue or
+sessions, and every ``REFRESH_S`` if the body changed with time alone (the same body as
+``GET /api/customer/session`` or ``GET /api/queue``); snapshots rather
+than deltas, so a page that missed a message is never out of step. Offers reach operators this way.
+The token travels in the query because browsers cannot set headers on a WebSocket; it is the
+session's own token, never the customer's identity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
+
+from avatar_care.api.deps import customer_from_token, operator_from_token
+from avatar_care.api.routes.customer import customer_view
+from avatar_care.api.routes.queue import queue_view
+from rooms.desk import CareDesk
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/ws/queue", tags=["queue"])
+REFRESH_S = 10.0
+
+
+class QueueHub:
+    """Wakes the WebSockets of a brand when the desk says something changed (from any thread)."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.subscribers: dict[int, set[asyncio.Queue[None]]] = {}
+
+    def notify(self, brand_id: int) -> None:
+        if self.loop is not None and not self.loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self._wake, brand_id)
+
+    def _wake(self, brand_id: int) -> None:
+        for queue in self.subscribers.get(brand_id, set()):
+            if queue.empty():
+                queue.put_nowait(None)
+
+    @contextlib.contextmanager
+    def subscribe(self, brand_id: int) -> Any:
+        self.loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[None] = asyncio.Queue()
+        self.subscribers.setdefault(brand_id, set()).add(queue)
+        try:
+            yield queue
+        finally:
+            self.subscribers[brand_id].discard(queue)
+
+
+async def _serve(websocket: WebSocket, brand_id: int, snapshot: Callable[[], dict[str, Any]]) -> None:
+    hub: QueueHub = websocket.app.state.queue_hub
+    await websocket.accept()
+    with hub.subscribe(brand_id) as changes:
+        receiver = asyncio.create_task(_drain(websocket))
+        sent = ""
+        try:
+            while True:
+                text = json.dumps(await asyncio.to_thread(snapshot), default=str)
+                if text != sent:
+                    await websocket.send_text(text)
+                    sent = text
+                waiter = asyncio.create_task(changes.get())
+                # Time alone changes some of it (a long wait opens the message form): look again
+                # every REFRESH_S even when nothing happened.
+                done, _ = await asyncio.wait(
+                    {waiter, receiver}, timeout=REFRESH_S, return_when=asyncio.FIRST_COMPLETED
+                )
+                if receiver in done:
+                    waiter.cancel()
+                    return
+                if waiter not in done:
+                    waiter.cancel()
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        finally:
+            receiver.cancel()
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Reads (and ignores) what the page sends, so a closed socket ends the loop."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await websocket.receive_text()
+
+
+@router.websocket("/customer")
+async def customer_updates(websocket: WebSocket, token: str = "") -> None:
+    desk: CareDesk = websocket.app.state.desk
+    try:
+        cs = customer_from_token(desk, token)
+    except HTTPException as exc:
+        await websocket.close(code=4401, reason=str(exc.detail))
+        return
+
+    def snapshot() -> dict[str, Any]:
+        with desk.sessions() as db:
+            return customer_view(desk, db, cs.id)
+
+    await _serve(websocket, cs.brand_id, snapshot)
+
+
+@router.websocket("/operator")
+async def operator_updates(websocket: WebSocket, token: str = "") -> None:
+    desk: CareDesk = websocket.app.state.desk
+    with desk.sessions() as db:
+        try:
+            operator = operator_from_token(db, desk, token)
+        except HTTPException as exc:
+            await websocket.close(code=4401, reason=str(exc.detail))
+            return
+
+    def snapshot() -> dict[str, Any]:
+        return queue_view(desk, operator).model_dump(mode="json")
+
+    await _serve(websocket, operator.brand_id, snapshot)

@@ -1,0 +1,171 @@
+"""Voice through the room without decoding or re-encoding it.
+
+A plain aiortc relay decodes every incoming Opus frame and encodes it again for each listener; on
+this machine that saturates near 40 listeners. Here the server never touches the audio samples:
+
+* :func:`install_audio_passthrough` makes aiortc's receivers hand out the encoded Opus payloads (as
+  ``av.Packet``) instead of decoded frames. aiortc's ``RTCRtpSender`` sends an ``av.Packet`` as it
+  is (``encoder.pack``), so one received packet becomes one RTP packet per listener, at the cost of
+  a copy. Browsers and aiortc both put Opus first in their offers, so Opus is what is negotiated.
+  aiortc offers no per-receiver hook for this, so the decoder factory its receivers use is
+  wrapped once per process; video still gets the real decoder (server capture needs pixels).
+* :class:`AudioFanout` forwards one source (the operator's microphone, or the demo recording) to
+  any number of :class:`FanoutTrack` listeners, each with a short queue that drops the oldest
+  packet when a listener falls behind, so a slow customer never delays the others. When the source
+  changes (an operator reconnects, the demo gives way), the timestamps are rewritten to continue
+  smoothly, so the listener's jitter buffer does not see time jump backwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol, TypeAlias
+
+import av
+from aiortc import MediaStreamTrack, rtcrtpreceiver
+from aiortc.mediastreams import MediaStreamError
+
+logger = logging.getLogger(__name__)
+# an encoded Opus frame, timed in 1/48000 s (a decoded frame when the plain relay is measured)
+Encoded: TypeAlias = "av.Packet[Any] | av.frame.Frame"
+
+OPUS_CLOCK = 48000
+OPUS_TIME_BASE = fractions.Fraction(1, OPUS_CLOCK)
+FRAME_TICKS = 960  # 20 ms at 48 kHz, the frame size browsers send
+LISTENER_QUEUE = 10  # 200 ms of voice: beyond that a listener is behind and old packets go
+
+
+class PassthroughOpusDecoder:
+    """Stands in for aiortc's Opus decoder: hands the encoded payload on as an ``av.Packet``."""
+
+    def decode(self, encoded_frame: Any) -> list[Encoded]:
+        packet = av.Packet(bytes(encoded_frame.data))
+        packet.pts = int(encoded_frame.timestamp)
+        packet.time_base = OPUS_TIME_BASE
+        return [packet]
+
+
+_installed = False
+
+
+def install_audio_passthrough() -> None:
+    """From now on, this process's aiortc receivers give Opus audio encoded (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    original: Callable[[Any], Any] = rtcrtpreceiver.get_decoder  # type: ignore[attr-defined]
+
+    def get_decoder(codec: Any) -> Any:
+        if str(codec.mimeType).lower() == "audio/opus":
+            return PassthroughOpusDecoder()
+        return original(codec)
+
+    rtcrtpreceiver.get_decoder = get_decoder  # type: ignore[attr-defined]
+    _installed = True
+    logger.info("audio is relayed encoded (no decode, no re-encode)")
+
+
+class PacketSource(Protocol):
+    async def recv(self) -> Any: ...
+
+
+class FanoutTrack(MediaStreamTrack):
+    """One listener's audio track: encoded packets from its :class:`AudioFanout`."""
+
+    kind = "audio"
+
+    def __init__(self, fanout: AudioFanout) -> None:
+        super().__init__()
+        self._fanout = fanout
+        self._queue: asyncio.Queue[Encoded] = asyncio.Queue(maxsize=LISTENER_QUEUE)
+        self.dropped = 0
+
+    def push(self, packet: Encoded) -> None:
+        if self._queue.full():
+            self._queue.get_nowait()  # behind: the newest voice matters, not the backlog
+            self.dropped += 1
+        self._queue.put_nowait(packet)
+
+    async def recv(self) -> Encoded:
+        if self.readyState != "live":
+            raise MediaStreamError
+        return await self._queue.get()
+
+    def stop(self) -> None:
+        super().stop()
+        self._fanout.unsubscribe(self)
+
+
+class AudioFanout:
+    """One audio source, many listeners; the source can change at any time."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.listeners: list[FanoutTrack] = []
+        self.source: PacketSource | None = None
+        self.packets = 0
+        self._task: asyncio.Task[None] | None = None
+        self._next_pts = 0
+        self._last_in: int | None = None
+
+    def subscribe(self) -> FanoutTrack:
+        track = FanoutTrack(self)
+        self.listeners.append(track)
+        return track
+
+    def unsubscribe(self, track: FanoutTrack) -> None:
+        with contextlib.suppress(ValueError):
+            self.listeners.remove(track)
+
+    def set_source(self, source: PacketSource | None) -> None:
+        """Forward ``source`` from now on (``None``: silence); the previous one is let go."""
+        if source is self.source:
+            return
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self.source = source
+        self.new_timeline()
+        if source is not None:
+            self._task = asyncio.create_task(self._pump(source), name=f"audio-{self.name}")
+
+    def new_timeline(self) -> None:
+        """The next packet comes from another clock: continue ours from where it is."""
+        self._last_in = None
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        self.source = None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _pump(self, source: PacketSource) -> None:
+        try:
+            while True:
+                packet = await source.recv()
+                self.forward(packet)
+        except MediaStreamError:
+            logger.info("audio %s: the source ended", self.name)
+            if self.source is source:
+                self.source = None
+                self._task = None
+
+    def forward(self, packet: Encoded) -> None:
+        """Re-time ``packet`` onto this fanout's continuous timeline and hand it to every listener."""
+        pts = int(packet.pts or 0)
+        step = FRAME_TICKS if self._last_in is None else pts - self._last_in
+        if step <= 0 or step > OPUS_CLOCK:  # a jump or a repeat: carry on as if one frame passed
+            step = FRAME_TICKS
+        self._last_in = pts
+        self._next_pts += step
+        packet.pts = self._next_pts
+        packet.time_base = OPUS_TIME_BASE
+        self.packets += 1
+        for listener in list(self.listeners):
+            listener.push(packet)

@@ -1,0 +1,143 @@
+"""The brand's catalogue, products shown in a session, the shared cart, and the checkout hand-off.
+
+Checkout posts the cart as JSON to the brand's URL, signed with HMAC-SHA256 of the exact body
+under the brand's webhook secret, in the ``X-Avatar-Care-Signature: sha256=<hex>`` header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rooms.audit import record
+from rooms.errors import Conflict, Invalid, NotFound
+from rooms.models import Brand, BrandSecrets, CareSession, CartLine, CatalogueItem
+
+logger = logging.getLogger(__name__)
+SIGNATURE_HEADER = "X-Avatar-Care-Signature"
+
+
+@dataclass
+class ItemSpec:
+    name: str
+    kind: str
+    media_url: str
+    link: str
+    price: str = ""
+
+
+def secrets_of(db: Session, brand_id: int) -> BrandSecrets:
+    """The brand's shared secrets, made on first use."""
+    row = db.get(BrandSecrets, brand_id)
+    if row is None:
+        row = BrandSecrets(
+            brand_id=brand_id, join_secret=secrets.token_urlsafe(32), webhook_secret=secrets.token_urlsafe(32)
+        )
+        db.add(row)
+        db.commit()
+    return row
+
+
+def add_item(db: Session, brand: Brand, spec: ItemSpec, actor: str) -> CatalogueItem:
+    if spec.kind not in ("image", "model"):
+        raise Invalid("kind must be image or model (a 3D model)")
+    if not spec.name.strip():
+        raise Invalid("a product needs a name")
+    item = CatalogueItem(id=secrets.token_hex(8), brand_id=brand.id, **spec.__dict__)
+    db.add(item)
+    record(db, brand.id, actor, "catalogue.add", {"item": item.id, "name": spec.name})
+    db.commit()
+    return item
+
+
+def brand_items(db: Session, brand_id: int) -> list[CatalogueItem]:
+    return list(
+        db.scalars(
+            select(CatalogueItem).where(CatalogueItem.brand_id == brand_id).order_by(CatalogueItem.name)
+        )
+    )
+
+
+def brand_item(db: Session, brand_id: int, item_id: str) -> CatalogueItem:
+    item = db.get(CatalogueItem, item_id)
+    if item is None or item.brand_id != brand_id:
+        raise NotFound(f"no product {item_id} in this brand's catalogue")
+    return item
+
+
+def set_cart_line(db: Session, cs: CareSession, item_id: str, quantity: int) -> None:
+    if cs.state != "connected":
+        raise Conflict("the cart is open while the consultation is connected")
+    if quantity < 0 or quantity > 99:
+        raise Invalid("quantity goes from 0 to 99")
+    brand_item(db, cs.brand_id, item_id)
+    line = db.get(CartLine, (cs.id, item_id))
+    if quantity == 0:
+        if line is not None:
+            db.delete(line)
+    elif line is None:
+        db.add(CartLine(session_id=cs.id, item_id=item_id, quantity=quantity))
+    else:
+        line.quantity = quantity
+    db.commit()
+
+
+def cart(db: Session, session_id: str) -> list[dict[str, Any]]:
+    rows = db.execute(
+        select(CartLine, CatalogueItem)
+        .join(CatalogueItem, CatalogueItem.id == CartLine.item_id)
+        .where(CartLine.session_id == session_id)
+        .order_by(CatalogueItem.name)
+    )
+    return [
+        {
+            "item_id": item.id,
+            "name": item.name,
+            "quantity": line.quantity,
+            "price": item.price,
+            "link": item.link,
+        }
+        for line, item in rows
+    ]
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def checkout(db: Session, cs: CareSession, timeout_s: float = 10.0) -> int:
+    """POST the cart to the brand's checkout URL; the brand's HTTP status. Raises Conflict if it cannot."""
+    lines = cart(db, cs.id)
+    if not lines:
+        raise Conflict("the cart is empty")
+    brand_secrets = secrets_of(db, cs.brand_id)
+    if not brand_secrets.checkout_url:
+        raise Conflict("this brand has no checkout URL configured")
+    body = json.dumps(
+        {"session_id": cs.id, "customer": cs.customer_ref, "lines": lines}, separators=(",", ":")
+    ).encode("utf-8")
+    try:
+        response = httpx.post(
+            brand_secrets.checkout_url,
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                SIGNATURE_HEADER: sign(brand_secrets.webhook_secret, body),
+            },
+            timeout=timeout_s,
+        )
+    except httpx.HTTPError as exc:
+        logger.warning("checkout of session %s failed: %s", cs.id, exc)
+        raise Conflict(f"the brand's checkout did not answer: {exc}") from None
+    if response.status_code >= 400:
+        raise Conflict(f"the brand's checkout refused the cart (HTTP {response.status_code})")
+    return response.status_code

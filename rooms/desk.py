@@ -1,0 +1,682 @@
+"""The care desk: customers' sessions from the queue to the survey, with the router kept in step.
+
+Every change is committed to the database *before* the in-memory router is updated and before
+anyone is told (so an acknowledged chat message, queued customer, callback or survey survives a
+restart), and ``load`` rebuilds the router from the database when the server starts: waiting
+customers keep their place (their original enqueue time and priority), open offers go back to the
+queue, connected sessions still count against their operator's capacity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from rooms.clock import Clock, as_utc
+from rooms.errors import Conflict, Forbidden, Invalid, NotFound
+from rooms.models import (
+    CareSession,
+    ChatMessage,
+    ContactRequest,
+    OperatorAccount,
+    ProblemReport,
+    RoomTemplate,
+    SessionEvent,
+    SurveyAnswer,
+)
+from rooms.routing import Operator, Presence, Router, RoutingError, Waiting
+from rooms.templates import business_hours
+from rooms.wait import WaitEstimator
+
+logger = logging.getLogger(__name__)
+
+WAITING_STATES = ("queued", "offered", "transferred")
+FINAL_STATES = ("ended", "abandoned")
+
+
+def access_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Customer:
+    """Who is joining, as the brand vouches for it (or "anonymous")."""
+
+    ref: str
+    language: str
+    name: str = ""
+    topic: str = ""
+    context: dict[str, Any] = field(default_factory=dict)
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class WaitStatus:
+    session_id: str
+    state: str
+    position: int | None
+    estimated_wait_s: float | None
+    #: past the template's limit, unknown, or closed: the page offers a message or a callback
+    may_leave_message: bool
+    operator_name: str | None
+
+
+class Closed(Conflict):
+    """The template is outside its business hours; ``next_open`` says when it opens again."""
+
+    def __init__(self, next_open: datetime | None) -> None:
+        when = next_open.isoformat() if next_open else "not within the next two weeks"
+        super().__init__(f"the room is closed now; it opens again {when}")
+        self.next_open = next_open
+
+
+class CareDesk:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        accept_timeout: timedelta = timedelta(seconds=20),
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.router = Router(accept_timeout)
+        self.estimator = WaitEstimator()
+        #: called with a brand id after anything in that brand's queue or sessions changed
+        self.listeners: list[Callable[[int], None]] = []
+        # Routes run in a thread pool and the ticker on the event loop: one lock keeps the router whole.
+        self._lock = threading.RLock()
+        self.load()
+
+    # -- start-up ----------------------------------------------------------------------------
+    def load(self) -> None:
+        """Rebuild the router from the database (at start-up, after a restart)."""
+        now = self.clock.now()
+        with self._lock, self.sessions() as db:
+            self.router = Router(self.router.accept_timeout)
+            for account in db.scalars(select(OperatorAccount)):
+                # Nobody is at the desk until their console connects again.
+                account.presence = Presence.OFFLINE.value
+                self.router.add_operator(self._router_operator(account, now))
+            for cs in db.scalars(select(CareSession).where(CareSession.state.in_(WAITING_STATES))):
+                if cs.state == "offered":
+                    cs.state = "queued"
+                    self._event(db, cs, "offer_withdrawn", {"reason": "server restart"}, now)
+                self.router.enqueue(self._waiting(cs))
+            for cs in db.scalars(select(CareSession).where(CareSession.state == "connected")):
+                if cs.operator_id in self.router.operators:
+                    self.router.operators[cs.operator_id].active += 1
+            ended = db.scalars(
+                select(CareSession)
+                .where(CareSession.state == "ended", CareSession.connected_at.is_not(None))
+                .order_by(CareSession.ended_at)
+            )
+            for cs in ended:
+                assert cs.connected_at is not None and cs.ended_at is not None
+                self.estimator.record_handle_time(
+                    cs.template_id, (as_utc(cs.ended_at) - as_utc(cs.connected_at)).total_seconds()
+                )
+            db.commit()
+        logger.info("care desk loaded: %d waiting", len(self.router.waiting))
+
+    @staticmethod
+    def _router_operator(account: OperatorAccount, now: datetime) -> Operator:
+        return Operator(
+            id=account.id,
+            brand_id=account.brand_id,
+            languages=frozenset(account.languages),
+            skills=frozenset(account.skills),
+            idle_since=now,
+            presence=Presence(account.presence),
+            capacity=account.capacity,
+        )
+
+    @staticmethod
+    def _waiting(cs: CareSession) -> Waiting:
+        return Waiting(
+            session_id=cs.id,
+            brand_id=cs.brand_id,
+            template_id=cs.template_id,
+            language=cs.language,
+            skills=frozenset(cs.skills),
+            enqueued_at=as_utc(cs.enqueued_at),
+            priority=cs.priority,
+            only_operator=cs.only_operator,
+        )
+
+    def _event(self, db: Session, cs: CareSession, kind: str, detail: dict[str, Any], now: datetime) -> None:
+        db.add(SessionEvent(session_id=cs.id, kind=kind, detail=detail, at=now))
+
+    def _notify(self, brand_id: int) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(brand_id)
+            except Exception:  # a broken listener must not undo a committed change
+                logger.exception("queue listener failed")
+
+    # -- operators ---------------------------------------------------------------------------
+    def operator_changed(self, account: OperatorAccount) -> None:
+        """A new or edited account: the router learns its languages, skills and capacity."""
+        with self._lock:
+            old = self.router.operators.get(account.id)
+            op = self._router_operator(account, self.clock.now())
+            if old is not None:
+                op.presence, op.active, op.idle_since = old.presence, old.active, old.idle_since
+            self.router.add_operator(op)
+
+    def set_presence(self, operator_id: str, presence: Presence) -> None:
+        now = self.clock.now()
+        with self._lock, self.sessions() as db:
+            account = db.get(OperatorAccount, operator_id)
+            if account is None:
+                raise NotFound(f"no operator {operator_id}")
+            if operator_id not in self.router.operators:
+                self.router.add_operator(self._router_operator(account, now))
+            account.presence = presence.value
+            db.commit()
+            # Withdrawn offers go back to the queue.
+            for offer in [o for o in self.router.offers.values() if o.operator_id == operator_id]:
+                self._set_state(
+                    db, offer.session_id, "queued", "offer_withdrawn", {"operator": operator_id}, now
+                )
+            db.commit()
+            self.router.set_presence(operator_id, presence, now)
+            brand_id = account.brand_id
+        self.tick()
+        self._notify(brand_id)
+
+    def presence(self, operator_id: str) -> Presence:
+        op = self.router.operators.get(operator_id)
+        return op.presence if op else Presence.OFFLINE
+
+    # -- joining and waiting ---------------------------------------------------------------
+    def join(self, template: RoomTemplate, customer: Customer) -> tuple[CareSession, str]:
+        """A new session in the queue and the customer's access token (returned once, stored hashed)."""
+        now = self.clock.now()
+        if customer.language not in template.languages:
+            raise Invalid(
+                f"this room speaks {', '.join(template.languages)}; {customer.language!r} is not among them"
+            )
+        hours = business_hours(template)
+        if hours is not None and not hours.is_open(now):
+            raise Closed(hours.next_open(now))
+        token = secrets.token_urlsafe(32)
+        with self._lock, self.sessions() as db:
+            cs = CareSession(
+                id=secrets.token_hex(12),
+                brand_id=template.brand_id,
+                template_id=template.id,
+                customer_ref=customer.ref,
+                customer_name=customer.name,
+                language=customer.language,
+                topic=customer.topic,
+                context=customer.context,
+                skills=list(template.skills),
+                priority=customer.priority,
+                state="queued",
+                access_hash=access_hash(token),
+                created_at=now,
+                enqueued_at=now,
+            )
+            db.add(cs)
+            self._event(db, cs, "queued", {"template": template.id}, now)
+            db.commit()
+            self.router.enqueue(self._waiting(cs))
+        self.tick()
+        self._notify(template.brand_id)
+        return cs, token
+
+    def session_for_access(self, token: str) -> CareSession | None:
+        with self.sessions() as db:
+            return db.scalar(select(CareSession).where(CareSession.access_hash == access_hash(token)))
+
+    def get_session(self, db: Session, brand_id: int, session_id: str) -> CareSession:
+        cs = db.get(CareSession, session_id)
+        if cs is None or cs.brand_id != brand_id:
+            raise NotFound(f"no session {session_id}")
+        return cs
+
+    def status(self, session_id: str) -> WaitStatus:
+        now = self.clock.now()
+        with self._lock, self.sessions() as db:
+            cs = db.get(CareSession, session_id)
+            if cs is None:
+                raise NotFound(f"no session {session_id}")
+            template = db.get(RoomTemplate, cs.template_id)
+            assert template is not None
+            operator_name = None
+            if cs.operator_id:
+                account = db.get(OperatorAccount, cs.operator_id)
+                operator_name = account.name if account else None
+            if cs.state not in WAITING_STATES:
+                return WaitStatus(cs.id, cs.state, None, None, False, operator_name)
+            position = self.router.position(cs.id)
+            waiting = self.router._waiting(cs.id)
+            at_work = [
+                op
+                for op in self.router.eligible(waiting)
+                if op.presence in (Presence.AVAILABLE, Presence.BUSY)
+            ]
+            estimate = self.estimator.estimate_s(cs.template_id, position, sum(op.capacity for op in at_work))
+            waited = (now - as_utc(cs.enqueued_at)).total_seconds()
+            hours = business_hours(template)
+            closed = hours is not None and not hours.is_open(now)
+            long_wait = estimate is None or waited >= template.max_wait_s or estimate > template.max_wait_s
+            return WaitStatus(cs.id, cs.state, position, estimate, long_wait or closed, operator_name)
+
+    def abandon(self, session_id: str, reason: str = "customer left") -> None:
+        now = self.clock.now()
+        with self._lock, self.sessions() as db:
+            cs = db.get(CareSession, session_id)
+            if cs is None:
+                raise NotFound(f"no session {session_id}")
+            if cs.state not in WAITING_STATES:
+                raise Conflict(f"session {session_id} is {cs.state}, not waiting")
+            cs.state = "abandoned"
+            cs.ended_at = now
+            self._event(db, cs, "abandoned", {"reason": reason}, now)
+            db.commit()
+            self.router.leave(session_id)
+            brand_id = cs.brand_id
+        self.tick()
+        self._notify(brand_id)
+
+    def contact_request(
+        self,
+        template: RoomTemplate,
+        kind: str,
+        contact: str,
+        text: str,
+        callback_at: datetime | None,
+        session_id: str | None = None,
+    ) -> ContactRequest:
+        """A message or a callback request, committed before it is acknowledged; leaving the queue too."""
+        now = self.clock.now()
+        if kind not in ("message", "callback"):
+            raise Invalid("kind must be message or callback")
+        if not contact.strip():
+            raise Invalid("say how to reach you (an e-mail address or a phone number)")
+        if kind == "callback":
+            if callback_at is None:
+                raise Invalid("a callback needs a time")
+            if callback_at.tzinfo is None:
+                raise Invalid("the callback time needs a time zone")
+            if callback_at <= now:
+                raise Invalid("the callback time is in the past")
+        elif not text.strip():
+            raise Invalid("the message is empty")
+        with self._lock, self.sessions() as db:
+            request = ContactRequest(
+                brand_id=template.brand_id,
+                template_id=template.id,
+                session_id=session_id,
+                kind=kind,
+                contact=contact.strip(),
+                text=text,
+                callback_at=callback_at,
+                created_at=now,
+            )
+            db.add(request)
+            left_queue = False
+            if session_id is not None:
+                cs = db.get(CareSession, session_id)
+                if cs is not None and cs.state in WAITING_STATES:
+                    cs.state = "abandoned"
+                    cs.ended_at = now
+                    self._event(db, cs, "abandoned", {"reason": f"left a {kind}"}, now)
+                    left_queue = True
+            db.commit()
+            if left_queue:
+                self.router.leave(session_id)  # type: ignore[arg-type]
+        self._notify(template.brand_id)
+        return request
+
+    def contact_requests(self, brand_id: int, status: str = "open") -> list[ContactRequest]:
+        with self.sessions() as db:
+            return list(
+                db.scalars(
+                    select(ContactRequest)
+                    .where(ContactRequest.brand_id == brand_id, ContactRequest.status == status)
+                    .order_by(
+                        ContactRequest.callback_at.is_(None), ContactRequest.callback_at, ContactRequest.id
+                    )
+                )
+            )
+
+    def close_contact_request(self, brand_id: int, request_id: int) -> None:
+        with self.sessions() as db:
+            request = db.get(ContactRequest, request_id)
+            if request is None or request.brand_id != brand_id:
+                raise NotFound(f"no contact request {request_id}")
+            request.status = "done"
+            db.commit()
+        self._notify(brand_id)
+
+    # -- offers ------------------------------------------------------------------------------
+    def _set_state(
+        self, db: Session, session_id: str, state: str, kind: str, detail: dict[str, Any], now: datetime
+    ) -> CareSession | None:
+        cs = db.get(CareSession, session_id)
+        if cs is not None:
+            cs.state = state
+            self._event(db, cs, kind, detail, now)
+        return cs
+
+    def tick(self) -> list[str]:
+        """Expire missed offers and make new ones; the ids of the sessions offered now."""
+        now = self.clock.now()
+        with self._lock, self.sessions() as db:
+            expired = [o for o in self.router.offers.values() if o.expires_at <= now]
+            before = {o.session_id for o in self.router.offers.values() if o.expires_at > now}
+            made = self.router.dispatch(now)
+            brands: set[int] = set()
+            for offer in expired:
+                cs = self._set_state(
+                    db, offer.session_id, "queued", "offer_expired", {"operator": offer.operator_id}, now
+                )
+                account = db.get(OperatorAccount, offer.operator_id)
+                if account is not None:
+                    account.presence = Presence.AWAY.value
+                if cs is not None:
+                    brands.add(cs.brand_id)
+            for offer in made:
+                if offer.session_id in before:
+                    continue
+                cs = self._set_state(
+                    db, offer.session_id, "offered", "offered", {"operator": offer.operator_id}, now
+                )
+                if cs is not None:
+                    brands.add(cs.brand_id)
+            db.commit()
+        for brand_id in brands:
+            self._notify(brand_id)
+        return [o.session_id for o in made]
+
+    def offers_for(self, operator_id: str) -> list[str]:
+        return [o.session_id for o in self.router.offers.values() if o.operator_id == operator_id]
+
+    def accept(self, session_id: str, operator_id: str) -> CareSession:
+        now = self.clock.now()
+        with self._lock, self.sessions() as db:
+            try:
+                offer = self.router.offers.get(session_id)
+                if offer is None or offer.operator_id != operator_id or offer.expires_at <= now:
+                    raise RoutingError(f"session {session_id} is not offered to you (or the offer expired)")
+            except RoutingError as exc:
+                raise Conflict(str(exc)) from None
+            cs = db.get(CareSession, session_id)
+            assert cs is not None
+            previous = cs.operator_id
+            cs.state = "connected"
+            cs.operator_id = operator_id
+            cs.only_operator = None
+            if cs.connected_at is None:
+                cs.connected_at = now
+            self._event(db, cs, "connected", {"operator": operator_id, "from": previous}, now)
+            db.commit()
+            self.router.accept(session_id, operator_id, now)
+            account = db.get(OperatorAccount, operator_id)
+            if account is not None:
+                account.presence = self.router.operators[operator_id].presence.value
+                db.commit()
+        self._notify(cs.brand_id)
+        return cs
+
+    def decline(self, session_id: str, operator_id: str) -> None:
+        now = self.clock.now()
+        with self._lock, self.sessions() as db:
+            try:
+                self.router.decline(session_id, operator_id)
+            except RoutingError as exc:
+                raise Conflict(str(exc)) from None
+            cs = self._set_state(db, session_id, "queued", "offer_declined", {"operator": operator_id}, now)
+            db.commit()
+        self.tick()
+        if cs is not None:
+            self._notify(cs.brand_id)
+
+    def _connected(self, db: Session, session_id: str, operator_id: str) -> CareSession:
+        cs = db.get(CareSession, session_id)
+        if cs is None:
+            raise NotFound(f"no session {session_id}")
+        if cs.state != "connected":
+            raise Conflict(f"session {session_id} is {cs.state}, not connected")
+        if cs.operator_id != operator_id:
+            raise Forbidden(f"session {session_id} is another operator's")
+        return cs
+
+    def transfer(
+        self,
+        session_id: str,
+        operator_id: str,
+        *,
+        to_operator: str | None = None,
+        skills: list[str] | None = None,
+    ) -> None:
+        now = self.clock.now()
+        if to_operator is None and skills is None:
+            raise Invalid("a transfer names a colleague or the skills needed")
+        with self._lock, self.sessions() as db:
+            cs = self._connected(db, session_id, operator_id)
+            if to_operator is not None:
+                target = db.get(OperatorAccount, to_operator)
+                if target is None or target.brand_id != cs.brand_id:
+                    raise NotFound(f"no operator {to_operator}")
+                if to_operator == operator_id:
+                    raise Invalid("a transfer goes to someone else")
+            waiting = self._waiting(cs)
+            moved = self.router.transfer(
+                waiting,
+                operator_id,
+                now,
+                to_operator=to_operator,
+                skills=frozenset(skills) if skills is not None else None,
+            )
+            cs.state = "transferred"
+            cs.priority = moved.priority
+            cs.skills = sorted(moved.skills)
+            cs.only_operator = to_operator
+            self._event(
+                db, cs, "transferred", {"from": operator_id, "to": to_operator, "skills": skills}, now
+            )
+            db.commit()
+        self.tick()
+        self._notify(cs.brand_id)
+
+    def end(self, session_id: str, operator_id: str | None = None) -> CareSession:
+        """The operator (or, with ``operator_id`` None, the customer) ends a connected session."""
+        now = self.clock.now()
+        with self._lock, self.sessions() as db:
+            cs = db.get(CareSession, session_id)
+            if cs is None:
+                raise NotFound(f"no session {session_id}")
+            if cs.state in WAITING_STATES and operator_id is None:
+                pass
+            elif operator_id is not None:
+                self._connected(db, session_id, operator_id)
+            elif cs.state != "connected":
+                raise Conflict(f"session {session_id} is already {cs.state}")
+            if cs.state in WAITING_STATES:
+                cs.state = "abandoned"
+                cs.ended_at = now
+                self._event(db, cs, "abandoned", {"reason": "customer left"}, now)
+                db.commit()
+                self.router.leave(session_id)
+            else:
+                cs.state = "ended"
+                cs.ended_at = now
+                self._event(db, cs, "ended", {"by": "operator" if operator_id else "customer"}, now)
+                db.commit()
+                assert cs.operator_id is not None and cs.connected_at is not None
+                if cs.operator_id in self.router.operators:
+                    self.router.finish(cs.operator_id, now)
+                    account = db.get(OperatorAccount, cs.operator_id)
+                    if account is not None:
+                        account.presence = self.router.operators[cs.operator_id].presence.value
+                        db.commit()
+                self.estimator.record_handle_time(
+                    cs.template_id, (now - as_utc(cs.connected_at)).total_seconds()
+                )
+            template = db.get(RoomTemplate, cs.template_id)
+            if template is not None and not template.keep_transcripts:
+                db.execute(delete(ChatMessage).where(ChatMessage.session_id == cs.id))
+                db.commit()
+        self.tick()
+        self._notify(cs.brand_id)
+        return cs
+
+    # -- in the session ----------------------------------------------------------------------
+    def chat(self, session_id: str, sender: str, text: str) -> ChatMessage:
+        now = self.clock.now()
+        text = text.strip()
+        if not text:
+            raise Invalid("the message is empty")
+        if len(text) > 4000:
+            raise Invalid("a message holds at most 4000 characters")
+        with self.sessions() as db:
+            cs = db.get(CareSession, session_id)
+            if cs is None:
+                raise NotFound(f"no session {session_id}")
+            if cs.state != "connected":
+                raise Conflict(f"session {session_id} is {cs.state}: chat is open while connected")
+            message = ChatMessage(session_id=session_id, sender=sender, text=text, at=now)
+            db.add(message)
+            db.commit()
+        self._notify(cs.brand_id)
+        return message
+
+    def transcript(self, session_id: str) -> list[ChatMessage]:
+        with self.sessions() as db:
+            return list(
+                db.scalars(
+                    select(ChatMessage).where(ChatMessage.session_id == session_id).order_by(ChatMessage.id)
+                )
+            )
+
+    def events(self, session_id: str) -> list[SessionEvent]:
+        with self.sessions() as db:
+            return list(
+                db.scalars(
+                    select(SessionEvent)
+                    .where(SessionEvent.session_id == session_id)
+                    .order_by(SessionEvent.id)
+                )
+            )
+
+    def set_notes(self, session_id: str, operator_id: str, notes: str) -> None:
+        with self.sessions() as db:
+            cs = db.get(CareSession, session_id)
+            if cs is None or cs.operator_id != operator_id:
+                raise NotFound(f"no session {session_id} of yours")
+            cs.notes = notes
+            db.commit()
+
+    def report_problem(self, session_id: str, text: str) -> ProblemReport:
+        if not text.strip():
+            raise Invalid("describe the problem")
+        with self.sessions() as db:
+            report = ProblemReport(session_id=session_id, text=text.strip(), at=self.clock.now())
+            db.add(report)
+            db.commit()
+            return report
+
+    def survey(self, session_id: str, csat: int, comment: str) -> SurveyAnswer:
+        if not 1 <= csat <= 5:
+            raise Invalid("the rating goes from 1 to 5")
+        with self.sessions() as db:
+            cs = db.get(CareSession, session_id)
+            if cs is None:
+                raise NotFound(f"no session {session_id}")
+            if cs.state != "ended":
+                raise Conflict("the survey opens when the consultation has ended")
+            if db.get(SurveyAnswer, session_id) is not None:
+                raise Conflict("this consultation has already been rated")
+            answer = SurveyAnswer(
+                session_id=session_id, csat=csat, comment=comment.strip(), at=self.clock.now()
+            )
+            db.add(answer)
+            db.commit()
+        self._notify(cs.brand_id)
+        return answer
+
+    # -- what operators see ------------------------------------------------------------------
+    def queue(self, brand_id: int) -> list[dict[str, Any]]:
+        """The brand's waiting customers in serving order, with who holds an offer."""
+        with self._lock, self.sessions() as db:
+            rows = []
+            for w in self.router._order():
+                if w.brand_id != brand_id:
+                    continue
+                cs = db.get(CareSession, w.session_id)
+                if cs is None:
+                    continue
+                offer = self.router.offers.get(w.session_id)
+                rows.append(
+                    {
+                        "session_id": cs.id,
+                        "template_id": cs.template_id,
+                        "state": cs.state,
+                        "customer_name": cs.customer_name,
+                        "language": cs.language,
+                        "topic": cs.topic,
+                        "context": cs.context,
+                        "position": self.router.position(cs.id),
+                        "enqueued_at": as_utc(cs.enqueued_at).isoformat(),
+                        "offered_to": offer.operator_id if offer else None,
+                        "offer_expires_at": offer.expires_at.isoformat() if offer else None,
+                    }
+                )
+            return rows
+
+    def record_event(self, session_id: str, kind: str, detail: dict[str, Any]) -> None:
+        """An event inside a session (a product shown, the cart changed), and tell who watches."""
+        with self.sessions() as db:
+            cs = db.get(CareSession, session_id)
+            if cs is None:
+                raise NotFound(f"no session {session_id}")
+            self._event(db, cs, kind, detail, self.clock.now())
+            db.commit()
+        self._notify(cs.brand_id)
+
+    def session_brand(self, session_id: str) -> int:
+        with self.sessions() as db:
+            cs = db.get(CareSession, session_id)
+            if cs is None:
+                raise NotFound(f"no session {session_id}")
+            return cs.brand_id
+
+    def has_survey(self, session_id: str) -> bool:
+        with self.sessions() as db:
+            return db.get(SurveyAnswer, session_id) is not None
+
+    def purge_transcripts(self) -> int:
+        """Delete chat the templates say not to keep: at once after the end where transcripts are
+        not kept, after ``transcript_days`` otherwise. Events, notes and surveys stay (figures need them)."""
+        now = self.clock.now()
+        removed = 0
+        with self.sessions() as db:
+            for template in db.scalars(select(RoomTemplate)):
+                keep = timedelta(days=template.transcript_days) if template.keep_transcripts else timedelta(0)
+                done = db.scalars(
+                    select(CareSession.id).where(
+                        CareSession.template_id == template.id,
+                        CareSession.state.in_(FINAL_STATES),
+                        CareSession.ended_at.is_not(None),
+                        CareSession.ended_at <= now - keep,
+                    )
+                ).all()
+                if done:
+                    result = db.execute(delete(ChatMessage).where(ChatMessage.session_id.in_(done)))
+                    removed += int(getattr(result, "rowcount", 0) or 0)
+            db.commit()
+        if removed:
+            logger.info("retention: %d chat messages deleted", removed)
+        return removed

@@ -1,0 +1,128 @@
+"""Operators' accounts and their bearer tokens (from sign-in or issued by the brand admin).
+
+Password hashing is passed in (``hash_password``/``verify_password``), so this module holds the
+rules and not the algorithm; the server uses argon2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from rooms.audit import record
+from rooms.clock import as_utc
+from rooms.errors import Conflict, Invalid, NotFound
+from rooms.models import Brand, OperatorAccount, OperatorToken
+
+ROLES = ("operator", "supervisor")
+TOKEN_PREFIX = "aco_"
+
+
+@dataclass
+class OperatorSpec:
+    login: str
+    name: str
+    languages: list[str]
+    skills: list[str] = field(default_factory=list)
+    role: str = "operator"
+    capacity: int = 1
+
+
+def token_hash(token: str) -> str:
+    # Tokens are 256 random bits: a fast hash suffices (argon2 is for low-entropy passwords).
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_operator(
+    session: Session,
+    brand: Brand,
+    spec: OperatorSpec,
+    password_hash: str | None,
+    actor: str,
+) -> OperatorAccount:
+    if spec.role not in ROLES:
+        raise Invalid(f"role must be one of {', '.join(ROLES)}")
+    if not spec.login.strip() or not spec.languages or spec.capacity < 1:
+        raise Invalid("an operator needs a login, at least one language and a capacity of at least 1")
+    if session.scalar(
+        select(OperatorAccount).where(
+            OperatorAccount.brand_id == brand.id, OperatorAccount.login == spec.login
+        )
+    ):
+        raise Conflict(f"login {spec.login!r} is already taken in this brand")
+    account = OperatorAccount(
+        id=secrets.token_hex(8),
+        brand_id=brand.id,
+        password_hash=password_hash,
+        presence="offline",
+        **spec.__dict__,
+    )
+    session.add(account)
+    record(session, brand.id, actor, "operator.create", {"operator": account.id, "login": spec.login})
+    session.commit()
+    return account
+
+
+def get_operator(session: Session, brand_id: int, operator_id: str) -> OperatorAccount:
+    account = session.get(OperatorAccount, operator_id)
+    if account is None or account.brand_id != brand_id:
+        raise NotFound(f"no operator {operator_id}")
+    return account
+
+
+def brand_operators(session: Session, brand_id: int) -> list[OperatorAccount]:
+    return list(
+        session.scalars(
+            select(OperatorAccount)
+            .where(OperatorAccount.brand_id == brand_id)
+            .order_by(OperatorAccount.login)
+        )
+    )
+
+
+def issue_token(session: Session, account: OperatorAccount, now: datetime, ttl: timedelta) -> str:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(OperatorToken(token_hash=token_hash(token), operator_id=account.id, expires_at=now + ttl))
+    session.commit()
+    return token
+
+
+def sign_in(
+    session: Session,
+    brand_id: int,
+    login: str,
+    password: str,
+    verify_password: Callable[[str, str], bool],
+    now: datetime,
+    ttl: timedelta = timedelta(hours=12),
+) -> str | None:
+    """A token for the right password, else None (the caller answers 401 without saying which part was wrong)."""
+    account = session.scalar(
+        select(OperatorAccount).where(OperatorAccount.brand_id == brand_id, OperatorAccount.login == login)
+    )
+    if (
+        account is None
+        or account.password_hash is None
+        or not verify_password(account.password_hash, password)
+    ):
+        return None
+    return issue_token(session, account, now, ttl)
+
+
+def operator_for_token(session: Session, token: str, now: datetime) -> OperatorAccount | None:
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = session.get(OperatorToken, token_hash(token))
+    if row is None:
+        return None
+    if as_utc(row.expires_at) <= now:
+        session.execute(delete(OperatorToken).where(OperatorToken.token_hash == row.token_hash))
+        session.commit()
+        return None
+    return session.get(OperatorAccount, row.operator_id)

@@ -1,0 +1,91 @@
+"""Room templates: what a brand's consultation room is like and who may be served in it."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rooms.audit import record
+from rooms.errors import Invalid, NotFound
+from rooms.hours import BusinessHours, HoursError
+from rooms.models import Brand, RoomTemplate
+
+
+@dataclass
+class TemplateSpec:
+    name: str
+    languages: list[str]
+    skills: list[str] = field(default_factory=list)
+    avatar_id: str | None = None
+    scene: str = "boutique"
+    greeting: str = ""
+    hours: dict[str, Any] | None = None
+    max_customers: int = 1
+    keep_transcripts: bool = True
+    transcript_days: int = 90
+    allow_anonymous: bool = False
+    max_wait_s: int = 300
+
+
+def business_hours(template: RoomTemplate) -> BusinessHours | None:
+    if template.hours is None:
+        return None
+    h = template.hours
+    return BusinessHours.parse(h["zone"], h.get("weekly", {}), h.get("closed_dates", []))
+
+
+def _check(spec: TemplateSpec) -> None:
+    if not spec.name.strip():
+        raise Invalid("a room template needs a name")
+    if not spec.languages:
+        raise Invalid("a room template needs at least one language")
+    if spec.max_customers < 1:
+        raise Invalid("max_customers must be at least 1")
+    if spec.hours is not None:
+        try:
+            BusinessHours.parse(
+                str(spec.hours.get("zone", "")), spec.hours.get("weekly", {}), spec.hours.get("closed_dates")
+            )
+        except HoursError as exc:
+            raise Invalid(f"hours: {exc}") from None
+
+
+def create_template(session: Session, brand: Brand, spec: TemplateSpec, actor: str) -> RoomTemplate:
+    _check(spec)
+    template = RoomTemplate(id=secrets.token_hex(8), brand_id=brand.id, **spec.__dict__)
+    session.add(template)
+    record(session, brand.id, actor, "template.create", {"template": template.id, "name": spec.name})
+    session.commit()
+    return template
+
+
+def update_template(
+    session: Session, brand: Brand, template_id: str, spec: TemplateSpec, actor: str
+) -> RoomTemplate:
+    _check(spec)
+    template = get_template(session, brand.id, template_id)
+    for key, value in spec.__dict__.items():
+        setattr(template, key, value)
+    record(session, brand.id, actor, "template.update", {"template": template.id})
+    session.commit()
+    return template
+
+
+def get_template(session: Session, brand_id: int, template_id: str) -> RoomTemplate:
+    """The brand's template; another brand's is reported missing, as if it did not exist."""
+    template = session.get(RoomTemplate, template_id)
+    if template is None or template.brand_id != brand_id:
+        raise NotFound(f"no room template {template_id}")
+    return template
+
+
+def brand_templates(session: Session, brand_id: int) -> list[RoomTemplate]:
+    return list(
+        session.scalars(
+            select(RoomTemplate).where(RoomTemplate.brand_id == brand_id).order_by(RoomTemplate.created_at)
+        )
+    )

@@ -1,0 +1,155 @@
+"""The care desk on a real database: queue, offers, timeouts, transfers, chat, surveys, restarts."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from rooms.desk import Closed, Customer
+from rooms.errors import Conflict, Forbidden, Invalid
+from rooms.routing import Presence
+from tests.rooms.desk_support import make_world
+
+
+def test_a_customer_is_offered_to_the_longest_idle_operator_with_language_and_skills(tmp_path: Path) -> None:
+    w = make_world(tmp_path)
+    w.operator("noskill", ["it"], [])
+    w.operator("english", ["en"], ["optics"])
+    first = w.operator("anna", ["it"], ["optics"])
+    w.clock.advance(5)
+    w.operator("bruno", ["it"], ["optics"])
+    cs, _ = w.desk.join(w.template, Customer("c-1", "it"))
+    assert w.desk.offers_for(first.id) == [cs.id]
+    assert w.desk.status(cs.id).state == "offered"
+    accepted = w.desk.accept(cs.id, first.id)
+    assert accepted.state == "connected"
+    assert [e.kind for e in w.desk.events(cs.id)] == ["queued", "offered", "connected"]
+
+
+def test_a_missed_offer_times_out_goes_to_the_next_and_sets_the_operator_away(tmp_path: Path) -> None:
+    w = make_world(tmp_path)
+    anna = w.operator("anna", ["it"], ["optics"])
+    w.clock.advance(1)
+    bruno = w.operator("bruno", ["it"], ["optics"])
+    cs, _ = w.desk.join(w.template, Customer("c-1", "it"))
+    assert w.desk.offers_for(anna.id) == [cs.id]
+    w.clock.advance(19)
+    w.desk.tick()
+    assert w.desk.offers_for(anna.id) == [cs.id]  # not yet
+    w.clock.advance(1)
+    w.desk.tick()
+    assert w.desk.offers_for(bruno.id) == [cs.id]
+    assert w.desk.presence(anna.id) is Presence.AWAY
+    with pytest.raises(Conflict):
+        w.desk.accept(cs.id, anna.id)
+    w.desk.accept(cs.id, bruno.id)
+    kinds = [e.kind for e in w.desk.events(cs.id)]
+    assert kinds == ["queued", "offered", "offer_expired", "offered", "connected"]
+
+
+def test_transfer_to_a_skill_then_end_survey_once(tmp_path: Path) -> None:
+    w = make_world(tmp_path)
+    anna = w.operator("anna", ["it"], ["optics"])
+    w.clock.advance(1)
+    carla = w.operator("carla", ["it"], ["optics", "billing"])
+    cs, _ = w.desk.join(w.template, Customer("c-1", "it"))
+    w.desk.accept(cs.id, anna.id)
+    with pytest.raises(Forbidden):
+        w.desk.transfer(cs.id, carla.id, skills=["billing"])
+    w.desk.transfer(cs.id, anna.id, skills=["optics", "billing"])
+    assert w.desk.offers_for(carla.id) == [cs.id]
+    w.desk.accept(cs.id, carla.id)
+    w.desk.chat(cs.id, "customer", "Buongiorno")
+    with pytest.raises(Conflict):
+        w.desk.survey(cs.id, 5, "")
+    w.clock.advance(120)
+    w.desk.end(cs.id, carla.id)
+    with pytest.raises(Invalid):
+        w.desk.survey(cs.id, 6, "")
+    w.desk.survey(cs.id, 4, "gentile")
+    with pytest.raises(Conflict):
+        w.desk.survey(cs.id, 5, "again")
+    assert "transferred" in [e.kind for e in w.desk.events(cs.id)]
+    assert w.desk.estimator.average_handle_s(w.template.id) == 120
+
+
+def test_positions_estimates_and_the_offer_to_leave_a_message(tmp_path: Path) -> None:
+    w = make_world(tmp_path, max_wait_s=400)
+    a, _ = w.desk.join(w.template, Customer("c-1", "it"))
+    status = w.desk.status(a.id)
+    assert status.position == 1 and status.estimated_wait_s is None and status.may_leave_message
+    anna = w.operator("anna", ["it"], ["optics"])
+    b, _ = w.desk.join(w.template, Customer("c-2", "it"))
+    c, _ = w.desk.join(w.template, Customer("c-3", "it"))
+    w.desk.accept(a.id, anna.id)
+    assert w.desk.status(b.id).position == 1
+    st = w.desk.status(c.id)
+    assert st.position == 2 and st.estimated_wait_s == 360 and not st.may_leave_message
+    w.clock.advance(400)
+    assert w.desk.status(c.id).may_leave_message
+    w.desk.contact_request(
+        w.template, "callback", "+39 02 1234", "", w.clock.now() + timedelta(hours=2), c.id
+    )
+    assert w.desk.status(c.id).state == "abandoned"
+    assert [r.kind for r in w.desk.contact_requests(w.brand.id)] == ["callback"]
+    with pytest.raises(Invalid):
+        w.desk.contact_request(w.template, "callback", "+39", "", w.clock.now() - timedelta(minutes=1))
+
+
+def test_closed_rooms_say_when_they_open(tmp_path: Path) -> None:
+    hours = {"zone": "Europe/Rome", "weekly": {"mon": ["09:00-18:00"]}}
+    w = make_world(tmp_path, hours=hours)
+    w.clock.current = datetime(2026, 3, 2, 17, 30, tzinfo=UTC)  # 18:30 in Rome, a Monday
+    with pytest.raises(Closed) as err:
+        w.desk.join(w.template, Customer("c-1", "it"))
+    assert err.value.next_open == datetime(2026, 3, 9, 8, 0, tzinfo=UTC)
+    with pytest.raises(Invalid):
+        w.desk.join(w.template, Customer("c-1", "de"))
+
+
+def test_a_restart_keeps_the_queue_its_order_the_chat_and_the_callbacks(tmp_path: Path) -> None:
+    w = make_world(tmp_path)
+    anna = w.operator("anna", ["it"], ["optics"])
+    talking, _ = w.desk.join(w.template, Customer("c-0", "it"))
+    w.desk.accept(talking.id, anna.id)
+    w.desk.chat(talking.id, "customer", "Ciao")
+    first, _ = w.desk.join(w.template, Customer("c-1", "it"))
+    w.clock.advance(3)
+    second, token = w.desk.join(w.template, Customer("c-2", "it"))
+    w.desk.contact_request(w.template, "message", "a@b.it", "richiamatemi", None)
+    desk = w.restart()
+    assert desk.status(first.id).position == 1 and desk.status(second.id).position == 2
+    assert desk.session_for_access(token) is not None
+    assert [m.text for m in desk.transcript(talking.id)] == ["Ciao"]
+    assert len(desk.contact_requests(w.brand.id)) == 1
+    assert desk.presence(anna.id) is Presence.OFFLINE
+    desk.set_presence(anna.id, Presence.AVAILABLE)
+    # anna still has her connected customer (capacity 1): nobody is offered until she ends it
+    assert desk.offers_for(anna.id) == []
+    desk.end(talking.id, anna.id)
+    assert desk.offers_for(anna.id) == [first.id]
+
+
+def test_transcripts_are_kept_as_long_as_the_template_says(tmp_path: Path) -> None:
+    w = make_world(tmp_path, transcript_days=30)
+    anna = w.operator("anna", ["it"], ["optics"])
+    cs, _ = w.desk.join(w.template, Customer("c-1", "it"))
+    w.desk.accept(cs.id, anna.id)
+    w.desk.chat(cs.id, "customer", "Ciao")
+    w.desk.end(cs.id, anna.id)
+    w.clock.advance(29 * 86400)
+    assert w.desk.purge_transcripts() == 0 and len(w.desk.transcript(cs.id)) == 1
+    w.clock.advance(2 * 86400)
+    assert w.desk.purge_transcripts() == 1 and w.desk.transcript(cs.id) == []
+    assert "ended" in [e.kind for e in w.desk.events(cs.id)]  # the figures keep their history
+
+
+def test_a_template_that_keeps_no_transcripts_drops_the_chat_at_the_end(tmp_path: Path) -> None:
+    w = make_world(tmp_path, keep_transcripts=False)
+    anna = w.operator("anna", ["it"], ["optics"])
+    cs, _ = w.desk.join(w.template, Customer("c-1", "it"))
+    w.desk.accept(cs.id, anna.id)
+    w.desk.chat(cs.id, "customer", "Ciao")
+    assert len(w.desk.transcript(cs.id)) == 1  # persisted while it happens
+    w.desk.end(cs.id, anna.id)
+    assert w.desk.transcript(cs.id) == []

@@ -1,0 +1,214 @@
+// The brand admin's page: rooms, avatars, operators, hours, checkout, and the figures (refreshed live).
+import { api, applyTranslations, formatWait, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
+
+registerStrings("admin", {
+  it: {
+    title: "Amministrazione brand", keyTitle: "La chiave API del tuo brand", apiKey: "Chiave API", open: "Apri",
+    brandId: "Numero del brand", checkoutUrl: "URL del webhook di cassa", save: "Salva", figures: "Indicatori",
+    period: "Periodo", lastHour: "Ultima ora", lastDay: "Ultime 24 ore", lastWeek: "Ultimi 7 giorni", template: "Stanza",
+    allRooms: "Tutte le stanze", templates: "Stanze", name: "Nome", languages: "Lingue", skills: "Competenze",
+    hours: "Orari", avatar: "Avatar", newTemplate: "Nuova stanza", newOperator: "Nuovo operatore", languagesHelp: "Lingue (separate da virgole)",
+    skillsHelp: "Competenze (separate da virgole)", scene: "Scena", greeting: "Saluto",
+    zone: "Fuso orario (vuoto: sempre aperto)", weekly: "Orario settimanale, es. mon-fri 09:00-18:00",
+    maxCustomers: "Clienti per stanza", maxWait: "Attesa massima prima di proporre un messaggio (s)",
+    transcriptDays: "Conserva le chat per (giorni, 0 = non conservare)", anonymous: "Consenti clienti anonimi",
+    create: "Crea", operators: "Operatori", login: "Utente", password: "Password (almeno 8 caratteri)", role: "Ruolo",
+    presence: "Presenza", alwaysOpen: "sempre aperto", queueLength: "In coda ora", asa: "Velocità media di risposta",
+    serviceLevel: "Livello di servizio (20 s)", abandonment: "Tasso di abbandono", aht: "Durata media",
+    csat: "Soddisfazione (CSAT)", sessions: "Consulenze", answered: "Risposte",
+  },
+  en: {
+    title: "Brand admin", keyTitle: "Your brand's API key", apiKey: "API key", open: "Open",
+    brandId: "Brand number", checkoutUrl: "Checkout webhook URL", save: "Save", figures: "Figures",
+    period: "Period", lastHour: "Last hour", lastDay: "Last 24 hours", lastWeek: "Last 7 days", template: "Room",
+    allRooms: "All rooms", templates: "Rooms", name: "Name", languages: "Languages", skills: "Skills",
+    hours: "Hours", avatar: "Avatar", newTemplate: "New room", newOperator: "New operator", languagesHelp: "Languages (comma separated)",
+    skillsHelp: "Skills (comma separated)", scene: "Scene", greeting: "Greeting",
+    zone: "Time zone (empty: always open)", weekly: "Weekly hours, e.g. mon-fri 09:00-18:00",
+    maxCustomers: "Customers sharing a room", maxWait: "Longest wait before offering a message (s)",
+    transcriptDays: "Keep chat transcripts for (days, 0 = do not keep)", anonymous: "Allow anonymous customers",
+    create: "Create", operators: "Operators", login: "Login", password: "Password (8 characters or more)", role: "Role",
+    presence: "Presence", alwaysOpen: "always open", queueLength: "Waiting now", asa: "Average speed of answer",
+    serviceLevel: "Service level (20 s)", abandonment: "Abandonment rate", aht: "Average handle time",
+    csat: "Satisfaction (CSAT)", sessions: "Consultations", answered: "Answered",
+  },
+});
+
+const KEY = "avatar-care.admin-key";
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const $ = (id) => document.getElementById(id);
+let key = sessionStorage.getItem(KEY);
+let lastFigures = null;
+let timer = null;
+
+mountLanguageSwitch($("lang"));
+onLanguageChange(() => lastFigures && renderFigures(lastFigures));
+const headers = () => ({ "X-API-Key": key });
+const fail = (error) => ($("error").textContent = t("common.error", { message: error.message }));
+const list = (text) => text.split(",").map((x) => x.trim()).filter(Boolean);
+
+// "mon-fri 09:00-18:00; sat 09:00-13:00" -> {"mon": ["09:00-18:00"], ...}
+function parseWeekly(text) {
+  const weekly = {};
+  for (const part of text.split(";").map((p) => p.trim()).filter(Boolean)) {
+    const [days, ...spans] = part.split(/\s+/);
+    const [from, to] = days.split("-");
+    const a = DAYS.indexOf(from);
+    const b = to ? DAYS.indexOf(to) : a;
+    if (a < 0 || b < 0) throw new Error(`${days}?`);
+    for (let i = a; i <= b; i++) weekly[DAYS[i]] = spans;
+  }
+  return weekly;
+}
+
+function cell(text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  return td;
+}
+
+$("key-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  key = $("api-key").value.trim();
+  await open();
+});
+
+async function open() {
+  try {
+    const brand = await api("/api/brand", { headers: headers() });
+    sessionStorage.setItem(KEY, key);
+    $("error").textContent = "";
+    $("key-section").hidden = true;
+    $("admin").hidden = false;
+    $("brand-title").textContent = brand.name;
+    $("brand-id").textContent = String(brand.id);
+    $("checkout-url").value = brand.checkout_url || "";
+    await Promise.all([loadTemplates(), loadOperators(), loadAvatars(), refreshFigures()]);
+    clearInterval(timer);
+    timer = setInterval(refreshFigures, 2000);
+  } catch (error) {
+    sessionStorage.removeItem(KEY);
+    fail(error);
+  }
+}
+
+async function loadTemplates() {
+  const templates = await api("/api/templates", { headers: headers() });
+  $("template-rows").replaceChildren(...templates.map((tpl) => {
+    const tr = document.createElement("tr");
+    const hours = tpl.hours ? `${tpl.hours.zone} ${Object.entries(tpl.hours.weekly).map(([d, s]) => `${d} ${s.join(" ")}`).join(", ")}` : t("admin.alwaysOpen");
+    tr.append(cell(tpl.name), cell(tpl.languages.join(", ")), cell(tpl.skills.join(", ")), cell(hours), cell(tpl.avatar_id || "—"), cell(tpl.id));
+    return tr;
+  }));
+  const select = $("figures-template");
+  const chosen = select.value;
+  select.replaceChildren(new Option(t("admin.allRooms"), ""), ...templates.map((tpl) => new Option(tpl.name, tpl.id)));
+  select.value = chosen;
+}
+
+async function loadOperators() {
+  const operators = await api("/api/operators", { headers: headers() });
+  $("operator-rows").replaceChildren(...operators.map((o) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(o.login), cell(o.name), cell(o.role), cell(o.languages.join(", ")), cell(o.skills.join(", ")), cell(o.presence));
+    return tr;
+  }));
+}
+
+async function loadAvatars() {
+  const avatars = await api("/api/avatars", { headers: headers() }).catch(() => []);
+  $("t-avatar").replaceChildren(new Option("—", ""), ...avatars.map((a) => new Option(a.name, a.id)));
+}
+
+async function refreshFigures() {
+  const hours = Number($("period").value);
+  const since = new Date(Date.now() - hours * 3600 * 1000).toISOString();
+  const params = new URLSearchParams({ since });
+  if ($("figures-template").value) params.set("template_id", $("figures-template").value);
+  try {
+    renderFigures(await api(`/api/figures?${params}`, { headers: headers() }));
+  } catch (error) {
+    fail(error);
+  }
+}
+
+function renderFigures(f) {
+  lastFigures = f;
+  const pct = (x) => (x == null ? "—" : `${Math.round(x * 100)}%`);
+  const rows = [
+    ["queueLength", "figure-queue", String(f.queue_length)],
+    ["sessions", "figure-sessions", String(f.sessions)],
+    ["answered", "figure-answered", String(f.answered)],
+    ["asa", "figure-asa", formatWait(f.average_speed_of_answer_s)],
+    ["serviceLevel", "figure-service-level", pct(f.service_level)],
+    ["abandonment", "figure-abandonment", pct(f.abandonment_rate)],
+    ["aht", "figure-aht", formatWait(f.average_handle_time_s)],
+    ["csat", "figure-csat", f.csat == null ? "—" : `${f.csat.toFixed(1)} / 5 (${f.csat_answers})`],
+  ];
+  $("figures").replaceChildren(...rows.map(([label, id, value]) => {
+    const div = document.createElement("div");
+    const dt = document.createElement("dt");
+    dt.textContent = t(`admin.${label}`);
+    const dd = document.createElement("dd");
+    dd.id = id;
+    dd.textContent = value;
+    div.append(dt, dd);
+    return div;
+  }));
+}
+
+$("period").addEventListener("change", refreshFigures);
+$("figures-template").addEventListener("change", refreshFigures);
+
+$("checkout-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await api("/api/brand/checkout", { method: "PUT", body: { checkout_url: $("checkout-url").value || null }, headers: headers() });
+  } catch (error) {
+    fail(error);
+  }
+});
+
+$("template-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const zone = $("t-zone").value.trim();
+    await api("/api/templates", {
+      method: "POST",
+      headers: headers(),
+      body: {
+        name: $("t-name").value, languages: list($("t-languages").value), skills: list($("t-skills").value),
+        avatar_id: $("t-avatar").value || null, scene: $("t-scene").value, greeting: $("t-greeting").value,
+        hours: zone ? { zone, weekly: parseWeekly($("t-weekly").value) } : null,
+        max_customers: Number($("t-capacity").value), max_wait_s: Number($("t-wait").value),
+        keep_transcripts: Number($("t-days").value) > 0, transcript_days: Number($("t-days").value),
+        allow_anonymous: $("t-anonymous").checked,
+      },
+    });
+    event.target.reset();
+    await loadTemplates();
+  } catch (error) {
+    fail(error);
+  }
+});
+
+$("operator-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await api("/api/operators", {
+      method: "POST",
+      headers: headers(),
+      body: {
+        login: $("o-login").value, name: $("o-name").value, password: $("o-password").value,
+        languages: list($("o-languages").value), skills: list($("o-skills").value), role: $("o-role").value,
+      },
+    });
+    event.target.reset();
+    await loadOperators();
+  } catch (error) {
+    fail(error);
+  }
+});
+
+applyTranslations();
+if (key) open();

@@ -1,0 +1,294 @@
+// The operator's media: camera preview with the landmarks drawn over it, edge capture (MediaPipe
+// in this browser: the face never leaves the machine) or server capture (the camera goes to the
+// server as video), the microphone with mute, and a mirror of the avatar the customers see.
+// Publishes its live state on window.avatarCare for tests and diagnostics.
+import * as THREE from "three";
+
+import { decodeMotionPacket } from "../src/motion_codec.js";
+import { loadAvatar } from "../room/avatar.js";
+import { JitterBuffer } from "../room/jitter_buffer.js";
+
+const VISION = "/vendor/@mediapipe/tasks-vision";
+const MODEL = "/assets/models/holistic_landmarker.task";
+const WIDTH = 640;
+const HEIGHT = 480;
+
+const STRINGS = {
+  it: {
+    connecting: "Connessione alla stanza…", connected: "Sei in onda: i clienti ti vedono come avatar",
+    failed: "Connessione non riuscita", loading: "Caricamento del riconoscimento…",
+    mute: "Disattiva microfono", unmute: "Attiva microfono", mode: "Cattura del movimento",
+    edge: "In questo browser (il volto resta qui)", server: "Sul server (invia la videocamera)",
+    camera: "La tua videocamera, con i punti rilevati", mirror: "Il tuo avatar, come lo vedono i clienti",
+    latency: "Latenza", noCamera: "Videocamera non disponibile",
+  },
+  en: {
+    connecting: "Connecting to the room…", connected: "You are live: customers see you as the avatar",
+    failed: "The connection failed", loading: "Loading tracking…",
+    mute: "Mute microphone", unmute: "Unmute microphone", mode: "Motion capture",
+    edge: "In this browser (your face stays here)", server: "On the server (sends your camera)",
+    camera: "Your camera, with the tracked points", mirror: "Your avatar, as customers see it",
+    latency: "Latency", noCamera: "No camera available",
+  },
+};
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  e.append(...children);
+  return e;
+}
+
+function toRows(landmarks, withVisibility) {
+  return landmarks.map((p) => (withVisibility ? [p.x, p.y, p.z, p.visibility ?? 1] : [p.x, p.y, p.z]));
+}
+
+/**
+ * Mount the operator's media into `container` (the operator page's <section id="operator-media">).
+ * @param {HTMLElement} container
+ * @param {{roomId: string, operatorKey: string, mode?: "edge"|"server", lang?: string,
+ *          avatarUrl?: string}} options
+ */
+export async function mountOperatorMedia(container, options) {
+  const { roomId, operatorKey, avatarUrl = "/assets/avatars/Asian_F_1_Casual.vrm" } = options;
+  let lang = options.lang ?? (navigator.language?.toLowerCase().startsWith("it") ? "it" : "en");
+  let mode = options.mode ?? "edge";
+  const state = {
+    role: "operator", connected: false, connection: "connecting", mode, muted: false,
+    framesSent: 0, landmarksPerSecond: 0, inferenceMs: null, tracking: false,
+    packetsReceived: 0, lastBones: {}, lastExpressions: {}, latency: null, error: null,
+  };
+  window.avatarCare = state;
+
+  // the 2D parts
+  const status = el("p", { class: "media-status", role: "status", "aria-live": "polite" });
+  const video = el("video", { autoplay: "", muted: "", playsinline: "", width: WIDTH, height: HEIGHT });
+  video.muted = true;
+  const overlay = el("canvas", { width: WIDTH, height: HEIGHT, class: "media-overlay" });
+  const preview = el("figure", { class: "media-preview" }, video, overlay, el("figcaption"));
+  const mirrorBox = el("figure", { class: "media-mirror" }, el("figcaption"));
+  const mute = el("button", { type: "button", class: "media-mute", "aria-pressed": "false" });
+  const modeSelect = el("select", { class: "media-mode" });
+  const modeLabel = el("label", {}, el("span"), modeSelect);
+  const latency = el("p", { class: "media-latency" });
+  for (const m of ["edge", "server"]) modeSelect.append(el("option", { value: m }));
+  container.append(status, el("div", { class: "media-controls" }, mute, modeLabel), preview, mirrorBox, latency);
+  function render() {
+    const s = STRINGS[lang] ?? STRINGS.en;
+    status.textContent = s[state.connection];
+    status.dataset.state = state.connection;
+    mute.textContent = state.muted ? s.unmute : s.mute;
+    mute.setAttribute("aria-pressed", String(state.muted));
+    modeLabel.firstChild.textContent = `${s.mode} `;
+    modeSelect.options[0].textContent = s.edge;
+    modeSelect.options[1].textContent = s.server;
+    modeSelect.value = mode;
+    preview.querySelector("figcaption").textContent = s.camera;
+    mirrorBox.querySelector("figcaption").textContent = s.mirror;
+    const l = state.latency;
+    latency.textContent = l ? `${s.latency}: server ${l.sendMs?.toFixed?.(1) ?? "?"} ms` : "";
+  }
+  function setConnection(c) {
+    state.connection = c;
+    state.connected = c === "connected";
+    render();
+  }
+  render();
+
+  // camera and microphone
+  let media;
+  try {
+    media = await navigator.mediaDevices.getUserMedia({
+      video: { width: WIDTH, height: HEIGHT, frameRate: 30 },
+      audio: { echoCancellation: true, noiseSuppression: true },
+    });
+  } catch (err) {
+    state.error = `${STRINGS[lang].noCamera}: ${err.name}`;
+    setConnection("failed");
+    throw err;
+  }
+  video.srcObject = media;
+  await video.play().catch(() => {});
+  const micTrack = media.getAudioTracks()[0];
+  mute.addEventListener("click", () => {
+    state.muted = !state.muted;
+    if (micTrack) micTrack.enabled = !state.muted;
+    render();
+  });
+
+  // the mirror: the same packets the customers get, on the same kind of channel
+  const renderer = new THREE.WebGLRenderer({ antialias: true });
+  renderer.setSize(320, 360);
+  mirrorBox.prepend(renderer.domElement);
+  const scene = new THREE.Scene();
+  scene.background = new THREE.Color("#e9e4dc");
+  scene.add(new THREE.HemisphereLight(0xffffff, 0x8d8d8d, 2.5));
+  const camera = new THREE.PerspectiveCamera(30, 320 / 360, 0.1, 20);
+  camera.position.set(0, 1.35, 2.2);
+  camera.lookAt(0, 1.2, 0);
+  const avatar = await loadAvatar(avatarUrl);
+  scene.add(avatar.object3d);
+  const buffer = new JitterBuffer(70);
+  let last = performance.now();
+  renderer.setAnimationLoop(() => {
+    const now = performance.now();
+    const pose = buffer.sample(now);
+    if (pose) {
+      avatar.applyPose(pose);
+      state.lastBones = pose.bones;
+      state.lastExpressions = pose.expressions;
+    }
+    avatar.update((now - last) / 1000);
+    last = now;
+    renderer.render(scene, camera);
+  });
+
+  // the connection
+  let pc = null;
+  let ws = null;
+  let landmarks = null;
+  const sentTimes = [];
+  function connect() {
+    pc?.close();
+    ws?.close();
+    pc = new RTCPeerConnection({ iceServers: [] });
+    const thisPc = pc;
+    if (micTrack) pc.addTrack(micTrack, media);
+    else pc.addTransceiver("audio", { direction: "recvonly" });
+    if (mode === "server") pc.addTrack(media.getVideoTracks()[0], media);
+    landmarks = pc.createDataChannel("landmarks", { ordered: false, maxRetransmits: 0 });
+    const mirror = pc.createDataChannel("motion", { ordered: false, maxRetransmits: 0 });
+    mirror.binaryType = "arraybuffer";
+    mirror.onmessage = (e) => {
+      try {
+        const packet = decodeMotionPacket(e.data);
+        buffer.push(packet, performance.now());
+        state.packetsReceived += 1;
+        state.latency = packet.timing;
+      } catch (err) {
+        state.error = String(err);
+      }
+    };
+    landmarks.onopen = () => setConnection("connected");
+    landmarks.onclose = () => thisPc === pc && setConnection("failed");
+    pc.ontrack = (e) => {
+      // the customer's voice
+      const audio = new Audio();
+      audio.srcObject = e.streams[0] ?? new MediaStream([e.track]);
+      audio.play().catch(() => {});
+    };
+    ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/rooms/${encodeURIComponent(roomId)}`);
+    ws.onopen = () => ws.send(JSON.stringify({ type: "join", role: "operator", operator_key: operatorKey }));
+    ws.onmessage = async (e) => {
+      const msg = JSON.parse(e.data);
+      if (msg.type === "joined") {
+        await thisPc.setLocalDescription(await thisPc.createOffer());
+        if (thisPc.iceGatheringState !== "complete") {
+          await new Promise((resolve) =>
+            thisPc.addEventListener("icegatheringstatechange", () => thisPc.iceGatheringState === "complete" && resolve()),
+          );
+        }
+        ws.send(JSON.stringify({ type: "offer", sdp: thisPc.localDescription.sdp }));
+      } else if (msg.type === "answer") {
+        await thisPc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
+      } else if (msg.type === "error") {
+        state.error = msg.message;
+        setConnection("failed");
+      }
+    };
+  }
+  modeSelect.addEventListener("change", () => {
+    mode = modeSelect.value;
+    state.mode = mode;
+    setConnection("connecting");
+    connect(); // a new connection: with or without the camera's video
+  });
+  connect();
+
+  // edge capture: MediaPipe's holistic landmarker on the latest camera frame, one at a time
+  const ctx = overlay.getContext("2d");
+  // loaded only when edge capture is chosen: in server mode this machine does no tracking at all
+  let landmarker = null;
+  let loading = null;
+  function loadLandmarker() {
+    loading ??= (async () => {
+      const { FilesetResolver, HolisticLandmarker } = await import(`${VISION}/vision_bundle.mjs`);
+      const files = await FilesetResolver.forVisionTasks(`${VISION}/wasm`);
+      landmarker = await HolisticLandmarker.createFromOptions(files, {
+        baseOptions: { modelAssetPath: MODEL, delegate: "CPU" },
+        runningMode: "VIDEO",
+        outputFaceBlendshapes: true,
+      });
+    })();
+    return loading;
+  }
+  let running = true;
+  let lastTs = -1;
+  function draw(points, color) {
+    ctx.fillStyle = color;
+    for (const p of points) ctx.fillRect(p.x * WIDTH - 2, p.y * HEIGHT - 2, 4, 4);
+  }
+  function track(now, meta) {
+    if (!running) return;
+    if (mode === "edge" && !landmarker) loadLandmarker();
+    if (mode === "edge" && landmarker && video.readyState >= 2) {
+      const captured = meta?.captureTime ?? now;
+      const ts = Math.max(Math.round(now), lastTs + 1);
+      lastTs = ts;
+      const started = performance.now();
+      const r = landmarker.detectForVideo(video, ts);
+      const done = performance.now();
+      state.inferenceMs = done - started;
+      ctx.clearRect(0, 0, WIDTH, HEIGHT);
+      const seen = r.poseWorldLandmarks?.length > 0;
+      state.tracking = seen;
+      if (seen) {
+        draw(r.poseLandmarks[0], "#1d7a3a");
+        draw(r.leftHandLandmarks?.[0] ?? [], "#2f6f8f");
+        draw(r.rightHandLandmarks?.[0] ?? [], "#b3261e");
+      }
+      const shapes = r.faceBlendshapes?.[0]?.categories;
+      const frame = {
+        t_ms: ts,
+        pose_world: seen ? toRows(r.poseWorldLandmarks[0], true).map((row, i) => [...row.slice(0, 3), r.poseLandmarks[0][i].visibility ?? 1]) : null,
+        pose_image: seen ? toRows(r.poseLandmarks[0], true) : null,
+        left_hand_world: r.leftHandWorldLandmarks?.[0]?.length ? toRows(r.leftHandWorldLandmarks[0], false) : null,
+        right_hand_world: r.rightHandWorldLandmarks?.[0]?.length ? toRows(r.rightHandWorldLandmarks[0], false) : null,
+        face_blendshapes: shapes ? Object.fromEntries(shapes.filter((c) => c.categoryName !== "_neutral").map((c) => [c.categoryName, c.score])) : null,
+        capture_age_ms: Math.max(0, performance.now() - captured),
+      };
+      if (landmarks?.readyState === "open") {
+        landmarks.send(JSON.stringify(frame));
+        state.framesSent += 1;
+        sentTimes.push(done);
+        while (sentTimes.length && sentTimes[0] < done - 1000) sentTimes.shift();
+        state.landmarksPerSecond = sentTimes.length;
+      }
+    } else if (mode !== "edge") {
+      ctx.clearRect(0, 0, WIDTH, HEIGHT);
+    }
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(track);
+    else requestAnimationFrame((t) => track(t, null));
+  }
+  if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(track);
+  else requestAnimationFrame((t) => track(t, null));
+
+  const latencyTimer = setInterval(render, 1000);
+  return {
+    setLanguage(l) {
+      lang = l;
+      render();
+    },
+    close() {
+      running = false;
+      clearInterval(latencyTimer);
+      renderer.setAnimationLoop(null);
+      landmarker?.close();
+      pc?.close();
+      ws?.close();
+      media.getTracks().forEach((t) => t.stop());
+      renderer.dispose();
+      container.replaceChildren();
+    },
+  };
+}

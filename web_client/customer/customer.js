@@ -1,0 +1,274 @@
+// The customer's page: join with the brand's signed link, wait (live position), talk and chat, rate.
+import { api, applyTranslations, formatWait, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
+
+registerStrings("customer", {
+  it: {
+    title: "Consulenza", joining: "Ingresso in corso…", closedTitle: "In questo momento siamo chiusi",
+    nextOpen: "Riapriamo {when}.", waitingTitle: "Attendi: un operatore sarà da te a breve",
+    position: "Sei {position}° in coda. Attesa stimata: {wait}.", positionUnknown: "Sei {position}° in coda.",
+    longWait: "L'attesa è lunga: puoi lasciare un messaggio o chiedere di essere richiamato.",
+    leaveQueue: "Esci dalla coda", contactTitle: "Lascia un messaggio o chiedi di essere richiamato",
+    contactKind: "Cosa preferisci?", kindMessage: "Un messaggio", kindCallback: "Essere richiamato",
+    contactHow: "E-mail o telefono", contactText: "Messaggio", contactWhen: "Richiamami il",
+    send: "Invia", sent: "Ricevuto: ti ricontatteremo.", connectedWith: "Sei in consulenza con {name}",
+    chat: "Chat", yourMessage: "Il tuo messaggio", you: "Tu", operator: "Operatore",
+    shown: "L'operatore ti sta mostrando", cart: "Il tuo carrello", checkout: "Vai alla cassa",
+    checkoutDone: "Carrello inviato al negozio.", problem: "Segnala un problema", problemText: "Cosa non ha funzionato?",
+    problemSent: "Segnalazione ricevuta, grazie.", end: "Termina la consulenza", surveyTitle: "Com'è andata?",
+    rating: "Il tuo voto, da 1 (male) a 5 (ottimo)", comment: "Commento (facoltativo)", thanks: "Grazie!",
+    left: "Sei uscito dalla coda.", noLink: "Per entrare serve il link dal sito del negozio.",
+  },
+  en: {
+    title: "Consultation", joining: "Joining…", closedTitle: "We are closed right now",
+    nextOpen: "We open again {when}.", waitingTitle: "Please wait: an operator will be with you soon",
+    position: "You are number {position} in the queue. Estimated wait: {wait}.", positionUnknown: "You are number {position} in the queue.",
+    longWait: "It is taking a while: you may leave a message or ask us to call you back.",
+    leaveQueue: "Leave the queue", contactTitle: "Leave a message or ask for a callback",
+    contactKind: "What would you like?", kindMessage: "A message", kindCallback: "A callback",
+    contactHow: "E-mail or phone", contactText: "Message", contactWhen: "Call me back at",
+    send: "Send", sent: "Received: we will get back to you.", connectedWith: "You are talking with {name}",
+    chat: "Chat", yourMessage: "Your message", you: "You", operator: "Operator",
+    shown: "The operator is showing you", cart: "Your cart", checkout: "Go to checkout",
+    checkoutDone: "Cart sent to the shop.", problem: "Report a problem", problemText: "What went wrong?",
+    problemSent: "Report received, thank you.", end: "End the consultation", surveyTitle: "How did it go?",
+    rating: "Your rating, from 1 (bad) to 5 (excellent)", comment: "Comment (optional)", thanks: "Thank you!",
+    left: "You left the queue.", noLink: "To join you need the link from the shop's site.",
+  },
+});
+
+const SESSION_KEY = "avatar-care.customer-session";
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const joinToken = params.get("token");
+let access = localStorage.getItem(SESSION_KEY);
+let last = null;
+let room = null;
+let chatCount = 0;
+let contactWithSession = false;
+let contactSent = false;
+
+mountLanguageSwitch($("lang"));
+onLanguageChange(() => last && render(last));
+
+function show(...ids) {
+  for (const id of ["joining", "closed", "waiting", "contact", "connected", "survey", "thanks"]) $(id).hidden = !ids.includes(id);
+}
+
+function fail(error) {
+  $("error").textContent = t("common.error", { message: error.message });
+}
+
+const auth = () => ({ Authorization: `Bearer ${access}` });
+
+async function start() {
+  if (joinToken) {
+    try {
+      const joined = await api("/api/customer/join", { method: "POST", body: { token: joinToken } });
+      access = joined.access_token;
+      localStorage.setItem(SESSION_KEY, access);
+      history.replaceState(null, "", location.pathname); // the spent link leaves the address bar
+    } catch (error) {
+      if (error.status === 409 && error.body && "next_open" in error.body) {
+        show("closed", "contact");
+        $("next-open").textContent = error.body.next_open
+          ? t("customer.nextOpen", { when: new Date(error.body.next_open).toLocaleString() }) : "";
+        return;
+      }
+      show();
+      fail(error);
+      return;
+    }
+  } else if (!joinToken && !access && params.get("room")) {
+    try {
+      const joined = await api("/api/customer/join", { method: "POST", body: { template_id: params.get("room"), language: navigator.language.slice(0, 2) } });
+      access = joined.access_token;
+      localStorage.setItem(SESSION_KEY, access);
+    } catch (error) {
+      show();
+      fail(error);
+      return;
+    }
+  }
+  if (!access) {
+    show();
+    $("error").textContent = t("customer.noLink");
+    return;
+  }
+  contactWithSession = true;
+  liveSnapshots(`/ws/queue/customer?token=${encodeURIComponent(access)}`, render, () => {
+    localStorage.removeItem(SESSION_KEY);
+    show();
+    $("error").textContent = t("customer.noLink");
+  });
+}
+
+function render(s) {
+  last = s;
+  if (s.state === "queued" || s.state === "offered" || s.state === "transferred") {
+    show("waiting", ...(s.may_leave_message ? ["contact"] : []));
+    $("long-wait").hidden = !s.may_leave_message;
+    const text = s.estimated_wait_s == null
+      ? t("customer.positionUnknown", { position: s.position })
+      : t("customer.position", { position: s.position, wait: formatWait(s.estimated_wait_s) });
+    if ($("position-status").textContent !== text) $("position-status").textContent = text;
+  } else if (s.state === "connected") {
+    show("connected");
+    $("connected-title").textContent = t("customer.connectedWith", { name: s.operator_name || t("customer.operator") });
+    renderChat(s.chat);
+    renderShown(s.shown);
+    renderCart(s.cart);
+    mountRoom(s);
+  } else if (s.state === "ended") {
+    closeRoom();
+    show(s.rated ? "thanks" : "survey");
+  } else {
+    closeRoom();
+    show("thanks");
+    $("thanks").querySelector("h2").textContent = contactSent ? t("customer.sent") : t("customer.left");
+  }
+}
+
+function renderChat(messages) {
+  const log = $("chat-log");
+  for (const m of messages.slice(chatCount)) {
+    const li = document.createElement("li");
+    li.className = m.sender === "operator" ? "from-operator" : "from-customer";
+    const who = document.createElement("strong");
+    who.textContent = `${m.sender === "operator" ? t("customer.operator") : t("customer.you")}: `;
+    li.append(who, m.text);
+    log.append(li);
+  }
+  chatCount = messages.length;
+  log.scrollTop = log.scrollHeight;
+}
+
+function renderShown(shown) {
+  $("shown").hidden = !shown;
+  if (!shown) return;
+  const img = $("shown-image");
+  img.hidden = shown.kind !== "image";
+  if (shown.kind === "image") {
+    img.src = shown.media_url;
+    img.alt = shown.name;
+  }
+  $("shown-link").href = shown.link;
+  $("shown-link").textContent = shown.price ? `${shown.name} — ${shown.price}` : shown.name;
+}
+
+function renderCart(lines) {
+  $("cart").hidden = lines.length === 0;
+  $("cart-lines").replaceChildren(...lines.map((line) => {
+    const li = document.createElement("li");
+    li.textContent = `${line.quantity} × ${line.name}${line.price ? ` (${line.price})` : ""}`;
+    return li;
+  }));
+}
+
+// The live room (avatar, voice) is a colleague's module: mounted when present, the page works without it.
+async function mountRoom(s) {
+  if (room) return;
+  room = { close() {} };
+  try {
+    const module = await import("../room/customer_room.js");
+    if (typeof module.mountCustomerRoom === "function") {
+      room = await module.mountCustomerRoom($("customer-room"), { roomId: s.template_id, sessionId: s.session_id, token: access });
+    }
+  } catch (error) {
+    console.info("live room not available:", error);
+  }
+}
+
+function closeRoom() {
+  try {
+    room?.close();
+  } catch {
+    // already closed
+  }
+}
+
+$("chat-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const text = $("chat-text").value.trim();
+  if (!text) return;
+  try {
+    await api("/api/customer/chat", { method: "POST", body: { text }, headers: auth() });
+    $("chat-text").value = "";
+  } catch (error) {
+    fail(error);
+  }
+});
+
+$("leave-queue").addEventListener("click", async () => {
+  try {
+    await api("/api/customer/leave", { method: "POST", headers: auth() });
+  } catch (error) {
+    fail(error);
+  }
+});
+
+$("end").addEventListener("click", async () => {
+  try {
+    await api("/api/customer/leave", { method: "POST", headers: auth() });
+  } catch (error) {
+    fail(error);
+  }
+});
+
+$("checkout").addEventListener("click", async () => {
+  try {
+    await api("/api/customer/checkout", { method: "POST", headers: auth() });
+    $("checkout-status").textContent = t("customer.checkoutDone");
+  } catch (error) {
+    fail(error);
+  }
+});
+
+$("problem-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    await api("/api/customer/problem", { method: "POST", body: { text: $("problem-text").value }, headers: auth() });
+    $("problem-text").value = "";
+    $("checkout-status").textContent = t("customer.problemSent");
+  } catch (error) {
+    fail(error);
+  }
+});
+
+$("contact-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const kind = new FormData(event.target).get("kind");
+  const when = $("contact-when").value;
+  const body = {
+    kind, contact: $("contact-how").value, text: $("contact-text").value,
+    callback_at: kind === "callback" && when ? new Date(when).toISOString() : null,
+  };
+  contactSent = true; // the queue's snapshot (left the queue) may arrive before this answer
+  try {
+    if (contactWithSession) {
+      await api("/api/customer/contact-request", { method: "POST", body, headers: auth() });
+    } else {
+      await api("/api/customer/contact", { method: "POST", body: { ...body, token: joinToken } });
+    }
+    $("contact-done").textContent = t("customer.sent");
+    $("contact-form").hidden = true;
+    if (last) render(last);
+  } catch (error) {
+    contactSent = false;
+    fail(error);
+  }
+});
+
+$("survey-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const csat = Number(new FormData(event.target).get("csat"));
+  try {
+    await api("/api/customer/survey", { method: "POST", body: { csat, comment: $("survey-comment").value }, headers: auth() });
+    localStorage.removeItem(SESSION_KEY);
+    show("thanks");
+  } catch (error) {
+    fail(error);
+  }
+});
+
+applyTranslations();
+start();

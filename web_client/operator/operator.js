@@ -1,0 +1,258 @@
+// The operator console's queue panel: offers to accept, own consultations (chat, notes, products, transfer, end), callbacks.
+import { api, applyTranslations, formatWait, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
+
+registerStrings("operator", {
+  it: {
+    title: "Console operatore", signIn: "Accedi", brand: "Numero del brand", login: "Utente", password: "Password",
+    signInButton: "Accedi", hello: "Ciao, {name}", presence: "Presenza", available: "Disponibile", busy: "Occupato",
+    away: "Assente", offline: "Non in linea", signOut: "Esci", queue: "Clienti in attesa", position: "#",
+    customer: "Cliente", language: "Lingua", topic: "Argomento", action: "Azione", accept: "Accetta",
+    decline: "Rifiuta", offeredToYou: "offerto a te", waitingCount: "{n} in attesa, {offers} offerti a te",
+    mySessions: "Le mie consulenze", none: "Nessuna", chat: "Chat", message: "Messaggio", send: "Invia",
+    notes: "Note", saveNotes: "Salva note", transferSkill: "Trasferisci a competenza", transfer: "Trasferisci",
+    end: "Termina", product: "Prodotto", showProduct: "Mostra", addToCart: "Nel carrello",
+    callbacks: "Messaggi e richiamate", done: "Fatto", callbackAt: "richiamare il {when}",
+    customerSays: "Cliente", operatorSays: "Tu", figures: "Indicatori in diretta (ultime 24 ore)",
+    queueLength: "In coda", asa: "Velocità di risposta", serviceLevel: "Livello di servizio (20 s)",
+    abandonment: "Abbandoni", aht: "Durata media", csat: "CSAT",
+  },
+  en: {
+    title: "Operator console", signIn: "Sign in", brand: "Brand number", login: "Login", password: "Password",
+    signInButton: "Sign in", hello: "Hello, {name}", presence: "Presence", available: "Available", busy: "Busy",
+    away: "Away", offline: "Offline", signOut: "Sign out", queue: "Waiting customers", position: "#",
+    customer: "Customer", language: "Language", topic: "Topic", action: "Action", accept: "Accept",
+    decline: "Decline", offeredToYou: "offered to you", waitingCount: "{n} waiting, {offers} offered to you",
+    mySessions: "My consultations", none: "None", chat: "Chat", message: "Message", send: "Send",
+    notes: "Notes", saveNotes: "Save notes", transferSkill: "Transfer to skill", transfer: "Transfer",
+    end: "End", product: "Product", showProduct: "Show", addToCart: "Add to cart",
+    callbacks: "Messages and callbacks", done: "Done", callbackAt: "call back at {when}",
+    customerSays: "Customer", operatorSays: "You", figures: "Live figures (last 24 hours)",
+    queueLength: "Waiting", asa: "Speed of answer", serviceLevel: "Service level (20 s)",
+    abandonment: "Abandonment", aht: "Average handle time", csat: "CSAT",
+  },
+});
+
+const TOKEN_KEY = "avatar-care.operator-token";
+const $ = (id) => document.getElementById(id);
+let token = localStorage.getItem(TOKEN_KEY);
+let me = null;
+let live = null;
+let last = null;
+let catalogue = [];
+const drafts = new Map(); // unsent chat text per session survives re-rendering
+
+mountLanguageSwitch($("lang"));
+onLanguageChange(() => last && render(last));
+const auth = () => ({ Authorization: `Bearer ${token}` });
+const fail = (error) => ($("error").textContent = t("common.error", { message: error.message }));
+
+function button(label, onClick, secondary = false) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  if (secondary) b.className = "secondary";
+  b.addEventListener("click", async () => {
+    try {
+      await onClick();
+    } catch (error) {
+      fail(error);
+    }
+  });
+  return b;
+}
+
+$("signin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try {
+    const out = await api("/api/operators/login", {
+      method: "POST",
+      body: { brand_id: Number($("brand-id").value), login: $("login").value, password: $("password").value },
+    });
+    token = out.token;
+    localStorage.setItem(TOKEN_KEY, token);
+    $("error").textContent = "";
+    await enter();
+  } catch (error) {
+    fail(error);
+  }
+});
+
+$("sign-out").addEventListener("click", async () => {
+  await api("/api/operators/me/presence", { method: "PUT", body: { presence: "offline" }, headers: auth() }).catch(() => {});
+  localStorage.removeItem(TOKEN_KEY);
+  live?.close();
+  location.reload();
+});
+
+$("presence").addEventListener("change", async () => {
+  try {
+    await api("/api/operators/me/presence", { method: "PUT", body: { presence: $("presence").value }, headers: auth() });
+  } catch (error) {
+    fail(error);
+  }
+});
+
+async function enter() {
+  try {
+    me = await api("/api/operators/me", { headers: auth() });
+  } catch {
+    localStorage.removeItem(TOKEN_KEY);
+    token = null;
+    return;
+  }
+  catalogue = await api("/api/catalogue/for-operator", { headers: auth() }).catch(() => []);
+  $("signin").hidden = true;
+  $("console").hidden = false;
+  $("me-title").textContent = t("operator.hello", { name: me.name });
+  live = liveSnapshots(`/ws/queue/operator?token=${encodeURIComponent(token)}`, render);
+  if (me.role === "supervisor") {
+    $("supervisor-figures").hidden = false;
+    refreshFigures();
+    setInterval(refreshFigures, 5000);
+  }
+}
+
+// Supervisors watch the brand's figures beside the queue.
+async function refreshFigures() {
+  let f;
+  try {
+    f = await api("/api/figures", { headers: auth() });
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  const pct = (x) => (x == null ? "—" : `${Math.round(x * 100)}%`);
+  const rows = [
+    ["queueLength", String(f.queue_length)],
+    ["asa", formatWait(f.average_speed_of_answer_s)],
+    ["serviceLevel", pct(f.service_level)],
+    ["abandonment", pct(f.abandonment_rate)],
+    ["aht", formatWait(f.average_handle_time_s)],
+    ["csat", f.csat == null ? "—" : `${f.csat.toFixed(1)} / 5`],
+  ];
+  $("figures").replaceChildren(...rows.map(([label, value]) => {
+    const div = document.createElement("div");
+    const dt = document.createElement("dt");
+    dt.textContent = t(`operator.${label}`);
+    const dd = document.createElement("dd");
+    dd.textContent = value;
+    div.append(dt, dd);
+    return div;
+  }));
+}
+
+function render(view) {
+  last = view;
+  $("me-title").textContent = t("operator.hello", { name: me.name });
+  if (document.activeElement !== $("presence")) $("presence").value = view.presence;
+  $("queue-summary").textContent = t("operator.waitingCount", { n: view.waiting.length, offers: view.offers.length });
+  $("queue-rows").replaceChildren(...view.waiting.map((w) => {
+    const tr = document.createElement("tr");
+    for (const text of [w.position, w.customer_name || "—", w.language, w.topic || "—"]) {
+      const td = document.createElement("td");
+      td.textContent = String(text);
+      tr.append(td);
+    }
+    const td = document.createElement("td");
+    if (view.offers.includes(w.session_id)) {
+      td.append(
+        button(t("operator.accept"), () => api(`/api/queue/${w.session_id}/accept`, { method: "POST", headers: auth() })),
+        " ",
+        button(t("operator.decline"), () => api(`/api/queue/${w.session_id}/decline`, { method: "POST", headers: auth() }), true),
+      );
+    }
+    tr.append(td);
+    return tr;
+  }));
+  renderSessions(view.sessions);
+  $("callback-list").replaceChildren(...view.contact_requests.map((c) => {
+    const li = document.createElement("li");
+    const when = c.callback_at ? ` (${t("operator.callbackAt", { when: new Date(c.callback_at).toLocaleString() })})` : "";
+    li.textContent = `${c.kind}: ${c.contact}${when} ${c.text} `;
+    li.append(button(t("operator.done"), () => api(`/api/queue/contact-requests/${c.id}/done`, { method: "POST", headers: auth() }), true));
+    return li;
+  }));
+}
+
+function renderSessions(sessions) {
+  const list = $("session-list");
+  if (sessions.length === 0) {
+    list.textContent = t("operator.none");
+    return;
+  }
+  const focused = document.activeElement?.id;
+  list.replaceChildren(...sessions.map((s) => {
+    const box = document.createElement("article");
+    box.setAttribute("aria-label", s.customer_name || s.session_id);
+    const h = document.createElement("h3");
+    h.textContent = `${s.customer_name || "—"} (${s.language}) ${s.topic}`;
+    const log = document.createElement("ul");
+    log.className = "chat-log";
+    log.setAttribute("aria-live", "polite");
+    for (const m of s.chat) {
+      const li = document.createElement("li");
+      li.className = m.sender === "operator" ? "from-operator" : "from-customer";
+      li.textContent = `${m.sender === "operator" ? t("operator.operatorSays") : t("operator.customerSays")}: ${m.text}`;
+      log.append(li);
+    }
+    const form = document.createElement("form");
+    form.className = "row";
+    const inputId = `chat-${s.session_id}`;
+    const label = document.createElement("label");
+    label.htmlFor = inputId;
+    label.textContent = t("operator.message");
+    const input = document.createElement("input");
+    input.id = inputId;
+    input.value = drafts.get(s.session_id) || "";
+    input.addEventListener("input", () => drafts.set(s.session_id, input.value));
+    const send = document.createElement("button");
+    send.type = "submit";
+    send.textContent = t("operator.send");
+    form.append(label, input, send);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await api(`/api/sessions/${s.session_id}/chat`, { method: "POST", body: { text: input.value }, headers: auth() });
+        drafts.delete(s.session_id);
+        input.value = "";
+      } catch (error) {
+        fail(error);
+      }
+    });
+    const notesId = `notes-${s.session_id}`;
+    const notesLabel = document.createElement("label");
+    notesLabel.htmlFor = notesId;
+    notesLabel.textContent = t("operator.notes");
+    const notes = document.createElement("textarea");
+    notes.id = notesId;
+    notes.value = s.notes;
+    const productId = `product-${s.session_id}`;
+    const productLabel = document.createElement("label");
+    productLabel.htmlFor = productId;
+    productLabel.textContent = t("operator.product");
+    const product = document.createElement("select");
+    product.id = productId;
+    for (const item of catalogue) product.append(new Option(item.name, item.id));
+    const skillId = `skill-${s.session_id}`;
+    const skillLabel = document.createElement("label");
+    skillLabel.htmlFor = skillId;
+    skillLabel.textContent = t("operator.transferSkill");
+    const skill = document.createElement("input");
+    skill.id = skillId;
+    const actions = document.createElement("div");
+    actions.className = "row";
+    actions.append(
+      button(t("operator.saveNotes"), () => api(`/api/sessions/${s.session_id}/notes`, { method: "PUT", body: { notes: notes.value }, headers: auth() }), true),
+      button(t("operator.showProduct"), () => api(`/api/sessions/${s.session_id}/show`, { method: "POST", body: { item_id: product.value }, headers: auth() }), true),
+      button(t("operator.addToCart"), () => api(`/api/sessions/${s.session_id}/cart/${product.value}`, { method: "PUT", body: { quantity: 1 }, headers: auth() }), true),
+      button(t("operator.transfer"), () => api(`/api/sessions/${s.session_id}/transfer`, { method: "POST", body: { skills: skill.value.split(",").map((x) => x.trim()).filter(Boolean) }, headers: auth() }), true),
+      button(t("operator.end"), () => api(`/api/sessions/${s.session_id}/end`, { method: "POST", headers: auth() })),
+    );
+    box.append(h, log, form, notesLabel, notes, productLabel, product, skillLabel, skill, actions);
+    return box;
+  }));
+  if (focused) document.getElementById(focused)?.focus();
+}
+
+applyTranslations();
+if (token) enter();

@@ -1,0 +1,268 @@
+// The customer's side of a live room: the operator's avatar driven by motion packets, the
+// operator's voice from the avatar's head, the customer's microphone (after permission), the
+// connection state in words, and "Enter VR" for a headset's browser.
+// Publishes its live state on window.avatarCare for tests and diagnostics.
+import * as THREE from "three";
+import { OrbitControls } from "three/addons/controls/OrbitControls.js";
+
+import { decodeMotionPacket } from "../src/motion_codec.js";
+import { loadAvatar } from "./avatar.js";
+import { JitterBuffer } from "./jitter_buffer.js";
+import { buildRoomScene } from "./scene.js";
+import { addEnterVR } from "./xr.js";
+
+const STRINGS = {
+  it: {
+    connecting: "Connessione alla stanza…",
+    connected: "Connesso: l'operatore è con te",
+    failed: "Connessione non riuscita",
+    closed: "Consulenza terminata",
+    stage: "La stanza della consulenza, con l'avatar dell'operatore",
+    micOn: "Il tuo microfono è attivo",
+    micOff: "Microfono non disponibile: l'operatore non ti sente, ma tu lo senti",
+  },
+  en: {
+    connecting: "Connecting to the room…",
+    connected: "Connected: your operator is with you",
+    failed: "The connection failed",
+    closed: "The consultation has ended",
+    stage: "The consultation room, with the operator's avatar",
+    micOn: "Your microphone is on",
+    micOff: "No microphone: the operator cannot hear you, but you can hear them",
+  },
+};
+
+const HEAD_HEIGHT = 1.5; // where the voice comes from, about the avatar's mouth
+const REPORT_EVERY = 1; // report every packet's receive and render (tiny JSON, 30 a second)
+
+/**
+ * Mount the live room into `container`.
+ * @param {HTMLElement} container
+ * @param {{roomId: string, sessionId?: string, token?: string, avatarUrl?: string, lang?: string}} options
+ * @returns {Promise<{close(): void, setLanguage(lang: string): void}>}
+ */
+export async function mountCustomerRoom(container, options) {
+  const { roomId, token = null, avatarUrl = "/assets/avatars/Asian_F_1_Casual.vrm" } = options;
+  let lang = options.lang ?? (navigator.language?.toLowerCase().startsWith("it") ? "it" : "en");
+  const state = {
+    connected: false,
+    connection: "connecting",
+    packetsReceived: 0,
+    packetsPerSecond: 0,
+    lastBones: {},
+    lastExpressions: {},
+    audioLevel: 0,
+    audioBytesReceived: 0,
+    microphone: false,
+    latency: null, // the server's hop times of the newest packet, and this page's receive→render
+    receiveToRenderMs: null,
+    xrPresenting: false,
+    error: null,
+  };
+  window.avatarCare = state;
+
+  // the 2D parts: connection state (a live region) and the microphone's state
+  container.classList.add("avatar-care-room");
+  const status = document.createElement("p");
+  status.className = "room-status";
+  status.setAttribute("role", "status");
+  status.setAttribute("aria-live", "polite");
+  const mic = document.createElement("p");
+  mic.className = "room-mic";
+  const stage = document.createElement("div");
+  stage.className = "room-stage";
+  stage.setAttribute("role", "img");
+  container.append(status, mic, stage);
+  function render() {
+    const s = STRINGS[lang] ?? STRINGS.en;
+    status.textContent = s[state.connection];
+    status.dataset.state = state.connection;
+    mic.textContent = state.microphone ? s.micOn : s.micOff;
+    stage.setAttribute("aria-label", s.stage);
+  }
+  function setConnection(c) {
+    state.connection = c;
+    state.connected = c === "connected";
+    render();
+  }
+  render();
+
+  // the scene
+  const renderer = new THREE.WebGLRenderer({ antialias: true });
+  renderer.setPixelRatio(Math.min(2, devicePixelRatio));
+  const size = () => [stage.clientWidth || innerWidth, stage.clientHeight || innerHeight];
+  renderer.setSize(...size());
+  stage.appendChild(renderer.domElement);
+  const scene = new THREE.Scene();
+  scene.background = new THREE.Color("#e9e4dc");
+  const world = new THREE.Group(); // moved as a whole when a headset puts the customer in the room
+  scene.add(world);
+  world.add(buildRoomScene({}));
+  const camera = new THREE.PerspectiveCamera(35, size()[0] / size()[1], 0.1, 50);
+  camera.position.set(0, 1.45, 2.4); // conversational distance, across the counter
+  const controls = new OrbitControls(camera, renderer.domElement); // mouse and touch
+  controls.target.set(0, 1.3, 0);
+  controls.enablePan = false;
+  controls.minDistance = 0.8;
+  controls.maxDistance = 4;
+  controls.update();
+  const onResize = () => {
+    const [w, h] = size();
+    camera.aspect = w / h;
+    camera.updateProjectionMatrix();
+    renderer.setSize(w, h);
+  };
+  addEventListener("resize", onResize);
+  const avatar = await loadAvatar(avatarUrl);
+  world.add(avatar.object3d);
+  const xr = addEnterVR(renderer, container, world, state);
+
+  // the voice: played from the avatar's head, measured for the level
+  const listener = new THREE.AudioListener();
+  camera.add(listener);
+  const voice = new THREE.PositionalAudio(listener);
+  voice.position.set(0, HEAD_HEIGHT, 0.1);
+  voice.setRefDistance(1.5);
+  world.add(voice);
+  const analyser = listener.context.createAnalyser();
+  analyser.fftSize = 1024;
+  const levels = new Float32Array(analyser.fftSize);
+  const resume = () => listener.context.resume();
+  addEventListener("pointerdown", resume);
+  addEventListener("keydown", resume);
+
+  // the motion
+  const buffer = new JitterBuffer(70);
+  const arrivals = [];
+  const receivedAt = new Map(); // seq -> local receive time, for the render report
+  let channel = null;
+  let lastRenderedSeq = null;
+  function report(obj) {
+    if (channel?.readyState === "open") channel.send(JSON.stringify(obj));
+  }
+  function onPacket(data) {
+    const now = performance.now();
+    let packet;
+    try {
+      packet = decodeMotionPacket(data);
+    } catch (err) {
+      state.error = String(err);
+      return;
+    }
+    if (packet.seq % REPORT_EVERY === 0) report({ type: "received", seq: packet.seq });
+    receivedAt.set(packet.seq, now);
+    if (receivedAt.size > 64) receivedAt.delete(receivedAt.keys().next().value);
+    buffer.push(packet, now);
+    state.packetsReceived += 1;
+    arrivals.push(now);
+    while (arrivals.length && arrivals[0] < now - 1000) arrivals.shift();
+    state.packetsPerSecond = arrivals.length;
+    state.latency = packet.timing;
+  }
+
+  let last = performance.now();
+  renderer.setAnimationLoop(() => {
+    const now = performance.now();
+    const pose = buffer.sample(now);
+    if (pose) {
+      avatar.applyPose(pose);
+      state.lastBones = pose.bones;
+      state.lastExpressions = pose.expressions;
+      if (pose.seq !== lastRenderedSeq && receivedAt.has(pose.seq)) {
+        lastRenderedSeq = pose.seq;
+        state.receiveToRenderMs = now - receivedAt.get(pose.seq);
+        report({ type: "rendered", seq: pose.seq, after_receive_ms: state.receiveToRenderMs });
+      }
+    }
+    avatar.update((now - last) / 1000);
+    last = now;
+    if (!renderer.xr.isPresenting) controls.update();
+    analyser.getFloatTimeDomainData(levels);
+    let sum = 0;
+    for (const v of levels) sum += v * v;
+    state.audioLevel = Math.sqrt(sum / levels.length);
+    renderer.render(scene, camera);
+    xr.update(avatar.object3d);
+  });
+
+  // the connection: signaling over a WebSocket; motion on an unordered, unreliable data channel;
+  // voice both ways on one audio line
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/rooms/${encodeURIComponent(roomId)}`;
+  const ws = new WebSocket(url);
+  channel = pc.createDataChannel("motion", { ordered: false, maxRetransmits: 0 });
+  channel.binaryType = "arraybuffer";
+  channel.onmessage = (e) => onPacket(e.data);
+  channel.onopen = () => setConnection("connected");
+  channel.onclose = () => setConnection(closed ? "closed" : "failed");
+  const audio = pc.addTransceiver("audio", { direction: "sendrecv" });
+  pc.ontrack = (e) => {
+    const stream = e.streams[0] ?? new MediaStream([e.track]);
+    // Chrome only feeds a remote stream into Web Audio while a media element holds it too
+    const holder = new Audio();
+    holder.muted = true;
+    holder.srcObject = stream;
+    holder.play().catch(() => {});
+    voice.setMediaStreamSource(stream);
+    listener.context.createMediaStreamSource(stream).connect(analyser);
+    resume();
+  };
+  pc.onconnectionstatechange = () => {
+    if (pc.connectionState === "failed") setConnection("failed");
+  };
+  navigator.mediaDevices
+    ?.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } })
+    .then((stream) => {
+      audio.sender.replaceTrack(stream.getAudioTracks()[0]);
+      state.microphone = true;
+      render();
+    })
+    .catch((err) => console.info("no microphone:", err.name));
+  ws.onmessage = async (e) => {
+    const msg = JSON.parse(e.data);
+    if (msg.type === "joined") {
+      await pc.setLocalDescription(await pc.createOffer());
+      if (pc.iceGatheringState !== "complete") {
+        await new Promise((resolve) =>
+          pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && resolve()),
+        );
+      }
+      ws.send(JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }));
+    } else if (msg.type === "answer") {
+      await pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
+    } else if (msg.type === "error") {
+      state.error = msg.message;
+      setConnection("failed");
+    }
+  };
+  ws.onopen = () => ws.send(JSON.stringify({ type: "join", role: "customer", ...(token ? { token } : {}) }));
+  ws.onerror = () => setConnection("failed");
+
+  const stats = setInterval(async () => {
+    const report = await pc.getStats();
+    report.forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "audio") state.audioBytesReceived = s.bytesReceived;
+    });
+  }, 500);
+
+  let closed = false;
+  return {
+    setLanguage(l) {
+      lang = l;
+      render();
+    },
+    close() {
+      closed = true;
+      clearInterval(stats);
+      renderer.setAnimationLoop(null);
+      removeEventListener("resize", onResize);
+      xr.dispose();
+      ws.close();
+      pc.close();
+      avatar.dispose?.();
+      renderer.dispose();
+      container.replaceChildren();
+      setConnection("closed");
+    },
+  };
+}
