@@ -44,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Alembic narrates every migration step at INFO; a start-up that changes nothing should be quiet.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     code = args.func(args)
     return int(code)
 
