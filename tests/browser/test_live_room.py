@@ -116,6 +116,10 @@ def test_an_operators_camera_and_voice_drive_the_avatar_a_customer_sees_and_hear
     media_browser: Browser, demo: dict[str, str], artifacts: Path, mode: str
 ) -> None:
     operator_context = media_browser.new_context(viewport={"width": 1100, "height": 800}, locale="en-US")
+    # With server capture the server tracks video on the same two cores that render both pages in
+    # software: page loads and waits get minutes, not the default half minute.
+    operator_context.set_default_timeout(120000)
+    operator_context.set_default_navigation_timeout(120000)
     operator = operator_context.new_page()
     operator.goto(f"{demo['operator']}&mode={mode}")
     operator.wait_for_function("window.avatarCare && window.avatarCare.connected", timeout=90000)
@@ -127,6 +131,8 @@ def test_an_operators_camera_and_voice_drive_the_avatar_a_customer_sees_and_hear
         operator.wait_for_function("window.avatarCare.packetsReceived > 5", timeout=90000)
 
     customer_context = media_browser.new_context(viewport={"width": 640, "height": 480}, locale="en-US")
+    customer_context.set_default_timeout(120000)
+    customer_context.set_default_navigation_timeout(120000)
     customer = customer_context.new_page()
     customer.goto(demo["customer"])
     customer.wait_for_function("window.avatarCare && window.avatarCare.connected", timeout=90000)
