@@ -1,8 +1,15 @@
 """One room's motion: the operator's tracking frames in, a motion packet to every customer out.
 
-Frames arrive as JSON on the operator's data channel; each is checked (``rigging.frame``), solved
-(``rigging.solver``) and encoded (``rigging.codec``) once, and the same packet goes to every
-customer of the room. A bad frame is counted and dropped, never raised into the room; a customer
+Frames arrive as JSON on the operator's data channel (or as tracking frames from server capture);
+each is checked (``rigging.frame``), solved (``rigging.solver``, batched with the other rooms'
+frames of the same moment by ``motion_scheduler``) and encoded (``rigging.codec``) once, and the
+same packet goes to every customer of the room.
+
+The output clock: customers get about 30 packets a second even when the operator's capture runs
+slower. When no tracked frame's packet has gone out for a frame's time and a little more, the hub
+sends its newest pose carried forward in time (``rigging.extrapolate``), then again every 33 ms
+until a tracked frame comes, for up to ``FILL_FOR_S`` after the newest one; then the room is quiet
+until motion comes back. At 30 tracked frames a second nothing is filled in. A bad frame is counted and dropped, never raised into the room; a customer
 whose channel fails is dropped from the room without touching the others. Each packet carries the
 server's hop times (landmarks received, solved, sent) for the latency figures.
 
@@ -16,6 +23,7 @@ two clocks are not shared. ``capture`` is how old the frame was when the operato
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -23,8 +31,11 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from avatar_care.live.motion_scheduler import MotionScheduler
 from rigging.codec import HopTiming, encode
-from rigging.frame import FrameError, parse_frame
+from rigging.extrapolate import carry_forward
+from rigging.frame import FrameError, TrackingFrame, parse_frame
+from rigging.pose import AvatarPose
 from rigging.solver import Retargeter, SolverOptions
 
 logger = logging.getLogger(__name__)
@@ -34,6 +45,11 @@ MAX_FRAME_BYTES = 64 * 1024
 MAX_REPORT_BYTES = 256
 HOPS = ("capture", "solve", "send", "receive", "render")
 KEEP = 1000  # samples per hop for the quantiles: about half a minute at 30 frames a second
+#: The output clock: a packet every FRAME_S; a tracked frame may be up to FILL_SLACK_S late before
+#: the clock fills in for it; nothing is filled in more than FILL_FOR_S after the newest frame.
+FRAME_S = 1.0 / 30.0
+FILL_SLACK_S = 0.008
+FILL_FOR_S = 1.0
 
 
 def _samples() -> dict[str, deque[float]]:
@@ -44,6 +60,8 @@ def _samples() -> dict[str, deque[float]]:
 class HubStats:
     frames: int = 0
     packets_sent: int = 0
+    #: packets the output clock sent between tracked frames (the newest pose carried forward)
+    packets_filled: int = 0
     rejected: int = 0
     reports_rejected: int = 0
     last_error: str | None = None
@@ -51,17 +69,26 @@ class HubStats:
 
 
 class MotionHub:
-    def __init__(self, room_id: str, prefiltered: bool = True) -> None:
+    def __init__(
+        self, room_id: str, prefiltered: bool = True, scheduler: MotionScheduler | None = None
+    ) -> None:
         # Landmarks from MediaPipe in VIDEO mode are smoothed already (docs/capture.md).
         self.room_id = room_id
         self.solver = Retargeter(SolverOptions(filter=not prefiltered))
         self.customers: dict[str, Send] = {}
         self.stats = HubStats()
+        #: None: the running event loop's scheduler; outside any loop frames are solved at once.
+        self._scheduler = scheduler
         self._seq = 0
-        self._clock_offset_ms: float | None = None
         # seq -> (landmarks arrived, packet sent), perf_counter seconds, for the customers' reports
         self._sent: OrderedDict[int, tuple[float, float]] = OrderedDict()
         self._received_ms: dict[tuple[str, int], float] = {}
+        # the two newest solved poses and when the newest one's landmarks arrived, for the clock
+        self._previous: AvatarPose | None = None
+        self._newest: AvatarPose | None = None
+        self._newest_at = 0.0
+        self._last_packet_at = 0.0
+        self._fill_timer: asyncio.TimerHandle | None = None
 
     def add_customer(self, customer_id: str, send: Send) -> None:
         self.customers[customer_id] = send
@@ -72,10 +99,15 @@ class MotionHub:
     def operator_reconnected(self) -> None:
         """A new operator connection starts its own clock: forget the old timeline."""
         self.solver.reset()
-        self._clock_offset_ms = None
+        self._previous = self._newest = None
+        self._disarm()
 
     def on_frame(self, message: str | bytes) -> bool:
-        """Handle one message from the operator's landmark channel; False when it was refused."""
+        """Handle one message from the operator's landmark channel; False when it was refused.
+
+        A frame that parses is accepted here; one the solver refuses (out of order) is counted
+        when its batch is solved.
+        """
         received = time.perf_counter()
         try:
             if len(message) > MAX_FRAME_BYTES:
@@ -85,23 +117,94 @@ class MotionHub:
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise FrameError("<message>", f"not JSON: {exc}") from None
             frame = parse_frame(obj)
-            pose = self.solver.solve(frame)
         except FrameError as exc:
-            self.stats.rejected += 1
-            self.stats.last_error = str(exc)
-            logger.warning("room %s: frame refused: %s", self.room_id, exc)
+            self._refuse(exc)
             return False
-        solved = time.perf_counter()
+        age = obj.get("capture_age_ms") if isinstance(obj, dict) else None
+        if not (isinstance(age, (int, float)) and not isinstance(age, bool) and 0 <= age < 60_000):
+            age = None
+        return self.on_tracking(frame, age, received)
+
+    def on_tracking(
+        self, frame: TrackingFrame, capture_age_ms: float | None = None, received: float | None = None
+    ) -> bool:
+        """Handle one checked tracking frame (from the landmark channel or server capture)."""
+        received = time.perf_counter() if received is None else received
+        if capture_age_ms is not None:
+            self.stats.hops["capture"].append(capture_age_ms)
+        scheduler = self._scheduler or MotionScheduler.current()
+        if scheduler is not None:
+            scheduler.submit(self, frame, received)
+            return True
+        try:
+            pose: AvatarPose | FrameError = self.solver.solve(frame)
+        except FrameError as exc:
+            pose = exc
+        return self.deliver(pose, received, time.perf_counter())
+
+    def deliver(self, result: AvatarPose | FrameError, received: float, solved: float) -> bool:
+        """The solver's answer for a frame that arrived at ``received``: send its packet, or count it."""
+        if isinstance(result, FrameError):
+            self._refuse(result)
+            return False
         self.stats.frames += 1
         self.stats.hops["solve"].append((solved - received) * 1000.0)
-        age = obj.get("capture_age_ms") if isinstance(obj, dict) else None
-        if isinstance(age, (int, float)) and not isinstance(age, bool) and 0 <= age < 60_000:
-            self.stats.hops["capture"].append(float(age))
-        packet = encode(
-            pose,
-            self._seq,
-            HopTiming(0.0, (solved - received) * 1000.0, (time.perf_counter() - received) * 1000.0),
-        )
+        self._previous, self._newest, self._newest_at = self._newest, result, received
+        seq = self._send(result, received, solved)
+        self._arm(FRAME_S + FILL_SLACK_S)
+        sent = self._last_packet_at
+        self.stats.hops["send"].append((sent - received) * 1000.0)
+        self._sent[seq & 0xFFFF] = (received, sent)
+        while len(self._sent) > 64:
+            self._sent.popitem(last=False)
+        return True
+
+    def fill(self) -> bool:
+        """The output clock: send the newest pose carried forward to now; False when there is
+        nothing to send (no pose yet, nobody watching, or the newest frame is too old)."""
+        self._fill_timer = None
+        newest = self._newest
+        now = time.perf_counter()
+        if newest is None or not self.customers or now - self._newest_at > FILL_FOR_S:
+            return False
+        pose = carry_forward(self._previous, newest, newest.t_ms + (now - self._newest_at) * 1000.0)
+        self._send(pose, None, None)
+        self.stats.packets_filled += 1
+        self._arm(FRAME_S)
+        return True
+
+    def _arm(self, delay_s: float) -> None:
+        """(Re)start the output clock's wait; only on an event loop (scripts solve and send at once)."""
+        self._disarm()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._fill_timer = loop.call_later(delay_s, self._fill_safely)
+
+    def _fill_safely(self) -> None:
+        try:
+            self.fill()
+        except Exception:  # the clock of one room must never take the loop down with it
+            logger.exception("room %s: the output clock failed", self.room_id)
+
+    def _disarm(self) -> None:
+        if self._fill_timer is not None:
+            self._fill_timer.cancel()
+            self._fill_timer = None
+
+    def close(self) -> None:
+        """Stop the output clock (the room is closing)."""
+        self._disarm()
+        self.customers.clear()
+
+    def _send(self, pose: AvatarPose, received: float | None, solved: float | None) -> int:
+        """Encode ``pose`` once and send it to every customer; returns its sequence number."""
+        timing = None
+        if received is not None and solved is not None:  # tracked frames carry their hop times
+            now = time.perf_counter()
+            timing = HopTiming(0.0, (solved - received) * 1000.0, (now - received) * 1000.0)
+        packet = encode(pose, self._seq, timing)
         seq = self._seq
         self._seq += 1
         for customer_id, send in list(self.customers.items()):
@@ -111,12 +214,13 @@ class MotionHub:
             except Exception as exc:  # a broken customer channel must not stop the room
                 logger.warning("room %s: dropping customer %s: %s", self.room_id, customer_id, exc)
                 self.remove_customer(customer_id)
-        sent = time.perf_counter()
-        self.stats.hops["send"].append((sent - received) * 1000.0)
-        self._sent[seq & 0xFFFF] = (received, sent)
-        while len(self._sent) > 64:
-            self._sent.popitem(last=False)
-        return True
+        self._last_packet_at = time.perf_counter()
+        return seq
+
+    def _refuse(self, exc: FrameError) -> None:
+        self.stats.rejected += 1
+        self.stats.last_error = str(exc)
+        logger.warning("room %s: frame refused: %s", self.room_id, exc)
 
     def on_report(self, customer_id: str, message: str | bytes) -> None:
         """A customer's report on a packet it received or rendered (see the module's docstring)."""

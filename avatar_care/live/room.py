@@ -187,6 +187,7 @@ class LiveRoom:
             await self._close_peer(self.operator)
             self.operator = None
         self._stop_capture()
+        self.hub.close()
         await self.operator_audio.close()
         await self.customer_audio.close()
 

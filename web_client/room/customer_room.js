@@ -157,7 +157,8 @@ export async function mountCustomerRoom(container, options) {
     arrivals.push(now);
     while (arrivals.length && arrivals[0] < now - 1000) arrivals.shift();
     state.packetsPerSecond = arrivals.length;
-    state.latency = packet.timing;
+    // packets the server's output clock filled in between tracked frames carry no hop times
+    if (packet.timing) state.latency = packet.timing;
   }
 
   let last = performance.now();

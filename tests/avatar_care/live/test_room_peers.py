@@ -63,8 +63,10 @@ async def test_several_customers_get_the_operators_motion(room: LiveRoom) -> Non
     await asyncio.sleep(0.2)
     await send_frames(operator, 30)
     for c in customers:
-        assert len(c.received) >= 25  # unordered and unreliable, but on loopback nearly all arrive
-        last = decode(c.received[-1])
+        # packets of tracked frames carry their hop times; the clock's fillers after them do not
+        tracked = [p for p in map(decode, c.received) if p.timing is not None]
+        assert len(tracked) >= 25  # unordered and unreliable, but on loopback nearly all arrive
+        last = tracked[-1]
         q = last.pose.bones["rightUpperArm"]
         assert q[2] < -0.5  # raised about -Z: the person's right arm drives the avatar's right arm
         assert last.timing is not None and last.timing.send_ms >= last.timing.solve_ms
@@ -148,5 +150,40 @@ async def test_customer_reports_give_the_receive_and_render_hops(room: LiveRoom)
     assert abs(statistics.median(hops["render"]) - statistics.median(hops["receive"]) - 50.0) < 2.0
     assert hops["capture"] == [40.0] * 10
     assert room.hub.stats.reports_rejected == 1
+    await operator.pc.close()
+    await customer.pc.close()
+
+
+async def test_the_output_clock_sends_30_packets_a_second_from_slower_capture(room: LiveRoom) -> None:
+    """Tracked frames at 10 a second; customers still get about 30 packets a second, the ones between
+    carrying the arm forward in time, and the room goes quiet a second after the frames stop."""
+    operator = Peer("landmarks", True)
+    await operator.connect(room.operator_offer)
+    customer = Peer("motion", True)
+    await customer.connect(lambda sdp: room.customer_offer("c", sdp))
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for i in range(20):  # two seconds, the arm rising steadily
+        raised = {"rightUpperArm": rq((0, 0, 1), -40 - 2.0 * i)}
+        operator.channel.send(json.dumps(make_frame(raised, t_ms=i * 100.0).to_json()))
+        await asyncio.sleep(max(0.0, start + (i + 1) * 0.1 - loop.time()))
+    packets = [decode(p) for p in customer.received]
+    tracked = [p for p in packets if p.timing is not None]
+    filled = [p for p in packets if p.timing is None]
+    assert len(tracked) >= 17
+    assert 50 <= len(packets) <= 66  # about 30 a second over the two seconds
+    assert room.hub.stats.packets_filled == len(filled)
+    # a filler sits between the tracked frames around it, in capture time and in arm height
+    inner = [p for p in filled if 0 < p.pose.t_ms < tracked[-1].pose.t_ms]
+    assert len(inner) >= 25
+    for p in inner:
+        before = max((t for t in tracked if t.pose.t_ms <= p.pose.t_ms), key=lambda t: t.pose.t_ms)
+        assert p.pose.t_ms - before.pose.t_ms <= 100.0
+        # carried forward: the arm is at least as raised as in the frame before it (rising motion)
+        assert p.pose.bones["rightUpperArm"][2] <= before.pose.bones["rightUpperArm"][2] + 1e-3
+    await asyncio.sleep(1.5)
+    quiet = len(customer.received)
+    await asyncio.sleep(0.5)
+    assert len(customer.received) == quiet  # no frames for over a second: nothing more is sent
     await operator.pc.close()
     await customer.pc.close()
