@@ -117,6 +117,43 @@ def _first_bad(arr: FloatArray, name: str) -> str | None:
     return f"{name}{idx} is {arr[tuple(bad[0])]}"
 
 
+# The repairs of the bad-input rule, shared by every form a frame arrives in (JSON, binary).
+def repair_pose(arr: FloatArray, name: str, warnings: list[str]) -> FloatArray:
+    """Pose landmarks (33, 4): a point with a NaN or infinite number is set invisible."""
+    bad_rows = ~np.all(np.isfinite(arr), axis=1)
+    if bad_rows.any():
+        warnings.append(f"{_first_bad(arr, name)}: {int(bad_rows.sum())} landmark(s) set invisible")
+        arr[bad_rows] = 0.0
+    arr[:, 3] = np.clip(arr[:, 3], 0.0, 1.0)
+    return arr
+
+
+def repair_hand(arr: FloatArray, name: str, warnings: list[str]) -> FloatArray | None:
+    """Hand landmarks (21, 3): a hand with a NaN or infinite number is dropped."""
+    bad = _first_bad(arr, name)
+    if bad:
+        warnings.append(f"{bad}: hand dropped")
+        return None
+    return arr
+
+
+def repair_matrix(flat: FloatArray, warnings: list[str]) -> FloatArray | None:
+    """The face matrix (16,), row-major: dropped when any number is NaN or infinite."""
+    bad = _first_bad(flat, "face_matrix")
+    if bad:
+        warnings.append(f"{bad}: face matrix dropped")
+        return None
+    return flat.reshape(4, 4)
+
+
+def add_blendshape(shapes: dict[str, float], key: str, weight: float, warnings: list[str]) -> None:
+    """One blendshape weight, clipped to [0, 1]; a NaN or infinite one is dropped."""
+    if not math.isfinite(weight):
+        warnings.append(f"face_blendshapes.{key} is {weight}: dropped")
+        return
+    shapes[key] = min(1.0, max(0.0, weight))
+
+
 def parse_frame(obj: Any) -> TrackingFrame:
     """Check and convert one decoded JSON frame; raise :class:`FrameError` if it is unusable."""
     if not isinstance(obj, dict):
@@ -135,25 +172,14 @@ def parse_frame(obj: Any) -> TrackingFrame:
         if value is None:
             return None
         _check_no_bools(value, name)
-        arr = _number_array(value, name, (POSE_POINTS, 4))
-        bad_rows = ~np.all(np.isfinite(arr), axis=1)
-        if bad_rows.any():
-            warnings.append(f"{_first_bad(arr, name)}: {int(bad_rows.sum())} landmark(s) set invisible")
-            arr[bad_rows] = 0.0
-        arr[:, 3] = np.clip(arr[:, 3], 0.0, 1.0)
-        return arr
+        return repair_pose(_number_array(value, name, (POSE_POINTS, 4)), name, warnings)
 
     def hand(name: str) -> FloatArray | None:
         value = obj.get(name)
         if value is None:
             return None
         _check_no_bools(value, name)
-        arr = _number_array(value, name, (HAND_POINTS, 3))
-        bad = _first_bad(arr, name)
-        if bad:
-            warnings.append(f"{bad}: hand dropped")
-            return None
-        return arr
+        return repair_hand(_number_array(value, name, (HAND_POINTS, 3)), name, warnings)
 
     pose_world = pose("pose_world")
     pose_image = pose("pose_image")
@@ -169,21 +195,13 @@ def parse_frame(obj: Any) -> TrackingFrame:
         for key, weight in raw_shapes.items():
             if isinstance(weight, bool) or not isinstance(weight, (int, float)):
                 raise FrameError(f"face_blendshapes.{key}", f"expected a number, got {json_type(weight)}")
-            if not math.isfinite(weight):
-                warnings.append(f"face_blendshapes.{key} is {weight}: dropped")
-                continue
-            shapes[str(key)] = float(min(1.0, max(0.0, weight)))
+            add_blendshape(shapes, str(key), float(weight), warnings)
 
     matrix: FloatArray | None = None
     raw_matrix = obj.get("face_matrix")
     if raw_matrix is not None:
         _check_no_bools(raw_matrix, "face_matrix")
-        flat = _number_array(raw_matrix, "face_matrix", (16,))
-        bad = _first_bad(flat, "face_matrix")
-        if bad:
-            warnings.append(f"{bad}: face matrix dropped")
-        else:
-            matrix = flat.reshape(4, 4)
+        matrix = repair_matrix(_number_array(raw_matrix, "face_matrix", (16,)), warnings)
 
     return TrackingFrame(
         t_ms=float(t),

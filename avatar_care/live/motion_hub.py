@@ -1,6 +1,7 @@
 """One room's motion: the operator's tracking frames in, a motion packet to every customer out.
 
-Frames arrive as JSON on the operator's data channel (or as tracking frames from server capture);
+Frames arrive on the operator's data channel as landmark packets (``rigging.landmark_packet``, the
+consoles' form) or JSON (tools), or as tracking frames from server capture;
 each is checked (``rigging.frame``), solved (``rigging.solver``, batched with the other rooms'
 frames of the same moment by ``motion_scheduler``) and encoded (``rigging.codec``) once, and the
 same packet goes to every customer of the room.
@@ -32,9 +33,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from avatar_care.live.motion_scheduler import MotionScheduler
+from rigging import landmark_packet
 from rigging.codec import HopTiming, encode
 from rigging.extrapolate import carry_forward
 from rigging.frame import FrameError, TrackingFrame, parse_frame
+from rigging.landmark_packet import is_landmark_packet
 from rigging.pose import AvatarPose
 from rigging.solver import Retargeter, SolverOptions
 
@@ -89,6 +92,7 @@ class MotionHub:
         self._newest_at = 0.0
         self._last_packet_at = 0.0
         self._fill_timer: asyncio.TimerHandle | None = None
+        self._fill_due = 0.0  # loop time the next filled packet is due at
 
     def add_customer(self, customer_id: str, send: Send) -> None:
         self.customers[customer_id] = send
@@ -112,10 +116,13 @@ class MotionHub:
         try:
             if len(message) > MAX_FRAME_BYTES:
                 raise FrameError("<message>", f"{len(message)} bytes, the limit is {MAX_FRAME_BYTES}")
+            if is_landmark_packet(message):  # the consoles' binary form (rigging.landmark_packet)
+                frame, age = landmark_packet.decode(message)  # type: ignore[arg-type]  # bytes here
+                return self.on_tracking(frame, age, received)
             try:
                 obj = json.loads(message)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise FrameError("<message>", f"not JSON: {exc}") from None
+                raise FrameError("<message>", f"neither JSON nor a landmark packet: {exc}") from None
             frame = parse_frame(obj)
         except FrameError as exc:
             self._refuse(exc)
@@ -170,17 +177,22 @@ class MotionHub:
         pose = carry_forward(self._previous, newest, newest.t_ms + (now - self._newest_at) * 1000.0)
         self._send(pose, None, None)
         self.stats.packets_filled += 1
-        self._arm(FRAME_S)
+        self._arm(FRAME_S, on_grid=True)
         return True
 
-    def _arm(self, delay_s: float) -> None:
-        """(Re)start the output clock's wait; only on an event loop (scripts solve and send at once)."""
+    def _arm(self, delay_s: float, on_grid: bool = False) -> None:
+        """(Re)start the output clock's wait; only on an event loop (scripts solve and send at once).
+
+        ``on_grid``: after a filled packet the next one is due a frame after the previous one was
+        *due*, not after it went out, so a busy loop delays fillers without thinning them out.
+        """
         self._disarm()
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        self._fill_timer = loop.call_later(delay_s, self._fill_safely)
+        self._fill_due = (self._fill_due if on_grid else loop.time()) + delay_s
+        self._fill_timer = loop.call_at(self._fill_due, self._fill_safely)
 
     def _fill_safely(self) -> None:
         try:

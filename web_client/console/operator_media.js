@@ -4,6 +4,7 @@
 // Publishes its live state on window.avatarCare for tests and diagnostics.
 import * as THREE from "three";
 
+import { encodeLandmarkPacket } from "../src/landmark_packet.js";
 import { decodeMotionPacket } from "../src/motion_codec.js";
 import { loadAvatar } from "../room/avatar.js";
 import { JitterBuffer } from "../room/jitter_buffer.js";
@@ -258,7 +259,8 @@ export async function mountOperatorMedia(container, options) {
         capture_age_ms: Math.max(0, performance.now() - captured),
       };
       if (landmarks?.readyState === "open") {
-        landmarks.send(JSON.stringify(frame));
+        // binary, one SCTP chunk, where the JSON would be five (web_client/src/landmark_packet.js)
+        landmarks.send(encodeLandmarkPacket(frame, frame.capture_age_ms));
         state.framesSent += 1;
         sentTimes.push(done);
         while (sentTimes.length && sentTimes[0] < done - 1000) sentTimes.shift();

@@ -10,7 +10,10 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from avatar_care.live.ice import use_loopback_only
 from avatar_care.live.room import LiveRoom, RoomError, wait_open
-from rigging.codec import decode
+from rigging import landmark_packet
+from rigging.codec import MotionPacket, decode
+from rigging.quaternion import rotate
+from rigging.skeleton import REST
 from tests.rigging.posed_landmarks import make_frame, rq
 
 RAISED = {"rightUpperArm": rq((0, 0, 1), -80)}
@@ -154,6 +157,11 @@ async def test_customer_reports_give_the_receive_and_render_hops(room: LiveRoom)
     await customer.pc.close()
 
 
+def _arm_height(packet: MotionPacket) -> float:
+    """How high the avatar's right elbow is above the shoulder, for a unit-long upper arm."""
+    return float(rotate(packet.pose.bones["rightUpperArm"], REST.direction("rightUpperArm"))[1])
+
+
 async def test_the_output_clock_sends_30_packets_a_second_from_slower_capture(room: LiveRoom) -> None:
     """Tracked frames at 10 a second; customers still get about 30 packets a second, the ones between
     carrying the arm forward in time, and the room goes quiet a second after the frames stop."""
@@ -172,18 +180,37 @@ async def test_the_output_clock_sends_30_packets_a_second_from_slower_capture(ro
     filled = [p for p in packets if p.timing is None]
     assert len(tracked) >= 17
     assert 50 <= len(packets) <= 66  # about 30 a second over the two seconds
-    assert room.hub.stats.packets_filled == len(filled)
+    assert abs(room.hub.stats.packets_filled - len(filled)) <= 3  # a few may still be on the way
     # a filler sits between the tracked frames around it, in capture time and in arm height
     inner = [p for p in filled if 0 < p.pose.t_ms < tracked[-1].pose.t_ms]
     assert len(inner) >= 25
     for p in inner:
         before = max((t for t in tracked if t.pose.t_ms <= p.pose.t_ms), key=lambda t: t.pose.t_ms)
         assert p.pose.t_ms - before.pose.t_ms <= 100.0
-        # carried forward: the arm is at least as raised as in the frame before it (rising motion)
-        assert p.pose.bones["rightUpperArm"][2] <= before.pose.bones["rightUpperArm"][2] + 1e-3
+        # carried forward: the arm is at least as high as in the frame before it (it keeps rising)
+        assert _arm_height(p) >= _arm_height(before) - 1e-3
     await asyncio.sleep(1.5)
     quiet = len(customer.received)
     await asyncio.sleep(0.5)
     assert len(customer.received) == quiet  # no frames for over a second: nothing more is sent
+    await operator.pc.close()
+    await customer.pc.close()
+
+
+async def test_landmark_packets_drive_the_room_as_json_does(room: LiveRoom) -> None:
+    """The consoles send the binary form; a broken packet is refused and the room goes on."""
+    operator = Peer("landmarks", True)
+    await operator.connect(room.operator_offer)
+    customer = Peer("motion", True)
+    await customer.connect(lambda sdp: room.customer_offer("c", sdp))
+    operator.channel.send(b"AL\x01\x00short")
+    for i in range(10):
+        operator.channel.send(landmark_packet.encode(make_frame(RAISED, t_ms=i * 33.3), capture_age_ms=25.0))
+        await asyncio.sleep(0.033)
+    await asyncio.sleep(0.2)
+    tracked = [p for p in map(decode, customer.received) if p.timing is not None]
+    assert len(tracked) >= 8 and tracked[-1].pose.bones["rightUpperArm"][2] < -0.5
+    assert room.hub.stats.rejected == 1 and "shorter than" in (room.hub.stats.last_error or "")
+    assert list(room.hub.stats.hops["capture"])[-1] == 25.0
     await operator.pc.close()
     await customer.pc.close()
