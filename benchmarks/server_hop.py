@@ -1,10 +1,10 @@
 """The server hop: an operator's tracking frame in, motion packets out, with 1, 10 and 50 rooms.
 
-    python benchmarks/server_hop.py [--seconds 4] [--rooms 1,10,50]
+    python benchmarks/server_hop.py [--seconds 4] [--rooms 1,10,50] [--json]
 
 Every room has one operator camera at 30 frames a second and one customer. The frames (the
-recorded demo session: real MediaPipe landmarks, as JSON, the way they come off the operator's data
-channel) reach each room's ``MotionHub`` on a real asyncio event loop, as in the server, and go
+recorded demo session: real MediaPipe landmarks, as landmark packets, the way the consoles send
+them on the data channel; ``--json`` sends the JSON form instead) reach each room's ``MotionHub`` on a real asyncio event loop, as in the server, and go
 through the process's ``MotionScheduler`` (one batched solve for every frame of the same moment).
 A frame's hop runs from the moment it was due to arrive to its packet's hand-over to the customer,
 so it includes any wait behind other rooms' work and behind a busy loop: what a customer sees.
@@ -36,13 +36,17 @@ sys.path.insert(0, str(ROOT))
 
 from avatar_care.live.motion_hub import MotionHub  # noqa: E402
 from avatar_care.live.motion_scheduler import MotionScheduler  # noqa: E402
+from rigging import landmark_packet  # noqa: E402
 from rigging.codec import FLAG_TIMING  # noqa: E402
+from rigging.frame import parse_frame  # noqa: E402
 
 FRAME_S = 1.0 / 30.0
 WARM_UP = 10  # frames per room left out of the figures (presence easing in, caches)
 
 
-async def run(rooms: int, messages: list[str], pattern: str, seconds: float) -> dict[str, float]:
+async def run(
+    rooms: int, messages: list[bytes] | list[str], pattern: str, seconds: float
+) -> dict[str, float]:
     loop = asyncio.get_running_loop()
     scheduler = MotionScheduler(loop)
     frames_per_room = int(seconds / FRAME_S)
@@ -101,14 +105,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rooms", default="1,10,50")
+    parser.add_argument("--json", action="store_true", help="send JSON frames instead of landmark packets")
     args = parser.parse_args()
     path = ROOT / "assets" / "demo" / "book.jsonl"
     recorded = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
-    messages = []
+    frames = []
     for k in range(int(args.seconds / FRAME_S) + 1):
         frame = dict(recorded[k % len(recorded)])
         frame["t_ms"] = k * FRAME_S * 1000.0
-        messages.append(json.dumps(frame))
+        frames.append(frame)
+    messages: list[bytes] | list[str] = (
+        [json.dumps(f) for f in frames]
+        if args.json
+        else [landmark_packet.encode(parse_frame(f), 20.0) for f in frames]
+    )
     header = (
         "rooms",
         "arrivals",
@@ -140,7 +150,8 @@ def main() -> None:
         print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
         if n == 0:
             print("-+-".join("-" * w for w in widths))
-    print("\ntargets: hop p99 <= 2 ms at 50 rooms; motion <= 10 KB/s per customer")
+    form = "JSON frames" if args.json else "landmark packets"
+    print(f"\nframes sent as {form}; targets: hop p99 <= 2 ms at 50 rooms; motion <= 10 KB/s per customer")
 
 
 if __name__ == "__main__":

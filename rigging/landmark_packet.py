@@ -119,9 +119,13 @@ def decode(data: bytes) -> tuple[TrackingFrame, float | None]:
             offset += _SIZES[name]
     shapes: dict[str, float] | None = None
     if "face_blendshapes" in parts:
-        shapes = {}
-        for key, weight in zip(BLENDSHAPES, parts["face_blendshapes"].tolist(), strict=True):
-            add_blendshape(shapes, key, weight, warnings)
+        weights = parts["face_blendshapes"]
+        if np.isfinite(weights).all():  # the usual case, in one step
+            shapes = dict(zip(BLENDSHAPES, np.clip(weights, 0.0, 1.0).tolist(), strict=True))
+        else:
+            shapes = {}
+            for key, weight in zip(BLENDSHAPES, weights.tolist(), strict=True):
+                add_blendshape(shapes, key, weight, warnings)
     hands = [
         repair_hand(parts[n], n, warnings) if n in parts else None
         for n in ("left_hand_world", "right_hand_world")
