@@ -75,7 +75,7 @@ _HAND_POINTS: Final = _WRISTS + _INDEX + _PINKY
 
 
 def _dot(a: F64, b: F64) -> F64:
-    return np.asarray((a * b).sum(-1)[..., None], dtype=np.float64)
+    return np.asarray(np.add.reduce(a * b, axis=-1, keepdims=True), dtype=np.float64)
 
 
 def transport(parent_world: F64, rest_dir: F64, observed_dir: F64) -> F64:
@@ -111,7 +111,9 @@ def torso(points: F64, legs_seen: F64 | float = 1.0) -> F64:
     ``legs_seen`` in [0, 1] blends between the two.
     """
     hips, shoulders = points[..., _HIPS, :], points[..., _SHOULDERS, :]
-    lines = np.stack((hips[..., 0, :] - hips[..., 1, :], shoulders[..., 0, :] - shoulders[..., 1, :]), axis=-2)
+    lines = np.stack(
+        (hips[..., 0, :] - hips[..., 1, :], shoulders[..., 0, :] - shoulders[..., 1, :]), axis=-2
+    )
     up = unit(0.5 * (shoulders[..., 0, :] + shoulders[..., 1, :] - hips[..., 0, :] - hips[..., 1, :]))
     seen = np.asarray(legs_seen, dtype=np.float64)[..., None]
     hips_up = seen * up + (1.0 - seen) * Y

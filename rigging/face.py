@@ -7,6 +7,7 @@ blendshapes MediaPipe estimates.
 
 from __future__ import annotations
 
+import operator
 from typing import Final
 
 import numpy as np
@@ -53,6 +54,7 @@ BLENDSHAPES: Final[tuple[str, ...]] = (
     "eyeLookOutRight", "eyeLookUpLeft", "eyeLookUpRight", "eyeLookDownLeft", "eyeLookDownRight",
 )  # fmt: skip
 _COLUMN: Final = {name: i for i, name in enumerate(BLENDSHAPES)}
+_TAKE_ALL: Final = operator.itemgetter(*BLENDSHAPES)
 #: The expressions :func:`expression_matrix` gives, in its column order (VRM presets but neutral).
 EXPRESSION_NAMES: Final[tuple[str, ...]] = (
     "aa", "ih", "ou", "ee", "oh", "blink", "blinkLeft", "blinkRight", "happy", "angry", "sad",
@@ -60,9 +62,13 @@ EXPRESSION_NAMES: Final[tuple[str, ...]] = (
 )  # fmt: skip
 
 
-def blendshape_row(shapes: dict[str, float]) -> list[float]:
+def blendshape_row(shapes: dict[str, float]) -> list[float] | tuple[float, ...]:
     """One row of :func:`expression_matrix`'s input; blendshapes not given count as 0."""
-    return [shapes.get(name, 0.0) for name in BLENDSHAPES]
+    try:  # MediaPipe gives every blendshape: then one C-level lookup takes them all
+        values: tuple[float, ...] = _TAKE_ALL(shapes)
+        return values
+    except KeyError:
+        return [shapes.get(name, 0.0) for name in BLENDSHAPES]
 
 
 def expressions(shapes: dict[str, float]) -> dict[str, float]:

@@ -53,8 +53,8 @@ def shape_error(frame: TrackingFrame) -> FrameError | None:
     """The error for a frame built in code with an array of the wrong shape (parse_frame checks JSON)."""
     for name, shape in _SHAPES.items():
         value = getattr(frame, name)
-        if value is not None and np.shape(value) != shape:
-            return FrameError(name, f"expected shape {list(shape)}, got {list(np.shape(value))}")
+        if value is not None and getattr(value, "shape", None) != shape:
+            return FrameError(name, f"expected an array of shape {list(shape)}, got {list(np.shape(value))}")
     return None
 
 

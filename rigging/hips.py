@@ -57,8 +57,6 @@ def hips_height(pts: F64, legs: np.ndarray) -> F64:
     hip_mid_y = 0.5 * (hip[:, 0, 1] + hip[:, 1, 1])
     heights = hip_mid_y[:, None] - sole
     thighs, shins = knee - hip, ankle - knee
-    lengths = (
-        np.sqrt((thighs * thighs).sum(-1)) + np.sqrt((shins * shins).sum(-1)) + (ankle[..., 1] - sole)
-    )
+    lengths = np.sqrt((thighs * thighs).sum(-1)) + np.sqrt((shins * shins).sum(-1)) + (ankle[..., 1] - sole)
     height = np.where(legs, heights, _NONE).max(axis=1) - np.where(legs, lengths, _NONE).max(axis=1)
     return np.asarray(np.where(legs.any(axis=1), height, 0.0), dtype=np.float64)

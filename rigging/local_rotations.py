@@ -25,24 +25,35 @@ from rigging.skeleton import BONE_INDEX, BONES, FINGER_BONES
 SIDES: Final = body.SIDES
 # Visibility columns picked in one call, arranged (joint, side) so that .all over the joints
 # gives (B, 2): left, right.
-_ARM_VIS: Final = [P.LEFT_SHOULDER, P.RIGHT_SHOULDER, P.LEFT_ELBOW, P.RIGHT_ELBOW, P.LEFT_WRIST, P.RIGHT_WRIST]
-_LEG_VIS: Final = [p + o for p in (P.LEFT_HIP, P.LEFT_KNEE, P.LEFT_ANKLE, P.LEFT_HEEL, P.LEFT_FOOT_INDEX) for o in (0, 1)]
+_ARM_VIS: Final = [
+    P.LEFT_SHOULDER,
+    P.RIGHT_SHOULDER,
+    P.LEFT_ELBOW,
+    P.RIGHT_ELBOW,
+    P.LEFT_WRIST,
+    P.RIGHT_WRIST,
+]
+_LEG_VIS: Final = [
+    p + o for p in (P.LEFT_HIP, P.LEFT_KNEE, P.LEFT_ANKLE, P.LEFT_HEEL, P.LEFT_FOOT_INDEX) for o in (0, 1)
+]
 _COARSE_HAND_VIS: Final = [P.LEFT_PINKY, P.RIGHT_PINKY, P.LEFT_INDEX, P.RIGHT_INDEX]
 _HEAD_VIS: Final = [P.NOSE, P.LEFT_EAR, P.RIGHT_EAR]
 
 # How the rotation between hips and shoulders is shared along the spine (sums to 1).
 _SPINE_SHARE: Final = np.array([0.4, 0.3, 0.3])
 _HALVES: Final = np.array([0.5, 0.5])
-# The bones written from the solved rotations, in the order they are assembled (see solve_locals).
-_SOLVED_BONES: Final = [
-    "hips", "spine", "chest", "upperChest", "neck", "head",
-    "leftUpperArm", "rightUpperArm", "leftLowerArm", "rightLowerArm", "leftHand", "rightHand",
-    "leftUpperLeg", "rightUpperLeg", "leftLowerLeg", "rightLowerLeg", "leftFoot", "rightFoot",
-    *FINGER_BONES["left"], *FINGER_BONES["right"],
-    "leftShoulder", "rightShoulder",
+# The bones written from the solved rotations, in the order solve_locals assembles them. The
+# shoulders are not among them: they stay at rest.
+_UPPER_BONES: Final = [
+    BONE_INDEX[b]
+    for b in ("hips", "spine", "chest", "upperChest", "neck", "head",
+              "leftUpperArm", "rightUpperArm", "leftLowerArm", "rightLowerArm", "leftHand", "rightHand")
 ]  # fmt: skip
-_SOLVED_IDX: Final = np.array([BONE_INDEX[b] for b in _SOLVED_BONES])
-_SHOULDERS_AT_REST: Final = np.tile(np.array([0.0, 0.0, 0.0, 1.0]), (1, 2, 1))
+_LEG_BONES: Final = [
+    BONE_INDEX[b]
+    for b in ("leftUpperLeg", "rightUpperLeg", "leftLowerLeg", "rightLowerLeg", "leftFoot", "rightFoot")
+]
+_FINGER_BONES: Final = [BONE_INDEX[b] for b in (*FINGER_BONES["left"], *FINGER_BONES["right"])]
 _ALL_IDX: Final = np.arange(len(BONES))
 # seen's columns are assembled in this order; GROUP_NAMES must agree.
 _GROUP_ORDER: Final = (
@@ -103,45 +114,69 @@ def solve_locals(
     hips_w, upper_w = torso[:, 0], torso[:, 1]
 
     # Hands: from their own landmarks when detected, else coarsely from the pose's hand points.
+    # A part no frame of the batch needs is skipped (a single webcam frame rarely shows legs).
     detected = stack.detected
     coarse = vis[:, _COARSE_HAND_VIS].reshape(n, 2, 2).all(axis=1)
-    hands_w = np.where(detected[..., None, None], hands.hand_worlds(hand_pts), body.hands_from_pose(pts))
+    any_hand, all_hands = bool(detected.any()), bool(detected.all())
+    if all_hands:
+        hands_w = hands.hand_worlds(hand_pts)
+    elif any_hand:
+        hands_w = np.where(detected[..., None, None], hands.hand_worlds(hand_pts), body.hands_from_pose(pts))
+    else:
+        hands_w = body.hands_from_pose(pts)
     hands_known = detected | coarse
     upper, lower = body.arms(upper_w, pts, hands_w, hands_known)
-    thigh, shin, foot = body.legs(pts)
 
     # Head: the face matrix when given, else the ears and nose of the pose.
     from_points = vis[:, _HEAD_VIS].all(axis=1)
-    head_w = np.where(
-        stack.has_matrix[:, None, None],
-        camera @ face.head_from_matrix(stack.face_matrix),
-        face.head_from_points(pts),
-    )
+    has_matrix = stack.has_matrix
+    if has_matrix.all():
+        head_w = camera @ face.head_from_matrix(stack.face_matrix)
+    elif has_matrix.any():
+        head_w = np.where(
+            has_matrix[:, None, None],
+            camera @ face.head_from_matrix(stack.face_matrix),
+            face.head_from_points(pts),
+        )
+    else:
+        head_w = face.head_from_points(pts)
 
-    # Every parent-relative rotation in one product: parent^T @ child.
-    # (B, 14, 3, 3): the spine's whole turn, the head's, both upper arms (shoulders at rest), both
-    # forearms, both hands, then the legs from the hips down.
-    parents = np.concatenate(
-        (hips_w[:, None], upper_w[:, None], upper_w[:, None], upper_w[:, None], upper, lower,
-         hips_w[:, None], hips_w[:, None], thigh, shin),
-        axis=1,
-    )  # fmt: skip
-    children = np.concatenate(
-        (upper_w[:, None], head_w[:, None], upper, lower, hands_w, thigh, shin, foot), axis=1
-    )
-    relative = _t(parents) @ children
-    fingers = hands.fingers(hand_pts, hands_w).reshape(n, 30, 3, 3)
-    q = from_matrix(np.concatenate((hips_w[:, None], relative, fingers), axis=1))
+    # Every parent-relative rotation in one product (parent^T @ child): the spine's whole turn, the
+    # head's, both upper arms (shoulders at rest), both forearms, both hands, then the legs.
+    parents = [hips_w[:, None], upper_w[:, None], upper_w[:, None], upper_w[:, None], upper, lower]
+    children = [upper_w[:, None], head_w[:, None], upper, lower, hands_w]
+    bones = _UPPER_BONES
+    any_leg = bool(seen_by.legs.any())
+    if any_leg:
+        thigh, shin, foot = body.legs(pts)
+        parents += [hips_w[:, None], hips_w[:, None], thigh, shin]
+        children += [thigh, shin, foot]
+        bones = bones + _LEG_BONES
+    relative = _t(np.concatenate(parents, axis=1)) @ np.concatenate(children, axis=1)
+    matrices = [hips_w[:, None], relative]
+    if any_hand:
+        matrices.append(hands.fingers(hand_pts, hands_w).reshape(n, 30, 3, 3))
+        bones = bones + _FINGER_BONES
+    q = from_matrix(np.concatenate(matrices, axis=1))
     spine = power(q[:, 1:2], _SPINE_SHARE)
     head = power(multiply(q[:, 2:3], conjugate(head_offset[:, None])), _HALVES)
-    solved = np.concatenate((q[:, 0:1], spine, head, q[:, 3:], np.broadcast_to(_SHOULDERS_AT_REST, (n, 2, 4))), axis=1)
     local = np.repeat(REST_LOCALS[None], n, axis=0)
-    local[:, _SOLVED_IDX] = solved
+    local[:, bones] = np.concatenate((q[:, 0:1], spine, head, q[:, 3:]), axis=1)
 
     arm = vis[:, _ARM_VIS].reshape(n, 3, 2).all(axis=1)
     head_seen = stack.has_matrix | from_points
-    seen = np.concatenate(
-        (np.ones((n, 1), dtype=bool), head_seen[:, None], arm, arm & hands_known, arm & detected, seen_by.legs),
-        axis=1,
-    ) & seen_by.body[:, None]
+    seen = (
+        np.concatenate(
+            (
+                np.ones((n, 1), dtype=bool),
+                head_seen[:, None],
+                arm,
+                arm & hands_known,
+                arm & detected,
+                seen_by.legs,
+            ),
+            axis=1,
+        )
+        & seen_by.body[:, None]
+    )
     return seen, clamp(local.reshape(-1, 4), np.tile(_ALL_IDX, n)).reshape(n, len(BONES), 4)

@@ -27,9 +27,7 @@ def _alpha(cutoff_hz: F64 | float, dt_s: F64 | float) -> F64:
     return np.asarray(1.0 / (1.0 + tau / dt_s), dtype=np.float64)
 
 
-def one_euro_step(
-    x: F64, prev_x: F64, prev_dx: F64, dt_s: F64 | float, params: F64
-) -> tuple[F64, F64]:
+def one_euro_step(x: F64, prev_x: F64, prev_dx: F64, dt_s: F64 | float, params: F64) -> tuple[F64, F64]:
     """One filter step: the filtered value and its filtered rate of change.
 
     Broadcasts over leading axes, so one call steps many filters with their own parameters:

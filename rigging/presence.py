@@ -126,7 +126,11 @@ class Presence:
         """
         g = GROUP_ID[group]
         amounts = seen_amounts(
-            self._seen, self._since, np.full(len(GROUP_NAMES), seen_now), np.array([t_ms]), np.array([self.ease_ms])
+            self._seen,
+            self._since,
+            np.full(len(GROUP_NAMES), seen_now),
+            np.array([t_ms]),
+            np.array([self.ease_ms]),
         )
         return float(amounts[g])
 
@@ -137,7 +141,14 @@ class Presence:
         local rotations (rows of unseen groups are ignored). Returns (55, 4).
         """
         self._since, self._start, self._shown = ease_step(
-            self._seen, self._since, self._start, self._shown, seen, tracked, np.array([t_ms]), np.array([self.ease_ms])
+            self._seen,
+            self._since,
+            self._start,
+            self._shown,
+            seen,
+            tracked,
+            np.array([t_ms]),
+            np.array([self.ease_ms]),
         )
         self._seen = seen.copy()
         out = np.tile(IDENTITY, (len(BONES), 1))

@@ -68,6 +68,11 @@ class RotationFilter:
         dt = np.array([max((t_ms - self._t_ms) / 1000.0, 1e-4)])
         self._t_ms = t_ms
         self._q, self._velocity = rotation_filter_step(
-            q, self._q, self._velocity, dt, np.array([self.params.min_cutoff_hz]), np.array([self.params.beta])
+            q,
+            self._q,
+            self._velocity,
+            dt,
+            np.array([self.params.min_cutoff_hz]),
+            np.array([self.params.beta]),
         )
         return self._q.copy()

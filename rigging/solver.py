@@ -39,7 +39,7 @@ from rigging.local_rotations import Sight, avatar_points, sight, solve_locals
 from rigging.one_euro import OneEuroParams, one_euro_step
 from rigging.pose import AvatarPose
 from rigging.presence import GROUP_ID, GROUPED_BONES, GROUPS, ease_step, seen_amounts
-from rigging.quaternion import F64, IDENTITY, from_two_vectors, multiply, to_matrix
+from rigging.quaternion import F64, IDENTITY, from_two_vectors, multiply
 from rigging.rotation_filter import RotationFilterParams, rotation_filter_step
 from rigging.skeleton import BONE_INDEX, BONES
 from rigging.solver_state import Settings, initial_state, layouts, settings_vector, view
@@ -152,7 +152,9 @@ class Retargeter:
         camera = from_two_vectors(np.mean(ups, axis=0), np.array([0.0, 1.0, 0.0]))
         # With the camera corrected, measure the habitual head turn and the neutral hips spot: every
         # frame solved at once by a solver with no filter and no easing, which has no memory to keep.
-        trial = Retargeter(SolverOptions(filter=False, ease_ms=0.0, min_visibility=min_vis), Calibration(camera=camera))
+        trial = Retargeter(
+            SolverOptions(filter=False, ease_ms=0.0, min_visibility=min_vis), Calibration(camera=camera)
+        )
         usable = [f for f in frames if shape_error(f) is None]
         stack = stack_frames(usable)
         settings = np.repeat(trial._settings[None], len(usable), axis=0)
@@ -163,7 +165,9 @@ class Retargeter:
         )
         spots = spots[has_spot & np.array([f.pose_world is not None for f in usable])]
         head = mean_quaternion(heads) if len(heads) else IDENTITY.copy()
-        self.calibration = Calibration(camera=camera, head=head, hips=np.mean(spots, axis=0) if len(spots) else None)
+        self.calibration = Calibration(
+            camera=camera, head=head, hips=np.mean(spots, axis=0) if len(spots) else None
+        )
         self.reset()
         return self.calibration
 
@@ -174,7 +178,13 @@ def _locals_without_memory(stack: FrameStack, settings: F64) -> tuple[Sight, F64
     pts, hand_pts = avatar_points(stack, view(settings, _SETTINGS["camera_t"]))
     legs_seen = seen_by.legs.any(axis=1).astype(np.float64)
     seen, tracked = solve_locals(
-        stack, seen_by, pts, hand_pts, legs_seen, view(settings, _SETTINGS["camera"]), view(settings, _SETTINGS["head"])
+        stack,
+        seen_by,
+        pts,
+        hand_pts,
+        legs_seen,
+        view(settings, _SETTINGS["camera"]),
+        view(settings, _SETTINGS["head"]),
     )
     return seen_by, pts, seen, tracked
 
@@ -196,7 +206,9 @@ def _check_batch(solvers: Sequence[Retargeter], frames: Sequence[TrackingFrame])
     return errors
 
 
-def solve_batch(solvers: Sequence[Retargeter], frames: Sequence[TrackingFrame]) -> list[AvatarPose | FrameError]:
+def solve_batch(
+    solvers: Sequence[Retargeter], frames: Sequence[TrackingFrame]
+) -> list[AvatarPose | FrameError]:
     """Solve ``frames[i]`` with ``solvers[i]`` for every i, all in one pass of array calls.
 
     The solvers are independent (one per operator) and each keeps its own state; the same solver
@@ -229,9 +241,9 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
 
     seen_by = sight(stack, min_vis)
     pts, hand_pts = avatar_points(stack, view(settings, se["camera_t"]))
-    legs_seen = seen_amounts(
-        was_seen[:, _LEG_GROUPS], since[:, _LEG_GROUPS], seen_by.legs, t, ease
-    ).max(axis=1)
+    legs_seen = seen_amounts(was_seen[:, _LEG_GROUPS], since[:, _LEG_GROUPS], seen_by.legs, t, ease).max(
+        axis=1
+    )
     seen, tracked = solve_locals(
         stack, seen_by, pts, hand_pts, legs_seen, view(settings, se["camera"]), view(settings, se["head"])
     )
@@ -241,9 +253,7 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
     )
     rotations = shown[:, _DRIVEN_IN_GROUPED]
     hips = _hips_position(state, settings, stack, seen_by, pts)
-    expressions = np.where(
-        stack.has_blendshapes[:, None], face.expression_matrix(stack.blendshapes), 0.0
-    )
+    expressions = np.where(stack.has_blendshapes[:, None], face.expression_matrix(stack.blendshapes), 0.0)
 
     # The filters: a solver's first frame since a reset starts them where it is.
     use = view(settings, se["filter"]) > 0.5  # (B, 1)
@@ -255,10 +265,16 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
     )
     rotations = np.where(warm[..., None], q, rotations)
     velocity = np.where(warm[..., None], velocity, 0.0)
-    hx, hdx = one_euro_step(hips, view(state, st["hips_x"]), view(state, st["hips_dx"]), dt, view(settings, se["hips_filter"]))
+    hx, hdx = one_euro_step(
+        hips, view(state, st["hips_x"]), view(state, st["hips_dx"]), dt, view(settings, se["hips_filter"])
+    )
     hips = np.where(warm, hx, hips)
     ex, edx = one_euro_step(
-        expressions, view(state, st["expr_x"]), view(state, st["expr_dx"]), dt, view(settings, se["expr_filter"])
+        expressions,
+        view(state, st["expr_x"]),
+        view(state, st["expr_dx"]),
+        dt,
+        view(settings, se["expr_filter"]),
     )
     expressions = np.clip(np.where(warm, ex, expressions), 0.0, 1.0)
 
@@ -293,7 +309,9 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
 def _hips_position(state: F64, settings: F64, stack: FrameStack, seen_by: Sight, pts: F64) -> F64:
     """Displacement of the hips from their rest spot (B, 3), in metres; updates the reference spot."""
     st, se = _STATE, _SETTINGS
-    spot, has_spot = image_spot(pts, stack.image, view(settings, se["min_visibility"]), view(settings, se["focal"]))
+    spot, has_spot = image_spot(
+        pts, stack.image, view(settings, se["min_visibility"]), view(settings, se["focal"])
+    )
     has_spot &= seen_by.body
     ref, has_ref = view(state, st["hips_ref"]), view(state, st["has_ref"])
     # The first spot seen becomes the reference, unless the calibration gave one.

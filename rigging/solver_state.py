@@ -7,6 +7,7 @@ layouts below name those ranges; :func:`view` gives a range shaped as its field.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Final
 
@@ -27,18 +28,15 @@ N_EXPRESSIONS: Final = len(EXPRESSIONS) - 1  # all but "neutral"
 @dataclass(frozen=True)
 class Field:
     start: int
+    stop: int
     shape: tuple[int, ...]
-
-    @property
-    def stop(self) -> int:
-        return self.start + int(np.prod(self.shape))
 
 
 def _layout(fields: dict[str, tuple[int, ...]]) -> tuple[dict[str, Field], int]:
     out: dict[str, Field] = {}
     offset = 0
     for name, shape in fields.items():
-        out[name] = Field(offset, shape)
+        out[name] = Field(offset, offset + math.prod(shape), shape)
         offset = out[name].stop
     return out, offset
 
@@ -123,7 +121,10 @@ def settings_vector(layout: dict[str, Field], size: int, settings: Settings, cal
     view(flat, layout["min_visibility"])[:] = settings.min_visibility
     view(flat, layout["ease_ms"])[:] = settings.ease_ms
     view(flat, layout["filter"])[:] = 1.0 if settings.filter else 0.0
-    view(flat, layout["rot_filter"])[:] = [settings.rotation_filter.min_cutoff_hz, settings.rotation_filter.beta]
+    view(flat, layout["rot_filter"])[:] = [
+        settings.rotation_filter.min_cutoff_hz,
+        settings.rotation_filter.beta,
+    ]
     view(flat, layout["hips_filter"])[:] = param_vector(settings.position_filter)
     view(flat, layout["expr_filter"])[:] = param_vector(settings.expression_filter)
     view(flat, layout["focal"])[:] = settings.focal
