@@ -120,7 +120,7 @@ def torso(points: F64, legs_seen: F64 | float = 1.0) -> F64:
     return np.asarray(frame(lines, np.stack((hips_up, up), axis=-2)) @ _TORSO_REST_T)
 
 
-def arms(upper_chest: F64, points: F64, hands: F64, hands_known: F64) -> tuple[F64, F64]:
+def arms(upper_chest: F64, points: F64, hands: F64, hands_known: np.ndarray) -> tuple[F64, F64]:
     """World rotations of both upper arms and forearms, each (..., 2, 3, 3).
 
     Upper arm: points at the elbow; its twist follows the plane the elbow bends in (at rest the

@@ -16,7 +16,9 @@ _EPS = 1e-9
 
 def _sum_last(a: F64, keepdims: bool = False) -> F64:
     """Sum over the last axis: ``a.sum(-1)`` without the Python wrapper around it."""
-    return np.asarray(np.add.reduce(a, axis=-1, keepdims=keepdims), dtype=np.float64)
+    if keepdims:
+        return np.asarray(np.add.reduce(a, axis=-1, keepdims=True), dtype=np.float64)
+    return np.asarray(np.add.reduce(a, axis=-1), dtype=np.float64)
 
 
 def normalize(q: F64) -> F64:

@@ -158,7 +158,7 @@ class Retargeter:
         usable = [f for f in frames if shape_error(f) is None]
         stack = stack_frames(usable)
         settings = np.repeat(trial._settings[None], len(usable), axis=0)
-        seen_by, pts, seen, tracked = _locals_without_memory(stack, settings)
+        pts, seen, tracked = _locals_without_memory(stack, settings)
         heads = multiply(tracked[:, _HEAD_BONES[0]], tracked[:, _HEAD_BONES[1]])[seen[:, GROUP_ID["head"]]]
         spots, has_spot = image_spot(
             pts, stack.image, view(settings, _SETTINGS["min_visibility"]), view(settings, _SETTINGS["focal"])
@@ -172,11 +172,11 @@ class Retargeter:
         return self.calibration
 
 
-def _locals_without_memory(stack: FrameStack, settings: F64) -> tuple[Sight, F64, np.ndarray, F64]:
-    """Sight, points, groups seen and local rotations of solvers that do not ease (ease 0)."""
+def _locals_without_memory(stack: FrameStack, settings: F64) -> tuple[F64, np.ndarray, F64]:
+    """Points, groups seen and local rotations for solvers that do not ease (ease 0)."""
     seen_by = sight(stack, view(settings, _SETTINGS["min_visibility"]))
     pts, hand_pts = avatar_points(stack, view(settings, _SETTINGS["camera_t"]))
-    legs_seen = seen_by.legs.any(axis=1).astype(np.float64)
+    legs_seen = np.asarray(seen_by.legs.any(axis=1), dtype=np.float64)
     seen, tracked = solve_locals(
         stack,
         seen_by,
@@ -186,7 +186,7 @@ def _locals_without_memory(stack: FrameStack, settings: F64) -> tuple[Sight, F64
         view(settings, _SETTINGS["camera"]),
         view(settings, _SETTINGS["head"]),
     )
-    return seen_by, pts, seen, tracked
+    return pts, seen, tracked
 
 
 def _check_batch(solvers: Sequence[Retargeter], frames: Sequence[TrackingFrame]) -> list[FrameError | None]:
