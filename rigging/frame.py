@@ -30,6 +30,7 @@ Ordering (timestamps must increase) is checked by the consumer, which knows the 
 from __future__ import annotations
 
 import math
+from itertools import chain
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -96,6 +97,24 @@ def _number_array(value: Any, name: str, shape: tuple[int, ...]) -> FloatArray:
     return arr
 
 
+_NUMBER_TYPES: Final = frozenset({float, int})
+_LIST_TYPE: Final = frozenset({list})
+
+
+def _only_numbers(value: Any) -> bool:
+    """Whether ``value`` is a list of numbers, or a list of lists of numbers, with no bool in it.
+
+    Looks at each element's type in C (``map``, ``chain``) instead of a Python call per number;
+    ``False`` means only that the exact walk (:func:`_check_no_bools`) must look for the culprit.
+    """
+    if not isinstance(value, list):
+        return False
+    kinds = set(map(type, value))
+    if kinds <= _NUMBER_TYPES:
+        return True
+    return kinds <= _LIST_TYPE and set(map(type, chain.from_iterable(value))) <= _NUMBER_TYPES
+
+
 def _check_no_bools(value: Any, name: str) -> None:
     # json gives True/False for true/false, and numpy would take them as 1/0 without a word.
     if isinstance(value, list):
@@ -134,7 +153,8 @@ def parse_frame(obj: Any) -> TrackingFrame:
         value = obj.get(name)
         if value is None:
             return None
-        _check_no_bools(value, name)
+        if not _only_numbers(value):
+            _check_no_bools(value, name)
         arr = _number_array(value, name, (POSE_POINTS, 4))
         bad_rows = ~np.all(np.isfinite(arr), axis=1)
         if bad_rows.any():
@@ -147,7 +167,8 @@ def parse_frame(obj: Any) -> TrackingFrame:
         value = obj.get(name)
         if value is None:
             return None
-        _check_no_bools(value, name)
+        if not _only_numbers(value):
+            _check_no_bools(value, name)
         arr = _number_array(value, name, (HAND_POINTS, 3))
         bad = _first_bad(arr, name)
         if bad:
@@ -177,7 +198,8 @@ def parse_frame(obj: Any) -> TrackingFrame:
     matrix: FloatArray | None = None
     raw_matrix = obj.get("face_matrix")
     if raw_matrix is not None:
-        _check_no_bools(raw_matrix, "face_matrix")
+        if not _only_numbers(raw_matrix):
+            _check_no_bools(raw_matrix, "face_matrix")
         flat = _number_array(raw_matrix, "face_matrix", (16,))
         bad = _first_bad(flat, "face_matrix")
         if bad:
