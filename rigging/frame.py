@@ -30,8 +30,8 @@ Ordering (timestamps must increase) is checked by the consumer, which knows the 
 from __future__ import annotations
 
 import math
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Final
 
 import numpy as np
