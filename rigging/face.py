@@ -87,23 +87,12 @@ def expression_matrix(shapes: F64) -> F64:
     the opening so they do not add up to an impossible mouth. "left" in a blendshape name is the
     person's own left, as on the avatar.
     """
-    c = np.moveaxis(shapes, -1, 0)  # one row per blendshape: c[_COLUMN[name]]
-
-    def get(name: str) -> F64:
-        return np.asarray(c[_COLUMN[name]], dtype=np.float64)
-
-    def avg(a: str, b: str) -> F64:
-        return (get(a) + get(b)) / 2
-
-    def clip(x: F64) -> F64:
-        return np.minimum(1.0, np.maximum(0.0, x))
-
-    jaw = clip(get("jawOpen") * 1.6)
-    pucker, funnel = get("mouthPucker"), get("mouthFunnel")
-    stretch = avg("mouthStretchLeft", "mouthStretchRight")
-    smile = avg("mouthSmileLeft", "mouthSmileRight")
-    rounded = clip(np.maximum(pucker, funnel) * 1.5)
-    wide = clip((stretch + 0.5 * smile) * 1.5) * (1.0 - rounded)
+    f = shapes @ _FEATURES  # every average and single blendshape below, in one product
+    jaw = _clip01(f[..., _F["jawOpen"]] * 1.6)
+    pucker, funnel = f[..., _F["mouthPucker"]], f[..., _F["mouthFunnel"]]
+    stretch, smile = f[..., _F["mouthStretch"]], f[..., _F["mouthSmile"]]
+    rounded = _clip01(np.maximum(pucker, funnel) * 1.5)
+    wide = _clip01((stretch + 0.5 * smile) * 1.5) * (1.0 - rounded)
     open_amount = np.maximum(jaw, 0.6 * rounded)
     ou = open_amount * rounded * (pucker / (pucker + funnel + 1e-6))
     oh = open_amount * rounded - ou
@@ -111,35 +100,60 @@ def expression_matrix(shapes: F64) -> F64:
     ih = open_amount * wide * jaw
     aa = np.maximum(0.0, open_amount - ou - oh - ee - ih)
 
-    blink_l = clip(get("eyeBlinkLeft") * 1.2)
-    blink_r = clip(get("eyeBlinkRight") * 1.2)
-    both = np.minimum(blink_l, blink_r)
+    blinks = _clip01(f[..., _F["eyeBlinkLeft"] : _F["eyeBlinkRight"] + 1] * 1.2)  # left, right
+    both = np.minimum(blinks[..., 0], blinks[..., 1])
 
-    brow_down = avg("browDownLeft", "browDownRight")
-    brow_outer_up = avg("browOuterUpLeft", "browOuterUpRight")
-    brow_inner_up = get("browInnerUp")
-    frown = avg("mouthFrownLeft", "mouthFrownRight")
-    eye_wide = avg("eyeWideLeft", "eyeWideRight")
-    squint = avg("eyeSquintLeft", "eyeSquintRight")
-    cheek = avg("cheekSquintLeft", "cheekSquintRight")
-
-    # The eyes look toward the avatar's left when the left eye turns out and the right eye in.
-    look_left = avg("eyeLookOutLeft", "eyeLookInRight")
-    look_right = avg("eyeLookInLeft", "eyeLookOutRight")
-    look_up = avg("eyeLookUpLeft", "eyeLookUpRight")
-    look_down = avg("eyeLookDownLeft", "eyeLookDownRight")
-
+    brow_down, brow_outer_up = f[..., _F["browDown"]], f[..., _F["browOuterUp"]]
+    frown = f[..., _F["mouthFrown"]]
     out = np.stack(
         (
             aa, ih, ou, ee, oh,
-            both, blink_l - both, blink_r - both,
-            1.3 * smile + 0.3 * cheek - 0.5 * frown,
+            both, blinks[..., 0] - both, blinks[..., 1] - both,
+            1.3 * smile + 0.3 * f[..., _F["cheekSquint"]] - 0.5 * frown,
             1.5 * brow_down - 0.5 * smile,
-            1.2 * frown + 0.6 * brow_inner_up * (1.0 - brow_outer_up) - 0.5 * smile,
-            np.minimum(smile, squint) * 1.5,
-            0.8 * brow_outer_up + 0.8 * eye_wide + 0.4 * jaw - 0.4 * brow_down,
-            look_up * 1.5, look_down * 1.5, look_left * 1.5, look_right * 1.5,
+            1.2 * frown + 0.6 * f[..., _F["browInnerUp"]] * (1.0 - brow_outer_up) - 0.5 * smile,
+            np.minimum(smile, f[..., _F["eyeSquint"]]) * 1.5,
+            0.8 * brow_outer_up + 0.8 * f[..., _F["eyeWide"]] + 0.4 * jaw - 0.4 * brow_down,
         ),
         axis=-1,
     )  # fmt: skip
-    return clip(out)
+    # The eyes look toward the avatar's left when the left eye turns out and the right eye in.
+    looks = f[..., _F["lookUp"] : _F["lookRight"] + 1] * 1.5
+    return _clip01(np.concatenate((out, looks), axis=-1))
+
+
+def _clip01(x: F64) -> F64:
+    return np.asarray(np.minimum(1.0, np.maximum(0.0, x)), dtype=np.float64)
+
+
+def _feature_table() -> tuple[F64, dict[str, int]]:
+    """The linear part of the expressions: blendshapes (30) to the features they average (columns)."""
+    features: dict[str, tuple[str, ...]] = {
+        "jawOpen": ("jawOpen",),
+        "mouthPucker": ("mouthPucker",),
+        "mouthFunnel": ("mouthFunnel",),
+        "mouthStretch": ("mouthStretchLeft", "mouthStretchRight"),
+        "mouthSmile": ("mouthSmileLeft", "mouthSmileRight"),
+        "eyeBlinkLeft": ("eyeBlinkLeft",),
+        "eyeBlinkRight": ("eyeBlinkRight",),
+        "browDown": ("browDownLeft", "browDownRight"),
+        "browOuterUp": ("browOuterUpLeft", "browOuterUpRight"),
+        "browInnerUp": ("browInnerUp",),
+        "mouthFrown": ("mouthFrownLeft", "mouthFrownRight"),
+        "eyeWide": ("eyeWideLeft", "eyeWideRight"),
+        "eyeSquint": ("eyeSquintLeft", "eyeSquintRight"),
+        "cheekSquint": ("cheekSquintLeft", "cheekSquintRight"),
+        "lookUp": ("eyeLookUpLeft", "eyeLookUpRight"),
+        "lookDown": ("eyeLookDownLeft", "eyeLookDownRight"),
+        "lookLeft": ("eyeLookOutLeft", "eyeLookInRight"),
+        "lookRight": ("eyeLookInLeft", "eyeLookOutRight"),
+    }
+    table = np.zeros((len(BLENDSHAPES), len(features)))
+    for k, names in enumerate(features.values()):
+        for name in names:
+            # halves, not a division by 2 after the sum: the same number, exactly
+            table[_COLUMN[name], k] += 1.0 / len(names)
+    return table, {name: k for k, name in enumerate(features)}
+
+
+_FEATURES, _F = _feature_table()

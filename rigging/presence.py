@@ -101,7 +101,12 @@ def ease_step(
     start = np.where(moved, shown, start)
     target = np.where(seen[..., BONE_GROUP, None], tracked[..., GROUPED_BONES, :], _REST_GROUPED)
     k = progress(since, t_ms, ease_ms)[..., BONE_GROUP]
-    shown = np.where(k[..., None] >= 1.0, target, slerp(start, target, k))
+    easing = k < 1.0
+    # Most of the time every group has arrived: only bones still on their way are interpolated.
+    if not easing.any():
+        return since, start, target
+    shown = target.copy()
+    shown[easing] = slerp(start[easing], target[easing], k[easing])
     return since, start, shown
 
 

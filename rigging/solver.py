@@ -253,30 +253,47 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
     )
     rotations = shown[:, _DRIVEN_IN_GROUPED]
     hips = _hips_position(state, settings, stack, seen_by, pts)
-    expressions = np.where(stack.has_blendshapes[:, None], face.expression_matrix(stack.blendshapes), 0.0)
+    # A face not seen relaxes toward neutral through the same filter.
+    if stack.has_blendshapes.any():
+        expressions = np.where(stack.has_blendshapes[:, None], face.expression_matrix(stack.blendshapes), 0.0)
+    else:
+        expressions = np.zeros((n, len(_EXPRESSION_NAMES)))
 
-    # The filters: a solver's first frame since a reset starts them where it is.
-    use = view(settings, se["filter"]) > 0.5  # (B, 1)
-    warm = use & (view(state, st["has_last"]) > 0.5)
-    dt = np.maximum((t - view(state, st["last_t"])) / 1000.0, _MIN_DT_S)
-    rot = view(settings, se["rot_filter"])
-    q, velocity = rotation_filter_step(
-        rotations, view(state, st["rot_q"]), view(state, st["rot_velocity"]), dt, rot[:, 0:1], rot[:, 1:2]
-    )
-    rotations = np.where(warm[..., None], q, rotations)
-    velocity = np.where(warm[..., None], velocity, 0.0)
-    hx, hdx = one_euro_step(
-        hips, view(state, st["hips_x"]), view(state, st["hips_dx"]), dt, view(settings, se["hips_filter"])
-    )
-    hips = np.where(warm, hx, hips)
-    ex, edx = one_euro_step(
-        expressions,
-        view(state, st["expr_x"]),
-        view(state, st["expr_dx"]),
-        dt,
-        view(settings, se["expr_filter"]),
-    )
-    expressions = np.clip(np.where(warm, ex, expressions), 0.0, 1.0)
+    # The filters: a solver's first frame since a reset starts them where it is; only the rows of
+    # solvers whose filters run are stepped.
+    use = view(settings, se["filter"])[:, 0] > 0.5
+    warm = np.flatnonzero(use & (view(state, st["has_last"])[:, 0] > 0.5))
+    velocity = np.zeros((n, len(_DRIVEN_IDX), 3))
+    hips_dx = np.zeros((n, 3))
+    expressions_dx = np.zeros_like(expressions)
+    if len(warm):
+        dt = np.maximum((t[warm] - view(state, st["last_t"])[warm]) / 1000.0, _MIN_DT_S)
+        rot = view(settings, se["rot_filter"])[warm]
+        rotations[warm], velocity[warm] = rotation_filter_step(
+            rotations[warm],
+            view(state, st["rot_q"])[warm],
+            view(state, st["rot_velocity"])[warm],
+            dt,
+            rot[:, 0:1],
+            rot[:, 1:2],
+        )
+        hips[warm], hips_dx[warm] = one_euro_step(
+            hips[warm],
+            view(state, st["hips_x"])[warm],
+            view(state, st["hips_dx"])[warm],
+            dt,
+            view(settings, se["hips_filter"])[warm],
+        )
+        expressions[warm], expressions_dx[warm] = one_euro_step(
+            expressions[warm],
+            view(state, st["expr_x"])[warm],
+            view(state, st["expr_dx"])[warm],
+            dt,
+            view(settings, se["expr_filter"])[warm],
+        )
+    # The filter's own state keeps the unclipped value, as the one-at-a-time filter did.
+    filtered_expressions = expressions
+    expressions = np.clip(expressions, 0.0, 1.0)
 
     view(state, st["seen"])[:] = seen
     view(state, st["since"])[:] = new_since
@@ -285,9 +302,9 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
     view(state, st["rot_q"])[:] = rotations
     view(state, st["rot_velocity"])[:] = velocity
     view(state, st["hips_x"])[:] = hips
-    view(state, st["hips_dx"])[:] = np.where(warm, hdx, 0.0)
-    view(state, st["expr_x"])[:] = np.where(warm, ex, expressions)
-    view(state, st["expr_dx"])[:] = np.where(warm, edx, 0.0)
+    view(state, st["hips_dx"])[:] = hips_dx
+    view(state, st["expr_x"])[:] = filtered_expressions
+    view(state, st["expr_dx"])[:] = expressions_dx
     view(state, st["last_t"])[:] = t
     view(state, st["has_last"])[:] = 1.0
     for solver, row in zip(solvers, state, strict=True):
@@ -319,7 +336,8 @@ def _hips_position(state: F64, settings: F64, stack: FrameStack, seen_by: Sight,
     ref[:] = np.where(first, spot, ref)
     has_ref[:] = np.where(first, 1.0, has_ref)
     out = np.where(has_spot[:, None], spot - ref, 0.0)
-    out[:, 1] = hips_height(pts, seen_by.legs)
+    if seen_by.legs.any():  # webcam operators' legs are mostly out of view: then the height stays 0
+        out[:, 1] = hips_height(pts, seen_by.legs)
     return np.asarray(np.where(seen_by.body[:, None], out, 0.0), dtype=np.float64)
 
 
