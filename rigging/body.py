@@ -3,8 +3,9 @@
 Every function here takes points already in the avatar frame (see ``rigging.landmarks.to_avatar``)
 and returns world rotation matrices: the rotation that takes a bone from its rest (T-pose)
 orientation to the observed one. ``rigging.solver`` turns them into local rotations. Arms, hands
-and legs are solved for both sides at once (a leading axis of 2: left, right), because on arrays
-this small numpy's cost is per call, not per number.
+and legs are solved for both sides at once (an axis of 2: left, right), and every function takes
+any number of leading axes (many operators' frames at once), because on arrays this small numpy's
+cost is per call, not per number.
 
 Each bone is aligned by two directions: its own axis (matched exactly, so the bone points where
 the landmarks say) and a second direction that fixes its twist: the plane in which the next joint
@@ -67,10 +68,14 @@ _HEELS: Final = [P.LEFT_HEEL, P.RIGHT_HEEL]
 _TOES: Final = [P.LEFT_FOOT_INDEX, P.RIGHT_FOOT_INDEX]
 _INDEX: Final = [P.LEFT_INDEX, P.RIGHT_INDEX]
 _PINKY: Final = [P.LEFT_PINKY, P.RIGHT_PINKY]
+# Each limb's points picked in one call (numpy's cost is per call): left and right of each joint.
+_ARM_POINTS: Final = _SHOULDERS + _ELBOWS + _WRISTS
+_LEG_POINTS: Final = _HIPS + _KNEES + _ANKLES + _HEELS + _TOES
+_HAND_POINTS: Final = _WRISTS + _INDEX + _PINKY
 
 
 def _dot(a: F64, b: F64) -> F64:
-    return np.asarray((a * b).sum(-1)[..., None], dtype=np.float64)
+    return np.asarray(np.add.reduce(a * b, axis=-1, keepdims=True), dtype=np.float64)
 
 
 def transport(parent_world: F64, rest_dir: F64, observed_dir: F64) -> F64:
@@ -96,8 +101,8 @@ def _twist_reference(bone_dir: F64, bend_dir: F64, fallback: F64) -> F64:
     return np.asarray(np.where(_dot(mixed, mixed) < 1e-12, unit(bend), unit(mixed)), dtype=np.float64)
 
 
-def torso(points: F64, legs_seen: float = 1.0) -> F64:
-    """World rotations of the hips and of the upper chest (shoulder girdle), shape (2, 3, 3).
+def torso(points: F64, legs_seen: F64 | float = 1.0) -> F64:
+    """World rotations of the hips and of the upper chest (shoulder girdle), shape (..., 2, 3, 3).
 
     Pose landmarks give the hip line, the shoulder line and the line between their midpoints; how a
     lean splits between pelvis and spine they do not say. With the legs in view the pelvis takes the
@@ -105,45 +110,48 @@ def torso(points: F64, legs_seen: float = 1.0) -> F64:
     a webcam) the pelvis stays upright and the spine bends, so the unseen legs keep standing.
     ``legs_seen`` in [0, 1] blends between the two.
     """
-    hip_line = points[P.LEFT_HIP] - points[P.RIGHT_HIP]
-    shoulder_line = points[P.LEFT_SHOULDER] - points[P.RIGHT_SHOULDER]
-    up = unit(
-        0.5 * (points[P.LEFT_SHOULDER] + points[P.RIGHT_SHOULDER] - points[P.LEFT_HIP] - points[P.RIGHT_HIP])
+    hips, shoulders = points[..., _HIPS, :], points[..., _SHOULDERS, :]
+    lines = np.stack(
+        (hips[..., 0, :] - hips[..., 1, :], shoulders[..., 0, :] - shoulders[..., 1, :]), axis=-2
     )
-    hips_up = legs_seen * up + (1.0 - legs_seen) * Y
-    return np.asarray(frame(np.array([hip_line, shoulder_line]), np.array([hips_up, up])) @ _TORSO_REST_T)
+    up = unit(0.5 * (shoulders[..., 0, :] + shoulders[..., 1, :] - hips[..., 0, :] - hips[..., 1, :]))
+    seen = np.asarray(legs_seen, dtype=np.float64)[..., None]
+    hips_up = seen * up + (1.0 - seen) * Y
+    return np.asarray(frame(lines, np.stack((hips_up, up), axis=-2)) @ _TORSO_REST_T)
 
 
-def arms(upper_chest: F64, points: F64, hands: F64, hands_known: F64) -> tuple[F64, F64]:
-    """World rotations of both upper arms and forearms, each (2, 3, 3).
+def arms(upper_chest: F64, points: F64, hands: F64, hands_known: np.ndarray) -> tuple[F64, F64]:
+    """World rotations of both upper arms and forearms, each (..., 2, 3, 3).
 
     Upper arm: points at the elbow; its twist follows the plane the elbow bends in (at rest the
     forearm would bend forward, +Z, on both sides). Forearm: points at the wrist; its twist
     (pronation) follows the thumb-side direction across the palm, which is perpendicular to the
     forearm at rest and stays nearly so under wrist flexion, so the wrist's bend does not leak in.
-    ``hands`` holds the hands' world rotations, trusted where ``hands_known`` (2,) is true.
+    ``hands`` holds the hands' world rotations, trusted where ``hands_known`` (..., 2) is true.
     """
-    shoulder, elbow, wrist = points[_SHOULDERS], points[_ELBOWS], points[_WRISTS]
+    joints = points[..., _ARM_POINTS, :]
+    shoulder, elbow, wrist = joints[..., 0:2, :], joints[..., 2:4, :], joints[..., 4:6, :]
     d1, d2 = elbow - shoulder, wrist - elbow
-    fallback = apply(transport(upper_chest, _UPPER_ARM, d1), _Z2)
+    fallback = apply(transport(upper_chest[..., None, :, :], _UPPER_ARM, d1), _Z2)
     ref = _twist_reference(d1, d2, fallback)
     upper = frame(d1, ref) @ _ARM_REST_T
     carried = transport(upper, _LOWER_ARM, d2)
-    across = hands[:, :, 2]
+    across = hands[..., :, 2]
     u2 = unit(d2)
     usable = hands_known & (np.sqrt(np.sum((across - _dot(across, u2) * u2) ** 2, axis=-1)) > 0.2)
-    lower = np.where(usable[:, None, None], frame(d2, across) @ _FOREARM_REST_T, carried)
+    lower = np.where(usable[..., None, None], frame(d2, across) @ _FOREARM_REST_T, carried)
     return np.asarray(upper), np.asarray(lower)
 
 
 def legs(points: F64) -> tuple[F64, F64, F64]:
-    """World rotations of both thighs, shins and feet, each (2, 3, 3).
+    """World rotations of both thighs, shins and feet, each (..., 2, 3, 3).
 
     A knee bends backward, so the shin's offset from the thigh's line points to the leg's back; a
     straight leg takes its twist from the foot (heel to toe).
     """
-    hip, knee, ankle = points[_HIPS], points[_KNEES], points[_ANKLES]
-    heel, toe = points[_HEELS], points[_TOES]
+    joints = points[..., _LEG_POINTS, :]
+    hip, knee, ankle = joints[..., 0:2, :], joints[..., 2:4, :], joints[..., 4:6, :]
+    heel, toe = joints[..., 6:8, :], joints[..., 8:10, :]
     d1 = knee - hip
     thigh = frame(d1, _twist_reference(d1, knee - ankle, toe - heel)) @ _THIGH_REST_T
     shin = transport(thigh, _LOWER_LEG, ankle - knee)
@@ -152,8 +160,9 @@ def legs(points: F64) -> tuple[F64, F64, F64]:
 
 
 def hands_from_pose(points: F64) -> F64:
-    """Coarse hand orientations from the pose's wrist, index and pinky points, (2, 3, 3)."""
-    wrist, index, pinky = points[_WRISTS], points[_INDEX], points[_PINKY]
+    """Coarse hand orientations from the pose's wrist, index and pinky points, (..., 2, 3, 3)."""
+    joints = points[..., _HAND_POINTS, :]
+    wrist, index, pinky = joints[..., 0:2, :], joints[..., 2:4, :], joints[..., 4:6, :]
     return hand_frames(0.5 * (index + pinky) - wrist, index - pinky)
 
 

@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+from numpy.typing import NDArray
 
 from rigging.pose import AvatarPose
 from rigging.skeleton import BONE_INDEX, BONES, EXPRESSION_INDEX, EXPRESSIONS
@@ -157,11 +159,147 @@ def encode(pose: AvatarPose, seq: int, timing: HopTiming | None = None) -> bytes
         bytes(weights),
     ]
     if timing is not None:
-        tenths = [timing.landmarks_ms, timing.solve_ms, timing.send_ms]
-        if not all(math.isfinite(v) for v in tenths):
-            raise CodecError("timing values must be finite")
-        parts.append(_TIMING.pack(*(int(min(65535, max(0, round(v * 10)))) for v in tenths)))
+        parts.append(_timing_bytes(timing))
     return b"".join(parts)
+
+
+@dataclass(frozen=True)
+class _BoneLayout:
+    """What a set of bone names means on the wire: their order, mask and where each value is."""
+
+    order: tuple[int, ...]  # positions in the pose's own dict order, in wire order
+    mask: bytes
+
+
+_BONE_LAYOUTS: dict[tuple[str, ...], _BoneLayout] = {}
+_EXPRESSION_ORDERS: dict[tuple[str, ...], tuple[tuple[int, ...], bytes]] = {}
+
+
+def _bone_layout(names: tuple[str, ...]) -> _BoneLayout:
+    # Every pose of one solver has the same bones: the layout is worked out once per set.
+    layout = _BONE_LAYOUTS.get(names)
+    if layout is None:
+        for name in names:
+            if name not in BONE_INDEX:
+                raise CodecError(f"bones.{name}: not a VRM 1.0 humanoid bone")
+        order = tuple(sorted(range(len(names)), key=lambda k: BONE_INDEX[names[k]]))
+        layout = _BoneLayout(order, _mask([BONE_INDEX[names[k]] for k in order], _BONE_MASK_BYTES))
+        if len(_BONE_LAYOUTS) < 256:  # a bound, for callers that vary their bone sets
+            _BONE_LAYOUTS[names] = layout
+    return layout
+
+
+def _expression_order(names: tuple[str, ...]) -> tuple[tuple[int, ...], bytes]:
+    found = _EXPRESSION_ORDERS.get(names)
+    if found is None:
+        for name in names:
+            if name not in EXPRESSION_INDEX:
+                raise CodecError(f"expressions.{name}: not a VRM 1.0 preset expression")
+        order = tuple(sorted(range(len(names)), key=lambda k: EXPRESSION_INDEX[names[k]]))
+        found = order, _mask([EXPRESSION_INDEX[names[k]] for k in order], _EXPR_MASK_BYTES)
+        if len(_EXPRESSION_ORDERS) < 4096:
+            _EXPRESSION_ORDERS[names] = found
+    return found
+
+
+def encode_batch(
+    poses: Sequence[AvatarPose], seqs: Sequence[int], timings: Sequence[HopTiming | None]
+) -> list[bytes]:
+    """The packets of many poses, byte for byte what :func:`encode` gives for each.
+
+    The rotations of all poses are checked and quantized in one pass of array calls, the hips and
+    the expression weights likewise. A pose that cannot be encoded raises :class:`CodecError`
+    naming its index and, as :func:`encode` does, its field; no packet is returned then.
+    """
+    if not len(poses) == len(seqs) == len(timings):
+        raise CodecError(f"{len(poses)} poses, {len(seqs)} sequence numbers and {len(timings)} timings")
+    if not poses:
+        return []
+    try:
+        return _encode_all(poses, seqs, timings)
+    except (CodecError, ValueError, TypeError, KeyError):
+        pass
+    # Something in the batch is wrong: encode one by one, so the error is encode's own, with its index.
+    packets = []
+    for i, (pose, seq, timing) in enumerate(zip(poses, seqs, timings, strict=True)):
+        try:
+            packets.append(encode(pose, seq, timing))
+        except CodecError as exc:
+            raise CodecError(f"pose {i}: {exc}") from None
+    return packets
+
+
+def _encode_all(
+    poses: Sequence[AvatarPose], seqs: Sequence[int], timings: Sequence[HopTiming | None]
+) -> list[bytes]:
+    """:func:`encode_batch` when every pose is good; raises at the first sign of one that is not."""
+    layouts: list[_BoneLayout] = []
+    expression_layouts: list[tuple[tuple[int, ...], bytes]] = []
+    values: list[NDArray[np.float64]] = []
+    weights: list[float] = []
+    trailers: list[bytes | None] = []
+    for pose, timing in zip(poses, timings, strict=True):
+        if not math.isfinite(pose.t_ms):
+            raise CodecError("t_ms")
+        layout = _bone_layout(tuple(pose.bones))
+        expressions = _expression_order(tuple(pose.expressions))
+        layouts.append(layout)
+        expression_layouts.append(expressions)
+        rotations = list(pose.bones.values())
+        values += [rotations[k] for k in layout.order]
+        shown = list(pose.expressions.values())
+        weights += [float(shown[k]) for k in expressions[0]]
+        trailers.append(None if timing is None else _timing_bytes(timing))
+    hips = np.array([p.hips_position for p in poses], dtype=np.float64)
+    if hips.shape != (len(poses), 3) or not np.all(np.isfinite(hips)):
+        raise CodecError("hips_position")
+    hips_mm = np.clip(np.rint(hips * 1000.0), -32767, 32767).astype(int).tolist()
+
+    starts = np.cumsum([0] + [len(layout.order) for layout in layouts]).tolist()
+    packed = b""
+    if values:
+        quats = np.array(values, dtype=np.float64).reshape(len(values), 4)
+        norms = np.sqrt(np.add.reduce(quats * quats, axis=1))
+        if not np.all(np.isfinite(norms) & (norms >= 1e-6)):
+            raise CodecError("bones")
+        packed = quantize_rotations(quats / norms[:, None]).astype("<u4").tobytes()
+    w = np.array(weights, dtype=np.float64)
+    if not np.all(np.isfinite(w)):
+        raise CodecError("expressions")
+    # np.rint rounds half to even, as Python's round in encode does.
+    weight_bytes = np.rint(np.minimum(1.0, np.maximum(0.0, w)) * 255).astype(np.uint8).tobytes()
+
+    packets: list[bytes] = []
+    w_at = 0
+    for i, pose in enumerate(poses):
+        order, expression_mask = expression_layouts[i]
+        trailer = trailers[i]
+        header = _HEADER.pack(
+            VERSION,
+            FLAG_TIMING if trailer is not None else 0,
+            seqs[i] % SEQ_MODULUS,
+            float(pose.t_ms),
+            *hips_mm[i],
+        )
+        parts = [
+            header,
+            layouts[i].mask,
+            packed[4 * starts[i] : 4 * starts[i + 1]],
+            expression_mask,
+            weight_bytes[w_at : w_at + len(order)],
+        ]
+        if trailer is not None:
+            parts.append(trailer)
+        w_at += len(order)
+        packets.append(b"".join(parts))
+    return packets
+
+
+def _timing_bytes(timing: HopTiming) -> bytes:
+    tenths = [timing.landmarks_ms, timing.solve_ms, timing.send_ms]
+    if not all(math.isfinite(v) for v in tenths):
+        raise CodecError("timing values must be finite")
+    return _TIMING.pack(*(int(min(65535, max(0, round(v * 10)))) for v in tenths))
 
 
 def decode(data: bytes) -> MotionPacket:

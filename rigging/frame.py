@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Final
 
 import numpy as np
@@ -94,6 +95,24 @@ def _number_array(value: Any, name: str, shape: tuple[int, ...]) -> FloatArray:
     if arr.shape != shape:
         raise FrameError(name, f"expected shape {list(shape)}, got {list(arr.shape)}")
     return arr
+
+
+_NUMBER_TYPES: Final = frozenset({float, int})
+_LIST_TYPE: Final = frozenset({list})
+
+
+def _only_numbers(value: Any) -> bool:
+    """Whether ``value`` is a list of numbers, or a list of lists of numbers, with no bool in it.
+
+    Looks at each element's type in C (``map``, ``chain``) instead of a Python call per number;
+    ``False`` means only that the exact walk (:func:`_check_no_bools`) must look for the culprit.
+    """
+    if not isinstance(value, list):
+        return False
+    kinds = set(map(type, value))
+    if kinds <= _NUMBER_TYPES:
+        return True
+    return kinds <= _LIST_TYPE and set(map(type, chain.from_iterable(value))) <= _NUMBER_TYPES
 
 
 def _check_no_bools(value: Any, name: str) -> None:
@@ -171,14 +190,16 @@ def parse_frame(obj: Any) -> TrackingFrame:
         value = obj.get(name)
         if value is None:
             return None
-        _check_no_bools(value, name)
+        if not _only_numbers(value):
+            _check_no_bools(value, name)
         return repair_pose(_number_array(value, name, (POSE_POINTS, 4)), name, warnings)
 
     def hand(name: str) -> FloatArray | None:
         value = obj.get(name)
         if value is None:
             return None
-        _check_no_bools(value, name)
+        if not _only_numbers(value):
+            _check_no_bools(value, name)
         return repair_hand(_number_array(value, name, (HAND_POINTS, 3)), name, warnings)
 
     pose_world = pose("pose_world")
@@ -200,7 +221,8 @@ def parse_frame(obj: Any) -> TrackingFrame:
     matrix: FloatArray | None = None
     raw_matrix = obj.get("face_matrix")
     if raw_matrix is not None:
-        _check_no_bools(raw_matrix, "face_matrix")
+        if not _only_numbers(raw_matrix):
+            _check_no_bools(raw_matrix, "face_matrix")
         matrix = repair_matrix(_number_array(raw_matrix, "face_matrix", (16,)), warnings)
 
     return TrackingFrame(

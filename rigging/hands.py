@@ -18,6 +18,7 @@ from rigging.quaternion import F64, rotation_between
 from rigging.skeleton import FINGER_BONES, REST
 
 _CHAINS: Final = np.array(FINGER_CHAINS)  # (5 fingers, 4 points)
+_PALM: Final = [HandPoint.MIDDLE_MCP, HandPoint.WRIST, HandPoint.INDEX_MCP, HandPoint.PINKY_MCP]
 
 # Rest directions of the finger bones: (3 joints, 2 sides x 5 fingers, 3).
 _REST_DIRS: Final = (
@@ -31,26 +32,27 @@ _REST_DIRS: Final = (
 
 
 def hand_worlds(hands: F64) -> F64:
-    """World rotations of both hands (2, 3, 3) from their landmarks (2, 21, 3), avatar frame."""
-    along = hands[:, HandPoint.MIDDLE_MCP] - hands[:, HandPoint.WRIST]
-    across = hands[:, HandPoint.INDEX_MCP] - hands[:, HandPoint.PINKY_MCP]
-    return hand_frames(along, across)
+    """World rotations of both hands (..., 2, 3, 3) from their landmarks (..., 2, 21, 3), avatar frame."""
+    palm = hands[..., _PALM, :]
+    return hand_frames(palm[..., 0, :] - palm[..., 1, :], palm[..., 2, :] - palm[..., 3, :])
 
 
 def fingers(hands: F64, hand_rot: F64) -> F64:
-    """Local rotation matrices of the finger bones, (2, 15, 3, 3) in ``FINGER_BONES[side]`` order.
+    """Local rotation matrices of the finger bones, (..., 2, 15, 3, 3) in ``FINGER_BONES[side]`` order.
 
-    ``hands`` are both hands' landmarks (2, 21, 3) in the avatar frame; ``hand_rot`` their world
-    rotations (2, 3, 3).
+    ``hands`` are both hands' landmarks (..., 2, 21, 3) in the avatar frame; ``hand_rot`` their
+    world rotations (..., 2, 3, 3).
     """
-    pts = hands[:, _CHAINS]  # (2, 5, 4, 3)
-    phalanges = (pts[:, :, 1:] - pts[:, :, :-1]).reshape(10, 3, 3)  # (10 fingers, 3 joints, xyz)
-    parent = np.repeat(hand_rot, 5, axis=0)  # (10, 3, 3)
-    out = np.empty((10, 3, 3, 3))
+    lead = hands.shape[:-3]
+    pts = hands[..., _CHAINS, :]  # (..., 2, 5, 4, 3)
+    # (..., 10 fingers, 3 joints, xyz)
+    phalanges = (pts[..., 1:, :] - pts[..., :-1, :]).reshape(*lead, 10, 3, 3)
+    parent = np.repeat(hand_rot, 5, axis=-3)  # (..., 10, 3, 3)
+    out = np.empty((*lead, 10, 3, 3, 3))
     for joint in range(3):
         # the phalanx seen from its parent bone: parent^T v
-        observed = np.einsum("fji,fj->fi", parent, phalanges[:, joint])
+        observed = (phalanges[..., joint, None, :] @ parent)[..., 0, :]
         local = rotation_between(_REST_DIRS[joint], observed)
-        out[:, joint] = local
+        out[..., joint, :, :] = local
         parent = parent @ local
-    return out.reshape(2, 15, 3, 3)
+    return out.reshape(*lead, 2, 15, 3, 3)

@@ -52,8 +52,66 @@ def _rest_locals() -> F64:
 REST_LOCALS: Final[F64] = _rest_locals()
 
 
+_REST_GROUPED: Final[F64] = REST_LOCALS[GROUPED_BONES]
+
+
+def progress(since: F64, t_ms: F64, ease_ms: F64) -> F64:
+    """How far each group's transition has come at ``t_ms``, smoothstepped into [0, 1].
+
+    Broadcasts: ``since`` (..., groups), ``t_ms`` and ``ease_ms`` (..., 1). A zero ease is
+    instant (and divides by nothing: the guard only keeps the unused quotient finite).
+    """
+    x = np.clip((t_ms - since) / np.maximum(ease_ms, 1e-12), 0.0, 1.0)
+    return np.asarray(np.where(ease_ms > 0, x * x * (3.0 - 2.0 * x), 1.0), dtype=np.float64)
+
+
+def seen_amounts(was_seen: np.ndarray, since: F64, seen_now: np.ndarray, t_ms: F64, ease_ms: F64) -> F64:
+    """How much each group will be shown tracked rather than at rest at ``t_ms``, in [0, 1].
+
+    Reads ahead of :func:`ease_step` for this frame without changing anything; the arrays are as
+    there, ``seen_now`` shaped like ``was_seen``.
+    """
+    k = progress(since, t_ms, ease_ms)
+    # A transition that starts now starts from wherever the group is.
+    eased = np.where(was_seen, k, 1.0 - k)
+    return np.asarray(np.where(ease_ms > 0, eased, seen_now.astype(np.float64)), dtype=np.float64)
+
+
+def ease_step(
+    was_seen: np.ndarray,
+    since: F64,
+    start: F64,
+    shown: F64,
+    seen: np.ndarray,
+    tracked: F64,
+    t_ms: F64,
+    ease_ms: F64,
+) -> tuple[F64, F64, F64]:
+    """One presence step for any number of operators at once (leading axes).
+
+    ``was_seen``, ``since`` (..., groups): the state; ``start``, ``shown`` (..., grouped bones, 4):
+    where each bone's transition started and what it showed last. ``seen`` (..., groups) this
+    frame; ``tracked`` (..., 55, 4) the local rotations (rows of unseen groups are ignored);
+    ``t_ms``, ``ease_ms`` (..., 1). Returns the new ``since``, ``start`` and ``shown``, the last
+    being the rotations to show for the grouped bones.
+    """
+    toggled = seen != was_seen
+    since = np.where(toggled, t_ms, since)
+    moved = toggled[..., BONE_GROUP, None]
+    start = np.where(moved, shown, start)
+    target = np.where(seen[..., BONE_GROUP, None], tracked[..., GROUPED_BONES, :], _REST_GROUPED)
+    k = progress(since, t_ms, ease_ms)[..., BONE_GROUP]
+    easing = k < 1.0
+    # Most of the time every group has arrived: only bones still on their way are interpolated.
+    if not easing.any():
+        return since, start, target
+    shown = target.copy()
+    shown[easing] = slerp(start[easing], target[easing], k[easing])
+    return since, start, shown
+
+
 class Presence:
-    """Eases each group between its tracked pose and its rest pose."""
+    """Eases each group between its tracked pose and its rest pose (one operator)."""
 
     def __init__(self, ease_ms: float = 300.0) -> None:
         self.ease_ms = ease_ms
@@ -63,27 +121,23 @@ class Presence:
         n = len(GROUP_NAMES)
         self._seen = np.zeros(n, dtype=bool)
         self._since = np.full(n, -np.inf)
-        self._start = REST_LOCALS[GROUPED_BONES].copy()
+        self._start = _REST_GROUPED.copy()
         self._shown = self._start.copy()
-
-    def _progress(self, t_ms: float) -> F64:
-        if self.ease_ms <= 0:
-            return np.ones(len(GROUP_NAMES))
-        x = np.clip((t_ms - self._since) / self.ease_ms, 0.0, 1.0)
-        return np.asarray(x * x * (3.0 - 2.0 * x), dtype=np.float64)
 
     def seen_amount(self, group: str, seen_now: bool, t_ms: float) -> float:
         """How much ``group`` will be shown tracked rather than at rest at ``t_ms``, in [0, 1].
 
         Reads ahead of :meth:`update` for this frame without changing anything.
         """
-        if self.ease_ms <= 0:
-            return 1.0 if seen_now else 0.0
         g = GROUP_ID[group]
-        k = float(self._progress(t_ms)[g])
-        now = k if self._seen[g] else 1.0 - k
-        # A transition that starts now starts from wherever the group is.
-        return now
+        amounts = seen_amounts(
+            self._seen,
+            self._since,
+            np.full(len(GROUP_NAMES), seen_now),
+            np.array([t_ms]),
+            np.array([self.ease_ms]),
+        )
+        return float(amounts[g])
 
     def update(self, seen: np.ndarray, tracked: F64, t_ms: float) -> F64:
         """The local rotations to show for the grouped bones.
@@ -91,15 +145,17 @@ class Presence:
         ``seen`` (groups,) says which groups are tracked this frame; ``tracked`` (55, 4) holds their
         local rotations (rows of unseen groups are ignored). Returns (55, 4).
         """
-        toggled = seen != self._seen
-        if np.any(toggled):
-            self._since[toggled] = t_ms
-            self._seen = seen.copy()
-            moved = toggled[BONE_GROUP]
-            self._start[moved] = self._shown[moved]
-        target = np.where(self._seen[BONE_GROUP][:, None], tracked[GROUPED_BONES], REST_LOCALS[GROUPED_BONES])
-        k = self._progress(t_ms)[BONE_GROUP]
-        self._shown = np.where(k[:, None] >= 1.0, target, slerp(self._start, target, k))
+        self._since, self._start, self._shown = ease_step(
+            self._seen,
+            self._since,
+            self._start,
+            self._shown,
+            seen,
+            tracked,
+            np.array([t_ms]),
+            np.array([self.ease_ms]),
+        )
+        self._seen = seen.copy()
         out = np.tile(IDENTITY, (len(BONES), 1))
         out[GROUPED_BONES] = self._shown
         return out

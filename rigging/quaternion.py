@@ -14,6 +14,13 @@ IDENTITY: F64 = np.array([0.0, 0.0, 0.0, 1.0])
 _EPS = 1e-9
 
 
+def _sum_last(a: F64, keepdims: bool = False) -> F64:
+    """Sum over the last axis: ``a.sum(-1)`` without the Python wrapper around it."""
+    if keepdims:
+        return np.asarray(np.add.reduce(a, axis=-1, keepdims=True), dtype=np.float64)
+    return np.asarray(np.add.reduce(a, axis=-1), dtype=np.float64)
+
+
 def normalize(q: F64) -> F64:
     n = np.sqrt(np.sum(q * q, axis=-1, keepdims=True))
     return np.asarray(q / np.maximum(n, _EPS), dtype=np.float64)
@@ -21,13 +28,14 @@ def normalize(q: F64) -> F64:
 
 def unit(v: F64) -> F64:
     """Unit vectors along the last axis; zero vectors stay zero."""
-    # A zero vector divides to zero, so it needs no special case.
-    return np.asarray(v / np.maximum(np.sqrt((v * v).sum(-1))[..., None], _EPS), dtype=np.float64)
+    # A zero vector divides to zero, so it needs no special case. (np.add.reduce is .sum(-1)
+    # without its Python wrapper: this runs dozens of times a frame.)
+    return np.asarray(v / np.maximum(np.sqrt(_sum_last(v * v, keepdims=True)), _EPS), dtype=np.float64)
 
 
 def cross(a: F64, b: F64) -> F64:
     """Cross product along the last axis (numpy's own is slow for small arrays)."""
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out = np.empty(np.broadcast(a, b).shape)
     out[..., 0] = a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1]
     out[..., 1] = a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2]
     out[..., 2] = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
@@ -43,7 +51,7 @@ def rotation_between(a: F64, b: F64) -> F64:
     half turn about an axis perpendicular to ``a``.
     """
     a, b = unit(a), unit(b)
-    c = (a * b).sum(-1)[..., None, None]
+    c = _sum_last(a * b)[..., None, None]
     ba = b[..., :, None] * a[..., None, :]
     ab = np.swapaxes(ba, -1, -2)
     aa = a[..., :, None] * a[..., None, :]
@@ -62,7 +70,7 @@ def multiply(a: F64, b: F64) -> F64:
     """Hamilton product ``a * b`` (apply ``b`` first, then ``a``)."""
     ax, ay, az, aw = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
     bx, by, bz, bw = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out = np.empty(np.broadcast(a, b).shape)
     out[..., 0] = aw * bx + ax * bw + ay * bz - az * by
     out[..., 1] = aw * by - ax * bz + ay * bw + az * bx
     out[..., 2] = aw * bz + ax * by - ay * bx + az * bw
@@ -226,8 +234,8 @@ def frame(primary: F64, secondary: F64) -> F64:
     Column 0 is ``primary``; column 1 is ``secondary`` made perpendicular to it; column 2 their cross.
     """
     e1 = unit(primary)
-    e2 = unit(secondary - (secondary * e1).sum(-1)[..., None] * e1)
-    out = np.empty((*np.broadcast_shapes(e1.shape, e2.shape), 3))
+    e2 = unit(secondary - _sum_last(secondary * e1, keepdims=True) * e1)
+    out = np.empty((*np.broadcast(e1, e2).shape, 3))
     out[..., 0] = e1
     out[..., 1] = e2
     out[..., 2] = cross(e1, e2)

@@ -31,6 +31,24 @@ class RotationFilterParams:
     beta: float = 0.5
 
 
+def rotation_filter_step(
+    q: F64, prev_q: F64, velocity: F64, dt_s: F64, min_cutoff_hz: F64, beta: F64
+) -> tuple[F64, F64]:
+    """One step for stacks of rotations (..., n, 4): the filtered rotations and their velocities.
+
+    Broadcasts over leading axes, so one call steps the filters of many operators: ``dt_s``,
+    ``min_cutoff_hz`` and ``beta`` have the leading shape with a trailing axis of 1.
+    """
+    predicted = multiply(exp(velocity * dt_s[..., None]), prev_q)
+    error = log(multiply(q, conjugate(predicted)))
+    cutoff = min_cutoff_hz + beta * np.sqrt(np.sum(velocity * velocity, axis=-1))
+    tau = 1.0 / (2.0 * math.pi * cutoff)
+    alpha = (1.0 / (1.0 + tau / dt_s))[..., None]
+    new_q = normalize(multiply(exp(alpha * error), predicted))
+    new_velocity = velocity + (alpha * alpha / (2.0 - alpha)) * error / dt_s[..., None]
+    return new_q, new_velocity
+
+
 class RotationFilter:
     """Filters a stack of unit quaternions (n, 4) given with increasing timestamps (ms)."""
 
@@ -47,13 +65,14 @@ class RotationFilter:
         if self._q is None or self._velocity is None or q.shape != self._q.shape:
             self._q, self._velocity, self._t_ms = q.copy(), np.zeros((q.shape[0], 3)), t_ms
             return q
-        dt = max((t_ms - self._t_ms) / 1000.0, 1e-4)
+        dt = np.array([max((t_ms - self._t_ms) / 1000.0, 1e-4)])
         self._t_ms = t_ms
-        predicted = multiply(exp(self._velocity * dt), self._q)
-        error = log(multiply(q, conjugate(predicted)))
-        cutoff = self.params.min_cutoff_hz + self.params.beta * np.linalg.norm(self._velocity, axis=1)
-        tau = 1.0 / (2.0 * math.pi * cutoff)
-        alpha = (1.0 / (1.0 + tau / dt))[:, None]
-        self._q = normalize(multiply(exp(alpha * error), predicted))
-        self._velocity = self._velocity + (alpha * alpha / (2.0 - alpha)) * error / dt
+        self._q, self._velocity = rotation_filter_step(
+            q,
+            self._q,
+            self._velocity,
+            dt,
+            np.array([self.params.min_cutoff_hz]),
+            np.array([self.params.beta]),
+        )
         return self._q.copy()

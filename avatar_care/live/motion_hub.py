@@ -149,15 +149,27 @@ class MotionHub:
             pose = exc
         return self.deliver(pose, received, time.perf_counter())
 
-    def deliver(self, result: AvatarPose | FrameError, received: float, solved: float) -> bool:
-        """The solver's answer for a frame that arrived at ``received``: send its packet, or count it."""
+    @property
+    def next_seq(self) -> int:
+        """The sequence number the next packet will carry."""
+        return self._seq
+
+    def deliver(
+        self, result: AvatarPose | FrameError, received: float, solved: float, packet: bytes | None = None
+    ) -> bool:
+        """The solver's answer for a frame that arrived at ``received``: send its packet (``packet``
+        when the scheduler encoded it with the batch, for ``next_seq``), or count the refusal."""
         if isinstance(result, FrameError):
             self._refuse(result)
             return False
         self.stats.frames += 1
         self.stats.hops["solve"].append((solved - received) * 1000.0)
         self._previous, self._newest, self._newest_at = self._newest, result, received
-        seq = self._send(result, received, solved)
+        if packet is None:
+            now = time.perf_counter()
+            timing = HopTiming(0.0, (solved - received) * 1000.0, (now - received) * 1000.0)
+            packet = encode(result, self._seq, timing)
+        seq = self._send(packet)
         self._arm(FRAME_S + FILL_SLACK_S)
         sent = self._last_packet_at
         self.stats.hops["send"].append((sent - received) * 1000.0)
@@ -175,7 +187,7 @@ class MotionHub:
         if newest is None or not self.customers or now - self._newest_at > FILL_FOR_S:
             return False
         pose = carry_forward(self._previous, newest, newest.t_ms + (now - self._newest_at) * 1000.0)
-        self._send(pose, None, None)
+        self._send(encode(pose, self._seq))  # no hop times: this pose was not tracked
         self.stats.packets_filled += 1
         self._arm(FRAME_S, on_grid=True)
         return True
@@ -210,13 +222,8 @@ class MotionHub:
         self._disarm()
         self.customers.clear()
 
-    def _send(self, pose: AvatarPose, received: float | None, solved: float | None) -> int:
-        """Encode ``pose`` once and send it to every customer; returns its sequence number."""
-        timing = None
-        if received is not None and solved is not None:  # tracked frames carry their hop times
-            now = time.perf_counter()
-            timing = HopTiming(0.0, (solved - received) * 1000.0, (now - received) * 1000.0)
-        packet = encode(pose, self._seq, timing)
+    def _send(self, packet: bytes) -> int:
+        """Send one encoded packet to every customer; returns its sequence number."""
         seq = self._seq
         self._seq += 1
         for customer_id, send in list(self.customers.items()):

@@ -1,10 +1,11 @@
 """When motion is solved: every room's frames of the same moment in one batched call.
 
-One scheduler per event loop. A tracking frame that reaches a room's hub is not solved on the spot: it waits
-  until the event loop has delivered everything else that arrived in the same moment, then every
-room's frame is solved in one batched call (``rigging.solver.solve_batch``). numpy's cost is per
-call, not per number, so fifty rooms cost little more than one; a frame never waits longer than
-the batch that was running when it arrived. A room whose frame fails gets its error alone.
+One scheduler per event loop. A tracking frame that reaches a room's hub is not solved on the
+spot: it waits until the event loop has delivered everything else that arrived in the same moment,
+then every room's frame is solved in one batched call (``rigging.solver.solve_batch``) and every
+packet encoded in another (``rigging.codec.encode_batch``). numpy's cost is per call, not per
+number, so fifty rooms cost little more than one; a frame never waits longer than the batch that
+was running when it arrived. A room whose frame fails gets its error alone.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rigging.codec import CodecError, HopTiming, encode_batch
 from rigging.frame import FrameError, TrackingFrame
 from rigging.pose import AvatarPose
-from rigging.solver import Retargeter
+from rigging.solver import solve_batch
 
 if TYPE_CHECKING:
     from avatar_care.live.motion_hub import MotionHub
@@ -28,20 +29,8 @@ logger = logging.getLogger(__name__)
 Pending = tuple["MotionHub", TrackingFrame, float]  # hub, frame, arrival (perf_counter seconds)
 
 
-def _solve_all(
-    solvers: Sequence[Retargeter], frames: Sequence[TrackingFrame]
-) -> list[AvatarPose | FrameError]:
-    results: list[AvatarPose | FrameError] = []
-    for solver, frame in zip(solvers, frames, strict=True):
-        try:
-            results.append(solver.solve(frame))
-        except FrameError as exc:
-            results.append(exc)
-    return results
-
-
 class MotionScheduler:
-    """Batches the solving of every room's frames and runs the 30 Hz output clock (see the module)."""
+    """Batches the solving and encoding of every room's frames (see the module)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -88,7 +77,7 @@ class MotionScheduler:
         self.batches += 1
         self.frames += len(batch)
         try:
-            results = _solve_all([hub.solver for hub, _, _ in batch], [frame for _, frame, _ in batch])
+            results = solve_batch([hub.solver for hub, _, _ in batch], [frame for _, frame, _ in batch])
         except Exception:  # a fault in one frame must not cost the other rooms theirs
             logger.exception("batched solve failed; solving the %d frames one by one", len(batch))
             results = []
@@ -98,11 +87,37 @@ class MotionScheduler:
                 except Exception as exc:
                     results.append(FrameError("<frame>", f"could not be solved: {exc}"))
         solved = time.perf_counter()
-        for (hub, _, received), result in zip(batch, results, strict=True):
+        packets = self._encode(batch, results, solved)
+        for (hub, _, received), result, packet in zip(batch, results, packets, strict=True):
             try:
-                hub.deliver(result, received, solved)
+                hub.deliver(result, received, solved, packet)
             except Exception:
                 logger.exception("room %s: delivering a solved frame failed", hub.room_id)
+
+    @staticmethod
+    def _encode(
+        batch: list[Pending], results: list[AvatarPose | FrameError], solved: float
+    ) -> list[bytes | None]:
+        """Every solved pose's packet in one batched encode (None where a hub must encode its own)."""
+        now = time.perf_counter()
+        index = [i for i, r in enumerate(results) if isinstance(r, AvatarPose)]
+        poses = [r for r in results if isinstance(r, AvatarPose)]
+        out: list[bytes | None] = [None] * len(results)
+        try:
+            packets = encode_batch(
+                poses,
+                [batch[i][0].next_seq for i in index],
+                [
+                    HopTiming(0.0, (solved - batch[i][2]) * 1000.0, (now - batch[i][2]) * 1000.0)
+                    for i in index
+                ],
+            )
+        except CodecError as exc:  # each hub then encodes its own and only the culprit fails
+            logger.warning("batched encode failed, encoding one by one: %s", exc)
+            return out
+        for i, packet in zip(index, packets, strict=True):
+            out[i] = packet
+        return out
 
 
 _SCHEDULERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MotionScheduler] = (

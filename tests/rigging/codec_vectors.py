@@ -39,7 +39,8 @@ def _expected(data: bytes) -> dict[str, Any]:
     }
 
 
-def build() -> dict[str, Any]:
+def cases() -> list[tuple[str, AvatarPose, int, HopTiming | None]]:
+    """The valid vectors' poses: name, pose, sequence number, timing."""
     rng = np.random.default_rng(2024)
     full = AvatarPose(
         t_ms=1_700_000_123.25,
@@ -55,17 +56,23 @@ def build() -> dict[str, Any]:
         },
         expressions={"aa": 1.0, "blink": 0.5},
     )
-    cases = [
-        ("full body with timing", encode(full, 65535, HopTiming(36.5, 37.25, 38.0))),
-        ("empty pose", encode(AvatarPose(t_ms=0.0), 0)),
-        ("two arms, wrapped sequence", encode(arms, 65536 + 7)),
+    return [
+        ("full body with timing", full, 65535, HopTiming(36.5, 37.25, 38.0)),
+        ("empty pose", AvatarPose(t_ms=0.0), 0, None),
+        ("two arms, wrapped sequence", arms, 65536 + 7, None),
         (
             "hips clamped to the range",
-            encode(AvatarPose(t_ms=5.0, hips_position=np.array([40.0, -40.0, 0.0])), 1),
+            AvatarPose(t_ms=5.0, hips_position=np.array([40.0, -40.0, 0.0])),
+            1,
+            None,
         ),
     ]
-    good = [{"name": n, "hex": b.hex(), "expected": _expected(b)} for n, b in cases]
-    base = cases[2][1]
+
+
+def build() -> dict[str, Any]:
+    cases_ = [(name, encode(pose, seq, timing)) for name, pose, seq, timing in cases()]
+    good = [{"name": n, "hex": b.hex(), "expected": _expected(b)} for n, b in cases_]
+    base = cases_[2][1]
     bad = [
         ("truncated", base[:-3], "truncated"),
         ("wrong version", bytes([9]) + base[1:], "version"),

@@ -7,11 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rigging.codec import CodecError, HopTiming, MotionPacket, decode, encode, seq_newer
+from rigging.codec import CodecError, HopTiming, MotionPacket, decode, encode, encode_batch, seq_newer
+from rigging.frame import parse_frame
 from rigging.pose import AvatarPose
 from rigging.quaternion import angle_between, normalize
 from rigging.skeleton import BONES, EXPRESSIONS
-from tests.rigging.codec_vectors import PATH, build
+from rigging.solver import Retargeter
+from tests.rigging.codec_vectors import PATH, build, cases
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -132,3 +134,51 @@ def test_javascript_decoder_reads_the_shared_vectors() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_batch_encodes_byte_for_byte_what_encode_gives() -> None:
+    rng = np.random.default_rng(5)
+    poses, seqs, timings = [], [], []
+    for i in range(40):
+        pose = full_pose(i)
+        keep = [b for b in BONES if rng.random() < 0.7]
+        order = list(rng.permutation(keep))  # dict order need not be wire order
+        pose.bones = {str(b): pose.bones[b] * float(rng.uniform(0.5, 2.0)) for b in order}  # not unit
+        pose.expressions = {str(e): float(rng.uniform(-0.2, 1.2)) for e in EXPRESSIONS if rng.random() < 0.5}
+        pose.hips_position = rng.normal(scale=20.0, size=3)  # some beyond the clamp
+        poses.append(pose)
+        seqs.append(int(rng.integers(0, 200_000)))
+        timings.append(None if i % 3 else HopTiming(*rng.uniform(0, 9000, 3)))
+    poses.append(AvatarPose(t_ms=7.0))
+    seqs.append(1)
+    timings.append(None)
+    expected = [encode(p, s, t) for p, s, t in zip(poses, seqs, timings, strict=True)]
+    assert encode_batch(poses, seqs, timings) == expected
+    assert encode_batch([], [], []) == []
+
+
+def test_a_batch_encodes_the_shared_vectors_and_solver_output() -> None:
+    committed = {case["name"]: case["hex"] for case in json.loads(PATH.read_text())["valid"]}
+    named = cases()
+    packets = encode_batch([c[1] for c in named], [c[2] for c in named], [c[3] for c in named])
+    assert [p.hex() for p in packets] == [committed[c[0]] for c in named]
+    lines = (ROOT / "assets" / "demo" / "book.jsonl").read_text().splitlines()
+    solver = Retargeter()
+    solved = [solver.solve(parse_frame(json.loads(line))) for line in lines]
+    timing = HopTiming(1.0, 2.5, 3.25)
+    assert encode_batch(solved, list(range(len(solved))), [timing] * len(solved)) == [
+        encode(p, i, timing) for i, p in enumerate(solved)
+    ]
+
+
+def test_a_batch_with_a_bad_pose_names_it() -> None:
+    good = full_pose(1)
+    bad = AvatarPose(t_ms=0.0, bones={"head": np.array([0, 0, 0, 0.0])})
+    with pytest.raises(CodecError, match=r"pose 1: bones\.head"):
+        encode_batch([good, bad, good], [0, 1, 2], [None, None, None])
+    with pytest.raises(CodecError, match=r"pose 0: expressions\.wink"):
+        encode_batch([AvatarPose(t_ms=0.0, expressions={"wink": 1.0})], [0], [None])
+    with pytest.raises(CodecError, match="timing"):
+        encode_batch([good], [0], [HopTiming(math.nan, 0.0, 0.0)])
+    with pytest.raises(CodecError, match="2 sequence numbers"):
+        encode_batch([good], [0, 1], [None])

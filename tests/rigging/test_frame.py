@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -85,3 +86,30 @@ def test_round_trip_through_json() -> None:
     again = parse_frame(f.to_json())
     assert again.pose_world is not None and f.pose_world is not None
     assert np.allclose(again.pose_world, f.pose_world)
+
+
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [
+        (lambda o: o["pose_world"][5].__setitem__(2, True), "pose_world[5][2]"),
+        (lambda o: o["left_hand_world"][20].__setitem__(0, False), "left_hand_world[20][0]"),
+        (lambda o: o["face_matrix"].__setitem__(15, True), "face_matrix[15]"),
+        (lambda o: o["pose_world"][7].__setitem__(1, "x"), "pose_world[7][1]"),
+        (lambda o: o["pose_world"].__setitem__(7, "row"), "pose_world[7]"),
+        (lambda o: o["left_hand_world"][2].__setitem__(1, None), "left_hand_world[2][1]"),
+        (lambda o: o["pose_world"].__setitem__(3, [0.1, 0.2, [0.3], 0.9]), "pose_world"),  # shape
+        (lambda o: o["pose_world"].__setitem__(3, {"x": 1}), "pose_world[3]"),
+    ],
+)
+def test_a_bool_or_other_non_number_anywhere_names_its_place(where: object, field: str) -> None:
+    obj = json.loads(json.dumps(good()))
+    where(obj)  # type: ignore[operator]
+    with pytest.raises(FrameError) as err:
+        parse_frame(obj)
+    assert err.value.field == field
+
+
+def test_numbers_of_every_json_kind_pass_the_quick_check() -> None:
+    obj = good() | {"pose_world": [[0, 1, -2, 1]] * 16 + [[0.5, 1e-3, 2.5e10, 0.9]] * 17}
+    f = parse_frame(json.loads(json.dumps(obj)))
+    assert f.pose_world is not None and f.pose_world[0, 2] == -2.0 and f.pose_world[0, 3] == 1.0

@@ -1,0 +1,83 @@
+"""Many tracking frames as one set of arrays with a leading batch axis, for the batched solver.
+
+What a frame leaves out (nobody detected, no hand, no face matrix, no blendshapes) becomes a
+harmless placeholder plus a mask: missing landmarks are zeros with visibility 0, so they are never
+seen; a missing face matrix is the identity. The solver then computes every part for every frame
+in the same few numpy calls and lets the masks decide what counts, instead of branching per frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from rigging.face import BLENDSHAPES, blendshape_row
+from rigging.frame import HAND_POINTS, POSE_POINTS, FrameError, TrackingFrame
+from rigging.quaternion import F64
+
+_NO_POSE: Final = np.zeros((POSE_POINTS, 4))
+_NO_HAND: Final = np.zeros((HAND_POINTS, 3))
+_NO_MATRIX: Final = np.eye(4)
+_NO_SHAPES: Final = [0.0] * len(BLENDSHAPES)
+_SHAPES: Final = {
+    "pose_world": (POSE_POINTS, 4),
+    "pose_image": (POSE_POINTS, 4),
+    "left_hand_world": (HAND_POINTS, 3),
+    "right_hand_world": (HAND_POINTS, 3),
+    "face_matrix": (4, 4),
+}
+
+
+@dataclass(frozen=True)
+class FrameStack:
+    """Frames side by side: every array's first axis is the frame (B)."""
+
+    t_ms: F64  # (B, 1)
+    pose: F64  # (B, 33, 4), zeros where nobody was detected
+    image: F64  # (B, 33, 4), zeros where not given
+    hands: F64  # (B, 2, 21, 3): left, right; zeros where not detected
+    detected: np.ndarray  # (B, 2) bool: the hand was detected
+    face_matrix: F64  # (B, 4, 4), identity where not given
+    has_matrix: np.ndarray  # (B,) bool
+    blendshapes: F64  # (B, 30) in rigging.face.BLENDSHAPES order, zeros where not given
+    has_blendshapes: np.ndarray  # (B,) bool
+
+    def __len__(self) -> int:
+        return len(self.t_ms)
+
+
+def shape_error(frame: TrackingFrame) -> FrameError | None:
+    """The error for a frame built in code with an array of the wrong shape (parse_frame checks JSON)."""
+    for name, shape in _SHAPES.items():
+        value = getattr(frame, name)
+        if value is not None and getattr(value, "shape", None) != shape:
+            return FrameError(name, f"expected an array of shape {list(shape)}, got {list(np.shape(value))}")
+    return None
+
+
+def stack_frames(frames: Sequence[TrackingFrame]) -> FrameStack:
+    """One :class:`FrameStack` of ``frames`` (their shapes already checked)."""
+    hands = np.stack(
+        [h if h is not None else _NO_HAND for f in frames for h in (f.left_hand_world, f.right_hand_world)]
+    )
+    detected = np.array([[f.left_hand_world is not None, f.right_hand_world is not None] for f in frames])
+    return FrameStack(
+        t_ms=np.array([[f.t_ms] for f in frames], dtype=np.float64),
+        pose=np.stack([f.pose_world if f.pose_world is not None else _NO_POSE for f in frames]),
+        image=np.stack([f.pose_image if f.pose_image is not None else _NO_POSE for f in frames]),
+        hands=hands.reshape(len(frames), 2, HAND_POINTS, 3),
+        detected=detected.reshape(len(frames), 2),
+        face_matrix=np.stack([f.face_matrix if f.face_matrix is not None else _NO_MATRIX for f in frames]),
+        has_matrix=np.array([f.face_matrix is not None for f in frames]),
+        blendshapes=np.array(
+            [
+                blendshape_row(f.face_blendshapes) if f.face_blendshapes is not None else _NO_SHAPES
+                for f in frames
+            ],
+            dtype=np.float64,
+        ).reshape(len(frames), len(BLENDSHAPES)),
+        has_blendshapes=np.array([f.face_blendshapes is not None for f in frames]),
+    )

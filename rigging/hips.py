@@ -1,0 +1,62 @@
+"""Where the hips are: their displacement from the rest spot, for a batch of frames.
+
+Height: with the feet seen, the hips stand above the lowest foot point by less than the straight
+leg's length when the operator crouches or sits. Sideways and depth: the hips' motion in the image,
+scaled to metres by the torso's known size in the world landmarks (the spot is measured from the
+calibrated one, or from the first frame that shows it).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numpy as np
+
+from rigging.landmarks import PosePoint as P
+from rigging.quaternion import F64
+
+_LEG_JOINTS: Final = [P.LEFT_HIP, P.RIGHT_HIP, P.LEFT_KNEE, P.RIGHT_KNEE, P.LEFT_ANKLE, P.RIGHT_ANKLE]
+_FEET: Final = [P.LEFT_HEEL, P.RIGHT_HEEL, P.LEFT_FOOT_INDEX, P.RIGHT_FOOT_INDEX]
+_SPOT_POINTS: Final = [P.LEFT_SHOULDER, P.RIGHT_SHOULDER, P.LEFT_HIP, P.RIGHT_HIP]
+# Below any real height or length, and finite: no leg seen gives _NONE - _NONE = 0, not inf - inf.
+_NONE: Final = -1e300
+
+
+def focal_length(camera_fov_deg: float) -> float:
+    """The camera's focal length in image widths for a horizontal field of view."""
+    return 0.5 / math.tan(math.radians(camera_fov_deg) / 2.0)
+
+
+def image_spot(pts: F64, image: F64, min_visibility: F64, focal: F64) -> tuple[F64, np.ndarray]:
+    """Where the image puts the hips (B, 3): x sideways and z = minus the distance, in metres.
+
+    ``pts`` (B, 33, 3) avatar-frame world points, ``image`` (B, 33, 4) image landmarks (zeros when
+    not given), ``min_visibility`` and ``focal`` (B, 1). The mask (B,) says where there is a spot:
+    both shoulders seen in the image, and a torso neither too small in the world nor in the image.
+    """
+    img = image[:, _SPOT_POINTS]
+    seen = (img[:, 0:2, 3] >= min_visibility).all(axis=1)
+    shoulders = pts[:, P.LEFT_SHOULDER] - pts[:, P.RIGHT_SHOULDER]
+    width_world = np.sqrt((shoulders * shoulders).sum(-1))
+    width_image = np.abs(img[:, 0, 0] - img[:, 1, 0])
+    ok = seen & (width_world >= 0.05) & (width_image >= 0.01)
+    # Where there is no spot the width may be 0: the floor only keeps that unused quotient finite.
+    distance = focal[:, 0] * width_world / np.maximum(width_image, 0.01)
+    u = 0.5 * (img[:, 2, 0] + img[:, 3, 0])
+    zeros = np.zeros_like(u)
+    return np.stack(((u - 0.5) * distance / focal[:, 0], zeros, -distance), axis=-1), ok
+
+
+def hips_height(pts: F64, legs: np.ndarray) -> F64:
+    """The hips' height change (B,) from the seen legs ``legs`` (B, 2); 0 where no leg is seen."""
+    joints = pts[:, _LEG_JOINTS]
+    hip, knee, ankle = joints[:, 0:2], joints[:, 2:4], joints[:, 4:6]
+    feet_y = pts[:, _FEET, 1]
+    sole = np.minimum(feet_y[:, 0:2], feet_y[:, 2:4])  # (B, 2)
+    hip_mid_y = 0.5 * (hip[:, 0, 1] + hip[:, 1, 1])
+    heights = hip_mid_y[:, None] - sole
+    thighs, shins = knee - hip, ankle - knee
+    lengths = np.sqrt((thighs * thighs).sum(-1)) + np.sqrt((shins * shins).sum(-1)) + (ankle[..., 1] - sole)
+    height = np.where(legs, heights, _NONE).max(axis=1) - np.where(legs, lengths, _NONE).max(axis=1)
+    return np.asarray(np.where(legs.any(axis=1), height, 0.0), dtype=np.float64)

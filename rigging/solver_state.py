@@ -1,0 +1,131 @@
+"""A solver's memory and settings as two flat vectors, so a batch gathers them in one call each.
+
+:func:`rigging.solver.solve_batch` stacks the vectors of every solver in a batch into (B, n)
+matrices, reads and writes named column ranges of them, and hands each solver its row back. The
+layouts below name those ranges; :func:`view` gives a range shaped as its field.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from rigging.calibration import Calibration
+from rigging.one_euro import OneEuroParams, param_vector
+from rigging.presence import GROUP_NAMES, GROUPED_BONES, REST_LOCALS
+from rigging.quaternion import F64, to_matrix
+from rigging.rotation_filter import RotationFilterParams
+from rigging.skeleton import EXPRESSIONS
+
+N_GROUPS: Final = len(GROUP_NAMES)
+N_GROUPED: Final = len(GROUPED_BONES)
+N_EXPRESSIONS: Final = len(EXPRESSIONS) - 1  # all but "neutral"
+
+
+@dataclass(frozen=True)
+class Field:
+    start: int
+    stop: int
+    shape: tuple[int, ...]
+
+
+def _layout(fields: dict[str, tuple[int, ...]]) -> tuple[dict[str, Field], int]:
+    out: dict[str, Field] = {}
+    offset = 0
+    for name, shape in fields.items():
+        out[name] = Field(offset, offset + math.prod(shape), shape)
+        offset = out[name].stop
+    return out, offset
+
+
+def layouts(n_driven: int) -> tuple[dict[str, Field], int, dict[str, Field], int]:
+    """State and settings layouts for a solver driving ``n_driven`` bones."""
+    state, state_size = _layout(
+        {
+            "last_t": (1,),  # the previous frame's timestamp
+            "has_last": (1,),  # 1 once a frame was solved since the last reset
+            "seen": (N_GROUPS,),  # presence: the groups seen in the previous frame (0 or 1)
+            "since": (N_GROUPS,),  # presence: when each group was last toggled (ms)
+            "start": (N_GROUPED, 4),  # presence: where each bone's transition started
+            "shown": (N_GROUPED, 4),  # presence: what each bone showed last
+            "rot_q": (n_driven, 4),  # rotation filter: the filtered rotations
+            "rot_velocity": (n_driven, 3),  # rotation filter: their angular velocities (rad/s)
+            "hips_x": (3,),  # hips filter: value and rate
+            "hips_dx": (3,),
+            "expr_x": (N_EXPRESSIONS,),  # expression filter: value and rate
+            "expr_dx": (N_EXPRESSIONS,),
+            "hips_ref": (3,),  # the hips' rest spot in the image
+            "has_ref": (1,),
+        }
+    )
+    settings, settings_size = _layout(
+        {
+            "camera_t": (3, 3),  # camera correction, transposed (it multiplies row vectors)
+            "camera": (3, 3),
+            "head": (4,),  # calibrated head turn, removed from the tracked one
+            "min_visibility": (1,),
+            "ease_ms": (1,),
+            "filter": (1,),  # 1: filter on
+            "rot_filter": (2,),  # min cutoff (Hz), beta
+            "hips_filter": (3,),  # One Euro: min cutoff, beta, derivative cutoff
+            "expr_filter": (3,),
+            "focal": (1,),  # camera focal length in image widths
+        }
+    )
+    return state, state_size, settings, settings_size
+
+
+def view(matrix: F64, field: Field) -> F64:
+    """Columns of a stacked (B, n) matrix shaped (B, *field.shape); a view, so it can be written."""
+    return matrix[:, field.start : field.stop].reshape(len(matrix), *field.shape)
+
+
+def initial_state(layout: dict[str, Field], size: int, calibration: Calibration) -> F64:
+    """The memory of a solver that has seen nothing since its calibration."""
+    state = np.zeros(size)
+    flat = state[None]
+    view(flat, layout["since"])[:] = -np.inf
+    view(flat, layout["start"])[:] = REST_LOCALS[GROUPED_BONES]
+    view(flat, layout["shown"])[:] = REST_LOCALS[GROUPED_BONES]
+    view(flat, layout["rot_q"])[..., 3] = 1.0
+    if calibration.hips is not None:
+        view(flat, layout["hips_ref"])[:] = calibration.hips
+        view(flat, layout["has_ref"])[:] = 1.0
+    return state
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What :func:`settings_vector` needs (the solver's options, flattened by the solver)."""
+
+    filter: bool
+    min_visibility: float
+    ease_ms: float
+    rotation_filter: RotationFilterParams
+    position_filter: OneEuroParams
+    expression_filter: OneEuroParams
+    focal: float
+
+
+def settings_vector(layout: dict[str, Field], size: int, settings: Settings, calibration: Calibration) -> F64:
+    out = np.zeros(size)
+    flat = out[None]
+    camera = to_matrix(calibration.camera)
+    view(flat, layout["camera"])[:] = camera
+    # A correction within rounding of none leaves the points exactly as they are.
+    view(flat, layout["camera_t"])[:] = np.eye(3) if np.allclose(camera, np.eye(3)) else camera.T
+    view(flat, layout["head"])[:] = calibration.head
+    view(flat, layout["min_visibility"])[:] = settings.min_visibility
+    view(flat, layout["ease_ms"])[:] = settings.ease_ms
+    view(flat, layout["filter"])[:] = 1.0 if settings.filter else 0.0
+    view(flat, layout["rot_filter"])[:] = [
+        settings.rotation_filter.min_cutoff_hz,
+        settings.rotation_filter.beta,
+    ]
+    view(flat, layout["hips_filter"])[:] = param_vector(settings.position_filter)
+    view(flat, layout["expr_filter"])[:] = param_vector(settings.expression_filter)
+    view(flat, layout["focal"])[:] = settings.focal
+    return out
