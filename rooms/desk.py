@@ -191,6 +191,16 @@ class CareDesk:
                 return None
             return RoomInfo(room.id, room.brand_id, room.template_id, room.operator_id, tuple(room.customers))
 
+    def listening_granted(self, supervisor_id: str, session_ids: tuple[str, ...]) -> bool:
+        """Whether the supervisor asked to listen to one of these sessions (the recorded grant)."""
+        with self.sessions() as db:
+            events = db.scalars(
+                select(SessionEvent).where(
+                    SessionEvent.session_id.in_(session_ids), SessionEvent.kind == "supervisor_listening"
+                )
+            )
+            return any(e.detail.get("supervisor") == supervisor_id for e in events)
+
     def _notify(self, brand_id: int) -> None:
         for listener in list(self.listeners):
             try:

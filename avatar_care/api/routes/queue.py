@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from avatar_care.api.deps import CurrentOperator, DeskDep, SessionDep
+from rooms.avatars import template_avatar_url
 from rooms.clock import as_utc
 from rooms.desk import CareDesk
 from rooms.models import CareSession, OperatorAccount
@@ -51,6 +52,9 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
                 "context": cs.context,
                 "notes": cs.notes,
                 "connected_at": as_utc(cs.connected_at).isoformat() if cs.connected_at else None,
+                # customers of a shared room have the same one: the console goes live there once
+                "live_room_id": cs.live_room_id,
+                "avatar_url": template_avatar_url(db, cs.template_id),
                 "chat": [
                     {"sender": m.sender, "text": m.text, "at": as_utc(m.at).isoformat()}
                     for m in desk.transcript(cs.id)
