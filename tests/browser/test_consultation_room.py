@@ -1,0 +1,138 @@
+"""A consultation's live room in real browsers: once the operator accepts, the customer's page
+joins the session's room with its own token and gets the operator's motion, the operator's console
+goes live there with the operator's token, and a supervisor of the brand listens in. When the
+operator ends the consultation, the customer's room unmounts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, expect
+
+from avatar_care.core.config import Settings
+from avatar_care.core.db import open_database
+from avatar_care.core.security import make_join_token
+from rooms.brands import create_brand
+from tests.browser.test_live_room import CLIP, SPEECH, make_y4m
+from tests.shared_data import shared
+
+pytestmark = pytest.mark.browser
+PASSWORD = "correct horse battery"
+SLOW = 120_000  # two software-rendering browsers and the server share two cores: minutes, not seconds
+
+
+@pytest.fixture(scope="module")
+def media_browser(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """A Chromium whose camera is a person signing and whose microphone is a reading voice."""
+    y4m = make_y4m(shared(CLIP), tmp_path_factory.mktemp("camera") / "book.y4m")
+    b = browser.browser_type.launch(
+        executable_path="/usr/bin/chromium",
+        args=[
+            "--no-sandbox",
+            "--disable-background-networking",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={y4m}",
+            f"--use-file-for-fake-audio-capture={shared(SPEECH)}",
+            "--autoplay-policy=no-user-gesture-required",
+        ],
+    )
+    yield b
+    b.close()
+
+
+def context(browser: Browser, locale: str, token: str | None = None) -> BrowserContext:
+    ctx = browser.new_context(locale=locale, viewport={"width": 1100, "height": 900})
+    ctx.set_default_timeout(SLOW)
+    ctx.set_default_navigation_timeout(SLOW)
+    if token:
+        ctx.add_init_script(f"localStorage.setItem('avatar-care.operator-token', '{token}')")
+    return ctx
+
+
+def test_the_consultation_has_its_live_room_and_a_supervisor_listens(
+    media_browser: Browser, server: str, data_dir: Path, artifacts: Path
+) -> None:
+    _, sessions = open_database(Settings(data_dir=data_dir))
+    with sessions() as s:
+        brand, key = create_brand(s, "Ottica Verdi")
+    admin = {"X-API-Key": key}
+    tokens = {}
+    with httpx.Client(base_url=server, timeout=30) as http:
+        secret = http.get("/api/brand", headers=admin).json()["join_secret"]
+        room = http.post(
+            "/api/templates", json={"name": "Lenti", "languages": ["it", "en"]}, headers=admin
+        ).json()
+        for login, role in (("anna", "operator"), ("boss", "supervisor")):
+            body = {
+                "login": login,
+                "name": login.title(),
+                "languages": ["it", "en"],
+                "role": role,
+                "password": PASSWORD,
+            }
+            assert http.post("/api/operators", json=body, headers=admin).status_code == 201
+            signed = http.post(
+                "/api/operators/login", json={"brand_id": brand.id, "login": login, "password": PASSWORD}
+            )
+            tokens[login] = signed.json()["token"]
+    claims = {
+        "brand": brand.id,
+        "room": room["id"],
+        "sub": "cliente-9",
+        "jti": uuid.uuid4().hex,
+        "exp": int((datetime.now(UTC) + timedelta(minutes=20)).timestamp()),
+        "name": "Lucia",
+        "lang": "it",
+    }
+
+    customer = context(media_browser, "it-IT").new_page()
+    customer.goto(f"{server}/app/customer/index.html?token={make_join_token(secret, claims)}")
+    expect(customer.get_by_role("status").filter(has_text="coda")).to_contain_text("Sei 1° in coda")
+
+    operator = context(media_browser, "en-GB", tokens["anna"]).new_page()
+    operator.goto(f"{server}/app/operator/index.html")
+    operator.get_by_label("Presence", exact=True).select_option("available")
+    accept = operator.get_by_role("button", name="Accept")
+    accept.focus()
+    operator.keyboard.press("Enter")
+    expect(operator.locator("#media-for")).to_have_text("Live in the consultation with Lucia")
+    operator.wait_for_function("window.avatarCare && window.avatarCare.connected", timeout=SLOW)
+    operator.wait_for_function("window.avatarCare.tracking && window.avatarCare.framesSent > 3", timeout=SLOW)
+
+    expect(customer.get_by_role("heading", name="Sei in consulenza con Anna")).to_be_visible()
+    customer.wait_for_function("window.avatarCare && window.avatarCare.connected", timeout=SLOW)
+    expect(customer.locator("#customer-room .room-status")).to_have_text("Connesso: l'operatore è con te")
+    received = customer.evaluate("window.avatarCare.packetsReceived")
+    customer.wait_for_function(f"window.avatarCare.packetsReceived > {received + 3}", timeout=SLOW)
+    assert customer.evaluate("window.avatarCare.error") is None
+
+    supervisor = context(media_browser, "en-GB", tokens["boss"]).new_page()
+    supervisor.goto(f"{server}/app/operator/index.html")
+    status = supervisor.locator("#listen-status")
+    expect(status).to_have_text("You are not listening.")
+    listen = supervisor.get_by_role("button", name="Listen: Lucia with Anna")
+    listen.focus()
+    supervisor.keyboard.press("Enter")
+    expect(status).to_have_text("Listening: Lucia with Anna")
+    expect(supervisor.get_by_role("button", name="Stop listening: Lucia with Anna")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    supervisor.wait_for_function(
+        "window.avatarCareListening && window.avatarCareListening.audioBytesReceived > 2000", timeout=SLOW
+    )
+    customer.screenshot(path=str(artifacts / "consultation-customer.png"))
+    operator.screenshot(path=str(artifacts / "consultation-operator.png"), full_page=True)
+
+    operator.get_by_role("button", name="End", exact=True).click()
+    expect(customer.get_by_role("heading", name="Com'è andata?")).to_be_visible()
+    expect(customer.locator("#customer-room")).to_be_empty()  # the room unmounted
+    expect(status).to_have_text("The consultation you listened to has ended.")
+    expect(operator.locator("#media-for")).to_have_text(
+        "No consultation running: the camera starts when you accept one."
+    )
