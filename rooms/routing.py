@@ -164,6 +164,11 @@ class Router:
                 op.presence = Presence.AWAY
                 logger.info("operator %s missed an offer: set away", op.id)
         busy_with_offer = {o.operator_id for o in self.offers.values()}
+        # Offers seat nobody, so the rooms with free seats stay the same for the whole dispatch.
+        open_rooms: dict[str, list[SeatedRoom]] = {}
+        for room in sorted(self.rooms.values(), key=lambda room: room.opened_at):
+            if room.free_seats > 0:
+                open_rooms.setdefault(room.template_id, []).append(room)
         made = []
         for customer in self._order():
             if customer.session_id in self.offers:
@@ -173,7 +178,9 @@ class Router:
                 for op in self.eligible(customer)
                 if op.id not in busy_with_offer and op.id not in customer.declined_by
             ]
-            seat = self._free_seat(customer, eligible)
+            if not eligible:
+                continue
+            seat = self._free_seat(eligible, open_rooms.get(customer.template_id, []))
             if seat is not None:
                 chosen, room_id = self.operators[seat.operator_id], seat.id
             else:
@@ -189,7 +196,8 @@ class Router:
             made.append(offer)
         return made
 
-    def _free_seat(self, customer: Waiting, eligible: list[Operator]) -> SeatedRoom | None:
+    @staticmethod
+    def _free_seat(eligible: list[Operator], open_rooms: list[SeatedRoom]) -> SeatedRoom | None:
         """The running room of this template with a free seat, opened first, of an operator who is
         at work: available, or busy because every room they may run is running (an operator with
         spare capacity who is busy set it by hand, and wants nobody new)."""
@@ -199,14 +207,8 @@ class Router:
             if op.presence is Presence.AVAILABLE
             or (op.presence is Presence.BUSY and op.active >= op.capacity)
         }
-        rooms = [
-            room
-            for room in self.rooms.values()
-            if room.template_id == customer.template_id
-            and room.free_seats > 0
-            and room.operator_id in at_work
-        ]
-        return min(rooms, key=lambda room: room.opened_at) if rooms else None
+        # open_rooms is in the order the rooms opened: the first of an operator at work
+        return next((room for room in open_rooms if room.operator_id in at_work), None)
 
     def accept(self, session_id: str, operator_id: str, now: datetime) -> Waiting:
         """The operator takes the offer: the customer sits in the offered room, or opens one."""

@@ -101,6 +101,7 @@ def test_who_may_join_a_consultations_room_as_what(
     view = client.get("/api/queue", headers=bearer(anna)).json()
     assert view["sessions"][0]["live_room_id"] == room_id
     bruno = operator(client, brand, "bruno")
+    clock.advance(1)
     second_sid, second_access = customer(client, brand, clock)
     accept(client, second_sid, bruno)  # another consultation, in another room
     zoe = operator(client, other, "zoe")
@@ -127,6 +128,11 @@ def test_who_may_join_a_consultations_room_as_what(
     assert code == 4403 and "consultations' rooms" in message
     assert sum("refused (44" in r.getMessage() for r in caplog.records) == 11  # every refusal is logged
 
+    listenable = client.get("/api/queue", headers=bearer(boss)).json()["listenable"]
+    rows = [(r["session_id"], r["operator_name"], r["live_room_id"] == room_id) for r in listenable]
+    assert rows == [(sid, "Anna", True), (second_sid, "Bruno", False)]
+    assert client.get("/api/queue", headers=bearer(anna)).json()["listenable"] == []
+    assert client.get("/api/queue", headers=bearer(vera)).json()["listenable"] == []
     assert joins(client, room_id, role="customer", token=access) == "customer"
     assert joins(client, room_id, role="operator", token=anna) == "operator"
     grant = client.post(f"/api/sessions/{sid}/listen", headers=bearer(boss)).json()
