@@ -460,31 +460,30 @@ class CareDesk:
                 raise Conflict(str(exc)) from None
             cs = db.get(CareSession, session_id)
             assert cs is not None
-            # The room is decided before anything is committed: the offered seat, or a room of
-            # the customer's own; an operator whose offered room closed and who has no capacity
-            # left is refused here, with nothing changed.
-            seat = self.router.rooms.get(offer.room_id) if offer.room_id else None
+            # The room is decided before anything is committed (the offered seat, or a room of the
+            # customer's own), and the router follows the commit; an operator whose offered room
+            # closed and who has no capacity left is refused here, with nothing changed.
+            seat = self.router.seat_for(offer)
             operator = self.router.operators[operator_id]
-            if (seat is None or seat.free_seats <= 0) and operator.active >= operator.capacity:
+            if seat is None and operator.active >= operator.capacity:
                 raise Conflict("the room offered has closed and you have no free capacity")
+            room_id = seat.id if seat is not None else new_room_id()
             previous = cs.operator_id
-            self.router.accept(session_id, operator_id, now)
-            room = self.router.room_of(session_id)
-            assert room is not None
             cs.state = "connected"
             cs.operator_id = operator_id
             cs.only_operator = None
-            cs.live_room_id = room.id
+            cs.live_room_id = room_id
             if cs.connected_at is None:
                 cs.connected_at = now
             detail = {
                 "operator": operator_id,
                 "from": previous,
-                "live_room": room.id,
-                "seat": len(room.customers),
+                "live_room": room_id,
+                "seat": len(seat.customers) + 1 if seat is not None else 1,
             }
             self._event(db, cs, "connected", detail, now)
             db.commit()
+            self.router.accept(session_id, operator_id, now, new_room_id=room_id)
             account = db.get(OperatorAccount, operator_id)
             if account is not None:
                 account.presence = self.router.operators[operator_id].presence.value

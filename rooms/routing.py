@@ -210,17 +210,18 @@ class Router:
         # open_rooms is in the order the rooms opened: the first of an operator at work
         return next((room for room in open_rooms if room.operator_id in at_work), None)
 
-    def accept(self, session_id: str, operator_id: str, now: datetime) -> Waiting:
-        """The operator takes the offer: the customer sits in the offered room, or opens one."""
+    def accept(
+        self, session_id: str, operator_id: str, now: datetime, new_room_id: str | None = None
+    ) -> Waiting:
+        """The operator takes the offer: the customer sits in the offered room, or opens one
+        (``new_room_id``, or a fresh id); ``seat_for`` tells beforehand which."""
         offer = self.offers.get(session_id)
         if offer is None or offer.operator_id != operator_id:
             raise RoutingError(f"session {session_id} is not offered to operator {operator_id}")
         if offer.expires_at <= now:
             raise RoutingError(f"the offer of session {session_id} expired at {offer.expires_at.isoformat()}")
         op = self._operator(operator_id)
-        room = self.rooms.get(offer.room_id) if offer.room_id else None
-        if room is not None and (room.operator_id != operator_id or room.free_seats <= 0):
-            room = None
+        room = self.seat_for(offer)
         if room is None and op.active >= op.capacity:
             # the offered room closed meanwhile and every room the operator may run is running
             raise RoutingError(
@@ -231,7 +232,7 @@ class Router:
         self.waiting.remove(customer)
         if room is None:
             room = SeatedRoom(
-                id=self._room_ids(),
+                id=new_room_id or self._room_ids(),
                 operator_id=operator_id,
                 brand_id=customer.brand_id,
                 template_id=customer.template_id,
@@ -245,6 +246,13 @@ class Router:
         room.customers.append(session_id)
         self.seat_of[session_id] = room.id
         return customer
+
+    def seat_for(self, offer: Offer) -> SeatedRoom | None:
+        """The running room the offer's customer sits in when accepted; None: a room of their own."""
+        room = self.rooms.get(offer.room_id) if offer.room_id else None
+        if room is None or room.operator_id != offer.operator_id or room.free_seats <= 0:
+            return None
+        return room
 
     def room_of(self, session_id: str) -> SeatedRoom | None:
         room_id = self.seat_of.get(session_id)

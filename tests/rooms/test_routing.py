@@ -280,3 +280,16 @@ def test_a_transfer_frees_the_seat_and_the_room_goes_on() -> None:
     assert [(o.session_id, o.operator_id, o.room_id) for o in offers] == [("c1", "b", None)]
     with pytest.raises(RoutingError, match="not in a room of operator b"):
         r.transfer(customer("c2"), "b", T0, to_operator="a")
+
+
+def test_accepting_a_seat_in_a_room_that_closed_meanwhile() -> None:
+    r = router(op("a", capacity=2), op("b"))
+    r.enqueue(customer("c1", seats=2))
+    r.accept("c1", "a", T0) if r.dispatch(T0) else None
+    r.enqueue(customer("c2", at=1, seats=2))
+    offer = r.dispatch(T0)[0]
+    assert offer.operator_id == "a" and offer.room_id is not None
+    r.leave_seat("c1", T0)  # the room closes before the seat is accepted
+    assert r.seat_for(offer) is None
+    r.accept("c2", "a", T0, new_room_id="lr-new")  # a's capacity allows a room of c2's own
+    assert r.room_of("c2") is r.rooms["lr-new"] and r.operators["a"].active == 1
