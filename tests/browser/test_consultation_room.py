@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,32 +18,13 @@ from avatar_care.core.config import Settings
 from avatar_care.core.db import open_database
 from avatar_care.core.security import make_join_token
 from rooms.brands import create_brand
-from tests.browser.test_live_room import CLIP, SPEECH, make_y4m
-from tests.shared_data import shared
+from tests.browser import test_live_room
 
 pytestmark = pytest.mark.browser
+# the same Chromium as the live room's test: the signing clip as camera, a reading voice as microphone
+media_browser = test_live_room.media_browser
 PASSWORD = "correct horse battery"
 SLOW = 120_000  # two software-rendering browsers and the server share two cores: minutes, not seconds
-
-
-@pytest.fixture(scope="module")
-def media_browser(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    """A Chromium whose camera is a person signing and whose microphone is a reading voice."""
-    y4m = make_y4m(shared(CLIP), tmp_path_factory.mktemp("camera") / "book.y4m")
-    b = browser.browser_type.launch(
-        executable_path="/usr/bin/chromium",
-        args=[
-            "--no-sandbox",
-            "--disable-background-networking",
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={y4m}",
-            f"--use-file-for-fake-audio-capture={shared(SPEECH)}",
-            "--autoplay-policy=no-user-gesture-required",
-        ],
-    )
-    yield b
-    b.close()
 
 
 def context(browser: Browser, locale: str, token: str | None = None) -> BrowserContext:
