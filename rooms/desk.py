@@ -553,7 +553,8 @@ class CareDesk:
             )
             db.commit()
         if room is not None:
-            self._seat_freed(SeatFreed(room.id, session_id, room.id not in self.router.rooms))
+            closed = room.id not in self.router.rooms
+            self._seat_freed(SeatFreed(room.id, session_id, closed, transferred=True))
         self.tick()
         self._notify(cs.brand_id)
 

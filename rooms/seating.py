@@ -53,3 +53,5 @@ class SeatFreed:
     room_id: str
     session_id: str
     room_closed: bool
+    #: handed on to a colleague (back in the queue), rather than ended
+    transferred: bool = False

@@ -29,8 +29,9 @@ class Claim:
     reason: str = ""
 
     def end(self, reason: str) -> None:
-        self.reason = reason
-        self.ended.set()
+        if not self.ended.is_set():  # the first reason is the participant's own
+            self.reason = reason
+            self.ended.set()
 
 
 class LiveRooms:
@@ -111,11 +112,14 @@ class LiveRooms:
 
     async def let_go(self, event: SeatFreed) -> None:
         """A customer left the consultation: their peer closes; the room too if nobody is left."""
+        why = (
+            "you are being transferred to a colleague" if event.transferred else "your consultation has ended"
+        )
+        self._end_claims(event.room_id, why, event.session_id)
         if event.room_closed:
             await self.close_room(event.room_id)
             return
         room = self.rooms.get(event.room_id)
-        self._end_claims(event.room_id, "your consultation has ended", event.session_id)
         if room is not None:
             await room.customer_left(event.session_id)
 

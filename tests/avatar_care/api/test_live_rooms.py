@@ -257,9 +257,9 @@ def test_a_shared_room_with_one_avatar_a_listening_supervisor_and_its_end(
 
         # the operator ends the last consultation: peers closed, motion and voice stopped
         await asyncio.to_thread(client.post, f"/api/sessions/{second}/end", headers=bearer(anna))
-        for ws in (op_ws, c2_ws, boss_ws):
+        for ws, why in ((c2_ws, "your"), (op_ws, "the"), (boss_ws, "the")):
             message = await asyncio.to_thread(ws.receive_json)
-            assert message == {"type": "left", "message": "the consultation has ended"}
+            assert message == {"type": "left", "message": f"{why} consultation has ended"}
         assert rooms.get(room_id) is None
         assert live.operator is None and live.customers == {} and live.operator_audio.source is None
         heard = len(supervisor.heard)
@@ -271,3 +271,35 @@ def test_a_shared_room_with_one_avatar_a_listening_supervisor_and_its_end(
     with contextlib.ExitStack() as stack:
         sockets = [stack.enter_context(client.websocket_connect(f"/ws/rooms/{room_id}")) for _ in range(4)]
         asyncio.run(scenario(sockets))
+
+
+def test_a_transfer_lets_the_customer_go_and_the_colleague_opens_a_new_room(
+    client: TestClient, clock: ManualClock
+) -> None:
+    brand = new_brand(client, "Ottica Rossi")
+    anna = operator(client, brand, "anna")
+    clock.advance(1)
+    bruno = operator(client, brand, "bruno")
+    sid, access = customer(client, brand, clock)
+    accept(client, sid, anna)
+    first_room = live_room_of(client, access)["id"]
+    with client.websocket_connect(f"/ws/rooms/{first_room}") as ws:
+        ws.send_text(json.dumps({"type": "join", "role": "customer", "token": access}))
+        assert ws.receive_json()["type"] == "joined"
+        r = client.post(
+            f"/api/sessions/{sid}/transfer", json={"to_operator": _id(client, bruno)}, headers=bearer(anna)
+        )
+        assert r.status_code == 200, r.text
+        assert ws.receive_json() == {"type": "left", "message": "you are being transferred to a colleague"}
+    assert client.get("/api/customer/session", headers=bearer(access)).json()["live_room"] is None
+    accept(client, sid, bruno)
+    second_room = live_room_of(client, access)["id"]
+    assert second_room != first_room
+    assert refusal(client, first_room, role="customer", token=access)[0] == 4404
+    assert joins(client, second_room, role="operator", token=bruno) == "operator"
+    code, _ = refusal(client, second_room, role="operator", token=anna)
+    assert code == 4403  # the transferring operator is no longer this consultation's
+
+
+def _id(client: TestClient, token: str) -> str:
+    return str(client.get("/api/operators/me", headers=bearer(token)).json()["id"])
