@@ -18,7 +18,7 @@ registerStrings("operator", {
     abandonment: "Abbandoni", aht: "Durata media", csat: "CSAT",
     mediaTitle: "Videocamera e avatar", mediaFor: "In onda nella consulenza con {name}",
     mediaNone: "Nessuna consulenza in corso: la videocamera parte quando ne accetti una.",
-    mediaFailed: "La videocamera non è partita: {message}",
+    mediaFailed: "La videocamera non è partita: {message}", cameraHere: "Videocamera qui",
     listenTitle: "Ascolta le consulenze", listen: "Ascolta", stopListening: "Smetti di ascoltare",
     listenRow: "{customer} con {operator}", notListening: "Non stai ascoltando.", listenNone: "Nessuna consulenza in corso.",
     listenConnecting: "Collegamento all'ascolto di {customer}…", listening: "In ascolto: {customer} con {operator}",
@@ -39,7 +39,7 @@ registerStrings("operator", {
     abandonment: "Abandonment", aht: "Average handle time", csat: "CSAT",
     mediaTitle: "Camera and avatar", mediaFor: "Live in the consultation with {name}",
     mediaNone: "No consultation running: the camera starts when you accept one.",
-    mediaFailed: "The camera could not start: {message}",
+    mediaFailed: "The camera could not start: {message}", cameraHere: "Camera here",
     listenTitle: "Listen in", listen: "Listen", stopListening: "Stop listening",
     listenRow: "{customer} with {operator}", notListening: "You are not listening.", listenNone: "No consultation running.",
     listenConnecting: "Connecting to listen to {customer}…", listening: "Listening: {customer} with {operator}",
@@ -56,6 +56,7 @@ let last = null;
 let catalogue = [];
 let media = null; // the mounted operator media (or a placeholder while it loads)
 let mediaRoom = null;
+let chosenRoom = null; // with several rooms running, the one the operator put the camera in
 let mediaNote = ["operator.mediaNone", {}];
 let listening = null; // {sessionId, row, handle, state, message}
 const drafts = new Map(); // unsent chat text per session survives re-rendering
@@ -189,8 +190,8 @@ function render(view) {
     tr.append(td);
     return tr;
   }));
+  syncMedia(view.sessions); // first: the sessions' camera buttons show where it is
   renderSessions(view.sessions);
-  syncMedia(view.sessions);
   if (me.role === "supervisor") renderListening(view.listenable ?? []);
   $("callback-list").replaceChildren(...view.contact_requests.map((c) => {
     const li = document.createElement("li");
@@ -275,6 +276,18 @@ function renderSessions(sessions) {
       button(t("operator.transfer"), () => api(`/api/sessions/${s.session_id}/transfer`, { method: "POST", body: { skills: skill.value.split(",").map((x) => x.trim()).filter(Boolean) }, headers: auth() }), true),
       button(t("operator.end"), () => api(`/api/sessions/${s.session_id}/end`, { method: "POST", headers: auth() })),
     );
+    const rooms = new Set(sessions.map((x) => x.live_room_id).filter(Boolean));
+    if (rooms.size > 1 && s.live_room_id) {
+      // several rooms: the camera is in one at a time, the operator says which
+      const here = s.live_room_id === mediaRoom;
+      const camera = button(t("operator.cameraHere"), () => {
+        chosenRoom = s.live_room_id;
+        if (last) render(last);
+      }, !here);
+      camera.id = `camera-${s.session_id}`;
+      camera.setAttribute("aria-pressed", String(here));
+      actions.append(camera);
+    }
     box.append(h, log, form, notesLabel, notes, productLabel, product, skillLabel, skill, actions);
     return box;
   }));
@@ -284,7 +297,8 @@ function renderSessions(sessions) {
 // The camera and avatar go live in the room of the first running consultation (customers of a
 // shared room share it); authenticated with this operator's own token.
 function syncMedia(sessions) {
-  const running = sessions.find((s) => s.live_room_id);
+  const running = sessions.find((s) => s.live_room_id && s.live_room_id === chosenRoom)
+    ?? sessions.find((s) => s.live_room_id);
   const wanted = running?.live_room_id ?? null;
   if (wanted !== mediaRoom) {
     closeMedia();
