@@ -109,6 +109,10 @@ async def signaling(websocket: WebSocket, room_id: str) -> None:
                 except RoomError as exc:
                     await _error(websocket, str(exc))
                     continue
+                except Exception:  # the WebRTC stack failed on this offer: this peer only, not the room
+                    logger.exception("room %s: the %s's offer failed", room_id, admission.role)
+                    await _error(websocket, "the room could not take this offer; send a new one")
+                    continue
                 await websocket.send_json({"type": "answer", "sdp": answer})
     except WebSocketDisconnect:
         pass

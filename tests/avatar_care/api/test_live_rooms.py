@@ -303,3 +303,22 @@ def test_a_transfer_lets_the_customer_go_and_the_colleague_opens_a_new_room(
 
 def _id(client: TestClient, token: str) -> str:
     return str(client.get("/api/operators/me", headers=bearer(token)).json()["id"])
+
+
+async def test_a_room_that_fails_to_close_does_not_keep_the_others_open(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from avatar_care.live.room import LiveRoom
+
+    class Stuck(LiveRoom):
+        async def close(self) -> None:
+            raise RuntimeError("peer connection wedged")
+
+    rooms = LiveRooms()
+    rooms.rooms["stuck"] = Stuck("stuck")
+    fine = rooms.open_care("fine")
+    claim = rooms.claim("fine", "customer-session")
+    await rooms.close()
+    assert rooms.rooms == {} and fine.operator_audio.source is None
+    assert claim.ended.is_set() and claim.reason == "the consultation has ended"
+    assert "live room stuck did not close cleanly" in caplog.text
