@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rooms.audit import record
-from rooms.models import Avatar, Brand
+from rooms.models import Avatar, Brand, RoomTemplate
 
 
 def add_avatar(session: Session, brand: Brand, avatar: Avatar, actor: str) -> Avatar:
@@ -27,6 +27,17 @@ def brand_avatars(session: Session, brand: Brand) -> list[Avatar]:
     return list(
         session.scalars(select(Avatar).where(Avatar.brand_id == brand.id).order_by(Avatar.created_at))
     )
+
+
+def template_avatar_url(session: Session, template_id: str) -> str | None:
+    """Where the pages load the avatar of a room template (None: the pages' default avatar)."""
+    template = session.get(RoomTemplate, template_id)
+    if template is None or template.avatar_id is None:
+        return None
+    avatar = session.get(Avatar, template.avatar_id)
+    if avatar is None or avatar.brand_id != template.brand_id:
+        return None
+    return f"/media/avatars/{avatar.file_name}"
 
 
 def brand_avatar(session: Session, brand: Brand, avatar_id: str) -> Avatar | None:

@@ -4,7 +4,8 @@ Every change is committed to the database *before* the in-memory router is updat
 anyone is told (so an acknowledged chat message, queued customer, callback or survey survives a
 restart), and ``load`` rebuilds the router from the database when the server starts: waiting
 customers keep their place (their original enqueue time and priority), open offers go back to the
-queue, connected sessions still count against their operator's capacity.
+queue, connected sessions still count against their operator's capacity and sit in their live
+rooms again (``rooms.seating``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from rooms.models import (
     SurveyAnswer,
 )
 from rooms.routing import Operator, Presence, Router, RoutingError, Waiting
+from rooms.seating import RoomInfo, SeatedRoom, SeatFreed, new_room_id
 from rooms.templates import business_hours
 from rooms.wait import WaitEstimator
 
@@ -92,6 +94,8 @@ class CareDesk:
         self.estimator = WaitEstimator()
         #: called with a brand id after anything in that brand's queue or sessions changed
         self.listeners: list[Callable[[int], None]] = []
+        #: called after a customer left a live room (ended, transferred): the live side lets them go
+        self.seat_listeners: list[Callable[[SeatFreed], None]] = []
         # Routes run in a thread pool and the ticker on the event loop: one lock keeps the router whole.
         self._lock = threading.RLock()
         self.load()
@@ -110,10 +114,25 @@ class CareDesk:
                 if cs.state == "offered":
                     cs.state = "queued"
                     self._event(db, cs, "offer_withdrawn", {"reason": "server restart"}, now)
-                self.router.enqueue(self._waiting(cs))
-            for cs in db.scalars(select(CareSession).where(CareSession.state == "connected")):
-                if cs.operator_id in self.router.operators:
-                    self.router.operators[cs.operator_id].active += 1
+                self.router.enqueue(self._waiting(db, cs))
+            connected = db.scalars(
+                select(CareSession).where(CareSession.state == "connected").order_by(CareSession.connected_at)
+            )
+            for cs in connected:
+                if cs.operator_id is None:
+                    continue
+                if cs.live_room_id is None:  # connected before sessions had live rooms
+                    cs.live_room_id = new_room_id()
+                template = db.get(RoomTemplate, cs.template_id)
+                room = SeatedRoom(
+                    id=cs.live_room_id,
+                    operator_id=cs.operator_id,
+                    brand_id=cs.brand_id,
+                    template_id=cs.template_id,
+                    seats=template.max_customers if template else 1,
+                    opened_at=as_utc(cs.connected_at or now),
+                )
+                self.router.restore_seat(cs.id, room)
             ended = db.scalars(
                 select(CareSession)
                 .where(CareSession.state == "ended", CareSession.connected_at.is_not(None))
@@ -140,7 +159,8 @@ class CareDesk:
         )
 
     @staticmethod
-    def _waiting(cs: CareSession) -> Waiting:
+    def _waiting(db: Session, cs: CareSession) -> Waiting:
+        template = db.get(RoomTemplate, cs.template_id)
         return Waiting(
             session_id=cs.id,
             brand_id=cs.brand_id,
@@ -150,10 +170,36 @@ class CareDesk:
             enqueued_at=as_utc(cs.enqueued_at),
             priority=cs.priority,
             only_operator=cs.only_operator,
+            seats=template.max_customers if template else 1,
         )
 
     def _event(self, db: Session, cs: CareSession, kind: str, detail: dict[str, Any], now: datetime) -> None:
         db.add(SessionEvent(session_id=cs.id, kind=kind, detail=detail, at=now))
+
+    def _seat_freed(self, event: SeatFreed) -> None:
+        for listener in list(self.seat_listeners):
+            try:
+                listener(event)
+            except Exception:  # the session has ended whatever the live side does about it
+                logger.exception("seat listener failed")
+
+    def live_room(self, room_id: str) -> RoomInfo | None:
+        """A running live room: its brand, template, operator and the sessions seated in it."""
+        with self._lock:
+            room = self.router.rooms.get(room_id)
+            if room is None:
+                return None
+            return RoomInfo(room.id, room.brand_id, room.template_id, room.operator_id, tuple(room.customers))
+
+    def listening_granted(self, supervisor_id: str, session_ids: tuple[str, ...]) -> bool:
+        """Whether the supervisor asked to listen to one of these sessions (the recorded grant)."""
+        with self.sessions() as db:
+            events = db.scalars(
+                select(SessionEvent).where(
+                    SessionEvent.session_id.in_(session_ids), SessionEvent.kind == "supervisor_listening"
+                )
+            )
+            return any(e.detail.get("supervisor") == supervisor_id for e in events)
 
     def _notify(self, brand_id: int) -> None:
         for listener in list(self.listeners):
@@ -229,7 +275,7 @@ class CareDesk:
             db.add(cs)
             self._event(db, cs, "queued", {"template": template.id}, now)
             db.commit()
-            self.router.enqueue(self._waiting(cs))
+            self.router.enqueue(self._waiting(db, cs))
         self.tick()
         self._notify(template.brand_id)
         return cs, token
@@ -383,7 +429,7 @@ class CareDesk:
                     db, offer.session_id, "queued", "offer_expired", {"operator": offer.operator_id}, now
                 )
                 account = db.get(OperatorAccount, offer.operator_id)
-                if account is not None:
+                if account is not None and offer.room_id is None:  # a missed seat is not "away"
                     account.presence = Presence.AWAY.value
                 if cs is not None:
                     brands.add(cs.brand_id)
@@ -414,19 +460,35 @@ class CareDesk:
                 raise Conflict(str(exc)) from None
             cs = db.get(CareSession, session_id)
             assert cs is not None
+            # The room is decided before anything is committed (the offered seat, or a room of the
+            # customer's own), and the router follows the commit; an operator whose offered room
+            # closed and who has no capacity left is refused here, with nothing changed.
+            seat = self.router.seat_for(offer)
+            operator = self.router.operators[operator_id]
+            if seat is None and operator.active >= operator.capacity:
+                raise Conflict("the room offered has closed and you have no free capacity")
+            room_id = seat.id if seat is not None else new_room_id()
             previous = cs.operator_id
             cs.state = "connected"
             cs.operator_id = operator_id
             cs.only_operator = None
+            cs.live_room_id = room_id
             if cs.connected_at is None:
                 cs.connected_at = now
-            self._event(db, cs, "connected", {"operator": operator_id, "from": previous}, now)
+            detail = {
+                "operator": operator_id,
+                "from": previous,
+                "live_room": room_id,
+                "seat": len(seat.customers) + 1 if seat is not None else 1,
+            }
+            self._event(db, cs, "connected", detail, now)
             db.commit()
-            self.router.accept(session_id, operator_id, now)
+            self.router.accept(session_id, operator_id, now, new_room_id=room_id)
             account = db.get(OperatorAccount, operator_id)
             if account is not None:
                 account.presence = self.router.operators[operator_id].presence.value
                 db.commit()
+        self.tick()  # a seat or capacity left: the next customer is offered at once
         self._notify(cs.brand_id)
         return cs
 
@@ -472,7 +534,8 @@ class CareDesk:
                     raise NotFound(f"no operator {to_operator}")
                 if to_operator == operator_id:
                     raise Invalid("a transfer goes to someone else")
-            waiting = self._waiting(cs)
+            waiting = self._waiting(db, cs)
+            room = self.router.room_of(session_id)
             moved = self.router.transfer(
                 waiting,
                 operator_id,
@@ -484,16 +547,21 @@ class CareDesk:
             cs.priority = moved.priority
             cs.skills = sorted(moved.skills)
             cs.only_operator = to_operator
+            cs.live_room_id = None
             self._event(
                 db, cs, "transferred", {"from": operator_id, "to": to_operator, "skills": skills}, now
             )
             db.commit()
+        if room is not None:
+            closed = room.id not in self.router.rooms
+            self._seat_freed(SeatFreed(room.id, session_id, closed, transferred=True))
         self.tick()
         self._notify(cs.brand_id)
 
     def end(self, session_id: str, operator_id: str | None = None) -> CareSession:
         """The operator (or, with ``operator_id`` None, the customer) ends a connected session."""
         now = self.clock.now()
+        freed: SeatFreed | None = None
         with self._lock, self.sessions() as db:
             cs = db.get(CareSession, session_id)
             if cs is None:
@@ -516,8 +584,10 @@ class CareDesk:
                 self._event(db, cs, "ended", {"by": "operator" if operator_id else "customer"}, now)
                 db.commit()
                 assert cs.operator_id is not None and cs.connected_at is not None
+                if session_id in self.router.seat_of:
+                    room, closed = self.router.leave_seat(session_id, now)
+                    freed = SeatFreed(room.id, session_id, closed)
                 if cs.operator_id in self.router.operators:
-                    self.router.finish(cs.operator_id, now)
                     account = db.get(OperatorAccount, cs.operator_id)
                     if account is not None:
                         account.presence = self.router.operators[cs.operator_id].presence.value
@@ -529,6 +599,8 @@ class CareDesk:
             if template is not None and not template.keep_transcripts:
                 db.execute(delete(ChatMessage).where(ChatMessage.session_id == cs.id))
                 db.commit()
+        if freed is not None:
+            self._seat_freed(freed)
         self.tick()
         self._notify(cs.brand_id)
         return cs

@@ -135,6 +135,8 @@ class CareSession(Base):
     operator_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     #: for a transfer to a named colleague
     only_operator: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: the live room while connected (customers of a shared room have the same one), else None
+    live_room_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     access_hash: Mapped[str] = mapped_column(String(64), unique=True)
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -8,16 +8,22 @@ The rules (docs/customer-care.md):
 - an offer has an accept timeout; a missed offer goes to the next operator, and the operator who
   missed it is set away (an operator who does not answer is probably not at the desk), and a
   declined offer is not offered to the same operator again;
-- a transfer puts the customer back at the front of the queue, for another operator or skill.
+- a transfer puts the customer back at the front of the queue, for another operator or skill;
+- an accepted customer opens a room (one unit of the operator's capacity); where the template seats
+  more than one customer, the next waiting customer of that template is first offered a free seat
+  in a running room of an operator who could serve them (``rooms.seating``).
 Time is passed in (``now``), so the rules are tested without waiting.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+
+from rooms.seating import SeatedRoom, new_room_id
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +48,7 @@ class Operator:
     idle_since: datetime
     presence: Presence = Presence.OFFLINE
     capacity: int = 1
+    #: running rooms (a shared room is one, however many customers sit in it)
     active: int = 0
 
 
@@ -59,6 +66,8 @@ class Waiting:
     #: For a transfer to a named colleague: only this operator may take it.
     only_operator: str | None = None
     declined_by: set[str] = field(default_factory=set)
+    #: the template's max_customers: the seats of a room this customer opens
+    seats: int = 1
 
 
 @dataclass(frozen=True)
@@ -67,14 +76,23 @@ class Offer:
     operator_id: str
     offered_at: datetime
     expires_at: datetime
+    #: a free seat in this running room; None: the customer would open a room of their own
+    room_id: str | None = None
 
 
 class Router:
-    def __init__(self, accept_timeout: timedelta = timedelta(seconds=20)) -> None:
+    def __init__(
+        self,
+        accept_timeout: timedelta = timedelta(seconds=20),
+        room_ids: Callable[[], str] = new_room_id,
+    ) -> None:
         self.accept_timeout = accept_timeout
         self.operators: dict[str, Operator] = {}
         self.waiting: list[Waiting] = []
         self.offers: dict[str, Offer] = {}
+        self.rooms: dict[str, SeatedRoom] = {}
+        self.seat_of: dict[str, str] = {}  # session id -> room id
+        self._room_ids = room_ids
 
     # -- operators ---------------------------------------------------------------------------
     def add_operator(self, operator: Operator) -> None:
@@ -141,45 +159,130 @@ class Router:
             del self.offers[offer.session_id]
             self._waiting(offer.session_id).declined_by.add(offer.operator_id)
             op = self.operators.get(offer.operator_id)
-            if op is not None:
+            # A missed seat comes while the operator talks in that room: busy, not away.
+            if op is not None and offer.room_id is None:
                 op.presence = Presence.AWAY
                 logger.info("operator %s missed an offer: set away", op.id)
         busy_with_offer = {o.operator_id for o in self.offers.values()}
+        # Offers seat nobody, so the rooms with free seats stay the same for the whole dispatch.
+        open_rooms: dict[str, list[SeatedRoom]] = {}
+        for room in sorted(self.rooms.values(), key=lambda room: room.opened_at):
+            if room.free_seats > 0:
+                open_rooms.setdefault(room.template_id, []).append(room)
         made = []
         for customer in self._order():
             if customer.session_id in self.offers:
                 continue
-            free = [
+            eligible = [
                 op
                 for op in self.eligible(customer)
-                if op.presence is Presence.AVAILABLE
-                and op.active < op.capacity
-                and op.id not in busy_with_offer
-                and op.id not in customer.declined_by
+                if op.id not in busy_with_offer and op.id not in customer.declined_by
             ]
-            if not free:
+            if not eligible:
                 continue
-            chosen = min(free, key=lambda op: op.idle_since)  # the longest idle
-            offer = Offer(customer.session_id, chosen.id, now, now + self.accept_timeout)
+            seat = self._free_seat(eligible, open_rooms.get(customer.template_id, []))
+            if seat is not None:
+                chosen, room_id = self.operators[seat.operator_id], seat.id
+            else:
+                free = [
+                    op for op in eligible if op.presence is Presence.AVAILABLE and op.active < op.capacity
+                ]
+                if not free:
+                    continue
+                chosen, room_id = min(free, key=lambda op: op.idle_since), None  # the longest idle
+            offer = Offer(customer.session_id, chosen.id, now, now + self.accept_timeout, room_id)
             self.offers[customer.session_id] = offer
             busy_with_offer.add(chosen.id)
             made.append(offer)
         return made
 
-    def accept(self, session_id: str, operator_id: str, now: datetime) -> Waiting:
+    @staticmethod
+    def _free_seat(eligible: list[Operator], open_rooms: list[SeatedRoom]) -> SeatedRoom | None:
+        """The running room of this template with a free seat, opened first, of an operator who is
+        at work: available, or busy because every room they may run is running (an operator with
+        spare capacity who is busy set it by hand, and wants nobody new)."""
+        at_work = {
+            op.id
+            for op in eligible
+            if op.presence is Presence.AVAILABLE
+            or (op.presence is Presence.BUSY and op.active >= op.capacity)
+        }
+        # open_rooms is in the order the rooms opened: the first of an operator at work
+        return next((room for room in open_rooms if room.operator_id in at_work), None)
+
+    def accept(
+        self, session_id: str, operator_id: str, now: datetime, new_room_id: str | None = None
+    ) -> Waiting:
+        """The operator takes the offer: the customer sits in the offered room, or opens one
+        (``new_room_id``, or a fresh id); ``seat_for`` tells beforehand which."""
         offer = self.offers.get(session_id)
         if offer is None or offer.operator_id != operator_id:
             raise RoutingError(f"session {session_id} is not offered to operator {operator_id}")
         if offer.expires_at <= now:
             raise RoutingError(f"the offer of session {session_id} expired at {offer.expires_at.isoformat()}")
+        op = self._operator(operator_id)
+        room = self.seat_for(offer)
+        if room is None and op.active >= op.capacity:
+            # the offered room closed meanwhile and every room the operator may run is running
+            raise RoutingError(
+                f"operator {operator_id} has no free seat or capacity for session {session_id}"
+            )
         del self.offers[session_id]
         customer = self._waiting(session_id)
         self.waiting.remove(customer)
-        op = self._operator(operator_id)
-        op.active += 1
-        if op.active >= op.capacity:
-            op.presence = Presence.BUSY
+        if room is None:
+            room = SeatedRoom(
+                id=new_room_id or self._room_ids(),
+                operator_id=operator_id,
+                brand_id=customer.brand_id,
+                template_id=customer.template_id,
+                seats=customer.seats,
+                opened_at=now,
+            )
+            self.rooms[room.id] = room
+            op.active += 1
+            if op.active >= op.capacity:
+                op.presence = Presence.BUSY
+        room.customers.append(session_id)
+        self.seat_of[session_id] = room.id
         return customer
+
+    def seat_for(self, offer: Offer) -> SeatedRoom | None:
+        """The running room the offer's customer sits in when accepted; None: a room of their own."""
+        room = self.rooms.get(offer.room_id) if offer.room_id else None
+        if room is None or room.operator_id != offer.operator_id or room.free_seats <= 0:
+            return None
+        return room
+
+    def room_of(self, session_id: str) -> SeatedRoom | None:
+        room_id = self.seat_of.get(session_id)
+        return self.rooms.get(room_id) if room_id else None
+
+    def restore_seat(self, session_id: str, room: SeatedRoom) -> None:
+        """After a restart: a connected session back in its room (the room counted once)."""
+        known = self.rooms.get(room.id)
+        if known is None:
+            known = self.rooms[room.id] = room
+            op = self.operators.get(room.operator_id)
+            if op is not None:
+                op.active += 1
+        if session_id not in known.customers:
+            known.customers.append(session_id)
+        self.seat_of[session_id] = known.id
+
+    def leave_seat(self, session_id: str, now: datetime) -> tuple[SeatedRoom, bool]:
+        """A connected customer leaves their room (ended, transferred); True when it closed."""
+        room_id = self.seat_of.pop(session_id, None)
+        room = self.rooms.get(room_id) if room_id else None
+        if room is None:
+            raise RoutingError(f"session {session_id} sits in no room")
+        room.customers.remove(session_id)
+        if room.customers:
+            return room, False
+        del self.rooms[room.id]
+        if room.operator_id in self.operators:
+            self.finish(room.operator_id, now)
+        return room, True
 
     def decline(self, session_id: str, operator_id: str) -> None:
         offer = self.offers.get(session_id)
@@ -189,7 +292,7 @@ class Router:
         self._waiting(session_id).declined_by.add(operator_id)
 
     def finish(self, operator_id: str, now: datetime) -> None:
-        """The operator's session ended (or was transferred away)."""
+        """One of the operator's rooms closed (its last customer ended or was transferred away)."""
         op = self._operator(operator_id)
         if op.active == 0:
             raise RoutingError(f"operator {operator_id} has no session to end")
@@ -213,7 +316,10 @@ class Router:
             target = self._operator(to_operator)
             if target.brand_id != customer.brand_id:
                 raise RoutingError(f"operator {to_operator} works for another brand")
-        self.finish(from_operator, now)
+        room = self.room_of(customer.session_id)
+        if room is None or room.operator_id != from_operator:
+            raise RoutingError(f"session {customer.session_id} is not in a room of operator {from_operator}")
+        self.leave_seat(customer.session_id, now)
         moved = Waiting(
             session_id=customer.session_id,
             brand_id=customer.brand_id,
@@ -224,6 +330,7 @@ class Router:
             priority=max([w.priority for w in self.waiting] + [customer.priority]) + 1,
             only_operator=to_operator,
             declined_by={from_operator},
+            seats=customer.seats,
         )
         self.enqueue(moved)
         return moved

@@ -153,3 +153,59 @@ def test_a_template_that_keeps_no_transcripts_drops_the_chat_at_the_end(tmp_path
     assert len(w.desk.transcript(cs.id)) == 1  # persisted while it happens
     w.desk.end(cs.id, anna.id)
     assert w.desk.transcript(cs.id) == []
+
+
+def test_a_shared_room_seats_customers_with_their_own_sessions_and_survives_a_restart(
+    tmp_path: Path,
+) -> None:
+    from rooms.seating import SeatFreed
+
+    w = make_world(tmp_path, max_customers=2)
+    anna = w.operator("anna", ["it"], ["optics"])
+    w.clock.advance(1)
+    bruno = w.operator("bruno", ["it"], ["optics"])
+    freed: list[SeatFreed] = []
+    w.desk.seat_listeners.append(freed.append)
+    first, _ = w.desk.join(w.template, Customer("c-1", "it"))
+    w.desk.accept(first.id, anna.id)
+    second, _ = w.desk.join(w.template, Customer("c-2", "it"))
+    assert w.desk.offers_for(anna.id) == [second.id]  # a seat in anna's room, before bruno
+    room_id = w.desk.accept(second.id, anna.id).live_room_id
+    assert room_id is not None
+    info = w.desk.live_room(room_id)
+    assert info is not None and info.sessions == (first.id, second.id) and info.operator_id == anna.id
+    assert room_id not in (first.id, second.id) and "c-1" not in room_id
+    third, _ = w.desk.join(w.template, Customer("c-3", "it"))
+    assert w.desk.offers_for(bruno.id) == [third.id]  # the room is full
+    w.desk.chat(first.id, "customer", "solo mia")
+    assert [m.text for m in w.desk.transcript(second.id)] == []  # each keeps their own chat
+
+    w.restart()
+    assert w.desk.live_room(room_id) == info
+    w.desk.set_presence(anna.id, Presence.AVAILABLE)
+    w.desk.set_presence(bruno.id, Presence.AVAILABLE)
+    w.desk.end(first.id, anna.id)
+    w.desk.seat_listeners.append(freed.append)
+    w.clock.advance(60)
+    w.desk.end(second.id, None)
+    assert freed == [SeatFreed(room_id, second.id, room_closed=True)]
+    assert w.desk.live_room(room_id) is None
+    kinds = [e.kind for e in w.desk.events(first.id)]
+    assert kinds[-1] == "ended" and kinds.count("connected") == 1
+
+
+def test_a_freed_seat_is_offered_to_the_next_customer_of_the_template(tmp_path: Path) -> None:
+    from rooms.seating import SeatFreed
+
+    w = make_world(tmp_path, max_customers=2)
+    anna = w.operator("anna", ["it"], ["optics"])
+    freed: list[SeatFreed] = []
+    w.desk.seat_listeners.append(freed.append)
+    sessions = [w.desk.join(w.template, Customer(f"c-{i}", "it"))[0] for i in range(3)]
+    w.desk.accept(sessions[0].id, anna.id)
+    room_id = w.desk.accept(sessions[1].id, anna.id).live_room_id
+    assert room_id is not None and w.desk.offers_for(anna.id) == []
+    w.desk.end(sessions[0].id, None)
+    assert freed == [SeatFreed(room_id, sessions[0].id, room_closed=False)]
+    assert w.desk.offers_for(anna.id) == [sessions[2].id]
+    assert w.desk.accept(sessions[2].id, anna.id).live_room_id == room_id

@@ -47,11 +47,12 @@ function toRows(landmarks, withVisibility) {
 /**
  * Mount the operator's media into `container` (the operator page's <section id="operator-media">).
  * @param {HTMLElement} container
- * @param {{roomId: string, operatorKey: string, mode?: "edge"|"server", lang?: string,
- *          avatarUrl?: string}} options
+ * @param {{roomId: string, operatorKey?: string, token?: string, mode?: "edge"|"server",
+ *          lang?: string, avatarUrl?: string}} options  `token`: the operator's bearer token
+ *          (a consultation's room); `operatorKey`: the demo room's key
  */
 export async function mountOperatorMedia(container, options) {
-  const { roomId, operatorKey, avatarUrl = "/assets/avatars/Asian_F_1_Casual.vrm" } = options;
+  const { roomId, operatorKey = null, token = null, avatarUrl = "/assets/avatars/Asian_F_1_Casual.vrm" } = options;
   let lang = options.lang ?? (navigator.language?.toLowerCase().startsWith("it") ? "it" : "en");
   let mode = options.mode ?? "edge";
   const state = {
@@ -179,7 +180,8 @@ export async function mountOperatorMedia(container, options) {
       audio.play().catch(() => {});
     };
     ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/rooms/${encodeURIComponent(roomId)}`);
-    ws.onopen = () => ws.send(JSON.stringify({ type: "join", role: "operator", operator_key: operatorKey }));
+    const who = token ? { token } : { operator_key: operatorKey };
+    ws.onopen = () => ws.send(JSON.stringify({ type: "join", role: "operator", ...who }));
     ws.onmessage = async (e) => {
       const msg = JSON.parse(e.data);
       if (msg.type === "joined") {

@@ -1,5 +1,5 @@
 // The customer's page: join with the brand's signed link, wait (live position), talk and chat, rate.
-import { api, applyTranslations, formatWait, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
+import { api, applyTranslations, formatWait, getLanguage, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
 
 registerStrings("customer", {
   it: {
@@ -17,6 +17,7 @@ registerStrings("customer", {
     problemSent: "Segnalazione ricevuta, grazie.", end: "Termina la consulenza", surveyTitle: "Com'è andata?",
     rating: "Il tuo voto, da 1 (male) a 5 (ottimo)", comment: "Commento (facoltativo)", thanks: "Grazie!",
     left: "Sei uscito dalla coda.", noLink: "Per entrare serve il link dal sito del negozio.",
+    liveRoom: "La stanza della consulenza", roomUnavailable: "Avatar e voce non si sono potuti avviare qui; la chat e il resto funzionano.",
   },
   en: {
     title: "Consultation", joining: "Joining…", closedTitle: "We are closed right now",
@@ -33,6 +34,7 @@ registerStrings("customer", {
     problemSent: "Report received, thank you.", end: "End the consultation", surveyTitle: "How did it go?",
     rating: "Your rating, from 1 (bad) to 5 (excellent)", comment: "Comment (optional)", thanks: "Thank you!",
     left: "You left the queue.", noLink: "To join you need the link from the shop's site.",
+    liveRoom: "The consultation room", roomUnavailable: "The avatar and voice could not start here; chat and everything else go on.",
   },
 });
 
@@ -42,13 +44,17 @@ const params = new URLSearchParams(location.search);
 const joinToken = params.get("token");
 let access = localStorage.getItem(SESSION_KEY);
 let last = null;
-let room = null;
+let room = null; // the mounted live room (or a placeholder while it loads)
+let roomId = null;
 let chatCount = 0;
 let contactWithSession = false;
 let contactSent = false;
 
 mountLanguageSwitch($("lang"));
-onLanguageChange(() => last && render(last));
+onLanguageChange((lang) => {
+  room?.setLanguage?.(lang);
+  if (last) render(last);
+});
 
 function show(...ids) {
   for (const id of ["joining", "closed", "waiting", "contact", "connected", "survey", "thanks"]) $(id).hidden = !ids.includes(id);
@@ -105,6 +111,7 @@ async function start() {
 function render(s) {
   last = s;
   if (s.state === "queued" || s.state === "offered" || s.state === "transferred") {
+    closeRoom(); // a transfer leaves the room: the next operator's room mounts when connected
     show("waiting", ...(s.may_leave_message ? ["contact"] : []));
     $("long-wait").hidden = !s.may_leave_message;
     const text = s.estimated_wait_s == null
@@ -164,23 +171,39 @@ function renderCart(lines) {
   }));
 }
 
-// The live room (avatar, voice) is a colleague's module: mounted when present, the page works without it.
+// The live room of the connected session (avatar, voice): its id and avatar come with the session,
+// the customer joins it with their own session token. Loaded on demand; the page works without it.
 async function mountRoom(s) {
-  if (room) return;
-  room = { close() {} };
+  const live = s.live_room;
+  if (!live || roomId === live.id) return;
+  closeRoom();
+  roomId = live.id;
+  const placeholder = { close() {} };
+  room = placeholder;
+  $("room-unavailable").hidden = true;
   try {
     const module = await import("../room/customer_room.js");
-    if (typeof module.mountCustomerRoom === "function") {
-      room = await module.mountCustomerRoom($("customer-room"), { roomId: s.template_id, sessionId: s.session_id, token: access });
-    }
+    const mounted = await module.mountCustomerRoom($("customer-room"), {
+      roomId: live.id,
+      sessionId: s.session_id,
+      token: access,
+      avatarUrl: live.avatar_url ?? undefined,
+      lang: getLanguage(),
+    });
+    if (room === placeholder) room = mounted;
+    else mounted.close(); // the session ended while the room was loading
   } catch (error) {
     console.info("live room not available:", error);
+    if (room === placeholder) $("room-unavailable").hidden = false;
   }
 }
 
 function closeRoom() {
+  const mounted = room;
+  room = null;
+  roomId = null;
   try {
-    room?.close();
+    mounted?.close();
   } catch {
     // already closed
   }

@@ -1,5 +1,6 @@
 // The operator console's queue panel: offers to accept, own consultations (chat, notes, products, transfer, end), callbacks.
-import { api, applyTranslations, formatWait, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
+import { api, applyTranslations, formatWait, getLanguage, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
+import { listenIn } from "./listen.js";
 
 registerStrings("operator", {
   it: {
@@ -15,6 +16,13 @@ registerStrings("operator", {
     customerSays: "Cliente", operatorSays: "Tu", figures: "Indicatori in diretta (ultime 24 ore)",
     queueLength: "In coda", asa: "Velocità di risposta", serviceLevel: "Livello di servizio (20 s)",
     abandonment: "Abbandoni", aht: "Durata media", csat: "CSAT",
+    mediaTitle: "Videocamera e avatar", mediaFor: "In onda nella consulenza con {name}",
+    mediaNone: "Nessuna consulenza in corso: la videocamera parte quando ne accetti una.",
+    mediaFailed: "La videocamera non è partita: {message}", cameraHere: "Videocamera qui",
+    listenTitle: "Ascolta le consulenze", listen: "Ascolta", stopListening: "Smetti di ascoltare",
+    listenRow: "{customer} con {operator}", notListening: "Non stai ascoltando.", listenNone: "Nessuna consulenza in corso.",
+    listenConnecting: "Collegamento all'ascolto di {customer}…", listening: "In ascolto: {customer} con {operator}",
+    listenEnded: "La consulenza che ascoltavi è terminata.", listenFailed: "Ascolto non riuscito: {message}",
   },
   en: {
     title: "Operator console", signIn: "Sign in", brand: "Brand number", login: "Login", password: "Password",
@@ -29,6 +37,13 @@ registerStrings("operator", {
     customerSays: "Customer", operatorSays: "You", figures: "Live figures (last 24 hours)",
     queueLength: "Waiting", asa: "Speed of answer", serviceLevel: "Service level (20 s)",
     abandonment: "Abandonment", aht: "Average handle time", csat: "CSAT",
+    mediaTitle: "Camera and avatar", mediaFor: "Live in the consultation with {name}",
+    mediaNone: "No consultation running: the camera starts when you accept one.",
+    mediaFailed: "The camera could not start: {message}", cameraHere: "Camera here",
+    listenTitle: "Listen in", listen: "Listen", stopListening: "Stop listening",
+    listenRow: "{customer} with {operator}", notListening: "You are not listening.", listenNone: "No consultation running.",
+    listenConnecting: "Connecting to listen to {customer}…", listening: "Listening: {customer} with {operator}",
+    listenEnded: "The consultation you listened to has ended.", listenFailed: "Listening failed: {message}",
   },
 });
 
@@ -39,10 +54,18 @@ let me = null;
 let live = null;
 let last = null;
 let catalogue = [];
+let media = null; // the mounted operator media (or a placeholder while it loads)
+let mediaRoom = null;
+let chosenRoom = null; // with several rooms running, the one the operator put the camera in
+let mediaNote = ["operator.mediaNone", {}];
+let listening = null; // {sessionId, row, handle, state, message}
 const drafts = new Map(); // unsent chat text per session survives re-rendering
 
 mountLanguageSwitch($("lang"));
-onLanguageChange(() => last && render(last));
+onLanguageChange((lang) => {
+  media?.setLanguage?.(lang);
+  if (last) render(last);
+});
 const auth = () => ({ Authorization: `Bearer ${token}` });
 const fail = (error) => ($("error").textContent = t("common.error", { message: error.message }));
 
@@ -81,6 +104,8 @@ $("sign-out").addEventListener("click", async () => {
   await api("/api/operators/me/presence", { method: "PUT", body: { presence: "offline" }, headers: auth() }).catch(() => {});
   localStorage.removeItem(TOKEN_KEY);
   live?.close();
+  closeMedia();
+  stopListening();
   location.reload();
 });
 
@@ -106,6 +131,7 @@ async function enter() {
   $("me-title").textContent = t("operator.hello", { name: me.name });
   live = liveSnapshots(`/ws/queue/operator?token=${encodeURIComponent(token)}`, render);
   if (me.role === "supervisor") {
+    $("listen-panel").hidden = false;
     $("supervisor-figures").hidden = false;
     refreshFigures();
     setInterval(refreshFigures, 5000);
@@ -164,7 +190,9 @@ function render(view) {
     tr.append(td);
     return tr;
   }));
+  syncMedia(view.sessions); // first: the sessions' camera buttons show where it is
   renderSessions(view.sessions);
+  if (me.role === "supervisor") renderListening(view.listenable ?? []);
   $("callback-list").replaceChildren(...view.contact_requests.map((c) => {
     const li = document.createElement("li");
     const when = c.callback_at ? ` (${t("operator.callbackAt", { when: new Date(c.callback_at).toLocaleString() })})` : "";
@@ -248,10 +276,131 @@ function renderSessions(sessions) {
       button(t("operator.transfer"), () => api(`/api/sessions/${s.session_id}/transfer`, { method: "POST", body: { skills: skill.value.split(",").map((x) => x.trim()).filter(Boolean) }, headers: auth() }), true),
       button(t("operator.end"), () => api(`/api/sessions/${s.session_id}/end`, { method: "POST", headers: auth() })),
     );
+    const rooms = new Set(sessions.map((x) => x.live_room_id).filter(Boolean));
+    if (rooms.size > 1 && s.live_room_id) {
+      // several rooms: the camera is in one at a time, the operator says which
+      const here = s.live_room_id === mediaRoom;
+      const camera = button(t("operator.cameraHere"), () => {
+        chosenRoom = s.live_room_id;
+        if (last) render(last);
+      }, !here);
+      camera.id = `camera-${s.session_id}`;
+      camera.setAttribute("aria-pressed", String(here));
+      actions.append(camera);
+    }
     box.append(h, log, form, notesLabel, notes, productLabel, product, skillLabel, skill, actions);
     return box;
   }));
   if (focused) document.getElementById(focused)?.focus();
+}
+
+// The camera and avatar go live in the room of the first running consultation (customers of a
+// shared room share it); authenticated with this operator's own token.
+function syncMedia(sessions) {
+  const running = sessions.find((s) => s.live_room_id && s.live_room_id === chosenRoom)
+    ?? sessions.find((s) => s.live_room_id);
+  const wanted = running?.live_room_id ?? null;
+  if (wanted !== mediaRoom) {
+    closeMedia();
+    if (wanted) mountMedia(running);
+  }
+  const [key, params] = mediaRoom ? mediaNote : ["operator.mediaNone", {}];
+  const text = t(key, params);
+  if ($("media-for").textContent !== text) $("media-for").textContent = text;
+}
+
+async function mountMedia(session) {
+  mediaRoom = session.live_room_id;
+  mediaNote = ["operator.mediaFor", { name: session.customer_name || "—" }];
+  const placeholder = { close() {} };
+  media = placeholder;
+  try {
+    const module = await import("../console/operator_media.js");
+    const mounted = await module.mountOperatorMedia($("operator-media"), {
+      roomId: session.live_room_id,
+      token,
+      avatarUrl: session.avatar_url ?? undefined,
+      lang: getLanguage(),
+    });
+    if (media === placeholder) media = mounted;
+    else mounted.close(); // the consultation ended while the camera was starting
+  } catch (error) {
+    if (media !== placeholder) return;
+    mediaNote = ["operator.mediaFailed", { message: error.message || error.name || String(error) }];
+    $("media-for").textContent = t(...mediaNote);
+  }
+}
+
+function closeMedia() {
+  const mounted = media;
+  media = null;
+  mediaRoom = null;
+  try {
+    mounted?.close();
+  } catch {
+    // already closed
+  }
+  $("operator-media").replaceChildren();
+}
+
+// Supervisors: listen-only in a consultation of the brand (granted and recorded first).
+function renderListening(rows) {
+  if (listening && !rows.some((r) => r.session_id === listening.sessionId) && listening.state !== "ended") {
+    setListening("ended");
+  }
+  const focused = document.activeElement?.id;
+  const list = $("listen-list");
+  if (rows.length === 0) {
+    list.textContent = t("operator.listenNone");
+  } else {
+    list.replaceChildren(...rows.map((r) => {
+      const li = document.createElement("li");
+      const names = { customer: r.customer_name || "—", operator: r.operator_name };
+      const on = listening?.sessionId === r.session_id && listening.state !== "ended";
+      const b = button(on ? t("operator.stopListening") : t("operator.listen"), () => (on ? stopListening() : startListening(r)), on);
+      b.id = `listen-${r.session_id}`;
+      b.setAttribute("aria-pressed", String(on));
+      b.setAttribute("aria-label", `${on ? t("operator.stopListening") : t("operator.listen")}: ${t("operator.listenRow", names)}`);
+      li.append(`${t("operator.listenRow", names)} `, b);
+      return li;
+    }));
+  }
+  renderListenStatus();
+  if (focused) document.getElementById(focused)?.focus();
+}
+
+function renderListenStatus() {
+  const status = $("listen-status");
+  let text = t("operator.notListening");
+  if (listening) {
+    const names = { customer: listening.row.customer_name || "—", operator: listening.row.operator_name, message: listening.message ?? "" };
+    text = t({ connecting: "operator.listenConnecting", listening: "operator.listening", ended: "operator.listenEnded", failed: "operator.listenFailed" }[listening.state], names);
+  }
+  status.dataset.state = listening?.state ?? "off";
+  if (status.textContent !== text) status.textContent = text;
+}
+
+async function startListening(row) {
+  stopListening();
+  const grant = await api(`/api/sessions/${row.session_id}/listen`, { method: "POST", headers: auth() });
+  listening = { sessionId: row.session_id, row, state: "connecting", handle: null };
+  listening.handle = listenIn(grant.live_room_id, token, $("listen-audio"), (state, message) => setListening(state, message));
+  if (last) render(last);
+}
+
+function setListening(state, message) {
+  if (!listening) return;
+  listening.state = state;
+  listening.message = message;
+  if (state === "ended" || state === "failed") listening.handle?.close();
+  if (last) renderListening(last.listenable ?? []);
+}
+
+function stopListening() {
+  listening?.handle?.close();
+  listening = null;
+  if (last && me?.role === "supervisor") renderListening(last.listenable ?? []);
+  else renderListenStatus();
 }
 
 applyTranslations();

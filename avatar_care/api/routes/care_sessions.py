@@ -148,4 +148,10 @@ def listen(session_id: str, supervisor: CurrentSupervisor, desk: DeskDep, db: Se
     if cs.state != "connected":
         raise Conflict(f"session {session_id} is {cs.state}, not connected")
     desk.record_event(session_id, "supervisor_listening", {"supervisor": supervisor.id})
-    return {"session_id": cs.id, "template_id": cs.template_id, "mode": "listen-only"}
+    # the grant the live room checks when this supervisor joins it as a listener
+    return {
+        "session_id": cs.id,
+        "template_id": cs.template_id,
+        "mode": "listen-only",
+        "live_room_id": cs.live_room_id or "",
+    }

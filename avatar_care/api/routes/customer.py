@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from avatar_care.api.deps import CurrentCustomer, DeskDep, SessionDep
 from avatar_care.api.routes.care_sessions import session_detail
 from avatar_care.core.security import JoinClaims, JoinTokenError, unverified_brand, verify_join_token
+from rooms.avatars import template_avatar_url
 from rooms.catalogue import checkout, secrets_of
 from rooms.desk import CareDesk, Customer
 from rooms.errors import Conflict, Forbidden, NotFound
@@ -154,6 +155,12 @@ def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any
         "shown": detail["shown"],
         "cart": detail["cart"],
         "rated": desk.has_survey(session_id),
+        # while connected: the live room to join with this session's own token (signaling)
+        "live_room": (
+            {"id": cs.live_room_id, "avatar_url": template_avatar_url(db, cs.template_id)}
+            if s.state == "connected" and cs.live_room_id
+            else None
+        ),
     }
 
 

@@ -8,8 +8,10 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from avatar_care.api.deps import CurrentOperator, DeskDep, SessionDep
+from rooms.avatars import template_avatar_url
 from rooms.clock import as_utc
 from rooms.desk import CareDesk
 from rooms.models import CareSession, OperatorAccount
@@ -33,6 +35,8 @@ class QueueView(BaseModel):
     offers: list[str]
     sessions: list[dict[str, Any]]
     contact_requests: list[ContactOut]
+    #: for supervisors: the brand's connected consultations they may listen to
+    listenable: list[dict[str, Any]] = []
 
 
 def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
@@ -51,6 +55,9 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
                 "context": cs.context,
                 "notes": cs.notes,
                 "connected_at": as_utc(cs.connected_at).isoformat() if cs.connected_at else None,
+                # customers of a shared room have the same one: the console goes live there once
+                "live_room_id": cs.live_room_id,
+                "avatar_url": template_avatar_url(db, cs.template_id),
                 "chat": [
                     {"sender": m.sender, "text": m.text, "at": as_utc(m.at).isoformat()}
                     for m in desk.transcript(cs.id)
@@ -58,6 +65,7 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
             }
             for cs in mine
         ]
+        listenable = _listenable(db, operator.brand_id) if operator.role == "supervisor" else []
     return QueueView(
         presence=desk.presence(operator.id).value,
         waiting=desk.queue(operator.brand_id),
@@ -75,7 +83,26 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
             )
             for r in desk.contact_requests(operator.brand_id)
         ],
+        listenable=listenable,
     )
+
+
+def _listenable(db: Session, brand_id: int) -> list[dict[str, Any]]:
+    rows = db.execute(
+        select(CareSession, OperatorAccount.name)
+        .join(OperatorAccount, OperatorAccount.id == CareSession.operator_id)
+        .where(CareSession.brand_id == brand_id, CareSession.state == "connected")
+        .order_by(CareSession.connected_at)
+    )
+    return [
+        {
+            "session_id": cs.id,
+            "customer_name": cs.customer_name,
+            "operator_name": name,
+            "live_room_id": cs.live_room_id,
+        }
+        for cs, name in rows
+    ]
 
 
 @router.get("", response_model=QueueView)

@@ -1,13 +1,20 @@
 """Signaling for the live rooms: one WebSocket per participant carries the WebRTC offer and answer.
 
-Messages are JSON with a schema. The first must be ``join`` (role ``customer`` or ``operator``; an
-operator brings the room's operator key), then ``offer``; the server answers ``answer``. Anything
-malformed, oversized, out of order or from the wrong role gets ``{"type": "error", "message": ...}``
-and is logged; a refused join closes the socket.
+Messages are JSON with a schema. The first must be ``join``, saying who you are: in a
+consultation's room a customer brings their session access token, an operator or a listening
+supervisor (role ``listener``) their bearer token (``avatar_care.api.room_access``); in the demo
+room a customer joins without one and the operator brings the room's operator key. Then
+``offer``; the server answers ``answer``. Anything malformed, oversized, out of order or from the
+wrong role gets ``{"type": "error", "message": ...}`` and is logged; a refused join also closes
+the socket (4401 unknown token, 4403 not allowed, 4404 no such room). When a participant's part
+ends (their consultation ended, or they joined again elsewhere) the server sends
+``{"type": "left", "message": ...}`` and closes the socket normally.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import secrets
 from typing import Annotated, Literal
@@ -15,8 +22,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from avatar_care.live.registry import LiveRooms
-from avatar_care.live.room import RoomError
+from avatar_care.api.room_access import NO_SUCH_ROOM, NOT_ALLOWED, Admission, Refusal, admit
+from avatar_care.live.registry import Claim, LiveRooms
+from avatar_care.live.room import LiveRoom, RoomError
+from rooms.desk import CareDesk
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])
@@ -25,7 +34,10 @@ MAX_MESSAGE = 64 * 1024
 
 class Join(BaseModel):
     type: Literal["join"]
-    role: Literal["customer", "operator"]
+    role: Literal["customer", "operator", "listener"]
+    #: a customer's session access token, or an operator's (or supervisor's) bearer token
+    token: str | None = Field(default=None, max_length=500)
+    #: the demo room's operator key
     operator_key: str | None = None
 
 
@@ -40,17 +52,24 @@ Message = TypeAdapter(Annotated[Join | Offer, Field(discriminator="type")])
 @router.websocket("/ws/rooms/{room_id}")
 async def signaling(websocket: WebSocket, room_id: str) -> None:
     rooms: LiveRooms = websocket.app.state.live_rooms
+    desk: CareDesk = websocket.app.state.desk
     await websocket.accept()
-    room = rooms.get(room_id)
-    if room is None:
-        await websocket.send_json({"type": "error", "message": f"no live room {room_id}"})
-        await websocket.close(code=4404)
+    keyed = rooms.is_keyed(room_id)
+    if not keyed and await asyncio.to_thread(desk.live_room, room_id) is None:
+        await _refuse(websocket, room_id, Refusal(NO_SUCH_ROOM, f"no live room {room_id}"))
         return
-    role: str | None = None
-    customer_id = secrets.token_hex(6)
+    admission: Admission | None = None
+    room: LiveRoom | None = None
+    claim: Claim | None = None
+    never = asyncio.Event()
     try:
         while True:
-            raw = await websocket.receive_text()
+            raw = await _next_message(websocket, claim.ended if claim else never)
+            if raw is None:
+                assert claim is not None
+                await websocket.send_json({"type": "left", "message": claim.reason})
+                await websocket.close()
+                return
             if len(raw) > MAX_MESSAGE:
                 await _error(websocket, f"message too large: {len(raw)} bytes, at most {MAX_MESSAGE}")
                 continue
@@ -62,33 +81,86 @@ async def signaling(websocket: WebSocket, room_id: str) -> None:
                 await _error(websocket, f"malformed message: {where}: {first['msg']}")
                 continue
             if isinstance(message, Join):
-                if role is not None:
+                if admission is not None:
                     await _error(websocket, "already joined")
                     continue
-                if message.role == "operator" and not rooms.operator_may_enter(room_id, message.operator_key):
-                    await _error(websocket, "this room's operator key is needed to join as its operator")
-                    await websocket.close(code=4403)
+                try:
+                    if keyed:
+                        admission = _admit_keyed(rooms, room_id, message)
+                    else:
+                        admission = await asyncio.to_thread(admit, desk, room_id, message.role, message.token)
+                except Refusal as refusal:
+                    await _refuse(websocket, room_id, refusal)
                     return
-                role = message.role
-                await websocket.send_json({"type": "joined", "role": role, "room": room_id})
+                if keyed:
+                    room = rooms.get(room_id)
+                else:
+                    rooms.follow(desk)
+                    room = rooms.open_care(room_id)
+                claim = rooms.claim(room_id, admission.participant)
+                logger.info("room %s: a %s joined", room_id, admission.role)
+                await websocket.send_json({"type": "joined", "role": admission.role, "room": room_id})
             else:
-                if role is None:
+                if admission is None or room is None:
                     await _error(websocket, "join first, then send the offer")
                     continue
                 try:
-                    if role == "operator":
-                        answer = await room.operator_offer(message.sdp)
-                    else:
-                        answer = await room.customer_offer(customer_id, message.sdp)
+                    answer = await _offer(room, admission, message.sdp)
                 except RoomError as exc:
                     await _error(websocket, str(exc))
+                    continue
+                except Exception:  # the WebRTC stack failed on this offer: this peer only, not the room
+                    logger.exception("room %s: the %s's offer failed", room_id, admission.role)
+                    await _error(websocket, "the room could not take this offer; send a new one")
                     continue
                 await websocket.send_json({"type": "answer", "sdp": answer})
     except WebSocketDisconnect:
         pass
     finally:
-        if role == "customer":
-            await room.customer_left(customer_id)
+        if claim is not None and rooms.release(claim) and room is not None and admission is not None:
+            if admission.role == "customer":
+                await room.customer_left(admission.participant)
+            elif admission.role == "listener":
+                await room.listener_left(admission.participant)
+
+
+def _admit_keyed(rooms: LiveRooms, room_id: str, join: Join) -> Admission:
+    """The demo room: customers join freely (each connection a new one), its operator by key."""
+    if join.role == "customer":
+        return Admission("customer", secrets.token_hex(6))
+    if join.role == "listener":
+        raise Refusal(NOT_ALLOWED, "listening in is for consultations' rooms")
+    if not rooms.operator_may_enter(room_id, join.operator_key):
+        raise Refusal(NOT_ALLOWED, "this room's operator key is needed to join as its operator")
+    return Admission("operator", "operator")
+
+
+async def _offer(room: LiveRoom, admission: Admission, sdp: str) -> str:
+    if admission.role == "operator":
+        return await room.operator_offer(sdp)
+    if admission.role == "listener":
+        return await room.listener_offer(admission.participant, sdp)
+    return await room.customer_offer(admission.participant, sdp)
+
+
+async def _next_message(websocket: WebSocket, ended: asyncio.Event) -> str | None:
+    """The next text from the page, or None once the participant's part in the room ended."""
+    receive = asyncio.ensure_future(websocket.receive_text())
+    wait_end = asyncio.ensure_future(ended.wait())
+    done, _ = await asyncio.wait({receive, wait_end}, return_when=asyncio.FIRST_COMPLETED)
+    if receive in done:
+        wait_end.cancel()
+        return receive.result()
+    receive.cancel()
+    with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+        await receive
+    return None
+
+
+async def _refuse(websocket: WebSocket, room_id: str, refusal: Refusal) -> None:
+    logger.warning("signaling: room %s refused (%d): %s", room_id, refusal.code, refusal.message)
+    await websocket.send_json({"type": "error", "message": refusal.message, "code": refusal.code})
+    await websocket.close(code=refusal.code)
 
 
 async def _error(websocket: WebSocket, message: str) -> None:
