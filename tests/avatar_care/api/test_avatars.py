@@ -19,8 +19,8 @@ SHIPPED = ROOT / "assets" / "avatars" / "Asian_F_1_Casual.vrm"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path)
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path, database_url=database_url)
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def client(tmp_path: Path, clock: ManualClock) -> Iterator[TestClient]:
-    app = create_app(Settings(data_dir=tmp_path, queue_tick_s=3600))
+def client(tmp_path: Path, database_url: str, clock: ManualClock) -> Iterator[TestClient]:
+    app = create_app(Settings(data_dir=tmp_path, database_url=database_url, queue_tick_s=3600))
     desk: CareDesk = app.state.desk
     desk.clock = clock
     with TestClient(app) as c:
