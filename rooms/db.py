@@ -6,15 +6,21 @@ the same way, since the models use only portable types and the migrations are pl
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: PostgreSQL advisory lock id taken while migrating (any constant the application uses for nothing else)
+MIGRATION_LOCK_KEY = 0x61766361  # "avca"
+_MIGRATING = threading.Lock()
 
 
 class Base(DeclarativeBase):
@@ -41,13 +47,40 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the database's schema to the newest migration (idempotent)."""
+def _alembic(connection: Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    config.attributes["connection"] = connection
+    return config
+
+
+@contextmanager
+def _migration_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds the database's migration lock, so processes starting together (a
+    rolling deploy, commands run side by side) migrate one after the other: the later ones find the
+    schema at head and do nothing, instead of failing on tables that appeared meanwhile."""
+    # Alembic's context lives in module globals: one migration at a time in this process too.
+    with _MIGRATING, engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Held until commit; the DDL is transactional there, so the next one sees it all or none.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        elif connection.dialect.name == "sqlite":
+            # The driver begins transactions only before DML, leaving DDL in autocommit: take the
+            # write lock first, so the version check and the DDL after it are one transaction.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        yield connection
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database's schema to the newest migration (idempotent)."""
+    with _migration_transaction(engine) as connection:
+        command.upgrade(_alembic(connection), "head")
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` ("base" drops every table the migrations made)."""
+    with _migration_transaction(engine) as connection:
+        command.downgrade(_alembic(connection), revision)
 
 
 def session_factory(engine: Engine) -> sessionmaker:  # type: ignore[type-arg]
