@@ -15,7 +15,9 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from rooms.storable import guard
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: PostgreSQL advisory lock id taken while migrating (any constant the application uses for nothing else)
@@ -83,5 +85,6 @@ def downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(_alembic(connection), revision)
 
 
-def session_factory(engine: Engine) -> sessionmaker:  # type: ignore[type-arg]
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose records are checked to be storable on every supported database first."""
+    return guard(sessionmaker(bind=engine, expire_on_commit=False))
