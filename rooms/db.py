@@ -1,7 +1,9 @@
 """Persistence: one SQLAlchemy engine and its schema, kept up to date by Alembic migrations.
 
-SQLite in the data directory is the embedded default; any SQLAlchemy URL (PostgreSQL, say) works
-the same way, since the models use only portable types and the migrations are plain Alembic.
+SQLite in the data directory is the embedded default; PostgreSQL (``postgresql://…``, through
+psycopg 3) runs the same code, and the tests run the persistence on both (tests/conftest.py). The
+models use only portable types, the migrations are plain Alembic, and ``rooms.storable`` holds every
+value to what both can store.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from rooms.storable import guard
@@ -33,7 +35,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def normalized_url(url: str) -> URL:
+    """The URL with PostgreSQL's driver made explicit: ``postgresql://`` (and the older
+    ``postgres://`` many hosts hand out) would otherwise ask for psycopg2, which is not installed."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
 def make_engine(url: str) -> Engine:
+    parsed = normalized_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        # The name shows in pg_stat_activity, so a database shared with others tells our sessions apart.
+        named = {} if "application_name" in parsed.query else {"application_name": "avatar-care"}
+        return create_engine(parsed, pool_pre_ping=True, connect_args=named)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False})
 
@@ -46,7 +62,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True)
 
 
 def _alembic(connection: Connection) -> Config:

@@ -86,7 +86,10 @@ class PostgresCluster:
 
     def _pg(self, program: str, *args: str) -> subprocess.CompletedProcess[str]:
         command = [*self.prefix, str(self.bin_dir / program), *args]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        # The cluster's own folder as working directory: the unprivileged user may not enter the checkout's.
+        result = subprocess.run(
+            command, cwd=self.root, capture_output=True, text=True, timeout=120, check=False
+        )
         if result.returncode != 0:
             log = self.root / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
