@@ -17,6 +17,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from rooms.storable import guard
@@ -99,6 +100,19 @@ def downgrade(engine: Engine, revision: str) -> None:
     """Take the schema back to ``revision`` ("base" drops every table the migrations made)."""
     with _migration_transaction(engine) as connection:
         command.downgrade(_alembic(connection), revision)
+
+
+def commit_first_wins(session: Session) -> bool:
+    """Commit; False (and the change rolled back) if a concurrent writer took the same key first.
+
+    For check-then-insert steps (a survey answer, a login, a one-time id): the check alone cannot
+    see a writer that has not committed yet, on either database, so the key decides the race."""
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
