@@ -47,12 +47,11 @@ def normalized_url(url: str) -> URL:
 
 def make_engine(url: str) -> Engine:
     parsed = normalized_url(url)
-    if parsed.get_backend_name() == "postgresql":
-        # The name shows in pg_stat_activity, so a database shared with others tells our sessions apart.
-        named = {} if "application_name" in parsed.query else {"application_name": "avatar-care"}
-        return create_engine(parsed, pool_pre_ping=True, connect_args=named)
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        # A writer waits up to 30 s for another's lock (a migration at start-up, a busy moment)
+        # instead of failing after the driver's default 5 s.
+        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -63,6 +62,10 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
+    if backend == "postgresql":
+        # The name shows in pg_stat_activity, so a database shared with others tells our sessions apart.
+        named = {} if "application_name" in parsed.query else {"application_name": "avatar-care"}
+        return create_engine(parsed, pool_pre_ping=True, connect_args=named)
     return create_engine(parsed, pool_pre_ping=True)
 
 

@@ -105,7 +105,7 @@ class PostgresCluster:
             str(self.data),
             "--username",
             SUPERUSER,
-            "--auth=trust",  # only this user's loopback port and a private socket folder reach it
+            "--auth=trust",  # a throwaway cluster, reachable on loopback only, gone after the run
             "--encoding=UTF8",
             "--locale=C.UTF-8",
             "--no-sync",
@@ -124,11 +124,20 @@ class PostgresCluster:
                     "-c max_connections=200",
                 ]
             )
+            log = str(self.root / "server.log")
             try:
                 self._pg(
-                    "pg_ctl", "--pgdata", str(self.data), "--log", str(self.root / "server.log"),
-                    "--wait", "--timeout=60", "-o", options, "start",
-                )  # fmt: skip
+                    "pg_ctl",
+                    "--pgdata",
+                    str(self.data),
+                    "--log",
+                    log,
+                    "--wait",
+                    "--timeout=60",
+                    "-o",
+                    options,
+                    "start",
+                )
                 break
             except RuntimeError:
                 if attempt == 2:
