@@ -89,6 +89,11 @@ def set_cart_line(db: Session, cs: CareSession, item_id: str, quantity: int) -> 
             db.delete(line)
     elif line is None:
         db.add(CartLine(session_id=cs.id, item_id=item_id, quantity=quantity))
+        if commit_first_wins(db):
+            return
+        line = db.get(CartLine, (cs.id, item_id))  # added at the same moment: this quantity is the last
+        if line is not None:
+            line.quantity = quantity
     else:
         line.quantity = quantity
     db.commit()

@@ -10,9 +10,10 @@ from typing import TypeVar
 
 import pytest
 
-from rooms.catalogue import secrets_of
+from rooms.catalogue import ItemSpec, add_item, cart, secrets_of, set_cart_line
 from rooms.desk import Customer
 from rooms.errors import Conflict
+from rooms.models import CareSession
 from rooms.operators import OperatorSpec, create_operator
 from tests.rooms.desk_support import World, make_world
 
@@ -59,11 +60,32 @@ def test_one_login_created_at_once_is_taken_once(world: World) -> None:
     assert all(isinstance(o, (str, Conflict)) for o in outcomes), outcomes
 
 
-def test_a_survey_sent_twice_at_once_is_kept_once(world: World) -> None:
+def connected(world: World) -> CareSession:
     anna = world.operator("anna", ["it"], ["optics"])
     cs, _ = world.desk.join(world.template, Customer("c-1", "it"))
-    world.desk.accept(cs.id, anna.id)
-    world.desk.end(cs.id, anna.id)
+    return world.desk.accept(cs.id, anna.id)
+
+
+def test_a_product_added_to_the_cart_twice_at_once_makes_one_line(world: World) -> None:
+    cs = connected(world)
+    with world.sessions() as s:
+        item = add_item(
+            s, world.brand, ItemSpec("Aria", "image", "/m/aria.png", "https://shop/aria"), "admin"
+        )
+
+    def put(i: int) -> None:
+        with world.sessions() as s:
+            set_cart_line(s, cs, item.id, 1 + i)
+
+    assert race(put) == [None] * RACERS
+    with world.sessions() as s:
+        lines = cart(s, cs.id)
+    assert len(lines) == 1 and 1 <= lines[0]["quantity"] <= RACERS
+
+
+def test_a_survey_sent_twice_at_once_is_kept_once(world: World) -> None:
+    cs = connected(world)
+    world.desk.end(cs.id, cs.operator_id)
     outcomes = race(lambda i: world.desk.survey(cs.id, 1 + i % 5, "").csat)
     assert sum(isinstance(o, int) for o in outcomes) == 1
     assert all(isinstance(o, (int, Conflict)) for o in outcomes), outcomes
