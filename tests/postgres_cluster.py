@@ -77,7 +77,8 @@ class PostgresCluster:
     def __init__(self) -> None:
         self.bin_dir = server_bin_dir()
         self.prefix = _run_as()
-        self.root = Path(tempfile.mkdtemp(prefix="avatar-care-pg-"))
+        # As root, under /tmp: a TMPDIR in root's home would be out of the server user's reach.
+        self.root = Path(tempfile.mkdtemp(prefix="avatar-care-pg-", dir="/tmp" if self.prefix else None))
         if self.prefix:
             entry = pwd.getpwnam(SYSTEM_USER)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
