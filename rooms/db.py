@@ -16,10 +16,22 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import (
+    URL,
+    Connection,
+    DateTime,
+    Dialect,
+    Engine,
+    TypeDecorator,
+    create_engine,
+    event,
+    make_url,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from rooms.clock import as_utc
 from rooms.storable import guard
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -34,6 +46,27 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An instant: ``timestamptz`` on PostgreSQL, text on SQLite, always in UTC in between.
+
+    Written in UTC, because SQLite's text keeps the wall time and drops the offset (a callback at
+    10:00+02:00 would read back as 10:00 UTC); read back aware and in UTC on both, whatever the
+    PostgreSQL session's ``TimeZone``. A naive datetime is refused: which zone it meant is unknown."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"an instant needs a time zone: {value.isoformat()}")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
 
 
 def normalized_url(url: str) -> URL:
