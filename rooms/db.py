@@ -78,13 +78,26 @@ def normalized_url(url: str) -> URL:
     return parsed
 
 
+#: Connections one engine keeps open, and how many more it may open in a burst. The server runs up
+#: to 40 requests at once (the web framework's thread pool), and a request that holds a session can
+#: wait for the desk, which takes one more: with SQLAlchemy's default 5 + 10, a burst of 40 joins
+#: left requests holding the whole pool while the desk waited for a connection, and most of them
+#: failed after the pool's 30 s timeout. 10 + 50 covers the thread pool, the desk and the ticker;
+#: PostgreSQL's default max_connections is 100.
+POOL_SIZE = 10
+POOL_OVERFLOW = 50
+
+
 def make_engine(url: str) -> Engine:
     parsed = normalized_url(url)
     backend = parsed.get_backend_name()
+    pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+    if backend == "sqlite" and parsed.database in (None, "", ":memory:"):
+        return create_engine(parsed)  # one connection's private database: there is no pool to size
     if backend == "sqlite":
         # A writer waits up to 30 s for another's lock (a migration at start-up, a busy moment)
         # instead of failing after the driver's default 5 s.
-        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -98,7 +111,7 @@ def make_engine(url: str) -> Engine:
     if backend == "postgresql":
         # The name shows in pg_stat_activity, so a database shared with others tells our sessions apart.
         named = {} if "application_name" in parsed.query else {"application_name": "avatar-care"}
-        return create_engine(parsed, pool_pre_ping=True, connect_args=named)
+        return create_engine(parsed, pool_pre_ping=True, connect_args=named, **pool)
     return create_engine(parsed, pool_pre_ping=True)
 
 
