@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from rooms.db import make_engine, normalized_url
@@ -16,6 +17,7 @@ def test_plain_postgresql_urls_get_the_installed_driver() -> None:
     assert normalized_url("sqlite:///x.sqlite3").drivername == "sqlite"
 
 
+@pytest.mark.postgresql
 def test_a_plain_postgresql_url_connects_and_names_the_application(postgres_cluster: PostgresCluster) -> None:
     with postgres_cluster.database() as url:
         for plain, name in [
