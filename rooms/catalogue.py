@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rooms.audit import record
+from rooms.db import commit_first_wins
 from rooms.errors import Conflict, Invalid, NotFound
 from rooms.models import Brand, BrandSecrets, CareSession, CartLine, CatalogueItem
 
@@ -43,7 +44,9 @@ def secrets_of(db: Session, brand_id: int) -> BrandSecrets:
             brand_id=brand_id, join_secret=secrets.token_urlsafe(32), webhook_secret=secrets.token_urlsafe(32)
         )
         db.add(row)
-        db.commit()
+        if not commit_first_wins(db):  # a concurrent first use made them: those stand
+            row = db.get(BrandSecrets, brand_id)
+            assert row is not None
     return row
 
 
@@ -86,6 +89,11 @@ def set_cart_line(db: Session, cs: CareSession, item_id: str, quantity: int) -> 
             db.delete(line)
     elif line is None:
         db.add(CartLine(session_id=cs.id, item_id=item_id, quantity=quantity))
+        if commit_first_wins(db):
+            return
+        line = db.get(CartLine, (cs.id, item_id))  # added at the same moment: this quantity is the last
+        if line is not None:
+            line.quantity = quantity
     else:
         line.quantity = quantity
     db.commit()

@@ -23,6 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from rooms.clock import Clock, as_utc
+from rooms.db import commit_first_wins
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound
 from rooms.models import (
     CareSession,
@@ -675,7 +676,8 @@ class CareDesk:
                 session_id=session_id, csat=csat, comment=comment.strip(), at=self.clock.now()
             )
             db.add(answer)
-            db.commit()
+            if not commit_first_wins(db):  # sent twice at once: the first one counts
+                raise Conflict("this consultation has already been rated")
         self._notify(cs.brand_id)
         return answer
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from rooms.db import commit_first_wins
 from rooms.models import UsedJoinToken
 
 
@@ -19,9 +19,4 @@ def spend(db: Session, brand_id: int, jti: str, expires_at: datetime, now: datet
     """Record the id as used; False if it already was. Ids of expired tokens are forgotten (they fail anyway)."""
     db.execute(delete(UsedJoinToken).where(UsedJoinToken.expires_at <= now))
     db.add(UsedJoinToken(brand_id=brand_id, jti=jti, expires_at=expires_at))
-    try:
-        db.commit()
-    except IntegrityError:  # the primary key makes two racing uses safe: one wins
-        db.rollback()
-        return False
-    return True
+    return commit_first_wins(db)  # the primary key makes two racing uses safe: one wins

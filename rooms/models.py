@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from rooms.db import Base, utcnow
+from rooms.db import Base, UtcDateTime, utcnow
 
 
 class Brand(Base):
@@ -18,7 +18,7 @@ class Brand(Base):
     name: Mapped[str] = mapped_column(String(200))
     #: SHA-256 of the brand admin's API key (the key itself is shown once, never stored).
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Avatar(Base):
@@ -33,7 +33,7 @@ class Avatar(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     bones: Mapped[list[str]] = mapped_column(JSON)
     expressions: Mapped[list[str]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class AuditEntry(Base):
@@ -44,7 +44,7 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class BrandSecrets(Base):
@@ -77,7 +77,7 @@ class RoomTemplate(Base):
     allow_anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     #: past this wait the customer is offered a message or a callback
     max_wait_s: Mapped[int] = mapped_column(Integer, default=300)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class OperatorAccount(Base):
@@ -94,7 +94,7 @@ class OperatorAccount(Base):
     skills: Mapped[list[str]] = mapped_column(JSON)
     capacity: Mapped[int] = mapped_column(Integer, default=1)
     presence: Mapped[str] = mapped_column(String(20), default="offline")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class OperatorToken(Base):
@@ -104,7 +104,7 @@ class OperatorToken(Base):
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     operator_id: Mapped[str] = mapped_column(ForeignKey("operators.id", ondelete="CASCADE"), index=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class UsedJoinToken(Base):
@@ -114,7 +114,7 @@ class UsedJoinToken(Base):
 
     brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True)
     jti: Mapped[str] = mapped_column(String(200), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class CareSession(Base):
@@ -139,10 +139,10 @@ class CareSession(Base):
     live_room_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     access_hash: Mapped[str] = mapped_column(String(64), unique=True)
     notes: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    enqueued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    connected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    enqueued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    connected_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class SessionEvent(Base):
@@ -152,7 +152,7 @@ class SessionEvent(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("care_sessions.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ChatMessage(Base):
@@ -162,7 +162,7 @@ class ChatMessage(Base):
     session_id: Mapped[str] = mapped_column(ForeignKey("care_sessions.id", ondelete="CASCADE"), index=True)
     sender: Mapped[str] = mapped_column(String(20))  # customer | operator
     text: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ContactRequest(Base):
@@ -177,9 +177,9 @@ class ContactRequest(Base):
     kind: Mapped[str] = mapped_column(String(20))  # message | callback
     contact: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text, default="")
-    callback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    callback_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="open")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ProblemReport(Base):
@@ -188,7 +188,7 @@ class ProblemReport(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("care_sessions.id", ondelete="CASCADE"), index=True)
     text: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SurveyAnswer(Base):
@@ -199,7 +199,7 @@ class SurveyAnswer(Base):
     )
     csat: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class CatalogueItem(Base):

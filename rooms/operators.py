@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from rooms.audit import record
 from rooms.clock import as_utc
+from rooms.db import commit_first_wins
 from rooms.errors import Conflict, Invalid, NotFound
 from rooms.models import Brand, OperatorAccount, OperatorToken
 
@@ -65,7 +66,8 @@ def create_operator(
     )
     session.add(account)
     record(session, brand.id, actor, "operator.create", {"operator": account.id, "login": spec.login})
-    session.commit()
+    if not commit_first_wins(session):  # the same login created at the same moment
+        raise Conflict(f"login {spec.login!r} is already taken in this brand")
     return account
 
 

@@ -2,7 +2,7 @@
 # Prepares a checkout to run or test avatar-care: a virtual environment with the pinned Python
 # packages, the project installed in it, and the pages' npm packages. Safe to run again.
 #   scripts/setup.sh          what running the product needs
-#   scripts/setup.sh --dev    also the test tools and Debian's chromium for the browser tests
+#   scripts/setup.sh --dev    also the test tools, and Debian's chromium and postgresql for the tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,12 +38,17 @@ pip=(.venv/bin/python -m pip --quiet --disable-pip-version-check)
 if [ "$dev" = 1 ]; then
   "${pip[@]}" install -r requirements/dev.txt
   (cd benchmarks && npm ci --no-audit --no-fund --loglevel=error)
-  if [ ! -x /usr/bin/chromium ]; then
+  # Debian packages the tests drive: chromium for the browser tests, postgresql's server programs
+  # (initdb, pg_ctl) for the throwaway cluster the database tests start (tests/postgres_cluster.py).
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-      echo "the browser tests need Debian's chromium: sudo apt-get install chromium" >&2
+      echo "the tests need Debian's ${missing[*]}: sudo apt-get install ${missing[*]}" >&2
       exit 1
     fi
   fi

@@ -32,10 +32,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(command: str, data_dir: Path) -> Iterator[tuple[str, str]]:
-    """``avatar-care COMMAND`` (serve or demo) on a free port; yields its base URL and first output line."""
+def running_server(command: str, data_dir: Path, database_url: str = "") -> Iterator[tuple[str, str]]:
+    """``avatar-care COMMAND`` (serve or demo) on a free port; yields its base URL and first output line.
+
+    ``database_url`` empty means the embedded SQLite file in ``data_dir``."""
     port = free_port()
-    env = os.environ | {"AVATAR_CARE_DATA_DIR": str(data_dir)}
+    env = os.environ | {"AVATAR_CARE_DATA_DIR": str(data_dir), "AVATAR_CARE_DATABASE_URL": database_url}
     proc = subprocess.Popen(
         [sys.executable, "-m", "avatar_care.cli", command, "--host", "127.0.0.1", "--port", str(port)],
         env=env,

@@ -16,7 +16,8 @@ class Settings(BaseSettings):
 
     #: Where the embedded database and uploaded files live.
     data_dir: Path = Field(default=PROJECT_ROOT / "data")
-    #: SQLAlchemy URL; empty means SQLite in ``data_dir`` (the embedded default).
+    #: SQLAlchemy URL; empty means SQLite in ``data_dir`` (the embedded default). PostgreSQL:
+    #: ``postgresql://user:password@host/database`` (psycopg 3; docs/customer-care.md, Persistence).
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000

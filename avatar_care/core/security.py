@@ -17,6 +17,9 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from rooms.models import CareSession, UsedJoinToken
+from rooms.storable import problem
+
 MAX_JOIN_TOKEN_LIFETIME = timedelta(hours=24)
 _hasher = PasswordHasher()
 
@@ -83,6 +86,7 @@ def verify_join_token(token: str, secret: str, now: datetime) -> JoinClaims:
     priority = claims.get("priority", 0)
     if not isinstance(context, dict) or not isinstance(priority, int) or not 0 <= priority <= 9:
         raise JoinTokenError("context must be an object and priority a whole number from 0 to 9")
+    _check_storable(claims)
     return JoinClaims(
         brand_id=int(claims["brand"]),
         template_id=str(claims["room"]),
@@ -95,6 +99,25 @@ def verify_join_token(token: str, secret: str, now: datetime) -> JoinClaims:
         context=context,
         priority=priority,
     )
+
+
+#: where each claim is stored; a claim the database cannot hold is refused with the token, before a
+#: session is made, rather than half-way through the join
+_CLAIM_COLUMNS = {
+    "sub": CareSession.__table__.c.customer_ref,
+    "jti": UsedJoinToken.__table__.c.jti,
+    "name": CareSession.__table__.c.customer_name,
+    "lang": CareSession.__table__.c.language,
+    "topic": CareSession.__table__.c.topic,
+}
+
+
+def _check_storable(claims: dict[str, Any]) -> None:
+    for claim, column in _CLAIM_COLUMNS.items():
+        if claim in claims:
+            reason = problem(column.type, str(claims[claim]))
+            if reason is not None:
+                raise JoinTokenError(f"the join token's {claim!r} claim {reason}")
 
 
 def make_join_token(secret: str, claims: dict[str, Any]) -> str:

@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy import func, select
 
 from avatar_care.core.config import Settings
 from avatar_care.core.db import open_database
 from avatar_care.core.security import make_join_token
 from rooms.brands import create_brand
+from rooms.models import CareSession
 from tests.support import running_server
 
 
@@ -21,12 +23,16 @@ def _token(brand_id: int, secret: str, room: str, sub: str) -> str:
     return make_join_token(secret, claims)
 
 
-def test_everything_survives_a_restart(tmp_path: Path) -> None:
-    _, sessions = open_database(Settings(data_dir=tmp_path))
+def test_everything_survives_a_restart(tmp_path: Path, database_url: str) -> None:
+    engine, sessions = open_database(Settings(data_dir=tmp_path, database_url=database_url))
     with sessions() as s:
         brand, key = create_brand(s, "Ottica Rossi")
+    engine.dispose()
     admin = {"X-API-Key": key}
-    with running_server("serve", tmp_path) as (base, _), httpx.Client(base_url=base, timeout=10) as http:
+    with (
+        running_server("serve", tmp_path, database_url) as (base, _),
+        httpx.Client(base_url=base, timeout=10) as http,
+    ):
         secret = http.get("/api/brand", headers=admin).json()["join_secret"]
         room = http.post(
             "/api/templates", json={"name": "Occhiali", "languages": ["it"]}, headers=admin
@@ -77,7 +83,10 @@ def test_everything_survives_a_restart(tmp_path: Path) -> None:
             for w in waiting[:2]
         ]
         assert [b["position"] for b in before] == [1, 2]
-    with running_server("serve", tmp_path) as (base, _), httpx.Client(base_url=base, timeout=10) as http:
+    with (
+        running_server("serve", tmp_path, database_url) as (base, _),
+        httpx.Client(base_url=base, timeout=10) as http,
+    ):
         after = [
             http.get("/api/customer/session", headers={"Authorization": f"Bearer {w['access_token']}"}).json()
             for w in waiting[:2]
@@ -95,3 +104,8 @@ def test_everything_survives_a_restart(tmp_path: Path) -> None:
             waiting[1]["session_id"],
         ]
         assert view["presence"] == "offline"  # the operator's console must connect again
+    # Both servers worked on the database under test (SQLite file or PostgreSQL), not a default one.
+    engine, sessions = open_database(Settings(data_dir=tmp_path, database_url=database_url))
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(CareSession)) == 4
+    engine.dispose()

@@ -1,9 +1,9 @@
-"""A care desk on a real SQLite file with a manual clock, and a brand with one room template."""
+"""A care desk on a real database (SQLite or PostgreSQL, see ``database_url``) with a manual clock,
+and a brand with one room template."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -51,8 +51,8 @@ class World:
         return self.desk
 
 
-def make_world(tmp_path: Path, **template: object) -> World:
-    engine = make_engine(f"sqlite:///{tmp_path / 'care.sqlite3'}")
+def make_world(database_url: str, **template: object) -> World:
+    engine = make_engine(database_url)
     migrate(engine)
     sessions = session_factory(engine)
     clock = ManualClock()

@@ -1,7 +1,6 @@
 """The care desk on a real database: queue, offers, timeouts, transfers, chat, surveys, restarts."""
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,10 @@ from rooms.routing import Presence
 from tests.rooms.desk_support import make_world
 
 
-def test_a_customer_is_offered_to_the_longest_idle_operator_with_language_and_skills(tmp_path: Path) -> None:
-    w = make_world(tmp_path)
+def test_a_customer_is_offered_to_the_longest_idle_operator_with_language_and_skills(
+    database_url: str,
+) -> None:
+    w = make_world(database_url)
     w.operator("noskill", ["it"], [])
     w.operator("english", ["en"], ["optics"])
     first = w.operator("anna", ["it"], ["optics"])
@@ -26,8 +27,8 @@ def test_a_customer_is_offered_to_the_longest_idle_operator_with_language_and_sk
     assert [e.kind for e in w.desk.events(cs.id)] == ["queued", "offered", "connected"]
 
 
-def test_a_missed_offer_times_out_goes_to_the_next_and_sets_the_operator_away(tmp_path: Path) -> None:
-    w = make_world(tmp_path)
+def test_a_missed_offer_times_out_goes_to_the_next_and_sets_the_operator_away(database_url: str) -> None:
+    w = make_world(database_url)
     anna = w.operator("anna", ["it"], ["optics"])
     w.clock.advance(1)
     bruno = w.operator("bruno", ["it"], ["optics"])
@@ -47,8 +48,8 @@ def test_a_missed_offer_times_out_goes_to_the_next_and_sets_the_operator_away(tm
     assert kinds == ["queued", "offered", "offer_expired", "offered", "connected"]
 
 
-def test_transfer_to_a_skill_then_end_survey_once(tmp_path: Path) -> None:
-    w = make_world(tmp_path)
+def test_transfer_to_a_skill_then_end_survey_once(database_url: str) -> None:
+    w = make_world(database_url)
     anna = w.operator("anna", ["it"], ["optics"])
     w.clock.advance(1)
     carla = w.operator("carla", ["it"], ["optics", "billing"])
@@ -73,8 +74,8 @@ def test_transfer_to_a_skill_then_end_survey_once(tmp_path: Path) -> None:
     assert w.desk.estimator.average_handle_s(w.template.id) == 120
 
 
-def test_positions_estimates_and_the_offer_to_leave_a_message(tmp_path: Path) -> None:
-    w = make_world(tmp_path, max_wait_s=400)
+def test_positions_estimates_and_the_offer_to_leave_a_message(database_url: str) -> None:
+    w = make_world(database_url, max_wait_s=400)
     a, _ = w.desk.join(w.template, Customer("c-1", "it"))
     status = w.desk.status(a.id)
     assert status.position == 1 and status.estimated_wait_s is None and status.may_leave_message
@@ -96,9 +97,9 @@ def test_positions_estimates_and_the_offer_to_leave_a_message(tmp_path: Path) ->
         w.desk.contact_request(w.template, "callback", "+39", "", w.clock.now() - timedelta(minutes=1))
 
 
-def test_closed_rooms_say_when_they_open(tmp_path: Path) -> None:
+def test_closed_rooms_say_when_they_open(database_url: str) -> None:
     hours = {"zone": "Europe/Rome", "weekly": {"mon": ["09:00-18:00"]}}
-    w = make_world(tmp_path, hours=hours)
+    w = make_world(database_url, hours=hours)
     w.clock.current = datetime(2026, 3, 2, 17, 30, tzinfo=UTC)  # 18:30 in Rome, a Monday
     with pytest.raises(Closed) as err:
         w.desk.join(w.template, Customer("c-1", "it"))
@@ -107,8 +108,8 @@ def test_closed_rooms_say_when_they_open(tmp_path: Path) -> None:
         w.desk.join(w.template, Customer("c-1", "de"))
 
 
-def test_a_restart_keeps_the_queue_its_order_the_chat_and_the_callbacks(tmp_path: Path) -> None:
-    w = make_world(tmp_path)
+def test_a_restart_keeps_the_queue_its_order_the_chat_and_the_callbacks(database_url: str) -> None:
+    w = make_world(database_url)
     anna = w.operator("anna", ["it"], ["optics"])
     talking, _ = w.desk.join(w.template, Customer("c-0", "it"))
     w.desk.accept(talking.id, anna.id)
@@ -130,8 +131,8 @@ def test_a_restart_keeps_the_queue_its_order_the_chat_and_the_callbacks(tmp_path
     assert desk.offers_for(anna.id) == [first.id]
 
 
-def test_transcripts_are_kept_as_long_as_the_template_says(tmp_path: Path) -> None:
-    w = make_world(tmp_path, transcript_days=30)
+def test_transcripts_are_kept_as_long_as_the_template_says(database_url: str) -> None:
+    w = make_world(database_url, transcript_days=30)
     anna = w.operator("anna", ["it"], ["optics"])
     cs, _ = w.desk.join(w.template, Customer("c-1", "it"))
     w.desk.accept(cs.id, anna.id)
@@ -144,8 +145,8 @@ def test_transcripts_are_kept_as_long_as_the_template_says(tmp_path: Path) -> No
     assert "ended" in [e.kind for e in w.desk.events(cs.id)]  # the figures keep their history
 
 
-def test_a_template_that_keeps_no_transcripts_drops_the_chat_at_the_end(tmp_path: Path) -> None:
-    w = make_world(tmp_path, keep_transcripts=False)
+def test_a_template_that_keeps_no_transcripts_drops_the_chat_at_the_end(database_url: str) -> None:
+    w = make_world(database_url, keep_transcripts=False)
     anna = w.operator("anna", ["it"], ["optics"])
     cs, _ = w.desk.join(w.template, Customer("c-1", "it"))
     w.desk.accept(cs.id, anna.id)

@@ -19,8 +19,8 @@ SHIPPED = ROOT / "assets" / "avatars" / "Asian_F_1_Casual.vrm"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path)
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path, database_url=database_url)
 
 
 @pytest.fixture
@@ -86,6 +86,8 @@ def test_a_good_avatar_is_accepted_stored_and_thumbnailed(client: TestClient, se
         ),
     ],
 )
+# Refused before anything is stored: one database is enough for these.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_broken_avatars_are_refused_with_their_reasons(client: TestClient, make: Any, reason: str) -> None:
     key = brand_key(client, "Ottica Rossi")
     r = upload(client, key, make())

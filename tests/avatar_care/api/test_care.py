@@ -9,32 +9,14 @@ import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from avatar_care.app import create_app
-from avatar_care.core.config import Settings
 from rooms.clock import ManualClock
-from rooms.desk import CareDesk
 from tests.avatar_care.api.care_support import BrandSetup, bearer, join_token, new_brand, operator
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def client(tmp_path: Path, clock: ManualClock) -> Iterator[TestClient]:
-    app = create_app(Settings(data_dir=tmp_path, queue_tick_s=3600))
-    desk: CareDesk = app.state.desk
-    desk.clock = clock
-    with TestClient(app) as c:
-        yield c
 
 
 @pytest.fixture
