@@ -157,11 +157,11 @@ def test_a_template_that_keeps_no_transcripts_drops_the_chat_at_the_end(database
 
 
 def test_a_shared_room_seats_customers_with_their_own_sessions_and_survives_a_restart(
-    tmp_path: Path,
+    database_url: str,
 ) -> None:
     from rooms.seating import SeatFreed
 
-    w = make_world(tmp_path, max_customers=2)
+    w = make_world(database_url, max_customers=2)
     anna = w.operator("anna", ["it"], ["optics"])
     w.clock.advance(1)
     bruno = w.operator("bruno", ["it"], ["optics"])
@@ -195,10 +195,10 @@ def test_a_shared_room_seats_customers_with_their_own_sessions_and_survives_a_re
     assert kinds[-1] == "ended" and kinds.count("connected") == 1
 
 
-def test_a_freed_seat_is_offered_to_the_next_customer_of_the_template(tmp_path: Path) -> None:
+def test_a_freed_seat_is_offered_to_the_next_customer_of_the_template(database_url: str) -> None:
     from rooms.seating import SeatFreed
 
-    w = make_world(tmp_path, max_customers=2)
+    w = make_world(database_url, max_customers=2)
     anna = w.operator("anna", ["it"], ["optics"])
     freed: list[SeatFreed] = []
     w.desk.seat_listeners.append(freed.append)
