@@ -8,9 +8,11 @@ customers, the operator) and hands one stream to an :class:`~avatar_care.live.au
   cheap path of ``audio_relay``, and the usual case: a consultation is one customer).
 * As soon as a second input sends, every active input is decoded (libopus), their 20 ms frames are
   summed through a :class:`Limiter` and encoded once (one encoder per mix, however many hear it).
-  Frames are aligned by arrival, not by the senders' clocks, which are unrelated: a mixed frame is
-  made when every active input has a frame waiting, or when the oldest waiting frame is
-  :data:`WAIT_S` old, so a late or silent input holds the others back by at most that.
+  Frames are aligned by arrival, not by the senders' clocks, which are unrelated: the mix has a
+  20 ms clock of its own, and each tick takes the oldest frame waiting from every input (a few at
+  most: :data:`QUEUE_FRAMES`). An input with nothing waiting is silent for that tick, so a late or
+  silent customer never holds the others back; its late frame is mixed at the next tick, and
+  from then on it stays a frame behind, which absorbs its jitter.
 * An input whose packets stop for :data:`DROP_OUT_S` leaves the mix (a browser sends a packet every
   20 ms while its microphone is on, silence included); with one left, its packets are forwarded
   encoded again.
@@ -30,7 +32,6 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,9 +45,14 @@ logger = logging.getLogger(__name__)
 
 Samples = npt.NDArray[np.float32]
 
-WAIT_S = 0.03  # how long a mixed frame waits for a late input: a little more than one frame
+FRAME_S = FRAME_TICKS / OPUS_CLOCK
+FIRST_TICK_S = 0.005  # the first tick comes this long after the relayed voice's next packet is due
+BEHIND_S = 0.1  # a clock this far behind (the event loop was held up) starts again from now
+FADE = 120  # samples (2.5 ms) of fade where an input's voice stops or starts within the mix
+FADE_IN = np.linspace(0.0, 1.0, FADE, endpoint=False, dtype=np.float32)
+FADE_OUT = FADE_IN[::-1].copy()
 DROP_OUT_S = 0.25  # an input silent (no packets) this long is not mixed any more
-QUEUE_FRAMES = 3  # frames an input may have waiting; beyond that its oldest go (it came in a burst)
+QUEUE_FRAMES = 5  # frames an input may have waiting; beyond that its oldest go (it came in a burst)
 PRIME_FRAMES = 2  # frames the listener already heard, fed to a new mix encoder to start it warm
 MIX_BITRATE = 40000  # one encoder carries several voices: a little above a single voice's 32 kbit/s
 CEILING = 0.89  # the limiter's ceiling, about -1 dBFS
@@ -139,10 +145,15 @@ class _Input:
     name: str
     last_arrival: float = -1e9
     recent: deque[Encoded] = field(default_factory=lambda: deque(maxlen=PRIME_FRAMES))
-    waiting: deque[tuple[float, Encoded]] = field(default_factory=deque)
+    waiting: deque[Encoded] = field(default_factory=deque)
     decoder: Any = None
-
     bad: int = 0
+    # while mixing, each input's frame is decoded a tick before it is mixed, so that the mix
+    # knows whether the next one came and can fade the voice out before a gap instead of cutting it
+    held: Samples | None = None
+    held_packet: Encoded | None = None
+    held_follows: bool = False  # the frame before the held one was heard: no fade-in
+    broken: bool = False  # frames were dropped after the held one
 
     def decode(self, packet: Encoded) -> Samples:
         if not isinstance(packet, av.Packet):
@@ -164,6 +175,8 @@ class MixStats:
     mixed: int = 0  # frames made by mixing
     decoded: int = 0  # input frames decoded
     dropped: int = 0  # input frames that came too many at once
+    damaged: int = 0  # input frames that would not decode (mixed as silence)
+    late: int = 0  # ticks where an input in the mix had no frame yet (silent for that tick)
     switches: int = 0  # from relaying to mixing or back
     mix_cpu_s: float = 0.0  # thread time spent decoding, mixing and encoding
 
@@ -171,18 +184,19 @@ class MixStats:
 class VoiceMix:
     """Named inputs in, one encoded stream out to ``output``'s listeners."""
 
-    def __init__(self, name: str, output: AudioFanout, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, name: str, output: AudioFanout) -> None:
         self.name = name
         self.output = output
         self.stats = MixStats()
-        self._clock = clock
         self._inputs: dict[str, _Input] = {}
         self._voice: str | None = None  # the input relayed as it is, while not mixing
         self._encoder: Any = None  # set while mixing
         self._limiter = Limiter()
         self._pts = 0
         self._encoded = 0  # frames given to the current encoder
-        self._deadline: asyncio.TimerHandle | None = None
+        self._tick: asyncio.TimerHandle | None = None
+        self._tick_at = 0.0  # on the event loop's clock
+        self._filling = False  # the first tick of a mix only decodes: nothing is held yet
 
     @property
     def mixing(self) -> bool:
@@ -190,7 +204,7 @@ class VoiceMix:
 
     def active(self) -> list[str]:
         """The inputs that sent voice within the last :data:`DROP_OUT_S`."""
-        now = self._clock()
+        now = time.monotonic()
         return [name for name, i in self._inputs.items() if now - i.last_arrival <= DROP_OUT_S]
 
     def push(self, name: str, packet: Encoded) -> None:
@@ -199,7 +213,7 @@ class VoiceMix:
         if source is None:
             source = self._inputs[name] = _Input(name)
             logger.info("voice mix %s: %s joins", self.name, name)
-        now = self._clock()
+        now = time.monotonic()
         source.last_arrival = now
         if not self.output.listeners:  # nobody hears this mix: no work, only keep track
             if self.mixing:
@@ -208,11 +222,11 @@ class VoiceMix:
             source.recent.append(packet)
             return
         if self.mixing:
-            source.waiting.append((now, packet))
+            source.waiting.append(packet)
             while len(source.waiting) > QUEUE_FRAMES:
                 source.waiting.popleft()
+                source.broken = True
                 self.stats.dropped += 1
-            self._mix_ready()
             return
         active = self.active()
         if self._voice not in active or self._voice not in self._inputs:
@@ -232,8 +246,8 @@ class VoiceMix:
         logger.info("voice mix %s: %s leaves", self.name, name)
         if self._voice == name:
             self._voice = None
-        if self.mixing:
-            self._mix_ready()
+        if self.mixing and len(self.active()) <= 1:
+            self._back_to_relay(next(iter(self.active()), None))
 
     def close(self) -> None:
         if self.mixing:
@@ -255,62 +269,88 @@ class VoiceMix:
         self._limiter = Limiter()
         self.output.new_timeline()
         voice = self._inputs.get(self._voice) if self._voice is not None else None
+        next_due = now
         if voice is not None and voice.name != newcomer:
             # the last frames the listener heard, so that the new encoder starts where they left off
             for heard in voice.recent:
                 self._encode(voice.decode(heard))
                 self.stats.decoded += 1
+            next_due = max(now, voice.last_arrival + FRAME_S)
         for source in self._inputs.values():
             source.waiting.clear()
-        self._inputs[newcomer].waiting.append((now, packet))
+            source.held, source.held_packet, source.broken = None, None, False
+            # the relayed voice goes on in the mix without a fade; everyone else fades in
+            source.held_follows = source is voice
+        self._filling = True
+        self._inputs[newcomer].waiting.append(packet)
         self.stats.mix_cpu_s += time.thread_time() - started
-        self._mix_ready()
+        # the clock's phase: just after the voice heard so far is due, so that it misses no tick
+        loop = asyncio.get_running_loop()
+        self._tick_at = loop.time() + (next_due - now) + FIRST_TICK_S
+        self._tick = loop.call_at(self._tick_at, self._on_tick)
 
     def _stop_mixing(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
         self._encoder = None
         for source in self._inputs.values():
             source.decoder = None  # a new mix starts its decoders afresh from the primed frames
             source.waiting.clear()
+            source.held, source.held_packet = None, None
 
-    def _mix_ready(self) -> None:
-        """Make every mixed frame that is due, then relay again if only one input is left."""
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
-        while self.mixing:
-            active = self.active()
-            if len(active) <= 1:
-                self._back_to_relay(active[0] if active else None)
-                return
-            ready = [self._inputs[n] for n in active if self._inputs[n].waiting]
-            if not ready:
-                return
-            oldest = min(i.waiting[0][0] for i in ready)
-            due = oldest + WAIT_S
-            if len(ready) < len(active) and self._clock() < due:
-                loop = asyncio.get_running_loop()
-                self._deadline = loop.call_later(due - self._clock(), self._mix_ready)
-                return
-            self._mix_frame(ready)
+    def _on_tick(self) -> None:
+        self._tick = None
+        if not self.mixing:
+            return
+        active = self.active()
+        if len(active) <= 1:
+            self._back_to_relay(active[0] if active else None)
+            return
+        try:
+            self._mix_frame([self._inputs[name] for name in active])
+        finally:
+            loop = asyncio.get_running_loop()
+            self._tick_at += FRAME_S
+            if self._tick_at < loop.time() - BEHIND_S:
+                self._tick_at = loop.time() + FRAME_S
+            self._tick = loop.call_at(self._tick_at, self._on_tick)
 
-    def _mix_frame(self, ready: list[_Input]) -> None:
+    def _mix_frame(self, sources: list[_Input]) -> None:
+        """Mix the frames held since the last tick, and hold each input's next frame."""
         started = time.thread_time()
         total = np.zeros(FRAME_TICKS, dtype=np.float32)
-        for source in ready:
-            _, packet = source.waiting.popleft()
+        for source in sources:
+            packet = source.waiting.popleft() if source.waiting else None
+            if source.held is not None:
+                voice = source.held
+                if not source.held_follows:
+                    voice[:FADE] *= FADE_IN
+                if packet is None or source.broken:
+                    voice[-FADE:] *= FADE_OUT
+                total += voice
+            if not self._filling:  # (on the first tick, whether it follows was set at the switch)
+                source.held_follows = source.held is not None
+            source.held_follows = source.held_follows and not source.broken
+            source.broken = False
+            source.held, source.held_packet = None, packet
+            if packet is None:
+                self.stats.late += 1
+                continue
             source.recent.append(packet)
-            total += source.decode(packet)
+            damaged = source.bad
+            source.held = source.decode(packet)
             self.stats.decoded += 1
-        mixed = self._limiter.apply(total)
-        for encoded in self._encode(mixed):
-            self._pts += FRAME_TICKS
-            encoded.pts = self._pts
-            encoded.time_base = OPUS_TIME_BASE
-            self.output.forward(encoded)
-        self.stats.mixed += 1
+            self.stats.damaged += source.bad - damaged
+        if self._filling:
+            self._filling = False
+        else:
+            for encoded in self._encode(self._limiter.apply(total)):
+                self._pts += FRAME_TICKS
+                encoded.pts = self._pts
+                encoded.time_base = OPUS_TIME_BASE
+                self.output.forward(encoded)
+            self.stats.mixed += 1
         self.stats.mix_cpu_s += time.thread_time() - started
 
     def _encode(self, samples: Samples) -> list[Any]:
@@ -321,10 +361,13 @@ class VoiceMix:
     def _back_to_relay(self, survivor: str | None) -> None:
         self.stats.switches += 1
         logger.info("voice mix %s: only %s speaks, relaying it encoded", self.name, survivor or "nobody")
-        waiting = list(self._inputs[survivor].waiting) if survivor is not None else []
+        waiting: list[Encoded] = []
+        if survivor is not None:  # its frame held for the next mix, then those still waiting
+            source = self._inputs[survivor]
+            waiting = [p for p in (source.held_packet, *source.waiting) if p is not None]
         self._stop_mixing()
         self.output.new_timeline()
         self._voice = survivor
         if survivor is not None:
-            for _, packet in waiting:  # frames that came in since the last mixed one, in order
+            for packet in waiting:  # frames that came in since the last mixed one, in order
                 self._relay(self._inputs[survivor], packet)
