@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from avatar_care.live.audio_mix import CEILING, DROP_OUT_S, Limiter, VoiceMix, opus_encoder, to_frame
+from avatar_care.live.audio_mix import CEILING, Limiter, VoiceMix, opus_encoder, to_frame
 from avatar_care.live.audio_relay import AudioFanout
 from avatar_care.live.demo_voice import RecordedVoice
 from avatar_care.live.ice import use_loopback_only
