@@ -12,7 +12,14 @@ customers, the operator) and hands one stream to an :class:`~avatar_care.live.au
   20 ms clock of its own, and each tick takes the oldest frame waiting from every input (a few at
   most: :data:`QUEUE_FRAMES`). An input with nothing waiting is silent for that tick, so a late or
   silent customer never holds the others back; its late frame is mixed at the next tick, and
-  from then on it stays a frame behind, which absorbs its jitter.
+  from then on it stays a frame behind, which absorbs its jitter. Each input's frame is decoded a
+  tick before it is mixed, so the mix knows whether the next one is there: where an input's voice
+  breaks off (late, dropped) it fades out over 2.5 ms, and back in, instead of clicking.
+* Decoding, mixing and encoding run in one mixing thread shared by the process's rooms (libopus
+  and numpy let go of the interpreter lock); the event loop only hands packets over and sends the
+  result. Measured (``benchmarks/capacity.py --mix-cost``): about 0.5-0.75 ms of that thread per
+  20 ms frame for 2-4 voices, 2.5-3.8 % of a core per mixed stream, which would otherwise be the
+  event loop's, the part of the server that saturates first.
 * An input whose packets stop for :data:`DROP_OUT_S` leaves the mix (a browser sends a packet every
   20 ms while its microphone is on, silence included); with one left, its packets are forwarded
   encoded again.
@@ -54,7 +61,7 @@ BEHIND_S = 0.1  # a clock this far behind (the event loop was held up) starts ag
 FADE = 120  # samples (2.5 ms) of fade where an input's voice stops or starts within the mix
 FADE_IN = np.linspace(0.0, 1.0, FADE, endpoint=False, dtype=np.float32)
 FADE_OUT = FADE_IN[::-1].copy()
-DROP_OUT_S = 0.25  # an input silent (no packets) this long is not mixed any more
+DROP_OUT_S = 0.5  # an input silent (no packets) this long is not mixed any more
 QUEUE_FRAMES = 5  # frames an input may have waiting; beyond that its oldest go (it came in a burst)
 PRIME_FRAMES = 2  # frames the listener already heard, fed to a new mix encoder to start it warm
 MIX_BITRATE = 40000  # one encoder carries several voices: a little above a single voice's 32 kbit/s
@@ -260,7 +267,8 @@ def _mix(encoding: _Encoding, parts: list[_Part], emit: bool) -> _Done:
 # One thread mixes for every room of the process: libopus and numpy let go of the interpreter
 # lock, so it runs beside the event loop, and one thread keeps each mix's frames in order.
 _MIXING = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="voice-mix")
-MAX_IN_FLIGHT = 5  # ticks the mixing thread may be behind (100 ms) before ticks are skipped
+MAX_IN_FLIGHT = 8  # frames the mixing thread may be behind (160 ms) before ticks are skipped
+CATCH_UP = 5  # frames one late tick may make
 
 
 class VoiceMix:
@@ -290,10 +298,10 @@ class VoiceMix:
     def mixing(self) -> bool:
         return self._encoding is not None
 
-    def active(self) -> list[str]:
-        """The inputs that sent voice within the last :data:`DROP_OUT_S`."""
+    def active(self, grace: float = 0.0) -> list[str]:
+        """The inputs that sent voice within the last :data:`DROP_OUT_S` (plus ``grace``)."""
         now = time.monotonic()
-        return [name for name, i in self._inputs.items() if now - i.last_arrival <= DROP_OUT_S]
+        return [name for name, i in self._inputs.items() if now - i.last_arrival <= DROP_OUT_S + grace]
 
     def push(self, name: str, packet: Encoded) -> None:
         """One 20 ms packet from input ``name`` (it joins the mix with its first packet)."""
@@ -392,20 +400,28 @@ class VoiceMix:
             source.held_packet = None
 
     def tick(self) -> None:
-        """Make the next mixed frame (the mix's clock calls this every 20 ms)."""
+        """Make the mixed frames that are due (the mix's clock calls this every 20 ms)."""
         self._tick = None
         if not self.mixing:
             return
-        active = self.active()
-        if len(active) <= 1:
-            self._back_to_relay(active[0] if active else None)
-            return
         loop = asyncio.get_running_loop()
-        if len(self._in_flight) >= MAX_IN_FLIGHT:
-            self.stats.behind += 1
-        else:
-            self._mix_frame([self._inputs[name] for name in active])
-        self._tick_at += FRAME_S
+        # An event loop held up makes several frames due at once: make them all (up to a point),
+        # since the inputs' frames are waiting for them and would otherwise be dropped. Nor has it
+        # read the packets that came meanwhile, so the time it was held up is not the inputs'
+        # silence: it is added to the time they may be quiet before they leave the mix.
+        held_up = max(0.0, loop.time() - self._tick_at)
+        for _ in range(CATCH_UP):
+            active = self.active(grace=held_up)
+            if len(active) <= 1:
+                self._back_to_relay(active[0] if active else None)
+                return
+            if len(self._in_flight) >= MAX_IN_FLIGHT:
+                self.stats.behind += 1
+            else:
+                self._mix_frame([self._inputs[name] for name in active])
+            self._tick_at += FRAME_S
+            if self._tick_at > loop.time():
+                break
         if self._tick_at < loop.time() - BEHIND_S:
             self._tick_at = loop.time() + FRAME_S
         self._tick = loop.call_at(self._tick_at, self.tick)
