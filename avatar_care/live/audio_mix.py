@@ -272,6 +272,7 @@ def _mix(encoding: _Encoding, parts: list[_Part], emit: bool) -> _Done:
 _MIXING = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="voice-mix")
 MAX_IN_FLIGHT = 8  # frames the mixing thread may be behind (160 ms) before ticks are skipped
 CATCH_UP = 5  # frames one late tick may make
+MAX_FILL_TICKS = 3  # at most this long (60 ms) does a new mix wait for the relayed voice's next frame
 
 
 class VoiceMix:
@@ -291,7 +292,11 @@ class VoiceMix:
         self._pts = 0
         self._tick: asyncio.TimerHandle | None = None
         self._tick_at = 0.0  # on the event loop's clock
-        self._filling = False  # the first tick of a mix only decodes: nothing is held yet
+        # the first ticks of a mix only decode, until the voice relayed so far has a frame held
+        # (a tick without it would put a gap, a click, between its last relayed frame and the mix)
+        self._filling = False
+        self._fill_ticks = 0
+        self._lead: _Input | None = None
         self._in_flight: deque[asyncio.Future[_Done]] = deque()
         # after mixing, relayed packets wait here until the last mixed frames are out
         self._draining: list[tuple[_Input, Encoded]] | None = None
@@ -384,7 +389,7 @@ class VoiceMix:
             source.held_packet, source.broken = None, False
             # the relayed voice goes on in the mix without a fade; everyone else fades in
             source.held_follows = source is voice
-        self._filling = True
+        self._filling, self._fill_ticks, self._lead = True, 0, voice
         self._inputs[newcomer].waiting.append(packet)
         heard = list(voice.recent) if voice is not None else []
         self._submit(_prime, self._encoding, list(self._inputs.values()), voice, heard)
@@ -439,7 +444,7 @@ class VoiceMix:
             parts.append(
                 _Part(source, packet, held, held and not source.held_follows, packet is None or source.broken)
             )
-            if not self._filling:  # (on the first tick, whether it follows was set at the switch)
+            if not self._filling:  # (while filling, whether it follows was set at the switch)
                 source.held_follows = held
             source.held_follows = source.held_follows and not source.broken
             source.broken = False
@@ -449,7 +454,11 @@ class VoiceMix:
             else:
                 source.recent.append(packet)
         self._submit(_mix, self._encoding, parts, not self._filling)
-        self._filling = False
+        if self._filling:
+            self._fill_ticks += 1
+            lead = self._lead
+            if lead is None or lead.held_packet is not None or self._fill_ticks >= MAX_FILL_TICKS:
+                self._filling, self._lead = False, None
 
     def _submit(self, work: Callable[..., _Done], *args: Any) -> None:
         future = asyncio.get_running_loop().run_in_executor(_MIXING, work, *args)
