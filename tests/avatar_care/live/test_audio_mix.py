@@ -266,11 +266,17 @@ async def test_switching_between_relaying_and_mixing_keeps_time_and_makes_no_cli
         await p.close()
 
 
-async def test_a_listener_hears_the_operator_and_a_customer(room: LiveRoom) -> None:
+async def operator_and_customer(room: LiveRoom) -> tuple[Person, Person]:
+    """An operator singing 440 Hz and a customer singing 1 kHz, both connected."""
     operator = Person("landmarks", hz=440)
     await operator.connect(room.operator_offer)
     customer = Person("motion", hz=1000)
     await customer.connect(lambda sdp: room.customer_offer("c", sdp))
+    return operator, customer
+
+
+async def test_a_listener_hears_the_operator_and_a_customer(room: LiveRoom) -> None:
+    operator, customer = await operator_and_customer(room)
     listener = Listener(motion=False)
     answer = await listener.connect(lambda sdp: room.listener_offer("supervisor", sdp))
     assert "a=sendonly" in answer  # the listener is heard by nobody
@@ -299,10 +305,7 @@ async def test_a_listener_with_a_motion_channel_sees_the_avatar(room: LiveRoom) 
 
 
 async def test_a_listeners_peer_closing_does_not_disturb_the_room(room: LiveRoom) -> None:
-    operator = Person("landmarks", hz=440)
-    await operator.connect(room.operator_offer)
-    customer = Person("motion", hz=1000)
-    await customer.connect(lambda sdp: room.customer_offer("c", sdp))
+    operator, customer = await operator_and_customer(room)
     listener = Listener(motion=True)
     await listener.connect(lambda sdp: room.listener_offer("supervisor", sdp))
     await asyncio.sleep(1.0)
@@ -355,7 +358,7 @@ async def test_a_silent_voice_does_not_hold_the_mix_back_and_a_damaged_packet_is
     mix = VoiceMix("unit", output)
     a = tone_payloads(440, 40)
 
-    def packet(payload: bytes) -> av.Packet:
+    def packet(payload: bytes) -> Any:
         p = av.Packet(payload)
         p.pts, p.time_base = 0, fractions.Fraction(1, RATE)
         return p
