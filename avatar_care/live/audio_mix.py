@@ -27,7 +27,9 @@ customers, the operator) and hands one stream to an :class:`~avatar_care.live.au
 Switching between the two must not click. The listener's decoder goes from one encoder's stream
 to another's: a fresh encoder starts from silence and its first frame decodes as a burst, so the
 mix encoder is first fed the last :data:`PRIME_FRAMES` frames the listener already heard (kept
-encoded while relaying, decoded only at the switch) and what it makes of them is thrown away.
+encoded while relaying, decoded only at the switch) and what it makes of them is thrown away; and
+the mix's first frame waits (a few ticks at most) for the relayed voice's next frame, so that no
+gap falls between its last relayed frame and the mix.
 Measured on a 440 Hz tone through libopus alone, the first mixed frames' energy above 3 kHz went
 from -42 dB (relative to the tone) with a fresh encoder to -69 dB primed (the steady tone: -73), with
 a level wobble of about -2.5/+1.4 dB for a few milliseconds; between real aiortc peers
