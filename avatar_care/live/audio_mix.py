@@ -197,6 +197,7 @@ class MixStats:
     dropped: int = 0  # input frames that came too many at once
     late: int = 0  # ticks where an input in the mix had no frame yet (silent for that tick)
     behind: int = 0  # ticks skipped because the mixing thread was behind
+    failed: int = 0  # frames lost to an error in the mixing thread
     switches: int = 0  # from relaying to mixing or back
     mix_cpu_s: float = 0.0  # the mixing thread's time decoding, mixing and encoding
 
@@ -469,13 +470,15 @@ class VoiceMix:
 
     def _hand_out(self, future: asyncio.Future[_Done]) -> None:
         """A tick's work is done (on the event loop, in the order it was asked for)."""
-        if self._in_flight and self._in_flight[0] is future:
-            self._in_flight.popleft()
+        with contextlib.suppress(ValueError):  # the oldest, as the one mixing thread keeps order
+            self._in_flight.remove(future)
         if self._closed or future.cancelled():
             return
         error = future.exception()
         if error is not None:  # this frame is lost; the mix, and the room, go on
-            logger.error("voice mix %s: mixing failed: %r", self.name, error)
+            self.stats.failed += 1
+            if self.stats.failed == 1 or self.stats.failed % 500 == 0:
+                logger.error("voice mix %s: %d frames failed to mix: %r", self.name, self.stats.failed, error)
         else:
             done = future.result()
             self.stats.decoded += done.decoded
