@@ -324,11 +324,19 @@ async def test_a_listeners_peer_closing_does_not_disturb_the_room(room: LiveRoom
         await p.close()
 
 
-async def test_listeners_are_closed_with_the_room_and_a_bad_offer_is_refused() -> None:
+async def test_listeners_close_with_the_room_and_only_they_may_come_without_a_data_channel() -> None:
     room = LiveRoom("closing")
     with pytest.raises(RoomError, match="SDP"):
         await room.listener_offer("x", "not an offer")
     assert room.listeners == {}
+    audio_only = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    audio_only.addTransceiver("audio", direction="recvonly")
+    await audio_only.setLocalDescription(await audio_only.createOffer())
+    for join in (lambda sdp: room.customer_offer("x", sdp), room.operator_offer):
+        with pytest.raises(RoomError, match="data channel"):  # only a listener may come without one
+            await join(audio_only.localDescription.sdp)
+    await audio_only.close()
+    assert room.customers == {} and room.operator is None
     listener = Listener(motion=False)
     await listener.connect(lambda sdp: room.listener_offer("supervisor", sdp))
     pc = room.listeners["supervisor"]
