@@ -1,18 +1,22 @@
-"""How many 1:1 live rooms one server process holds on this machine before voice or motion falls behind.
+"""How many live rooms one server process holds on this machine before voice or motion falls behind.
 
-    python benchmarks/capacity.py [--rooms 10,20,40,60] [--plain]
+    python benchmarks/capacity.py [--rooms 10,20,40,60] [--customers 3] [--plain]
+    python benchmarks/capacity.py --mix-cost
 
 The server is the real application (FastAPI on uvicorn, signaling WebSocket, aiortc) in its own
 process, with the rooms opened in it. Another process plays, for every room, an operator (the demo
-recording's landmarks at 30 frames a second and a voice of 20 ms Opus packets) and a customer (its
-own voice back, and it counts what it gets). The client process sends pre-encoded voice and does
+recording's landmarks at 30 frames a second and a voice of 20 ms Opus packets) and one customer, or
+``--customers N`` customers all speaking at once (each its own voice back, from another point of
+the recording, and each counts what it gets); with two or more the server mixes what the operator
+hears, and reports what the mixing cost (its thread time, per mixed stream). The client process sends pre-encoded voice and does
 not decode what it hears, so that its own cost stays small; both share the machine's two cores, so
 the figures are a lower bound for a server on a machine of its own.
 
-A room keeps up when its customer gets at least 90 % of the motion (27 packets a second) and of the
-voice (45 packets a second), and the operator gets the customer's voice likewise. ``--plain``
+A room keeps up when each customer gets at least 90 % of the motion (27 packets a second) and of the
+voice (45 packets a second), and the operator gets the customers' voice likewise. ``--plain``
 measures the plain relay for comparison: the server decodes every voice packet and encodes it again
-for each listener. Prints a table; asserts nothing.
+for each listener. ``--mix-cost`` measures the mixer alone, in this process, without a network:
+its thread time per 20 ms frame for 1 to 4 voices. Prints tables; asserts nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +40,8 @@ SETTLE_S = 3.0
 
 
 def serve(port: int, rooms: int, plain: bool) -> None:
-    """The server process: the application with ``rooms`` live rooms; prints their operator keys."""
+    """The server process: the application with ``rooms`` live rooms; prints their operator keys,
+    and when it is stopped, what mixing the operators' voices cost."""
     import uvicorn
 
     from avatar_care.app import create_app
@@ -54,6 +60,25 @@ def serve(port: int, rooms: int, plain: bool) -> None:
         registry.rooms[room_id] = LiveRoom(room_id, relay_encoded=not plain)
         keys[room_id] = registry.operator_keys[room_id]
     print(json.dumps(keys), flush=True)
+    opened = list(registry.rooms.values())
+
+    def report() -> None:
+        # uvicorn ends the process with the signal that stopped it, so the mixers' figures are
+        # printed as they go (a line a second); the parent takes the two around its measurement
+        while True:
+            mixes = [room.operator_hears.stats for room in opened]
+            totals = {
+                "t": time.monotonic(),
+                "mixed": sum(m.mixed for m in mixes),
+                "behind": sum(m.behind for m in mixes),
+                "late": sum(m.late for m in mixes),
+                "dropped": sum(m.dropped for m in mixes),
+                "mix_cpu_s": sum(m.mix_cpu_s for m in mixes),
+            }
+            print(json.dumps(totals), flush=True)
+            time.sleep(0.5)
+
+    threading.Thread(target=report, daemon=True).start()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -81,8 +106,14 @@ class Counter:
 
 
 async def clients(
-    port: int, keys: dict[str, str], frames: list[str], voice: list[bytes]
+    port: int,
+    keys: dict[str, str],
+    frames: list[str],
+    voice: list[bytes],
+    customers: int,
+    window: list[float],
 ) -> list[tuple[int, int, int]]:
+    """Per room: the operator's voice packets a second, and the worst customer's motion and voice."""
     from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection
 
     from avatar_care.live.audio_relay import install_audio_passthrough
@@ -95,9 +126,10 @@ async def clients(
     class Voice(MediaStreamTrack):
         kind = "audio"
 
-        def __init__(self) -> None:
+        def __init__(self, start: int = 0) -> None:
             super().__init__()
             self.source = RecordedVoice(voice)
+            self.source._n = start  # another sentence of the recording than the other speakers
 
         async def recv(self) -> Any:
             return await self.source.recv()
@@ -111,34 +143,39 @@ async def clients(
             return
 
     pcs = []
-    counters: list[tuple[Counter, Counter]] = []
+    counters: list[tuple[Counter, list[Counter]]] = []
     channels = []
     sockets = []
     tasks = []
     for room_id, key in keys.items():
-        op_count, cu_count = Counter(), Counter()
+        op_count = Counter()
         operator = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         operator.addTrack(Voice())
         landmarks = operator.createDataChannel("landmarks", ordered=False, maxRetransmits=0)
-        customer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        customer.addTrack(Voice())
-        motion = customer.createDataChannel("motion", ordered=False, maxRetransmits=0)
-
-        def on_motion(_: bytes, c: Counter = cu_count) -> None:
-            c.motion += 1
-
-        motion.on("message", on_motion)
         operator.on("track", lambda t, c=op_count: tasks.append(asyncio.create_task(drain(t, c))))
-        customer.on("track", lambda t, c=cu_count: tasks.append(asyncio.create_task(drain(t, c))))
         sockets.append(
             await negotiate(
                 port, room_id, operator, {"type": "join", "role": "operator", "operator_key": key}
             )
         )
-        sockets.append(await negotiate(port, room_id, customer, {"type": "join", "role": "customer"}))
-        pcs += [operator, customer]
+        pcs.append(operator)
+        cu_counts = []
+        for k in range(customers):
+            cu_count = Counter()
+            customer = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+            customer.addTrack(Voice(start=97 * k))
+            motion = customer.createDataChannel("motion", ordered=False, maxRetransmits=0)
+
+            def on_motion(_: bytes, c: Counter = cu_count) -> None:
+                c.motion += 1
+
+            motion.on("message", on_motion)
+            customer.on("track", lambda t, c=cu_count: tasks.append(asyncio.create_task(drain(t, c))))
+            sockets.append(await negotiate(port, room_id, customer, {"type": "join", "role": "customer"}))
+            pcs.append(customer)
+            cu_counts.append(cu_count)
         channels.append(landmarks)
-        counters.append((op_count, cu_count))
+        counters.append((op_count, cu_counts))
 
     async def feed() -> None:
         start = time.monotonic()
@@ -154,9 +191,11 @@ async def clients(
 
     feeder = asyncio.create_task(feed())
     await asyncio.sleep(SETTLE_S)
-    before = [(o.audio, c.motion, c.audio) for o, c in counters]
+    window[0] = time.monotonic()
+    before = [(o.audio, [(c.motion, c.audio) for c in cs]) for o, cs in counters]
     await asyncio.sleep(MEASURE_S)
-    after = [(o.audio, c.motion, c.audio) for o, c in counters]
+    after = [(o.audio, [(c.motion, c.audio) for c in cs]) for o, cs in counters]
+    window[1] = time.monotonic()
     feeder.cancel()
     for task in tasks:
         task.cancel()
@@ -164,10 +203,28 @@ async def clients(
         await pc.close()
     for ws in sockets:
         await ws.close()
-    return [
-        (round((a[0] - b[0]) / MEASURE_S), round((a[1] - b[1]) / MEASURE_S), round((a[2] - b[2]) / MEASURE_S))
-        for a, b in zip(after, before, strict=True)
-    ]
+    rates = []
+    for (op_after, cu_after), (op_before, cu_before) in zip(after, before, strict=True):
+        worst_motion = min(a[0] - b[0] for a, b in zip(cu_after, cu_before, strict=True))
+        worst_voice = min(a[1] - b[1] for a, b in zip(cu_after, cu_before, strict=True))
+        rates.append(
+            (
+                round((op_after - op_before) / MEASURE_S),
+                round(worst_motion / MEASURE_S),
+                round(worst_voice / MEASURE_S),
+            )
+        )
+    return rates
+
+
+def mix_in(reports: list[dict[str, Any]], window: list[float]) -> dict[str, float]:
+    """The mixers' figures over the measurement window, from the server's running totals."""
+    inside = [r for r in reports if window[0] <= r["t"] <= window[1]]
+    if len(inside) < 2:
+        return {}
+    first, last = inside[0], inside[-1]
+    seconds = last["t"] - first["t"]
+    return {key: (last[key] - first[key]) / seconds for key in first if key != "t"} | {"seconds": seconds}
 
 
 def cpu_seconds(pid: int) -> float:
@@ -175,7 +232,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(rooms: int, plain: bool) -> tuple[int, float, float, float, float, float]:
+def run(
+    rooms: int, plain: bool, customers: int
+) -> tuple[int, float, float, float, float, float, dict[str, Any]]:
     from tests.support import free_port
 
     port = free_port()
@@ -191,32 +250,83 @@ def run(rooms: int, plain: bool) -> tuple[int, float, float, float, float, float
         keys = json.loads(server.stdout.readline())
         time.sleep(1.5)  # uvicorn starts listening
         frames = [x for x in (ROOT / "assets" / "demo" / "book.jsonl").read_text().splitlines() if x.strip()]
-        from avatar_care.live.demo_voice import encode_opus
-
-        voice = encode_opus(
-            ROOT.parent / "shared" / "speech" / "sense_and_sensibility_01_austen_64kb-0870.wav"
-        )
+        voice = speech()
         cpu0, own0, t0 = cpu_seconds(server.pid), time.process_time(), time.monotonic()
-        rates = asyncio.run(clients(port, keys, frames, voice))
+        window = [0.0, 0.0]  # when the measurement began and ended, on the machine's monotonic clock
+        rates = asyncio.run(clients(port, keys, frames, voice, customers, window))
         elapsed = time.monotonic() - t0
         cpu = (cpu_seconds(server.pid) - cpu0) / elapsed
         client_cpu = (time.process_time() - own0) / elapsed
     finally:
         server.terminate()
         server.wait(timeout=20)
+    reports = [json.loads(line) for line in server.stdout.read().splitlines() if line.startswith("{")]
+    mix = mix_in(reports, window)
     keeping_up = sum(1 for op_a, mo, cu_a in rates if mo >= 27 and cu_a >= 45 and op_a >= 45)
     worst = min(rates, key=lambda r: (r[1], r[2]))
-    return keeping_up, cpu * 100, client_cpu * 100, float(worst[1]), float(worst[2]), float(worst[0])
+    return keeping_up, cpu * 100, client_cpu * 100, float(worst[1]), float(worst[2]), float(worst[0]), mix
+
+
+def speech() -> list[bytes]:
+    from avatar_care.live.demo_voice import encode_opus
+
+    return encode_opus(ROOT.parent / "shared" / "speech" / "sense_and_sensibility_01_austen_64kb-0870.wav")
+
+
+def mix_cost(voice: list[bytes], frames: int = 500, repeats: int = 5) -> list[tuple[str, float, float]]:
+    """Per 20 ms frame of one room's voice to the operator, with 1 to 4 voices at once: the event
+    loop's thread time and the mixing thread's (medians of ``repeats`` runs of ``frames`` frames)."""
+    import statistics
+
+    import av
+
+    from avatar_care.live.audio_mix import VoiceMix
+    from avatar_care.live.audio_relay import FRAME_TICKS, OPUS_TIME_BASE, AudioFanout
+
+    async def one(voices: int) -> tuple[float, float]:
+        output = AudioFanout("cost")
+        ear = output.subscribe()
+        mix = VoiceMix("cost", output)
+        started = time.thread_time()
+        for i in range(frames):
+            for k in range(voices):
+                packet = av.Packet(voice[(i + 97 * k) % len(voice)])
+                packet.pts, packet.time_base = i * FRAME_TICKS, OPUS_TIME_BASE
+                mix.push(f"voice-{k}", packet)
+            if mix.mixing:
+                mix.tick()  # what the mix's clock does every 20 ms
+                await mix.settled()
+        loop_s = time.thread_time() - started
+        assert (mix.stats.mixed if voices > 1 else mix.stats.passed) >= frames - 2, mix.stats
+        ear.stop()
+        mix.close()
+        return loop_s / frames, mix.stats.mix_cpu_s / frames
+
+    rows = []
+    for voices in (1, 2, 3, 4):
+        runs = [asyncio.run(one(voices)) for _ in range(repeats)]
+        loop_s = statistics.median(r[0] for r in runs)
+        thread_s = statistics.median(r[1] for r in runs)
+        rows.append((f"{voices} voice{'s' if voices > 1 else ''}", loop_s, thread_s))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--serve", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--rooms", default="10,20,40")
+    parser.add_argument("--customers", type=int, default=1, help="customers per room, all speaking at once")
     parser.add_argument("--plain", action="store_true", help="the plain relay: decode and re-encode voice")
+    parser.add_argument("--mix-cost", action="store_true", help="the mixer alone: thread time per frame")
     args = parser.parse_args()
     if args.serve is not None:
         serve(args.serve, int(args.rooms), args.plain)
+        return
+    if args.mix_cost:
+        print("voice to the operator, per 20 ms frame (medians of 5 runs of 500 frames)")
+        print("voices   | event loop us | mixing thread us | mixing thread % of a core")
+        for what, loop_s, thread_s in mix_cost(speech()):
+            print(f"{what:<8} | {loop_s * 1e6:13.0f} | {thread_s * 1e6:16.0f} | {thread_s / 0.02 * 100:.2f}")
         return
     relay = "plain (decode + encode)" if args.plain else "encoded (no decode, no encode)"
     header = (
@@ -227,10 +337,15 @@ def main() -> None:
         "worst motion pkt/s",
         "worst voice pkt/s (to customer)",
         "worst voice pkt/s (to operator)",
+        "mixed frames/s",
+        "mix inputs late/s",
+        "mix CPU % of a core",
+        "mix us per frame",
     )
     rows = [header]
     for n in (int(x) for x in args.rooms.split(",")):
-        ok, cpu, client_cpu, motion, voice_c, voice_o = run(n, args.plain)
+        ok, cpu, client_cpu, motion, voice_c, voice_o, mix = run(n, args.plain, args.customers)
+        mixed, mix_s = mix.get("mixed", 0.0), mix.get("mix_cpu_s", 0.0)  # per second
         rows.append(
             (
                 str(n),
@@ -240,11 +355,16 @@ def main() -> None:
                 f"{motion:.0f}",
                 f"{voice_c:.0f}",
                 f"{voice_o:.0f}",
+                f"{mixed:.0f}",
+                f"{mix.get('behind', 0.0) + mix.get('late', 0.0):.0f}",
+                f"{mix_s * 100:.1f}",
+                f"{mix_s / mixed * 1e6:.0f}" if mixed else "-",
             )
         )
         print(f"  {n} rooms done", file=sys.stderr, flush=True)
     print(
-        f"audio relay: {relay}; each room: 1 operator, 1 customer, 30 motion packets/s, 50 voice packets/s each way"
+        f"audio relay: {relay}; each room: 1 operator, {args.customers} customer(s) speaking at once,"
+        " 30 motion packets/s, 50 voice packets/s each way"
     )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for k, r in enumerate(rows):

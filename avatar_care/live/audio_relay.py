@@ -111,6 +111,8 @@ class AudioFanout:
         self._task: asyncio.Task[None] | None = None
         self._next_pts = 0
         self._last_in: int | None = None
+        #: Called with every packet once re-timed (the room's listeners mix the operator's voice in).
+        self.taps: list[Callable[[Encoded], None]] = []
 
     def subscribe(self) -> FanoutTrack:
         track = FanoutTrack(self)
@@ -169,3 +171,9 @@ class AudioFanout:
         self.packets += 1
         for listener in list(self.listeners):
             listener.push(packet)
+        for tap in list(self.taps):
+            try:
+                tap(packet)
+            except Exception:  # a fault in a listeners' mix must not silence the customers
+                logger.exception("audio %s: a tap failed; it is removed", self.name)
+                self.taps.remove(tap)

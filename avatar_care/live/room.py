@@ -4,10 +4,12 @@ One aiortc peer connection per participant. The operator's browser opens a data 
 ``landmarks`` and sends tracking frames on it; each customer's browser opens one named ``motion``
 (unordered, no retransmission: every packet carries the whole pose, so a lost one costs nothing,
 and SCTP's retransmission delay of a second or more would stall the motion), on which the room
-sends motion packets. Voice goes both ways, relayed encoded (``audio_relay``): the operator's
-microphone to every customer, and the customer's microphone to the operator (the first customer
-who sends one; a consultation room is one operator and one customer, listeners beyond that hear
-but are not heard). Signaling (offers and answers) reaches this class from the WebSocket layer.
+sends motion packets. Voice goes both ways: the operator's microphone to every customer, relayed
+encoded (``audio_relay``), and every customer's microphone to the operator through a
+:class:`~avatar_care.live.audio_mix.VoiceMix` (relayed encoded while one customer speaks, mixed
+while several do). Listen-only participants (supervisors) send nothing: their audio line carries
+a mix of the operator and every customer, and a ``motion`` channel if they open one. Signaling
+(offers and answers) reaches this class from the WebSocket layer.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 
+from avatar_care.live.audio_mix import VoiceMix
 from avatar_care.live.audio_relay import (
     AudioFanout,
     FanoutTrack,
@@ -38,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 
 OPERATOR_MIRROR = "operator-mirror"
+OPERATOR_VOICE = "operator"  # the operator's voice, as the listeners' mix names it
+CUSTOMER_VOICE = "customer/"  # + the customer's id, in the listeners' mix
+LISTENER_MOTION = "listener/"  # + the listener's id, among the motion hub's receivers
 
 
 class RoomError(ValueError):
@@ -53,14 +59,19 @@ class LiveRoom:
         self._config = config or RTCConfiguration(iceServers=[])
         self.operator: RTCPeerConnection | None = None
         self.customers: dict[str, RTCPeerConnection] = {}
+        self.listeners: dict[str, RTCPeerConnection] = {}
         if relay_encoded:  # False only to measure the plain relay (decode, re-encode per listener)
             install_audio_passthrough()
         self.operator_audio = AudioFanout(f"{room_id}/operator")  # to every customer
-        self.customer_audio = AudioFanout(f"{room_id}/customer")  # to the operator
+        self.customer_audio = AudioFanout(f"{room_id}/customers")  # to the operator
+        self.listener_audio = AudioFanout(f"{room_id}/listeners")  # to every listener
+        self.operator_hears = VoiceMix(f"{room_id}/to-operator", self.customer_audio)
+        self.listeners_hear = VoiceMix(f"{room_id}/to-listeners", self.listener_audio)
+        # what customers hear of the operator (or of the demo's recording) is in the listeners' mix
+        self.operator_audio.taps.append(lambda packet: self.listeners_hear.push(OPERATOR_VOICE, packet))
         #: What customers hear while no operator speaks (the demo operator's recording).
         self.fallback_audio: PacketSource | None = None
         self._customer_mics: dict[str, asyncio.Task[None]] = {}
-        self.speaker: str | None = None  # the customer the operator hears
         self._listening: dict[int, FanoutTrack] = {}  # by id() of the peer connection
         self.capture: LatestFrameCapture | None = None
         self._capture_task: asyncio.Task[None] | None = None
@@ -146,9 +157,6 @@ class LiveRoom:
         def on_track(track: MediaStreamTrack) -> None:
             if track.kind == "audio":
                 self._customer_mics[customer_id] = asyncio.create_task(self._hear(customer_id, track))
-                if self.speaker is None:
-                    self.speaker = customer_id
-                    self.customer_audio.new_timeline()
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -162,37 +170,84 @@ class LiveRoom:
         mic = self._customer_mics.pop(customer_id, None)
         if mic is not None:
             mic.cancel()
-        if self.speaker == customer_id:
-            # the next customer who has a microphone is heard, if any
-            self.speaker = next(iter(self._customer_mics), None)
-            self.customer_audio.new_timeline()
+        self.operator_hears.remove(customer_id)
+        self.listeners_hear.remove(CUSTOMER_VOICE + customer_id)
         pc = self.customers.pop(customer_id, None)
         if pc is not None:
             await self._close_peer(pc)
 
+    async def listener_offer(self, listener_id: str, sdp: str) -> str:
+        """A listen-only participant joins (a new offer from the same id replaces the old one).
+
+        The answer sends the listeners' mix (the operator and every customer) on the offer's audio
+        line and receives nothing; a data channel is optional, and one named ``motion`` gets the
+        avatar's motion packets."""
+        if listener_id in self.listeners:
+            await self.listener_left(listener_id)
+        pc = RTCPeerConnection(self._config)
+        self.listeners[listener_id] = pc
+        motion_key = LISTENER_MOTION + listener_id
+
+        @pc.on("datachannel")
+        def on_channel(channel: RTCDataChannel) -> None:
+            if channel.label == "motion":
+                self.hub.add_customer(motion_key, channel.send)
+            else:
+                logger.warning(
+                    "room %s: listener %s opened an unknown channel %r",
+                    self.room_id,
+                    listener_id,
+                    channel.label,
+                )
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed") and self.listeners.get(listener_id) is pc:
+                await self.listener_left(listener_id)
+
+        try:
+            return await self._answer(pc, sdp, self.listener_audio, listen_only=True)
+        except RoomError:
+            if self.listeners.get(listener_id) is pc:
+                del self.listeners[listener_id]
+            raise
+
+    async def listener_left(self, listener_id: str) -> None:
+        pc = self.listeners.pop(listener_id, None)
+        self.hub.remove_customer(LISTENER_MOTION + listener_id)
+        if pc is not None:
+            await self._close_peer(pc)
+
     async def _hear(self, customer_id: str, track: MediaStreamTrack) -> None:
-        """Read a customer's microphone all the time, so that when the operator starts hearing it
-        (the customer before left) the voice is live, not a backlog; forward it while it is the one."""
+        """Read a customer's microphone all the time, into the operator's and the listeners' mixes
+        (each decides whether to relay it as it is or to mix it with other voices)."""
         try:
             while True:
                 packet = await track.recv()
-                if self.speaker == customer_id:
-                    self.customer_audio.forward(packet)
+                self.operator_hears.push(customer_id, packet)
+                self.listeners_hear.push(CUSTOMER_VOICE + customer_id, packet)
         except MediaStreamError:
             return
+        except Exception:  # a fault in the mixing loses this customer's voice, not the room
+            logger.exception("room %s: customer %s's voice stopped", self.room_id, customer_id)
 
     async def close(self) -> None:
         for listener_id in list(self.listeners):
             await self.listener_left(listener_id)
         for customer_id in list(self.customers):
             await self.customer_left(customer_id)
+        for listener_id in list(self.listeners):
+            await self.listener_left(listener_id)
         if self.operator is not None:
             await self._close_peer(self.operator)
             self.operator = None
         self._stop_capture()
         self.hub.close()
         await self.operator_audio.close()
+        self.operator_hears.close()
+        self.listeners_hear.close()
         await self.customer_audio.close()
+        await self.listener_audio.close()
 
     async def _close_peer(self, pc: RTCPeerConnection) -> None:
         listening = self._listening.pop(id(pc), None)
@@ -200,8 +255,13 @@ class LiveRoom:
             listening.stop()
         await pc.close()
 
-    async def _answer(self, pc: RTCPeerConnection, sdp: str, hears: AudioFanout) -> str:
-        if not sdp.startswith("v=0") or "m=application" not in sdp:
+    async def _answer(
+        self, pc: RTCPeerConnection, sdp: str, hears: AudioFanout, listen_only: bool = False
+    ) -> str:
+        if not sdp.startswith("v=0"):
+            await pc.close()
+            raise RoomError("not a usable SDP offer: it does not start with v=0")
+        if not listen_only and "m=application" not in sdp:
             await pc.close()
             raise RoomError("not a usable SDP offer: it must offer a data channel (m=application)")
         try:
@@ -210,6 +270,11 @@ class LiveRoom:
             await pc.close()
             raise RoomError(f"not a usable SDP offer: {exc}") from None
         audio = [t for t in pc.getTransceivers() if t.kind == "audio"]
+        if listen_only:
+            # a listener is heard by nobody and shows nothing: nothing of theirs is received
+            line = audio[0] if audio else None
+            for transceiver in pc.getTransceivers():
+                transceiver.direction = "sendonly" if transceiver is line else "inactive"
         if audio:
             # the offer's audio line carries this peer's microphone in and what it hears out
             listening = hears.subscribe()
