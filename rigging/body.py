@@ -111,13 +111,14 @@ def torso(points: F64, legs_seen: F64 | float = 1.0) -> F64:
     ``legs_seen`` in [0, 1] blends between the two.
     """
     hips, shoulders = points[..., _HIPS, :], points[..., _SHOULDERS, :]
-    lines = np.stack(
-        (hips[..., 0, :] - hips[..., 1, :], shoulders[..., 0, :] - shoulders[..., 1, :]), axis=-2
+    lines = np.concatenate(
+        (hips[..., 0:1, :] - hips[..., 1:2, :], shoulders[..., 0:1, :] - shoulders[..., 1:2, :]), axis=-2
     )
     up = unit(0.5 * (shoulders[..., 0, :] + shoulders[..., 1, :] - hips[..., 0, :] - hips[..., 1, :]))
     seen = np.asarray(legs_seen, dtype=np.float64)[..., None]
     hips_up = seen * up + (1.0 - seen) * Y
-    return np.asarray(frame(lines, np.stack((hips_up, up), axis=-2)) @ _TORSO_REST_T)
+    seconds = np.concatenate((hips_up[..., None, :], up[..., None, :]), axis=-2)
+    return np.asarray(frame(lines, seconds) @ _TORSO_REST_T)
 
 
 def arms(upper_chest: F64, points: F64, hands: F64, hands_known: np.ndarray) -> tuple[F64, F64]:

@@ -58,19 +58,24 @@ def shape_error(frame: TrackingFrame) -> FrameError | None:
     return None
 
 
+def _stacked(arrays: list[F64]) -> F64:
+    # np.array of same-shaped arrays stacks them in C, without the Python loop of np.stack.
+    return np.array(arrays, dtype=np.float64)
+
+
 def stack_frames(frames: Sequence[TrackingFrame]) -> FrameStack:
     """One :class:`FrameStack` of ``frames`` (their shapes already checked)."""
-    hands = np.stack(
+    hands = _stacked(
         [h if h is not None else _NO_HAND for f in frames for h in (f.left_hand_world, f.right_hand_world)]
     )
     detected = np.array([[f.left_hand_world is not None, f.right_hand_world is not None] for f in frames])
     return FrameStack(
         t_ms=np.array([[f.t_ms] for f in frames], dtype=np.float64),
-        pose=np.stack([f.pose_world if f.pose_world is not None else _NO_POSE for f in frames]),
-        image=np.stack([f.pose_image if f.pose_image is not None else _NO_POSE for f in frames]),
+        pose=_stacked([f.pose_world if f.pose_world is not None else _NO_POSE for f in frames]),
+        image=_stacked([f.pose_image if f.pose_image is not None else _NO_POSE for f in frames]),
         hands=hands.reshape(len(frames), 2, HAND_POINTS, 3),
         detected=detected.reshape(len(frames), 2),
-        face_matrix=np.stack([f.face_matrix if f.face_matrix is not None else _NO_MATRIX for f in frames]),
+        face_matrix=_stacked([f.face_matrix if f.face_matrix is not None else _NO_MATRIX for f in frames]),
         has_matrix=np.array([f.face_matrix is not None for f in frames]),
         blendshapes=np.array(
             [

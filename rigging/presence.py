@@ -96,9 +96,9 @@ def ease_step(
     being the rotations to show for the grouped bones.
     """
     toggled = seen != was_seen
-    since = np.where(toggled, t_ms, since)
-    moved = toggled[..., BONE_GROUP, None]
-    start = np.where(moved, shown, start)
+    if toggled.any():  # a change of state starts from what is shown at that moment
+        since = np.where(toggled, t_ms, since)
+        start = np.where(toggled[..., BONE_GROUP, None], shown, start)
     target = np.where(seen[..., BONE_GROUP, None], tracked[..., GROUPED_BONES, :], _REST_GROUPED)
     k = progress(since, t_ms, ease_ms)[..., BONE_GROUP]
     easing = k < 1.0

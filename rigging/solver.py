@@ -231,8 +231,8 @@ def solve_batch(
 
 def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPose]:
     n = len(stack)
-    state = np.stack([s._state for s in solvers])  # (B, state size): a copy, written below
-    settings = np.stack([s._settings for s in solvers])
+    state = np.array([s._state for s in solvers])  # (B, state size): a copy, written below
+    settings = np.array([s._settings for s in solvers])
     st, se = _STATE, _SETTINGS
     t = stack.t_ms  # (B, 1)
     min_vis, ease = view(settings, se["min_visibility"]), view(settings, se["ease_ms"])
@@ -262,11 +262,13 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
     # The filters: a solver's first frame since a reset starts them where it is; only the rows of
     # solvers whose filters run are stepped.
     use = view(settings, se["filter"])[:, 0] > 0.5
-    warm = np.flatnonzero(use & (view(state, st["has_last"])[:, 0] > 0.5))
+    warm_mask = use & (view(state, st["has_last"])[:, 0] > 0.5)
+    # Rows as a slice when all filter (the usual case for a single solver): views, not copies.
+    warm: slice | np.ndarray = slice(None) if warm_mask.all() else np.flatnonzero(warm_mask)
     velocity = np.zeros((n, len(_DRIVEN_IDX), 3))
     hips_dx = np.zeros((n, 3))
     expressions_dx = np.zeros_like(expressions)
-    if len(warm):
+    if warm_mask.any():
         dt = np.maximum((t[warm] - view(state, st["last_t"])[warm]) / 1000.0, _MIN_DT_S)
         rot = view(settings, se["rot_filter"])[warm]
         rotations[warm], velocity[warm] = rotation_filter_step(
