@@ -179,4 +179,4 @@ def solve_locals(
         )
         & seen_by.body[:, None]
     )
-    return seen, clamp(local.reshape(-1, 4), np.tile(_ALL_IDX, n)).reshape(n, len(BONES), 4)
+    return seen, clamp(local, _ALL_IDX)
