@@ -80,7 +80,8 @@ def layouts(n_driven: int) -> tuple[dict[str, Field], int, dict[str, Field], int
 
 def view(matrix: F64, field: Field) -> F64:
     """Columns of a stacked (B, n) matrix shaped (B, *field.shape); a view, so it can be written."""
-    return matrix[:, field.start : field.stop].reshape(len(matrix), *field.shape)
+    columns = matrix[:, field.start : field.stop]
+    return columns if len(field.shape) == 1 else columns.reshape(len(matrix), *field.shape)
 
 
 def initial_state(layout: dict[str, Field], size: int, calibration: Calibration) -> F64:
