@@ -152,9 +152,7 @@ class Retargeter:
         camera = from_two_vectors(np.mean(ups, axis=0), np.array([0.0, 1.0, 0.0]))
         # With the camera corrected, measure the habitual head turn and the neutral hips spot: every
         # frame solved at once by a solver with no filter and no easing, which has no memory to keep.
-        trial = Retargeter(
-            SolverOptions(filter=False, ease_ms=0.0, min_visibility=min_vis), Calibration(camera=camera)
-        )
+        trial = Retargeter(SolverOptions(filter=False, ease_ms=0.0), Calibration(camera=camera))
         usable = [f for f in frames if shape_error(f) is None]
         stack = stack_frames(usable)
         settings = np.repeat(trial._settings[None], len(usable), axis=0)
@@ -216,20 +214,16 @@ def solve_batch(
     solver's previous frame, or an array has the wrong shape) gives its :class:`FrameError` in its
     slot and leaves its solver untouched; the other slots are solved as if it were not there.
     """
-    results: list[AvatarPose | FrameError] = []
     errors = _check_batch(solvers, frames)
     ok = [i for i, e in enumerate(errors) if e is None]
-    if ok:
-        active = [solvers[i] for i in ok]
-        poses = iter(_solve_stack([solvers[i] for i in ok], stack_frames([frames[i] for i in ok])))
-        del active
-        results = [next(poses) if e is None else e for e in errors]
-    else:
-        results = [e for e in errors if e is not None]
-    return results
+    if not ok:
+        return [e for e in errors if e is not None]
+    poses = iter(_solve_stack([solvers[i] for i in ok], stack_frames([frames[i] for i in ok])))
+    return [next(poses) if e is None else e for e in errors]
 
 
 def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPose]:
+    """The poses of ``stack``'s frames, one per solver, and each solver's new state."""
     n = len(stack)
     state = np.array([s._state for s in solvers])  # (B, state size): a copy, written below
     settings = np.array([s._settings for s in solvers])
