@@ -96,9 +96,10 @@ def _twist_reference(bone_dir: F64, bend_dir: F64, fallback: F64) -> F64:
     )
     w = x * x * (3.0 - 2.0 * x)
     fb = unit(fallback - _dot(fallback, u) * u)
-    mixed = w * unit(bend) + (1.0 - w) * fb
+    bend_u = unit(bend)
+    mixed = w * bend_u + (1.0 - w) * fb
     # A bend plane opposite to the fallback would cancel it out: then trust the bend alone.
-    return np.asarray(np.where(_dot(mixed, mixed) < 1e-12, unit(bend), unit(mixed)), dtype=np.float64)
+    return np.asarray(np.where(_dot(mixed, mixed) < 1e-12, bend_u, unit(mixed)), dtype=np.float64)
 
 
 def torso(points: F64, legs_seen: F64 | float = 1.0) -> F64:
