@@ -134,7 +134,8 @@ def arms(upper_chest: F64, points: F64, hands: F64, hands_known: np.ndarray) -> 
     joints = points[..., _ARM_POINTS, :]
     shoulder, elbow, wrist = joints[..., 0:2, :], joints[..., 2:4, :], joints[..., 4:6, :]
     d1, d2 = elbow - shoulder, wrist - elbow
-    fallback = apply(transport(upper_chest[..., None, :, :], _UPPER_ARM, d1), _Z2)
+    # Where the carried frame takes +Z: its third column (a product with Z, without the product).
+    fallback = transport(upper_chest[..., None, :, :], _UPPER_ARM, d1)[..., :, 2]
     ref = _twist_reference(d1, d2, fallback)
     upper = frame(d1, ref) @ _ARM_REST_T
     carried = transport(upper, _LOWER_ARM, d2)
