@@ -42,7 +42,7 @@ from rigging.presence import GROUP_ID, GROUPED_BONES, GROUPS, ease_step, seen_am
 from rigging.quaternion import F64, IDENTITY, from_two_vectors, multiply
 from rigging.rotation_filter import RotationFilterParams, rotation_filter_step
 from rigging.skeleton import BONE_INDEX, BONES
-from rigging.solver_state import Settings, initial_state, layouts, settings_vector, view
+from rigging.solver_state import Settings, initial_state, layouts, pack, settings_vector, view
 
 logger = logging.getLogger(__name__)
 
@@ -291,19 +291,26 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
     filtered_expressions = expressions
     expressions = np.clip(expressions, 0.0, 1.0)
 
-    view(state, st["seen"])[:] = seen
-    view(state, st["since"])[:] = new_since
-    view(state, st["start"])[:] = start
-    view(state, st["shown"])[:] = shown
-    view(state, st["rot_q"])[:] = rotations
-    view(state, st["rot_velocity"])[:] = velocity
-    view(state, st["hips_x"])[:] = hips
-    view(state, st["hips_dx"])[:] = hips_dx
-    view(state, st["expr_x"])[:] = filtered_expressions
-    view(state, st["expr_dx"])[:] = expressions_dx
-    view(state, st["last_t"])[:] = t
-    view(state, st["has_last"])[:] = 1.0
-    for solver, row in zip(solvers, state, strict=True):
+    new_state = pack(
+        st,
+        {
+            "last_t": t,
+            "has_last": np.ones((n, 1)),
+            "seen": seen.astype(np.float64),
+            "since": new_since,
+            "start": start,
+            "shown": shown,
+            "rot_q": rotations,
+            "rot_velocity": velocity,
+            "hips_x": hips,
+            "hips_dx": hips_dx,
+            "expr_x": filtered_expressions,
+            "expr_dx": expressions_dx,
+            "hips_ref": view(state, st["hips_ref"]),  # written by _hips_position
+            "has_ref": view(state, st["has_ref"]),
+        },
+    )
+    for solver, row in zip(solvers, new_state, strict=True):
         solver._state = row
 
     times = t[:, 0].tolist()

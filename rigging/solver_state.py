@@ -84,6 +84,12 @@ def view(matrix: F64, field: Field) -> F64:
     return columns if len(field.shape) == 1 else columns.reshape(len(matrix), *field.shape)
 
 
+def pack(layout: dict[str, Field], fields: dict[str, F64]) -> F64:
+    """A (B, n) matrix of every field of ``layout``, each (B, *shape), in one concatenation."""
+    n = len(next(iter(fields.values())))
+    return np.concatenate([fields[name].reshape(n, -1) for name in layout], axis=1)
+
+
 def initial_state(layout: dict[str, Field], size: int, calibration: Calibration) -> F64:
     """The memory of a solver that has seen nothing since its calibration."""
     state = np.zeros(size)
