@@ -24,7 +24,7 @@ def _sum_last(a: F64, keepdims: bool = False) -> F64:
 
 
 def normalize(q: F64) -> F64:
-    n = np.sqrt(np.sum(q * q, axis=-1, keepdims=True))
+    n = np.sqrt(_sum_last(q * q, keepdims=True))
     return np.asarray(q / np.maximum(n, _EPS), dtype=np.float64)
 
 
@@ -184,7 +184,7 @@ def from_matrix(m: F64) -> F64:
     cands = (flat @ _CAND_COEF + _CAND_CONST).reshape(-1, 4, 4)
     choice = np.argmax(flat @ _PICK, axis=1)
     q = cands[np.arange(len(choice)), choice]
-    q = q / np.sqrt((q * q).sum(-1))[:, None]
+    q = q / np.sqrt(_sum_last(q * q))[:, None]
     q = q * np.where(q[:, 3:4] < 0, -1.0, 1.0)
     return np.asarray(q.reshape((*shape, 4)), dtype=np.float64)
 
@@ -193,7 +193,7 @@ def from_two_vectors(a: F64, b: F64) -> F64:
     """The shortest rotation taking direction ``a`` to direction ``b`` (a swing with no twist)."""
     a = unit(np.asarray(a, dtype=np.float64))
     b = unit(np.asarray(b, dtype=np.float64))
-    d = np.sum(a * b, axis=-1, keepdims=True)
+    d = _sum_last(a * b, keepdims=True)
     axis = cross(a, b)
     q = np.concatenate((axis, 1.0 + d), axis=-1)
     # Opposite vectors: any perpendicular axis will do; pick one stable for the input.
@@ -208,9 +208,9 @@ def from_two_vectors(a: F64, b: F64) -> F64:
 def swing_twist(q: F64, axis: F64) -> tuple[F64, F64]:
     """Split ``q`` into ``swing * twist`` where ``twist`` turns about ``axis`` (unit, in q's frame)."""
     axis = np.asarray(axis, dtype=np.float64)
-    proj = np.sum(q[..., :3] * axis, axis=-1, keepdims=True) * axis
+    proj = _sum_last(q[..., :3] * axis, keepdims=True) * axis
     twist = np.concatenate((proj, q[..., 3:4]), axis=-1)
-    n = np.sqrt(np.sum(twist * twist, axis=-1, keepdims=True))
+    n = np.sqrt(_sum_last(twist * twist, keepdims=True))
     twist = np.where(n > _EPS, twist / np.maximum(n, _EPS), IDENTITY)
     swing = multiply(q, conjugate(twist))
     return swing, twist
@@ -219,19 +219,19 @@ def swing_twist(q: F64, axis: F64) -> tuple[F64, F64]:
 def angle(q: F64) -> F64:
     """Rotation angle in radians, in [0, pi]."""
     w = np.clip(np.abs(q[..., 3]), 0.0, 1.0)
-    v = np.sqrt(np.sum(q[..., :3] ** 2, axis=-1))
+    v = np.sqrt(_sum_last(q[..., :3] ** 2))
     return np.asarray(2.0 * np.arctan2(v, w), dtype=np.float64)
 
 
 def angle_between(a: F64, b: F64) -> F64:
-    d = np.abs(np.sum(a * b, axis=-1))
+    d = np.abs(_sum_last(a * b))
     return np.asarray(2.0 * np.arccos(np.clip(d, 0.0, 1.0)), dtype=np.float64)
 
 
 def power(q: F64, t: F64 | float) -> F64:
     """``q`` raised to ``t``: the same axis, ``t`` times the angle (shortest way round)."""
     q = np.where(q[..., 3:4] < 0, -q, q)
-    half = np.arctan2(np.sqrt(np.sum(q[..., :3] ** 2, axis=-1)), q[..., 3])
+    half = np.arctan2(np.sqrt(_sum_last(q[..., :3] ** 2)), q[..., 3])
     axis = unit(q[..., :3])
     ht = half * np.asarray(t, dtype=np.float64)
     return np.concatenate((axis * np.sin(ht)[..., None], np.cos(ht)[..., None]), axis=-1)
@@ -240,7 +240,7 @@ def power(q: F64, t: F64 | float) -> F64:
 def slerp(a: F64, b: F64, t: F64 | float) -> F64:
     """Spherical interpolation from ``a`` to ``b`` by ``t`` (broadcast), shortest way round."""
     t = np.asarray(t, dtype=np.float64)
-    d = np.sum(a * b, axis=-1, keepdims=True)
+    d = _sum_last(a * b, keepdims=True)
     b = np.where(d < 0, -b, b)
     d = np.abs(d)
     theta = np.arccos(np.clip(d, -1.0, 1.0))
@@ -283,13 +283,13 @@ def log(q: F64) -> F64:
     """Rotation vectors (axis times angle, radians) of unit quaternions (..., 4), shortest way round."""
     q = np.where(q[..., 3:4] < 0, -q, q)
     v = q[..., :3]
-    n = np.sqrt(np.sum(v * v, axis=-1, keepdims=True))
+    n = np.sqrt(_sum_last(v * v, keepdims=True))
     ang = 2.0 * np.arctan2(n, q[..., 3:4])
     return np.asarray(np.where(n > 1e-12, v / np.maximum(n, 1e-12) * ang, 2.0 * v), dtype=np.float64)
 
 
 def exp(r: F64) -> F64:
     """Unit quaternions of rotation vectors (..., 3): the inverse of :func:`log`."""
-    a = np.sqrt(np.sum(r * r, axis=-1, keepdims=True))
+    a = np.sqrt(_sum_last(r * r, keepdims=True))
     axis = np.where(a > 1e-12, r / np.maximum(a, 1e-12), 0.0)
     return np.concatenate((axis * np.sin(0.5 * a), np.cos(0.5 * a)), axis=-1)
