@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -32,17 +31,18 @@ from rigging import face
 from rigging.calibration import Calibration, mean_quaternion
 from rigging.frame import FrameError, TrackingFrame
 from rigging.frame_stack import FrameStack, shape_error, stack_frames
-from rigging.hips import focal_length, hips_height, image_spot
+from rigging.hips import hips_height, image_spot
 from rigging.landmarks import PosePoint as P
 from rigging.landmarks import to_avatar
 from rigging.local_rotations import Sight, avatar_points, sight, solve_locals
-from rigging.one_euro import OneEuroParams, one_euro_step
+from rigging.one_euro import one_euro_step
 from rigging.pose import AvatarPose
 from rigging.presence import GROUP_ID, GROUPED_BONES, GROUPS, ease_step, seen_amounts
 from rigging.quaternion import F64, IDENTITY, from_two_vectors, multiply
-from rigging.rotation_filter import RotationFilterParams, rotation_filter_step
+from rigging.rotation_filter import rotation_filter_step
 from rigging.skeleton import BONE_INDEX, BONES
-from rigging.solver_state import Settings, initial_state, layouts, pack, settings_vector, view
+from rigging.solver_options import SolverOptions
+from rigging.solver_state import initial_state, layouts, pack, settings_vector, view
 
 logger = logging.getLogger(__name__)
 
@@ -65,21 +65,6 @@ def _torso_up(pts: F64) -> F64:
         0.5 * (pts[P.LEFT_SHOULDER] + pts[P.RIGHT_SHOULDER] - pts[P.LEFT_HIP] - pts[P.RIGHT_HIP]),
         dtype=np.float64,
     )
-
-
-@dataclass(frozen=True)
-class SolverOptions:
-    #: Apply the One Euro filter. Turn it off when the landmarks were already smoothed upstream.
-    filter: bool = True
-    #: Landmarks less visible than this count as not seen.
-    min_visibility: float = 0.5
-    #: How long an unseen limb takes to reach rest, and a returning one to reach its pose.
-    ease_ms: float = 300.0
-    rotation_filter: RotationFilterParams = field(default_factory=RotationFilterParams)
-    position_filter: OneEuroParams = field(default_factory=lambda: OneEuroParams(1.5, 2.0, 1.0))
-    expression_filter: OneEuroParams = field(default_factory=lambda: OneEuroParams(3.0, 5.0, 1.0))
-    #: Horizontal field of view assumed for the camera when turning image motion into metres.
-    camera_fov_deg: float = 60.0
 
 
 class Retargeter:
@@ -114,17 +99,7 @@ class Retargeter:
         self._settings = self._settings_vector()
 
     def _settings_vector(self) -> F64:
-        o = self._options
-        settings = Settings(
-            filter=o.filter,
-            min_visibility=o.min_visibility,
-            ease_ms=o.ease_ms,
-            rotation_filter=o.rotation_filter,
-            position_filter=o.position_filter,
-            expression_filter=o.expression_filter,
-            focal=focal_length(o.camera_fov_deg),
-        )
-        return settings_vector(_SETTINGS, _SETTINGS_SIZE, settings, self._calibration)
+        return settings_vector(_SETTINGS, _SETTINGS_SIZE, self._options, self._calibration)
 
     def reset(self) -> None:
         """Forget the past (filters, presence, last timestamp); keep the calibration."""
