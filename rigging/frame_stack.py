@@ -19,6 +19,7 @@ from rigging.frame import HAND_POINTS, POSE_POINTS, FrameError, TrackingFrame
 from rigging.quaternion import F64
 
 _NO_POSE: Final = np.zeros((POSE_POINTS, 4))
+_NUMBER_KINDS: Final = "fiu"  # float, signed and unsigned integer arrays
 _NO_HAND: Final = np.zeros((HAND_POINTS, 3))
 _NO_MATRIX: Final = np.eye(4)
 _NO_SHAPES: Final = [0.0] * len(BLENDSHAPES)
@@ -50,11 +51,19 @@ class FrameStack:
 
 
 def shape_error(frame: TrackingFrame) -> FrameError | None:
-    """The error for a frame built in code with an array of the wrong shape (parse_frame checks JSON)."""
+    """The error for a frame built in code with an array of the wrong shape or of no numbers.
+
+    (``parse_frame`` checks frames that come as JSON; this keeps one bad frame built in code from
+    failing the stacking of a whole batch.)
+    """
     for name, shape in _SHAPES.items():
         value = getattr(frame, name)
-        if value is not None and getattr(value, "shape", None) != shape:
+        if value is None:
+            continue
+        if getattr(value, "shape", None) != shape:
             return FrameError(name, f"expected an array of shape {list(shape)}, got {list(np.shape(value))}")
+        if value.dtype.kind not in _NUMBER_KINDS:
+            return FrameError(name, f"expected an array of numbers, got {value.dtype}")
     return None
 
 
