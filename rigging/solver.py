@@ -187,8 +187,8 @@ def solve_batch(
     The solvers are independent (one per operator) and each keeps its own state; the same solver
     may not appear twice. A frame that cannot be solved (its timestamp does not come after its
     solver's previous frame, or an array has the wrong shape or holds no numbers) gives its
-    :class:`FrameError` in its
-    slot and leaves its solver untouched; the other slots are solved as if it were not there.
+    :class:`FrameError` in its slot and leaves its solver untouched; the other slots are solved
+    as if it were not there.
     """
     errors = _check_batch(solvers, frames)
     ok = [i for i, e in enumerate(errors) if e is None]
