@@ -192,6 +192,8 @@ def solve_batch(
     """
     errors = _check_batch(solvers, frames)
     ok = [i for i, e in enumerate(errors) if e is None]
+    if len(ok) < len(errors):  # the callers count and report these; this is for tracing a batch
+        logger.debug("batch of %d: %d frame(s) refused", len(errors), len(errors) - len(ok))
     if not ok:
         return [e for e in errors if e is not None]
     poses = iter(_solve_stack([solvers[i] for i in ok], stack_frames([frames[i] for i in ok])))
