@@ -91,9 +91,8 @@ def _twist_reference(bone_dir: F64, bend_dir: F64, fallback: F64) -> F64:
     u = unit(bone_dir)
     bend = bend_dir - _dot(bend_dir, u) * u
     child_len = np.maximum(np.sqrt(_dot(bend_dir, bend_dir)), 1e-9)
-    x = np.clip(
-        (np.sqrt(_dot(bend, bend)) / child_len - _BEND_UNTRUSTED) / (_BEND_TRUSTED - _BEND_UNTRUSTED), 0, 1
-    )
+    trust = (np.sqrt(_dot(bend, bend)) / child_len - _BEND_UNTRUSTED) / (_BEND_TRUSTED - _BEND_UNTRUSTED)
+    x = np.minimum(np.maximum(trust, 0.0), 1.0)  # np.clip, without its Python wrapper
     w = x * x * (3.0 - 2.0 * x)
     fb = unit(fallback - _dot(fallback, u) * u)
     bend_u = unit(bend)

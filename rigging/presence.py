@@ -61,7 +61,7 @@ def progress(since: F64, t_ms: F64, ease_ms: F64) -> F64:
     Broadcasts: ``since`` (..., groups), ``t_ms`` and ``ease_ms`` (..., 1). A zero ease is
     instant (and divides by nothing: the guard only keeps the unused quotient finite).
     """
-    x = np.clip((t_ms - since) / np.maximum(ease_ms, 1e-12), 0.0, 1.0)
+    x = np.minimum(np.maximum((t_ms - since) / np.maximum(ease_ms, 1e-12), 0.0), 1.0)
     return np.asarray(np.where(ease_ms > 0, x * x * (3.0 - 2.0 * x), 1.0), dtype=np.float64)
 
 

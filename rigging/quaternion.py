@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 F64 = NDArray[np.float64]
 
 IDENTITY: F64 = np.array([0.0, 0.0, 0.0, 1.0])
+_EYE3: Final = np.eye(3)
 _EPS = 1e-9
 
 
@@ -87,12 +88,12 @@ def rotation_between(a: F64, b: F64) -> F64:
     ab = np.swapaxes(ba, -1, -2)
     aa = a[..., :, None] * a[..., None, :]
     bb = b[..., :, None] * b[..., None, :]
-    r = np.eye(3) + (ba - ab) + (c * (ba + ab) - aa - bb) / np.maximum(1.0 + c, 1e-9)
+    r = _EYE3 + (ba - ab) + (c * (ba + ab) - aa - bb) / np.maximum(1.0 + c, 1e-9)
     opposite = c[..., 0, 0] < -1.0 + 1e-9
     if np.any(opposite):
         helper = np.where(np.abs(a[..., :1]) < 0.9, np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
         axis = unit(cross(a, helper))
-        half_turn = 2.0 * axis[..., :, None] * axis[..., None, :] - np.eye(3)
+        half_turn = 2.0 * axis[..., :, None] * axis[..., None, :] - _EYE3
         r = np.where(opposite[..., None, None], half_turn, r)
     return np.asarray(r, dtype=np.float64)
 
@@ -243,7 +244,7 @@ def slerp(a: F64, b: F64, t: F64 | float) -> F64:
     d = _sum_last(a * b, keepdims=True)
     b = np.where(d < 0, -b, b)
     d = np.abs(d)
-    theta = np.arccos(np.clip(d, -1.0, 1.0))
+    theta = np.arccos(np.minimum(np.maximum(d, -1.0), 1.0))  # np.clip, without its wrapper
     s = np.sin(theta)
     tt = t[..., None] if t.ndim and t.shape == d.shape[:-1] else t
     small = s < 1e-6

@@ -267,7 +267,7 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
         )
     # The filter's own state keeps the unclipped value, as the one-at-a-time filter did.
     filtered_expressions = expressions
-    expressions = np.clip(expressions, 0.0, 1.0)
+    expressions = np.minimum(np.maximum(expressions, 0.0), 1.0)
 
     new_state = pack(
         st,
