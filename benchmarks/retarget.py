@@ -7,6 +7,10 @@ motion-packet encode) against Kalidokit's Pose.solve + two Hand.solve + Face.sol
 Node after warm-up. Kalidokit's face solver needs a 478-point face mesh, which motion capture does
 not have: it is timed on a synthetic mesh (the timing is real, its output meaningless).
 
+Batches: the server hop for many rooms at once, as the live server runs it: B operators' JSON
+messages (real MediaPipe frames of assets/demo/book.jsonl) parsed, solved by B solvers in one
+``solve_batch`` and encoded by one ``encode_batch``; cost per batch and per frame, for B = 1, 10, 50.
+
 Accuracy: both on the same ground truth (CMU motion capture, rigging/groundtruth.py), median
 segment error per group. Kalidokit assumes a mirrored selfie camera and Euler angles for VRM 0.x
 bones; its output is converted with the convention (side mapping, frame, mirroring) that fits the
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -34,13 +39,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rigging.bvh import load  # noqa: E402
-from rigging.codec import encode  # noqa: E402
-from rigging.frame import TrackingFrame  # noqa: E402
+from rigging.codec import HopTiming, encode, encode_batch  # noqa: E402
+from rigging.frame import TrackingFrame, parse_frame  # noqa: E402
 from rigging.groundtruth import TruthFrame, add_noise, angle_errors, group_of, mocap_frames, solved_segments  # noqa: E402
 from rigging.pose import AvatarPose  # noqa: E402
 from rigging.quaternion import F64, from_axis_angle, multiply, normalize  # noqa: E402
 from rigging.skeleton import BONES  # noqa: E402
-from rigging.solver import Retargeter, SolverOptions  # noqa: E402
+from rigging.solver import Retargeter, SolverOptions, solve_batch  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 BLENDSHAPES = [
@@ -84,6 +89,67 @@ def time_ours(frames: list[TrackingFrame], repeats: int) -> np.ndarray:
             encode(pose, i)
             best[i] = min(best[i], time.perf_counter() - t0)
     return best * 1e6
+
+
+def batch_messages(size: int, steps: int) -> list[list[str]]:
+    """``steps`` moments of ``size`` operators' JSON messages, each operator at its own place in the clip."""
+    lines = [json.loads(line) for line in (ROOT / "assets" / "demo" / "book.jsonl").read_text().splitlines()]
+    out = []
+    for step in range(steps):
+        moment = []
+        for room in range(size):
+            frame = dict(lines[(step + 13 * room) % len(lines)])
+            frame["t_ms"] = step * 33.3 + room * 0.01
+            moment.append(json.dumps(frame))
+        out.append(moment)
+    return out
+
+
+def time_batches(size: int, steps: int, clock: Callable[[], float]) -> dict[str, np.ndarray]:
+    """Seconds per batch for each stage: parse (json.loads + parse_frame), solve, encode, and all."""
+    # The live server's setting: landmarks come smoothed by MediaPipe, so the solver's filter is off.
+    solvers = [Retargeter(SolverOptions(filter=False)) for _ in range(size)]
+    timing = [HopTiming(0.0, 1.0, 1.0)] * size
+    stages: dict[str, list[float]] = defaultdict(list)
+    for step, messages in enumerate(batch_messages(size, steps)):
+        t0 = clock()
+        frames = [parse_frame(json.loads(m)) for m in messages]
+        t1 = clock()
+        poses = solve_batch(solvers, frames)
+        t2 = clock()
+        packets = encode_batch([p for p in poses if isinstance(p, AvatarPose)], list(range(size)), timing)
+        t3 = clock()
+        assert len(packets) == size
+        if step >= 10:  # warm-up: caches, and the limbs easing in from rest
+            for name, v in (("parse", t1 - t0), ("solve", t2 - t1), ("encode", t3 - t2), ("all", t3 - t0)):
+                stages[name].append(v)
+    return {k: np.array(v) for k, v in stages.items()}
+
+
+def batch_table(steps: int, clock: Callable[[], float]) -> str:
+    rows = [["frames a batch", "parse p50", "solve p50", "encode p50", "batch p50", "batch p99", "per frame p50", "per frame p99"]]  # fmt: skip
+    for size in (1, 10, 50):
+        t = {k: v * 1e6 for k, v in time_batches(size, steps, clock).items()}
+        rows.append(
+            [
+                str(size),
+                *(f"{np.median(t[k]):.0f}" for k in ("parse", "solve", "encode", "all")),
+                f"{np.percentile(t['all'], 99):.0f}",
+                f"{np.median(t['all']) / size:.0f}",
+                f"{np.percentile(t['all'], 99) / size:.0f}",
+            ]
+        )
+    return table(rows)
+
+
+def print_batches(steps: int) -> None:
+    # Wall time is what a room feels; this process's own CPU time leaves out the time the machine
+    # gave to other work, so it is the steadier figure on a shared machine.
+    for what, clock in (("CPU time of this process", time.thread_time), ("wall time", time.perf_counter)):
+        print(
+            f"\nServer hop for a batch of rooms, {what}, in us ({steps} moments; per frame = batch / frames)\n"
+        )
+        print(batch_table(steps, clock))
 
 
 def kalidokit_input(frames: list[TruthFrame], rng: np.random.Generator) -> dict[str, Any]:
@@ -235,7 +301,12 @@ def table(rows: list[list[str]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5, help="timing passes; each frame keeps its fastest")
+    parser.add_argument("--batch-steps", type=int, default=300, help="moments timed for each batch size")
+    parser.add_argument("--batches-only", action="store_true", help="time the batches and stop")
     args = parser.parse_args()
+    if args.batches_only:
+        print_batches(args.batch_steps)
+        return
     rng = np.random.default_rng(1)
     recordings = [mocap_frames(load(SHARED / "mocap" / f"{n}.bvh")) for n in ("131_01", "131_02")]
     truth = [t for rec in recordings for t in rec]
@@ -250,6 +321,8 @@ def main() -> None:
             ["Kalidokit 1.1.5 (Node)", "pose + 2 hands + face, no filter", f"{np.median(kd_us):.0f}", f"{np.percentile(kd_us, 99):.0f}"],
             ["ratio (ours / Kalidokit)", "", f"{np.median(ours_us) / np.median(kd_us):.1f}", f"{np.percentile(ours_us, 99) / np.percentile(kd_us, 99):.1f}"]]  # fmt: skip
     print(table(rows))
+
+    print_batches(args.batch_steps)
 
     print("\nAccuracy: median segment direction error in degrees on CMU 131_01 + 131_02 (synthetic hands)\n")
     kd_med, convention = kalidokit_accuracy(truth, kd["results"])

@@ -91,14 +91,14 @@ def _twist_reference(bone_dir: F64, bend_dir: F64, fallback: F64) -> F64:
     u = unit(bone_dir)
     bend = bend_dir - _dot(bend_dir, u) * u
     child_len = np.maximum(np.sqrt(_dot(bend_dir, bend_dir)), 1e-9)
-    x = np.clip(
-        (np.sqrt(_dot(bend, bend)) / child_len - _BEND_UNTRUSTED) / (_BEND_TRUSTED - _BEND_UNTRUSTED), 0, 1
-    )
+    trust = (np.sqrt(_dot(bend, bend)) / child_len - _BEND_UNTRUSTED) / (_BEND_TRUSTED - _BEND_UNTRUSTED)
+    x = np.minimum(np.maximum(trust, 0.0), 1.0)  # np.clip, without its Python wrapper
     w = x * x * (3.0 - 2.0 * x)
     fb = unit(fallback - _dot(fallback, u) * u)
-    mixed = w * unit(bend) + (1.0 - w) * fb
+    bend_u = unit(bend)
+    mixed = w * bend_u + (1.0 - w) * fb
     # A bend plane opposite to the fallback would cancel it out: then trust the bend alone.
-    return np.asarray(np.where(_dot(mixed, mixed) < 1e-12, unit(bend), unit(mixed)), dtype=np.float64)
+    return np.asarray(np.where(_dot(mixed, mixed) < 1e-12, bend_u, unit(mixed)), dtype=np.float64)
 
 
 def torso(points: F64, legs_seen: F64 | float = 1.0) -> F64:
@@ -111,13 +111,14 @@ def torso(points: F64, legs_seen: F64 | float = 1.0) -> F64:
     ``legs_seen`` in [0, 1] blends between the two.
     """
     hips, shoulders = points[..., _HIPS, :], points[..., _SHOULDERS, :]
-    lines = np.stack(
-        (hips[..., 0, :] - hips[..., 1, :], shoulders[..., 0, :] - shoulders[..., 1, :]), axis=-2
+    lines = np.concatenate(
+        (hips[..., 0:1, :] - hips[..., 1:2, :], shoulders[..., 0:1, :] - shoulders[..., 1:2, :]), axis=-2
     )
     up = unit(0.5 * (shoulders[..., 0, :] + shoulders[..., 1, :] - hips[..., 0, :] - hips[..., 1, :]))
     seen = np.asarray(legs_seen, dtype=np.float64)[..., None]
     hips_up = seen * up + (1.0 - seen) * Y
-    return np.asarray(frame(lines, np.stack((hips_up, up), axis=-2)) @ _TORSO_REST_T)
+    seconds = np.concatenate((hips_up[..., None, :], up[..., None, :]), axis=-2)
+    return np.asarray(frame(lines, seconds) @ _TORSO_REST_T)
 
 
 def arms(upper_chest: F64, points: F64, hands: F64, hands_known: np.ndarray) -> tuple[F64, F64]:
@@ -132,7 +133,8 @@ def arms(upper_chest: F64, points: F64, hands: F64, hands_known: np.ndarray) -> 
     joints = points[..., _ARM_POINTS, :]
     shoulder, elbow, wrist = joints[..., 0:2, :], joints[..., 2:4, :], joints[..., 4:6, :]
     d1, d2 = elbow - shoulder, wrist - elbow
-    fallback = apply(transport(upper_chest[..., None, :, :], _UPPER_ARM, d1), _Z2)
+    # Where the carried frame takes +Z: its third column (a product with Z, without the product).
+    fallback = transport(upper_chest[..., None, :, :], _UPPER_ARM, d1)[..., :, 2]
     ref = _twist_reference(d1, d2, fallback)
     upper = frame(d1, ref) @ _ARM_REST_T
     carried = transport(upper, _LOWER_ARM, d2)

@@ -164,42 +164,31 @@ def encode(pose: AvatarPose, seq: int, timing: HopTiming | None = None) -> bytes
 
 
 @dataclass(frozen=True)
-class _BoneLayout:
-    """What a set of bone names means on the wire: their order, mask and where each value is."""
+class _WireLayout:
+    """What a set of bone or expression names means on the wire: their order and mask."""
 
     order: tuple[int, ...]  # positions in the pose's own dict order, in wire order
     mask: bytes
 
 
-_BONE_LAYOUTS: dict[tuple[str, ...], _BoneLayout] = {}
-_EXPRESSION_ORDERS: dict[tuple[str, ...], tuple[tuple[int, ...], bytes]] = {}
+_LAYOUTS: dict[tuple[str, tuple[str, ...]], _WireLayout] = {}
 
 
-def _bone_layout(names: tuple[str, ...]) -> _BoneLayout:
-    # Every pose of one solver has the same bones: the layout is worked out once per set.
-    layout = _BONE_LAYOUTS.get(names)
+def _wire_layout(kind: str, names: tuple[str, ...], index: dict[str, int], mask_bytes: int) -> _WireLayout:
+    # The poses of one solver have the same bones, and few sets of expressions: each set's layout
+    # is worked out once.
+    key = (kind, names)
+    layout = _LAYOUTS.get(key)
     if layout is None:
         for name in names:
-            if name not in BONE_INDEX:
-                raise CodecError(f"bones.{name}: not a VRM 1.0 humanoid bone")
-        order = tuple(sorted(range(len(names)), key=lambda k: BONE_INDEX[names[k]]))
-        layout = _BoneLayout(order, _mask([BONE_INDEX[names[k]] for k in order], _BONE_MASK_BYTES))
-        if len(_BONE_LAYOUTS) < 256:  # a bound, for callers that vary their bone sets
-            _BONE_LAYOUTS[names] = layout
+            if name not in index:
+                what = "humanoid bone" if kind == "bones" else "preset expression"
+                raise CodecError(f"{kind}.{name}: not a VRM 1.0 {what}")
+        order = tuple(sorted(range(len(names)), key=lambda k: index[names[k]]))
+        layout = _WireLayout(order, _mask([index[names[k]] for k in order], mask_bytes))
+        if len(_LAYOUTS) < 4096:  # a bound, for callers whose sets vary without end
+            _LAYOUTS[key] = layout
     return layout
-
-
-def _expression_order(names: tuple[str, ...]) -> tuple[tuple[int, ...], bytes]:
-    found = _EXPRESSION_ORDERS.get(names)
-    if found is None:
-        for name in names:
-            if name not in EXPRESSION_INDEX:
-                raise CodecError(f"expressions.{name}: not a VRM 1.0 preset expression")
-        order = tuple(sorted(range(len(names)), key=lambda k: EXPRESSION_INDEX[names[k]]))
-        found = order, _mask([EXPRESSION_INDEX[names[k]] for k in order], _EXPR_MASK_BYTES)
-        if len(_EXPRESSION_ORDERS) < 4096:
-            _EXPRESSION_ORDERS[names] = found
-    return found
 
 
 def encode_batch(
@@ -233,22 +222,22 @@ def _encode_all(
     poses: Sequence[AvatarPose], seqs: Sequence[int], timings: Sequence[HopTiming | None]
 ) -> list[bytes]:
     """:func:`encode_batch` when every pose is good; raises at the first sign of one that is not."""
-    layouts: list[_BoneLayout] = []
-    expression_layouts: list[tuple[tuple[int, ...], bytes]] = []
+    layouts: list[_WireLayout] = []
+    expression_layouts: list[_WireLayout] = []
     values: list[NDArray[np.float64]] = []
     weights: list[float] = []
     trailers: list[bytes | None] = []
     for pose, timing in zip(poses, timings, strict=True):
         if not math.isfinite(pose.t_ms):
             raise CodecError("t_ms")
-        layout = _bone_layout(tuple(pose.bones))
-        expressions = _expression_order(tuple(pose.expressions))
+        layout = _wire_layout("bones", tuple(pose.bones), BONE_INDEX, _BONE_MASK_BYTES)
+        expressions = _wire_layout("expressions", tuple(pose.expressions), EXPRESSION_INDEX, _EXPR_MASK_BYTES)
         layouts.append(layout)
         expression_layouts.append(expressions)
         rotations = list(pose.bones.values())
         values += [rotations[k] for k in layout.order]
         shown = list(pose.expressions.values())
-        weights += [float(shown[k]) for k in expressions[0]]
+        weights += [float(shown[k]) for k in expressions.order]
         trailers.append(None if timing is None else _timing_bytes(timing))
     hips = np.array([p.hips_position for p in poses], dtype=np.float64)
     if hips.shape != (len(poses), 3) or not np.all(np.isfinite(hips)):
@@ -272,7 +261,7 @@ def _encode_all(
     packets: list[bytes] = []
     w_at = 0
     for i, pose in enumerate(poses):
-        order, expression_mask = expression_layouts[i]
+        order, expression_mask = expression_layouts[i].order, expression_layouts[i].mask
         trailer = trailers[i]
         header = _HEADER.pack(
             VERSION,

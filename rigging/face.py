@@ -13,11 +13,13 @@ from typing import Final
 import numpy as np
 
 from rigging.landmarks import PosePoint as P
-from rigging.quaternion import F64, align
+from rigging.quaternion import F64, frame
 
 X: Final = np.array([1.0, 0.0, 0.0])
 # With the head at rest, the nose sits in front of and a little below the line between the ears.
 _REST_NOSE_FROM_EARS: Final = np.array([0.0, -0.2, 1.0])
+# The rest pair's frame, inverted once here rather than on every frame (see quaternion.align).
+_REST_HEAD_T: Final = np.swapaxes(frame(X, _REST_NOSE_FROM_EARS), -1, -2)
 _FACE_POINTS: Final = [P.NOSE, P.LEFT_EAR, P.RIGHT_EAR]
 
 
@@ -41,7 +43,7 @@ def head_from_points(points: F64) -> F64:
     face = points[..., _FACE_POINTS, :]
     ears = face[..., 1, :] - face[..., 2, :]
     nose = face[..., 0, :] - 0.5 * (face[..., 1, :] + face[..., 2, :])
-    return align(X, _REST_NOSE_FROM_EARS, ears, nose)
+    return np.asarray(frame(ears, nose) @ _REST_HEAD_T, dtype=np.float64)
 
 
 #: The blendshapes the expressions are made of, in the column order of :func:`expression_matrix`.

@@ -170,7 +170,21 @@ def add_blendshape(shapes: dict[str, float], key: str, weight: float, warnings: 
     if not math.isfinite(weight):
         warnings.append(f"face_blendshapes.{key} is {weight}: dropped")
         return
-    shapes[key] = min(1.0, max(0.0, weight))
+    shapes[key] = float(min(1.0, max(0.0, weight)))
+
+
+def _quick_blendshapes(raw: dict[Any, Any]) -> dict[str, float] | None:
+    """The clamped weights in a few array calls when all are finite numbers; else None."""
+    values = list(raw.values())
+    if not set(map(type, values)) <= _NUMBER_TYPES:
+        return None
+    try:
+        weights = np.array(values, dtype=np.float64)
+    except OverflowError:  # an integer too large for a float
+        return None
+    if not np.isfinite(weights).all():
+        return None
+    return dict(zip(map(str, raw), np.clip(weights, 0.0, 1.0).tolist(), strict=True))
 
 
 def parse_frame(obj: Any) -> TrackingFrame:
@@ -212,11 +226,13 @@ def parse_frame(obj: Any) -> TrackingFrame:
     if raw_shapes is not None:
         if not isinstance(raw_shapes, dict):
             raise FrameError("face_blendshapes", f"expected an object, got {json_type(raw_shapes)}")
-        shapes = {}
-        for key, weight in raw_shapes.items():
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)):
-                raise FrameError(f"face_blendshapes.{key}", f"expected a number, got {json_type(weight)}")
-            add_blendshape(shapes, str(key), float(weight), warnings)
+        shapes = _quick_blendshapes(raw_shapes)
+        if shapes is None:  # something to refuse or repair: the exact loop says what
+            shapes = {}
+            for key, weight in raw_shapes.items():
+                if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+                    raise FrameError(f"face_blendshapes.{key}", f"expected a number, got {json_type(weight)}")
+                add_blendshape(shapes, str(key), weight, warnings)
 
     matrix: FloatArray | None = None
     raw_matrix = obj.get("face_matrix")

@@ -19,6 +19,7 @@ from rigging.frame import HAND_POINTS, POSE_POINTS, FrameError, TrackingFrame
 from rigging.quaternion import F64
 
 _NO_POSE: Final = np.zeros((POSE_POINTS, 4))
+_NUMBER_KINDS: Final = "fiu"  # float, signed and unsigned integer arrays
 _NO_HAND: Final = np.zeros((HAND_POINTS, 3))
 _NO_MATRIX: Final = np.eye(4)
 _NO_SHAPES: Final = [0.0] * len(BLENDSHAPES)
@@ -50,27 +51,40 @@ class FrameStack:
 
 
 def shape_error(frame: TrackingFrame) -> FrameError | None:
-    """The error for a frame built in code with an array of the wrong shape (parse_frame checks JSON)."""
+    """The error for a frame built in code with an array of the wrong shape or of no numbers.
+
+    (``parse_frame`` checks frames that come as JSON; this keeps one bad frame built in code from
+    failing the stacking of a whole batch.)
+    """
     for name, shape in _SHAPES.items():
         value = getattr(frame, name)
-        if value is not None and getattr(value, "shape", None) != shape:
+        if value is None:
+            continue
+        if getattr(value, "shape", None) != shape:
             return FrameError(name, f"expected an array of shape {list(shape)}, got {list(np.shape(value))}")
+        if value.dtype.kind not in _NUMBER_KINDS:
+            return FrameError(name, f"expected an array of numbers, got {value.dtype}")
     return None
+
+
+def _stacked(arrays: list[F64]) -> F64:
+    # np.array of same-shaped arrays stacks them in C, without the Python loop of np.stack.
+    return np.array(arrays, dtype=np.float64)
 
 
 def stack_frames(frames: Sequence[TrackingFrame]) -> FrameStack:
     """One :class:`FrameStack` of ``frames`` (their shapes already checked)."""
-    hands = np.stack(
+    hands = _stacked(
         [h if h is not None else _NO_HAND for f in frames for h in (f.left_hand_world, f.right_hand_world)]
     )
     detected = np.array([[f.left_hand_world is not None, f.right_hand_world is not None] for f in frames])
     return FrameStack(
         t_ms=np.array([[f.t_ms] for f in frames], dtype=np.float64),
-        pose=np.stack([f.pose_world if f.pose_world is not None else _NO_POSE for f in frames]),
-        image=np.stack([f.pose_image if f.pose_image is not None else _NO_POSE for f in frames]),
+        pose=_stacked([f.pose_world if f.pose_world is not None else _NO_POSE for f in frames]),
+        image=_stacked([f.pose_image if f.pose_image is not None else _NO_POSE for f in frames]),
         hands=hands.reshape(len(frames), 2, HAND_POINTS, 3),
         detected=detected.reshape(len(frames), 2),
-        face_matrix=np.stack([f.face_matrix if f.face_matrix is not None else _NO_MATRIX for f in frames]),
+        face_matrix=_stacked([f.face_matrix if f.face_matrix is not None else _NO_MATRIX for f in frames]),
         has_matrix=np.array([f.face_matrix is not None for f in frames]),
         blendshapes=np.array(
             [

@@ -45,7 +45,10 @@ def image_spot(pts: F64, image: F64, min_visibility: F64, focal: F64) -> tuple[F
     distance = focal[:, 0] * width_world / np.maximum(width_image, 0.01)
     u = 0.5 * (img[:, 2, 0] + img[:, 3, 0])
     zeros = np.zeros_like(u)
-    return np.stack(((u - 0.5) * distance / focal[:, 0], zeros, -distance), axis=-1), ok
+    spot = np.concatenate(
+        (((u - 0.5) * distance / focal[:, 0])[:, None], zeros[:, None], -distance[:, None]), axis=1
+    )
+    return spot, ok
 
 
 def hips_height(pts: F64, legs: np.ndarray) -> F64:

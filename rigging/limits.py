@@ -60,13 +60,16 @@ _TWIST: Final = np.radians([CONES[b].twist_deg for b in BONES])
 
 
 def clamp(local: F64, bone_indices: np.ndarray) -> F64:
-    """Hold local rotations (n, 4) of the bones ``bone_indices`` (n,) inside their cones."""
+    """Hold local rotations (..., n, 4) of the bones ``bone_indices`` (n,) inside their cones.
+
+    Leading axes are any number of poses of the same bones (a batch of frames).
+    """
     axes = _AXES[bone_indices]
-    q = local * np.where(local[:, 3:4] < 0, -1.0, 1.0)
+    q = local * np.where(local[..., 3:4] < 0, -1.0, 1.0)
     # Angles without building swing and twist: the twist's half-angle has sine p (the rotation's
     # vector part along the axis) and cosine w; the swing's cosine of half-angle is sqrt(w^2 + p^2).
-    p = (q[:, :3] * axes).sum(-1)
-    w = q[:, 3]
+    p = np.add.reduce(q[..., :3] * axes, axis=-1)
+    w = q[..., 3]
     twist_angle = 2.0 * np.arctan2(p, w)
     swing_angle = 2.0 * np.arccos(np.minimum(np.sqrt(w * w + p * p), 1.0))
     max_s = _SWING[bone_indices]
@@ -75,9 +78,11 @@ def clamp(local: F64, bone_indices: np.ndarray) -> F64:
     if not over.any():
         return q
     # Only the bones out of their cones are decomposed and rebuilt.
-    swing, twist = swing_twist(q[over], axes[over])
-    s_scale = np.minimum(1.0, max_s[over] / np.maximum(swing_angle[over], 1e-9))
-    t_scale = np.minimum(1.0, max_t[over] / np.maximum(np.abs(twist_angle[over]), 1e-9))
+    swing, twist = swing_twist(q[over], np.broadcast_to(axes, (*over.shape, 3))[over])
+    s_scale = np.minimum(1.0, np.broadcast_to(max_s, over.shape)[over] / np.maximum(swing_angle[over], 1e-9))
+    t_scale = np.minimum(
+        1.0, np.broadcast_to(max_t, over.shape)[over] / np.maximum(np.abs(twist_angle[over]), 1e-9)
+    )
     q = q.copy()
     q[over] = multiply(power(swing, s_scale), power(twist, t_scale))
     return q

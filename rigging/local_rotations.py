@@ -39,9 +39,9 @@ _LEG_VIS: Final = [
 _COARSE_HAND_VIS: Final = [P.LEFT_PINKY, P.RIGHT_PINKY, P.LEFT_INDEX, P.RIGHT_INDEX]
 _HEAD_VIS: Final = [P.NOSE, P.LEFT_EAR, P.RIGHT_EAR]
 
-# How the rotation between hips and shoulders is shared along the spine (sums to 1).
-_SPINE_SHARE: Final = np.array([0.4, 0.3, 0.3])
-_HALVES: Final = np.array([0.5, 0.5])
+# How the rotation between hips and shoulders is shared along the spine (sums to 1), then how the
+# head's turn is shared by neck and head.
+_SHARES: Final = np.array([0.4, 0.3, 0.3, 0.5, 0.5])
 # The bones written from the solved rotations, in the order solve_locals assembles them. The
 # shoulders are not among them: they stay at rest.
 _UPPER_BONES: Final = [
@@ -158,10 +158,12 @@ def solve_locals(
         matrices.append(hands.fingers(hand_pts, hands_w).reshape(n, 30, 3, 3))
         bones = bones + _FINGER_BONES
     q = from_matrix(np.concatenate(matrices, axis=1))
-    spine = power(q[:, 1:2], _SPINE_SHARE)
-    head = power(multiply(q[:, 2:3], conjugate(head_offset[:, None])), _HALVES)
+    # The spine's turn shared by spine, chest and upper chest, the head's (less its calibrated
+    # offset) by neck and head: both shares in one call.
+    head_turn = multiply(q[:, 2:3], conjugate(head_offset[:, None]))
+    shared = power(np.concatenate((q[:, (1, 1, 1)], head_turn[:, (0, 0)]), axis=1), _SHARES)
     local = np.repeat(REST_LOCALS[None], n, axis=0)
-    local[:, bones] = np.concatenate((q[:, 0:1], spine, head, q[:, 3:]), axis=1)
+    local[:, bones] = np.concatenate((q[:, 0:1], shared, q[:, 3:]), axis=1)
 
     arm = vis[:, _ARM_VIS].reshape(n, 3, 2).all(axis=1)
     head_seen = stack.has_matrix | from_points
@@ -179,4 +181,4 @@ def solve_locals(
         )
         & seen_by.body[:, None]
     )
-    return seen, clamp(local.reshape(-1, 4), np.tile(_ALL_IDX, n)).reshape(n, len(BONES), 4)
+    return seen, clamp(local, _ALL_IDX)

@@ -61,7 +61,7 @@ def progress(since: F64, t_ms: F64, ease_ms: F64) -> F64:
     Broadcasts: ``since`` (..., groups), ``t_ms`` and ``ease_ms`` (..., 1). A zero ease is
     instant (and divides by nothing: the guard only keeps the unused quotient finite).
     """
-    x = np.clip((t_ms - since) / np.maximum(ease_ms, 1e-12), 0.0, 1.0)
+    x = np.minimum(np.maximum((t_ms - since) / np.maximum(ease_ms, 1e-12), 0.0), 1.0)
     return np.asarray(np.where(ease_ms > 0, x * x * (3.0 - 2.0 * x), 1.0), dtype=np.float64)
 
 
@@ -96,9 +96,9 @@ def ease_step(
     being the rotations to show for the grouped bones.
     """
     toggled = seen != was_seen
-    since = np.where(toggled, t_ms, since)
-    moved = toggled[..., BONE_GROUP, None]
-    start = np.where(moved, shown, start)
+    if toggled.any():  # a change of state starts from what is shown at that moment
+        since = np.where(toggled, t_ms, since)
+        start = np.where(toggled[..., BONE_GROUP, None], shown, start)
     target = np.where(seen[..., BONE_GROUP, None], tracked[..., GROUPED_BONES, :], _REST_GROUPED)
     k = progress(since, t_ms, ease_ms)[..., BONE_GROUP]
     easing = k < 1.0

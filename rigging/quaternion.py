@@ -5,12 +5,15 @@ Everything here accepts a single quaternion of shape (4,) or a stack of shape (.
 
 from __future__ import annotations
 
+from typing import Final
+
 import numpy as np
 from numpy.typing import NDArray
 
 F64 = NDArray[np.float64]
 
 IDENTITY: F64 = np.array([0.0, 0.0, 0.0, 1.0])
+_EYE3: Final = np.eye(3)
 _EPS = 1e-9
 
 
@@ -22,7 +25,7 @@ def _sum_last(a: F64, keepdims: bool = False) -> F64:
 
 
 def normalize(q: F64) -> F64:
-    n = np.sqrt(np.sum(q * q, axis=-1, keepdims=True))
+    n = np.sqrt(_sum_last(q * q, keepdims=True))
     return np.asarray(q / np.maximum(n, _EPS), dtype=np.float64)
 
 
@@ -33,13 +36,42 @@ def unit(v: F64) -> F64:
     return np.asarray(v / np.maximum(np.sqrt(_sum_last(v * v, keepdims=True)), _EPS), dtype=np.float64)
 
 
+def _product_table(terms: dict[int, list[tuple[float, int, int]]], n_a: int, n_b: int, n_out: int) -> F64:
+    """A bilinear product as one matrix: out[k] = sum of sign * a[i] * b[j] over ``terms[k]``."""
+    table = np.zeros((n_a * n_b, n_out))
+    for k, entries in terms.items():
+        for sign, i, j in entries:
+            table[i * n_b + j, k] = sign
+    return table
+
+
+# cross(a, b)[k] and the Hamilton product (a * b)[k] as tables over the outer product a_i b_j: one
+# outer product and one matrix product instead of a dozen calls on single components (numpy's cost
+# on arrays this small is per call).
+_CROSS: Final = _product_table(
+    {0: [(1, 1, 2), (-1, 2, 1)], 1: [(1, 2, 0), (-1, 0, 2)], 2: [(1, 0, 1), (-1, 1, 0)]}, 3, 3, 3
+)
+_HAMILTON: Final = _product_table(
+    {
+        0: [(1, 3, 0), (1, 0, 3), (1, 1, 2), (-1, 2, 1)],
+        1: [(1, 3, 1), (-1, 0, 2), (1, 1, 3), (1, 2, 0)],
+        2: [(1, 3, 2), (1, 0, 1), (-1, 1, 0), (1, 2, 3)],
+        3: [(1, 3, 3), (-1, 0, 0), (-1, 1, 1), (-1, 2, 2)],
+    },
+    4,
+    4,
+    4,
+)
+
+
+def _bilinear(a: F64, b: F64, table: F64) -> F64:
+    outer = a[..., :, None] * b[..., None, :]
+    return np.asarray(outer.reshape(*outer.shape[:-2], -1) @ table, dtype=np.float64)
+
+
 def cross(a: F64, b: F64) -> F64:
     """Cross product along the last axis (numpy's own is slow for small arrays)."""
-    out = np.empty(np.broadcast(a, b).shape)
-    out[..., 0] = a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1]
-    out[..., 1] = a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2]
-    out[..., 2] = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
-    return out
+    return _bilinear(a, b, _CROSS)
 
 
 def rotation_between(a: F64, b: F64) -> F64:
@@ -56,26 +88,19 @@ def rotation_between(a: F64, b: F64) -> F64:
     ab = np.swapaxes(ba, -1, -2)
     aa = a[..., :, None] * a[..., None, :]
     bb = b[..., :, None] * b[..., None, :]
-    r = np.eye(3) + (ba - ab) + (c * (ba + ab) - aa - bb) / np.maximum(1.0 + c, 1e-9)
+    r = _EYE3 + (ba - ab) + (c * (ba + ab) - aa - bb) / np.maximum(1.0 + c, 1e-9)
     opposite = c[..., 0, 0] < -1.0 + 1e-9
     if np.any(opposite):
         helper = np.where(np.abs(a[..., :1]) < 0.9, np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
         axis = unit(cross(a, helper))
-        half_turn = 2.0 * axis[..., :, None] * axis[..., None, :] - np.eye(3)
+        half_turn = 2.0 * axis[..., :, None] * axis[..., None, :] - _EYE3
         r = np.where(opposite[..., None, None], half_turn, r)
     return np.asarray(r, dtype=np.float64)
 
 
 def multiply(a: F64, b: F64) -> F64:
     """Hamilton product ``a * b`` (apply ``b`` first, then ``a``)."""
-    ax, ay, az, aw = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
-    bx, by, bz, bw = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
-    out = np.empty(np.broadcast(a, b).shape)
-    out[..., 0] = aw * bx + ax * bw + ay * bz - az * by
-    out[..., 1] = aw * by - ax * bz + ay * bw + az * bx
-    out[..., 2] = aw * bz + ax * by - ay * bx + az * bw
-    out[..., 3] = aw * bw - ax * bx - ay * by - az * bz
-    return out
+    return _bilinear(a, b, _HAMILTON)
 
 
 def conjugate(q: F64) -> F64:
@@ -160,7 +185,7 @@ def from_matrix(m: F64) -> F64:
     cands = (flat @ _CAND_COEF + _CAND_CONST).reshape(-1, 4, 4)
     choice = np.argmax(flat @ _PICK, axis=1)
     q = cands[np.arange(len(choice)), choice]
-    q = q / np.sqrt((q * q).sum(-1))[:, None]
+    q = q / np.sqrt(_sum_last(q * q))[:, None]
     q = q * np.where(q[:, 3:4] < 0, -1.0, 1.0)
     return np.asarray(q.reshape((*shape, 4)), dtype=np.float64)
 
@@ -169,7 +194,7 @@ def from_two_vectors(a: F64, b: F64) -> F64:
     """The shortest rotation taking direction ``a`` to direction ``b`` (a swing with no twist)."""
     a = unit(np.asarray(a, dtype=np.float64))
     b = unit(np.asarray(b, dtype=np.float64))
-    d = np.sum(a * b, axis=-1, keepdims=True)
+    d = _sum_last(a * b, keepdims=True)
     axis = cross(a, b)
     q = np.concatenate((axis, 1.0 + d), axis=-1)
     # Opposite vectors: any perpendicular axis will do; pick one stable for the input.
@@ -184,9 +209,9 @@ def from_two_vectors(a: F64, b: F64) -> F64:
 def swing_twist(q: F64, axis: F64) -> tuple[F64, F64]:
     """Split ``q`` into ``swing * twist`` where ``twist`` turns about ``axis`` (unit, in q's frame)."""
     axis = np.asarray(axis, dtype=np.float64)
-    proj = np.sum(q[..., :3] * axis, axis=-1, keepdims=True) * axis
+    proj = _sum_last(q[..., :3] * axis, keepdims=True) * axis
     twist = np.concatenate((proj, q[..., 3:4]), axis=-1)
-    n = np.sqrt(np.sum(twist * twist, axis=-1, keepdims=True))
+    n = np.sqrt(_sum_last(twist * twist, keepdims=True))
     twist = np.where(n > _EPS, twist / np.maximum(n, _EPS), IDENTITY)
     swing = multiply(q, conjugate(twist))
     return swing, twist
@@ -195,19 +220,19 @@ def swing_twist(q: F64, axis: F64) -> tuple[F64, F64]:
 def angle(q: F64) -> F64:
     """Rotation angle in radians, in [0, pi]."""
     w = np.clip(np.abs(q[..., 3]), 0.0, 1.0)
-    v = np.sqrt(np.sum(q[..., :3] ** 2, axis=-1))
+    v = np.sqrt(_sum_last(q[..., :3] ** 2))
     return np.asarray(2.0 * np.arctan2(v, w), dtype=np.float64)
 
 
 def angle_between(a: F64, b: F64) -> F64:
-    d = np.abs(np.sum(a * b, axis=-1))
+    d = np.abs(_sum_last(a * b))
     return np.asarray(2.0 * np.arccos(np.clip(d, 0.0, 1.0)), dtype=np.float64)
 
 
 def power(q: F64, t: F64 | float) -> F64:
     """``q`` raised to ``t``: the same axis, ``t`` times the angle (shortest way round)."""
     q = np.where(q[..., 3:4] < 0, -q, q)
-    half = np.arctan2(np.sqrt(np.sum(q[..., :3] ** 2, axis=-1)), q[..., 3])
+    half = np.arctan2(np.sqrt(_sum_last(q[..., :3] ** 2)), q[..., 3])
     axis = unit(q[..., :3])
     ht = half * np.asarray(t, dtype=np.float64)
     return np.concatenate((axis * np.sin(ht)[..., None], np.cos(ht)[..., None]), axis=-1)
@@ -216,10 +241,10 @@ def power(q: F64, t: F64 | float) -> F64:
 def slerp(a: F64, b: F64, t: F64 | float) -> F64:
     """Spherical interpolation from ``a`` to ``b`` by ``t`` (broadcast), shortest way round."""
     t = np.asarray(t, dtype=np.float64)
-    d = np.sum(a * b, axis=-1, keepdims=True)
+    d = _sum_last(a * b, keepdims=True)
     b = np.where(d < 0, -b, b)
     d = np.abs(d)
-    theta = np.arccos(np.clip(d, -1.0, 1.0))
+    theta = np.arccos(np.minimum(np.maximum(d, -1.0), 1.0))  # np.clip, without its wrapper
     s = np.sin(theta)
     tt = t[..., None] if t.ndim and t.shape == d.shape[:-1] else t
     small = s < 1e-6
@@ -259,13 +284,13 @@ def log(q: F64) -> F64:
     """Rotation vectors (axis times angle, radians) of unit quaternions (..., 4), shortest way round."""
     q = np.where(q[..., 3:4] < 0, -q, q)
     v = q[..., :3]
-    n = np.sqrt(np.sum(v * v, axis=-1, keepdims=True))
+    n = np.sqrt(_sum_last(v * v, keepdims=True))
     ang = 2.0 * np.arctan2(n, q[..., 3:4])
     return np.asarray(np.where(n > 1e-12, v / np.maximum(n, 1e-12) * ang, 2.0 * v), dtype=np.float64)
 
 
 def exp(r: F64) -> F64:
     """Unit quaternions of rotation vectors (..., 3): the inverse of :func:`log`."""
-    a = np.sqrt(np.sum(r * r, axis=-1, keepdims=True))
+    a = np.sqrt(_sum_last(r * r, keepdims=True))
     axis = np.where(a > 1e-12, r / np.maximum(a, 1e-12), 0.0)
     return np.concatenate((axis * np.sin(0.5 * a), np.cos(0.5 * a)), axis=-1)

@@ -41,7 +41,7 @@ def rotation_filter_step(
     """
     predicted = multiply(exp(velocity * dt_s[..., None]), prev_q)
     error = log(multiply(q, conjugate(predicted)))
-    cutoff = min_cutoff_hz + beta * np.sqrt(np.sum(velocity * velocity, axis=-1))
+    cutoff = min_cutoff_hz + beta * np.sqrt(np.add.reduce(velocity * velocity, axis=-1))
     tau = 1.0 / (2.0 * math.pi * cutoff)
     alpha = (1.0 / (1.0 + tau / dt_s))[..., None]
     new_q = normalize(multiply(exp(alpha * error), predicted))

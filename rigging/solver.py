@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -32,17 +31,18 @@ from rigging import face
 from rigging.calibration import Calibration, mean_quaternion
 from rigging.frame import FrameError, TrackingFrame
 from rigging.frame_stack import FrameStack, shape_error, stack_frames
-from rigging.hips import focal_length, hips_height, image_spot
+from rigging.hips import hips_height, image_spot
 from rigging.landmarks import PosePoint as P
 from rigging.landmarks import to_avatar
 from rigging.local_rotations import Sight, avatar_points, sight, solve_locals
-from rigging.one_euro import OneEuroParams, one_euro_step
+from rigging.one_euro import one_euro_step
 from rigging.pose import AvatarPose
 from rigging.presence import GROUP_ID, GROUPED_BONES, GROUPS, ease_step, seen_amounts
 from rigging.quaternion import F64, IDENTITY, from_two_vectors, multiply
-from rigging.rotation_filter import RotationFilterParams, rotation_filter_step
+from rigging.rotation_filter import rotation_filter_step
 from rigging.skeleton import BONE_INDEX, BONES
-from rigging.solver_state import Settings, initial_state, layouts, settings_vector, view
+from rigging.solver_options import SolverOptions
+from rigging.solver_state import initial_state, layouts, pack, settings_vector, view
 
 logger = logging.getLogger(__name__)
 
@@ -65,21 +65,6 @@ def _torso_up(pts: F64) -> F64:
         0.5 * (pts[P.LEFT_SHOULDER] + pts[P.RIGHT_SHOULDER] - pts[P.LEFT_HIP] - pts[P.RIGHT_HIP]),
         dtype=np.float64,
     )
-
-
-@dataclass(frozen=True)
-class SolverOptions:
-    #: Apply the One Euro filter. Turn it off when the landmarks were already smoothed upstream.
-    filter: bool = True
-    #: Landmarks less visible than this count as not seen.
-    min_visibility: float = 0.5
-    #: How long an unseen limb takes to reach rest, and a returning one to reach its pose.
-    ease_ms: float = 300.0
-    rotation_filter: RotationFilterParams = field(default_factory=RotationFilterParams)
-    position_filter: OneEuroParams = field(default_factory=lambda: OneEuroParams(1.5, 2.0, 1.0))
-    expression_filter: OneEuroParams = field(default_factory=lambda: OneEuroParams(3.0, 5.0, 1.0))
-    #: Horizontal field of view assumed for the camera when turning image motion into metres.
-    camera_fov_deg: float = 60.0
 
 
 class Retargeter:
@@ -114,17 +99,7 @@ class Retargeter:
         self._settings = self._settings_vector()
 
     def _settings_vector(self) -> F64:
-        o = self._options
-        settings = Settings(
-            filter=o.filter,
-            min_visibility=o.min_visibility,
-            ease_ms=o.ease_ms,
-            rotation_filter=o.rotation_filter,
-            position_filter=o.position_filter,
-            expression_filter=o.expression_filter,
-            focal=focal_length(o.camera_fov_deg),
-        )
-        return settings_vector(_SETTINGS, _SETTINGS_SIZE, settings, self._calibration)
+        return settings_vector(_SETTINGS, _SETTINGS_SIZE, self._options, self._calibration)
 
     def reset(self) -> None:
         """Forget the past (filters, presence, last timestamp); keep the calibration."""
@@ -152,9 +127,7 @@ class Retargeter:
         camera = from_two_vectors(np.mean(ups, axis=0), np.array([0.0, 1.0, 0.0]))
         # With the camera corrected, measure the habitual head turn and the neutral hips spot: every
         # frame solved at once by a solver with no filter and no easing, which has no memory to keep.
-        trial = Retargeter(
-            SolverOptions(filter=False, ease_ms=0.0, min_visibility=min_vis), Calibration(camera=camera)
-        )
+        trial = Retargeter(SolverOptions(filter=False, ease_ms=0.0), Calibration(camera=camera))
         usable = [f for f in frames if shape_error(f) is None]
         stack = stack_frames(usable)
         settings = np.repeat(trial._settings[None], len(usable), axis=0)
@@ -213,26 +186,25 @@ def solve_batch(
 
     The solvers are independent (one per operator) and each keeps its own state; the same solver
     may not appear twice. A frame that cannot be solved (its timestamp does not come after its
-    solver's previous frame, or an array has the wrong shape) gives its :class:`FrameError` in its
-    slot and leaves its solver untouched; the other slots are solved as if it were not there.
+    solver's previous frame, or an array has the wrong shape or holds no numbers) gives its
+    :class:`FrameError` in its slot and leaves its solver untouched; the other slots are solved
+    as if it were not there.
     """
-    results: list[AvatarPose | FrameError] = []
     errors = _check_batch(solvers, frames)
     ok = [i for i, e in enumerate(errors) if e is None]
-    if ok:
-        active = [solvers[i] for i in ok]
-        poses = iter(_solve_stack([solvers[i] for i in ok], stack_frames([frames[i] for i in ok])))
-        del active
-        results = [next(poses) if e is None else e for e in errors]
-    else:
-        results = [e for e in errors if e is not None]
-    return results
+    if len(ok) < len(errors):  # the callers count and report these; this is for tracing a batch
+        logger.debug("batch of %d: %d frame(s) refused", len(errors), len(errors) - len(ok))
+    if not ok:
+        return [e for e in errors if e is not None]
+    poses = iter(_solve_stack([solvers[i] for i in ok], stack_frames([frames[i] for i in ok])))
+    return [next(poses) if e is None else e for e in errors]
 
 
 def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPose]:
+    """The poses of ``stack``'s frames, one per solver, and each solver's new state."""
     n = len(stack)
-    state = np.stack([s._state for s in solvers])  # (B, state size): a copy, written below
-    settings = np.stack([s._settings for s in solvers])
+    state = np.array([s._state for s in solvers])  # (B, state size): a copy, written below
+    settings = np.array([s._settings for s in solvers])
     st, se = _STATE, _SETTINGS
     t = stack.t_ms  # (B, 1)
     min_vis, ease = view(settings, se["min_visibility"]), view(settings, se["ease_ms"])
@@ -262,11 +234,13 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
     # The filters: a solver's first frame since a reset starts them where it is; only the rows of
     # solvers whose filters run are stepped.
     use = view(settings, se["filter"])[:, 0] > 0.5
-    warm = np.flatnonzero(use & (view(state, st["has_last"])[:, 0] > 0.5))
+    warm_mask = use & (view(state, st["has_last"])[:, 0] > 0.5)
+    # Rows as a slice when all filter (the usual case for a single solver): views, not copies.
+    warm: slice | np.ndarray = slice(None) if warm_mask.all() else np.flatnonzero(warm_mask)
     velocity = np.zeros((n, len(_DRIVEN_IDX), 3))
     hips_dx = np.zeros((n, 3))
     expressions_dx = np.zeros_like(expressions)
-    if len(warm):
+    if warm_mask.any():
         dt = np.maximum((t[warm] - view(state, st["last_t"])[warm]) / 1000.0, _MIN_DT_S)
         rot = view(settings, se["rot_filter"])[warm]
         rotations[warm], velocity[warm] = rotation_filter_step(
@@ -293,21 +267,28 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
         )
     # The filter's own state keeps the unclipped value, as the one-at-a-time filter did.
     filtered_expressions = expressions
-    expressions = np.clip(expressions, 0.0, 1.0)
+    expressions = np.minimum(np.maximum(expressions, 0.0), 1.0)
 
-    view(state, st["seen"])[:] = seen
-    view(state, st["since"])[:] = new_since
-    view(state, st["start"])[:] = start
-    view(state, st["shown"])[:] = shown
-    view(state, st["rot_q"])[:] = rotations
-    view(state, st["rot_velocity"])[:] = velocity
-    view(state, st["hips_x"])[:] = hips
-    view(state, st["hips_dx"])[:] = hips_dx
-    view(state, st["expr_x"])[:] = filtered_expressions
-    view(state, st["expr_dx"])[:] = expressions_dx
-    view(state, st["last_t"])[:] = t
-    view(state, st["has_last"])[:] = 1.0
-    for solver, row in zip(solvers, state, strict=True):
+    new_state = pack(
+        st,
+        {
+            "last_t": t,
+            "has_last": np.ones((n, 1)),
+            "seen": seen.astype(np.float64),
+            "since": new_since,
+            "start": start,
+            "shown": shown,
+            "rot_q": rotations,
+            "rot_velocity": velocity,
+            "hips_x": hips,
+            "hips_dx": hips_dx,
+            "expr_x": filtered_expressions,
+            "expr_dx": expressions_dx,
+            "hips_ref": view(state, st["hips_ref"]),  # written by _hips_position
+            "has_ref": view(state, st["has_ref"]),
+        },
+    )
+    for solver, row in zip(solvers, new_state, strict=True):
         solver._state = row
 
     times = t[:, 0].tolist()

@@ -14,11 +14,12 @@ from typing import Final
 import numpy as np
 
 from rigging.calibration import Calibration
-from rigging.one_euro import OneEuroParams, param_vector
+from rigging.hips import focal_length
+from rigging.one_euro import param_vector
 from rigging.presence import GROUP_NAMES, GROUPED_BONES, REST_LOCALS
 from rigging.quaternion import F64, to_matrix
-from rigging.rotation_filter import RotationFilterParams
 from rigging.skeleton import EXPRESSIONS
+from rigging.solver_options import SolverOptions
 
 N_GROUPS: Final = len(GROUP_NAMES)
 N_GROUPED: Final = len(GROUPED_BONES)
@@ -80,7 +81,14 @@ def layouts(n_driven: int) -> tuple[dict[str, Field], int, dict[str, Field], int
 
 def view(matrix: F64, field: Field) -> F64:
     """Columns of a stacked (B, n) matrix shaped (B, *field.shape); a view, so it can be written."""
-    return matrix[:, field.start : field.stop].reshape(len(matrix), *field.shape)
+    columns = matrix[:, field.start : field.stop]
+    return columns if len(field.shape) == 1 else columns.reshape(len(matrix), *field.shape)
+
+
+def pack(layout: dict[str, Field], fields: dict[str, F64]) -> F64:
+    """A (B, n) matrix of every field of ``layout``, each (B, *shape), in one concatenation."""
+    n = len(next(iter(fields.values())))
+    return np.concatenate([fields[name].reshape(n, -1) for name in layout], axis=1)
 
 
 def initial_state(layout: dict[str, Field], size: int, calibration: Calibration) -> F64:
@@ -97,20 +105,10 @@ def initial_state(layout: dict[str, Field], size: int, calibration: Calibration)
     return state
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What :func:`settings_vector` needs (the solver's options, flattened by the solver)."""
-
-    filter: bool
-    min_visibility: float
-    ease_ms: float
-    rotation_filter: RotationFilterParams
-    position_filter: OneEuroParams
-    expression_filter: OneEuroParams
-    focal: float
-
-
-def settings_vector(layout: dict[str, Field], size: int, settings: Settings, calibration: Calibration) -> F64:
+def settings_vector(
+    layout: dict[str, Field], size: int, settings: SolverOptions, calibration: Calibration
+) -> F64:
+    """The settings of a solver with these options and this calibration."""
     out = np.zeros(size)
     flat = out[None]
     camera = to_matrix(calibration.camera)
@@ -127,5 +125,5 @@ def settings_vector(layout: dict[str, Field], size: int, settings: Settings, cal
     ]
     view(flat, layout["hips_filter"])[:] = param_vector(settings.position_filter)
     view(flat, layout["expr_filter"])[:] = param_vector(settings.expression_filter)
-    view(flat, layout["focal"])[:] = settings.focal
+    view(flat, layout["focal"])[:] = focal_length(settings.camera_fov_deg)
     return out

@@ -59,7 +59,7 @@ class LiveRoom:
         self._config = config or RTCConfiguration(iceServers=[])
         self.operator: RTCPeerConnection | None = None
         self.customers: dict[str, RTCPeerConnection] = {}
-        self.listeners: dict[str, RTCPeerConnection] = {}
+        self.listeners: dict[str, RTCPeerConnection] = {}  # supervisors, listen-only
         if relay_encoded:  # False only to measure the plain relay (decode, re-encode per listener)
             install_audio_passthrough()
         self.operator_audio = AudioFanout(f"{room_id}/operator")  # to every customer
@@ -75,7 +75,6 @@ class LiveRoom:
         self._listening: dict[int, FanoutTrack] = {}  # by id() of the peer connection
         self.capture: LatestFrameCapture | None = None
         self._capture_task: asyncio.Task[None] | None = None
-        self.listeners: dict[str, RTCPeerConnection] = {}  # supervisors, listen-only
 
     def _stop_capture(self) -> None:
         if self._capture_task is not None:
@@ -236,8 +235,6 @@ class LiveRoom:
             await self.listener_left(listener_id)
         for customer_id in list(self.customers):
             await self.customer_left(customer_id)
-        for listener_id in list(self.listeners):
-            await self.listener_left(listener_id)
         if self.operator is not None:
             await self._close_peer(self.operator)
             self.operator = None
@@ -284,39 +281,6 @@ class LiveRoom:
         # aiortc gathers every candidate before setLocalDescription returns: the answer is complete.
         description = pc.localDescription
         return str(description.sdp)
-
-    async def listener_offer(self, listener_id: str, sdp: str) -> str:
-        """A supervisor listens: hears the operator's voice and sends nothing (listen-only)."""
-        await self.listener_left(listener_id)
-        pc = RTCPeerConnection(self._config)
-        self.listeners[listener_id] = pc
-
-        @pc.on("connectionstatechange")
-        async def on_state() -> None:
-            if pc.connectionState in ("failed", "closed") and self.listeners.get(listener_id) is pc:
-                await self.listener_left(listener_id)
-
-        if not sdp.startswith("v=0") or "m=audio" not in sdp:
-            await self.listener_left(listener_id)
-            raise RoomError("not a usable SDP offer: a listener's offer must have an audio line (m=audio)")
-        try:
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
-        except (ValueError, AttributeError) as exc:
-            await self.listener_left(listener_id)
-            raise RoomError(f"not a usable SDP offer: {exc}") from None
-        listening = self.operator_audio.subscribe()
-        self._listening[id(pc)] = listening
-        pc.addTrack(listening)
-        for transceiver in pc.getTransceivers():
-            if transceiver.kind == "audio":
-                transceiver.direction = "sendonly"  # whatever the offer says, nothing comes back
-        await pc.setLocalDescription(await pc.createAnswer())
-        return str(pc.localDescription.sdp)
-
-    async def listener_left(self, listener_id: str) -> None:
-        pc = self.listeners.pop(listener_id, None)
-        if pc is not None:
-            await self._close_peer(pc)
 
 
 async def wait_open(channel: RTCDataChannel, timeout: float = 10.0) -> None:

@@ -113,3 +113,13 @@ def test_numbers_of_every_json_kind_pass_the_quick_check() -> None:
     obj = good() | {"pose_world": [[0, 1, -2, 1]] * 16 + [[0.5, 1e-3, 2.5e10, 0.9]] * 17}
     f = parse_frame(json.loads(json.dumps(obj)))
     assert f.pose_world is not None and f.pose_world[0, 2] == -2.0 and f.pose_world[0, 3] == 1.0
+
+
+def test_blendshape_weights_are_clamped_and_bad_ones_named() -> None:
+    f = parse_frame(good() | {"face_blendshapes": {"a": 2, "b": -1, "c": 0.5, "d": 1e400 * 0}})
+    assert f.face_blendshapes == {"a": 1.0, "b": 0.0, "c": 0.5}
+    assert f.warnings == ("face_blendshapes.d is nan: dropped",)
+    assert all(type(w) is float for w in f.face_blendshapes.values())
+    with pytest.raises(FrameError) as err:
+        parse_frame(good() | {"face_blendshapes": {"jawOpen": 0.1, "blink": True}})
+    assert err.value.field == "face_blendshapes.blink"

@@ -172,14 +172,16 @@ def test_a_bad_frame_fails_in_its_slot_and_leaves_its_solver_as_it_was(sources: 
     second = [replace(sources[k + 10], t_ms=133.0) for k in range(len(batched))]
     second[1] = replace(second[1], t_ms=100.0)  # not after the previous frame
     second[3] = replace(second[3], left_hand_world=np.zeros((20, 3)))  # a hand of the wrong shape
+    second[4] = replace(second[4], face_matrix=np.full((4, 4), "x"))  # no numbers at all
     got = solve_batch(batched, second)
     assert isinstance(got[1], FrameError) and got[1].field == "t_ms"
     assert isinstance(got[3], FrameError) and got[3].field == "left_hand_world"
-    assert all(isinstance(g, AvatarPose) for k, g in enumerate(got) if k not in (1, 3))
+    assert isinstance(got[4], FrameError) and got[4].field == "face_matrix"
+    assert all(isinstance(g, AvatarPose) for k, g in enumerate(got) if k not in (1, 3, 4))
     # The refused solvers go on exactly as their twins, which never saw the bad frames.
     third = [replace(sources[k + 20], t_ms=166.0) for k in range(len(batched))]
     for k, (s, f) in enumerate(zip(single, second, strict=True)):
-        if k not in (1, 3):
+        if k not in (1, 3, 4):
             s.solve(f)
     for result, s, f in zip(solve_batch(batched, third), single, third, strict=True):
         assert_same(result, s.solve(f))
