@@ -20,7 +20,11 @@ def _label(value: str) -> str:
 
 @router.get("/metrics", response_class=PlainTextResponse)
 def metrics(request: Request) -> str:
-    rooms: LiveRooms = request.app.state.live_rooms
+    return metrics_text(request.app.state.live_rooms)
+
+
+def metrics_text(rooms: LiveRooms) -> str:
+    """Every live room's figures, as ``GET /metrics`` serves them."""
     counters: dict[str, tuple[str, str, Callable[[MotionHub], int]]] = {
         "avatar_care_motion_frames_total": ("counter", "tracking frames solved", lambda h: h.stats.frames),
         "avatar_care_motion_frames_rejected_total": (
@@ -40,6 +44,25 @@ def metrics(request: Request) -> str:
         lines += [f"# HELP {name} {text}, per room", f"# TYPE {name} {kind}"]
         for room_id, room in sorted(rooms.rooms.items()):
             lines.append(f'{name}{{room="{_label(room_id)}"}} {value(room.hub)}')
+    lines += [
+        "# HELP avatar_care_capture_frames_total server capture's camera frames by outcome, per room",
+        "# TYPE avatar_care_capture_frames_total counter",
+    ]
+    for room_id, room in sorted(rooms.rooms.items()):
+        capture = room.capture_stats
+        for outcome in ("offered", "processed", "dropped", "failed"):
+            lines.append(
+                f'avatar_care_capture_frames_total{{room="{_label(room_id)}",outcome="{outcome}"}} '
+                f"{getattr(capture, outcome)}"
+            )
+    lines += [
+        "# HELP avatar_care_capture_worker_crashes_total server capture workers that ended on their own, per room",
+        "# TYPE avatar_care_capture_worker_crashes_total counter",
+    ]
+    for room_id, room in sorted(rooms.rooms.items()):
+        lines.append(
+            f'avatar_care_capture_worker_crashes_total{{room="{_label(room_id)}"}} {room.capture_stats.crashes}'
+        )
     lines += [
         "# HELP avatar_care_hop_ms latency per hop (recent frames): capture is the frame's age when the "
         "operator's page sent it; solve, send, receive, render are ms after its landmarks reached the server",

@@ -18,8 +18,10 @@ import numpy as np
 import pytest
 from aiortc import MediaStreamTrack
 
+from avatar_care.api.routes.metrics import metrics_text
 from avatar_care.capture.video import read_video
 from avatar_care.live.ice import use_loopback_only
+from avatar_care.live.registry import LiveRooms
 from avatar_care.live.room import LiveRoom
 from rigging.codec import decode
 from tests.avatar_care.live.test_room_peers import Peer
@@ -184,6 +186,11 @@ async def test_a_killed_worker_is_reported_and_this_room_and_another_go_on(clip:
         os.kill(killed, signal.SIGKILL)  # as the kernel's OOM killer would
         await wait_for(lambda: first.capture_stats.crashes == 1, 30, "the crash noticed")
         assert any(e.get("type") == "capture" and e["state"] == "restarting" for e in first_operator.events)
+        rooms = LiveRooms()
+        rooms.rooms.update(first=first, second=second)
+        text = metrics_text(rooms)
+        assert 'avatar_care_capture_worker_crashes_total{room="first"} 1' in text
+        assert 'avatar_care_capture_worker_crashes_total{room="second"} 0' in text
         # the other room never noticed
         before = len(second_customer.received)
         await wait_for(lambda: len(second_customer.received) - before >= 20, 60, "the second room's motion")
