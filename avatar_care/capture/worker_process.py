@@ -30,7 +30,7 @@ READY: Final = b"R"
 FRAME: Final = b"F"
 FAILED: Final = b"E"
 RESULT: Final = struct.Struct("<Qd")  # frame number, origin_ms
-NICENESS: Final = 10
+NICENESS: Final = 5
 IDLE_POLL_S: Final = 1.0
 
 

@@ -13,6 +13,7 @@ const VISION = "/vendor/@mediapipe/tasks-vision";
 const MODEL = "/assets/models/holistic_landmarker.task";
 const WIDTH = 640;
 const HEIGHT = 480;
+const SERVER_INFERENCE_SIZE = 512; // avatar_care.live.server_capture.INFERENCE_SIZE
 
 const STRINGS = {
   it: {
@@ -196,13 +197,16 @@ export async function mountOperatorMedia(container, options) {
     state.capture = null;
     if (mode === "server") {
       const camera = media.getVideoTracks()[0];
+      // The server letterboxes every frame into SERVER_INFERENCE_SIZE pixels: sending more costs
+      // this browser's encoder and the server's decoder time (latency) and the tracker nothing.
+      const scale = Math.max(1, Math.max(camera.getSettings().width ?? WIDTH, camera.getSettings().height ?? HEIGHT) / SERVER_INFERENCE_SIZE);
       // the server tracks people, not detail: keep the frame rate when bandwidth or CPU is short
       camera.contentHint = "motion";
-      const sender = pc.addTrack(camera, media);
-      const params = sender.getParameters();
-      params.degradationPreference = "maintain-framerate";
-      for (const enc of params.encodings ?? []) enc.maxFramerate = 30;
-      sender.setParameters(params).catch((err) => console.info("video sender parameters:", err.name));
+      pc.addTransceiver(camera, {
+        direction: "sendonly",
+        streams: [media],
+        sendEncodings: [{ scaleResolutionDownBy: scale, maxFramerate: 30 }],
+      });
     }
     landmarks = pc.createDataChannel("landmarks", { ordered: false, maxRetransmits: 0 });
     const mirror = pc.createDataChannel("motion", { ordered: false, maxRetransmits: 0 });
