@@ -225,8 +225,3 @@ def hands_raised_in_front(bones: dict[str, list[float]]) -> bool:
         joints[f"{s}Hand"][1] > rest[f"{s}Hand"][1] - 0.35 and joints[f"{s}Hand"][2] > chest[2] + 0.05
         for s in SIDES
     )
-
-
-def hand_heights(bones: dict[str, list[float]]) -> float:
-    _, joints, _ = forward({b: np.array(q, dtype=np.float64) for b, q in bones.items()})
-    return float(np.mean([joints[f"{s}Hand"][1] for s in SIDES]))
