@@ -56,7 +56,7 @@ def run_mode(
         text = metrics(links)
         elapsed = time.monotonic() - started
         frames = metric(text, "avatar_care_motion_frames_total") - start_frames
-        note = f"{mode}: {frames / elapsed:.1f} frames/s solved, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}"
+        note = f"{frames / elapsed:.1f} frames/s solved, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}"
         hops = hop_quantiles(text)
         customer.context.close()
         operator.context.close()

@@ -10,16 +10,17 @@ Protocol, both ways over one-way pipes the server made:
   worker drains whatever wake-ups piled up and reads the slot once: only the newest frame counts.
   End of file means the server is done with this worker (or gone): the worker ends.
 - ``results`` (worker to server): one message per event, its first byte the kind:
-  ``R`` ready (the model is loaded), ``F`` a frame's landmarks (``_RESULT`` header: the frame's
-  number and ``origin_ms``, then the tracking frame's JSON), ``E`` a frame that failed (the header,
-  then the error's text).
+  ``R`` ready (the model is loaded), ``F`` a frame's landmarks (``RESULT`` header: the frame's
+  number and ``origin_ms``, then the tracking frame, checked here as the hub checks a console's and
+  pickled, so that the server's event loop neither parses JSON nor checks it again: a trusted
+  child of the server's own), ``E`` a frame that failed (the header, then the error's text).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import pickle
 import struct
 from multiprocessing.connection import Connection
 from typing import Final
@@ -41,6 +42,7 @@ def run_worker(slot_name: str, wake: Connection, results: Connection, size: int,
         os.nice(niceness)
     from avatar_care.capture.frame_slot import FrameSlot
     from avatar_care.capture.holistic import HolisticCapture
+    from rigging.frame import parse_frame
 
     slot = FrameSlot.attach(slot_name)
     try:
@@ -61,12 +63,13 @@ def run_worker(slot_name: str, wake: Connection, results: Connection, size: int,
                 last = frame.number
                 header = RESULT.pack(frame.number, frame.origin_ms)
                 try:
-                    tracked = capture.process_i420(frame.i420, frame.t_ms)
+                    # the contract's own check, as for any console's frame (finite, shapes, ranges)
+                    tracked = parse_frame(capture.process_i420(frame.i420, frame.t_ms).to_json())
                 except Exception as exc:  # one bad frame must not end the room's capture
                     logger.exception("frame %d failed", frame.number)
                     results.send_bytes(FAILED + header + str(exc).encode("utf-8", "replace")[:500])
                     continue
-                results.send_bytes(FRAME + header + json.dumps(tracked.to_json()).encode())
+                results.send_bytes(FRAME + header + pickle.dumps(tracked, protocol=pickle.HIGHEST_PROTOCOL))
     except (BrokenPipeError, EOFError):
         return  # the server went away while a result was on its way
     finally:

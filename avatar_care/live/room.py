@@ -72,7 +72,7 @@ class LiveRoom:
     def _start_capture(self, track: MediaStreamTrack, receiver: object) -> None:
         self._stop_capture()
         self.capture = ProcessCapture(
-            self.room_id, self.hub.on_frame, self.capture_stats, self._capture_event
+            self.room_id, self.hub.on_tracking, self.capture_stats, self._capture_event
         )
         clock = SenderClock(receiver) if receiver is not None else None
         self._capture_task = asyncio.create_task(capture_track(track, self.capture, clock))

@@ -6,9 +6,10 @@ plus the interpreter time around it, would otherwise compete with every room's e
 thread it starved the server's HTTP requests on two cores). Frames cross as raw I420 pixels through
 one shared-memory slot (``avatar_care.capture.frame_slot``): latest frame wins, a frame replaced
 before the worker took it is counted as dropped, nothing ever queues. Landmarks come back through a
-pipe that the event loop watches, and go to the hub as if they had come from a console's data
-channel, with ``capture_age_ms``: from the moment the sender captured the frame when its RTCP
-sender reports say so (``sender_clock``), else from the frame's arrival here.
+pipe that the event loop watches, already checked, and go to the hub's ``on_tracking`` (the path
+of a console's frames after parsing) with their capture age: from the moment the sender captured
+the frame when its RTCP sender reports say so (``sender_clock``), else from the frame's arrival
+here.
 
 A worker that dies (killed, out of memory, a crash in MediaPipe) is logged, counted
 (``CaptureStats.crashes``), reported through ``on_event`` (the room tells the operator) and
@@ -22,6 +23,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import pickle
 import time
 from collections import deque
 from collections.abc import Callable
@@ -36,6 +38,7 @@ from aiortc.mediastreams import MediaStreamError
 from avatar_care.capture.frame_slot import FrameSlot, SlotError
 from avatar_care.capture.worker_process import FAILED, FRAME, NICENESS, READY, RESULT, run_worker
 from avatar_care.live.sender_clock import SenderClock
+from rigging.frame import TrackingFrame
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +46,8 @@ INFERENCE_SIZE: Final = 512
 MAX_RESTARTS: Final = 3
 STOP_WAIT_S: Final = 3.0
 
+#: Where the landmarks go: ``MotionHub.on_tracking(frame, capture_age_ms)``.
+OnTracking = Callable[[TrackingFrame, float | None], object]
 #: What the room hears from its capture: ``(state, message)``, state one of "ready", "restarting",
 #: "failed" (no more restarts).
 CaptureEvent = Callable[[str, str], None]
@@ -64,14 +69,14 @@ class ProcessCapture:
     def __init__(
         self,
         room_id: str,
-        on_frame: Callable[[bytes], object],
+        on_tracking: OnTracking,
         stats: CaptureStats | None = None,
         on_event: CaptureEvent | None = None,
         size: int = INFERENCE_SIZE,
         niceness: int = NICENESS,
     ) -> None:
         self.room_id = room_id
-        self._on_frame = on_frame
+        self._on_tracking = on_tracking
         self._on_event = on_event
         self.stats = stats or CaptureStats()
         self.size = size
@@ -166,10 +171,9 @@ class ProcessCapture:
             logger.error("room %s: capture worker sent an unknown message %r", self.room_id, kind)
             return
         self.stats.processed += 1
-        age = time.monotonic() * 1000.0 - origin_ms
-        # The frame's JSON is an object: the age goes in before its closing brace, measured as the
-        # landmarks reach the event loop, without parsing the frame twice.
-        self._on_frame(body[:-1] + b',"capture_age_ms":%.3f}' % age)
+        frame = pickle.loads(body)  # from the worker this process started, never from a peer
+        # the age runs to the moment the landmarks reach the event loop
+        self._on_tracking(frame, time.monotonic() * 1000.0 - origin_ms)
 
     def _detach(self) -> BaseProcess | None:
         if self._results is not None:

@@ -24,6 +24,7 @@ from avatar_care.live.ice import use_loopback_only
 from avatar_care.live.registry import LiveRooms
 from avatar_care.live.room import LiveRoom
 from rigging.codec import decode
+from rigging.frame import TrackingFrame
 from tests.avatar_care.live.test_room_peers import Peer
 from tests.shared_data import shared
 
@@ -144,11 +145,11 @@ async def test_a_camera_faster_than_inference_loses_old_frames_instead_of_queuei
 ) -> None:
     """Frames offered far faster than the landmarker runs: most are dropped, none wait in line, and
     what is tracked is the newest frame each time."""
-    delivered: list[bytes] = []
+    delivered: list[tuple[TrackingFrame, float | None]] = []
     room = LiveRoom("fast-camera")
     from avatar_care.live.server_capture import ProcessCapture
 
-    capture = ProcessCapture("fast-camera", delivered.append, room.capture_stats)
+    capture = ProcessCapture("fast-camera", lambda f, age: delivered.append((f, age)), room.capture_stats)
     try:
         await wait_for(lambda: capture.ready, 90, "the worker's model loaded")
         frame = av.VideoFrame.from_ndarray(clip[40], format="rgb24").reformat(format="yuv420p")
@@ -163,9 +164,9 @@ async def test_a_camera_faster_than_inference_loses_old_frames_instead_of_queuei
         assert stats.dropped > 200  # most frames never reached the landmarker
         assert stats.offered - stats.processed - stats.dropped == 0, stats  # and none is left waiting
         assert len(delivered) == stats.processed
-        last = json.loads(delivered[-1])
-        assert last["t_ms"] == 299 * 5.0  # the very last frame offered was the last one tracked
-        assert last["pose_world"] is not None
+        last, age = delivered[-1]
+        assert last.t_ms == 299 * 5.0  # the very last frame offered was the last one tracked
+        assert last.pose_world is not None and age is not None and age > 0
     finally:
         await capture.stop()
         await room.close()
