@@ -186,7 +186,14 @@ async def test_a_killed_worker_is_reported_and_this_room_and_another_go_on(clip:
         assert killed is not None
         os.kill(killed, signal.SIGKILL)  # as the kernel's OOM killer would
         await wait_for(lambda: first.capture_stats.crashes == 1, 30, "the crash noticed")
-        assert any(e.get("type") == "capture" and e["state"] == "restarting" for e in first_operator.events)
+        # the operator's console hears of it on its landmarks channel
+        await wait_for(
+            lambda: any(
+                e.get("type") == "capture" and e["state"] == "restarting" for e in first_operator.events
+            ),
+            30,
+            "the operator told",
+        )
         rooms = LiveRooms()
         rooms.rooms.update(first=first, second=second)
         text = metrics_text(rooms)
