@@ -27,7 +27,7 @@ import pickle
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, Final
@@ -53,6 +53,10 @@ OnTracking = Callable[[TrackingFrame, float | None], object]
 CaptureEvent = Callable[[str, str], None]
 
 
+def _recent() -> deque[float]:
+    return deque(maxlen=1000)
+
+
 @dataclass
 class CaptureStats:
     offered: int = 0  # frames written to the slot
@@ -61,6 +65,9 @@ class CaptureStats:
     failed: int = 0  # frames the landmarker raised on
     crashes: int = 0  # workers that ended on their own
     reformatted: int = 0  # frames that had to be converted or scaled on the event loop first
+    #: ms from the sender's camera to the decoded frame here (the video's share of the capture
+    #: hop), for frames whose capture time the sender's reports give
+    transit_ms: deque[float] = field(default_factory=_recent)
 
 
 class ProcessCapture:
@@ -266,7 +273,11 @@ async def capture_track(
             try:
                 planes, width, height, converted = _planes(frame, capture.fits)
                 capture.stats.reformatted += converted
-                origin_ms = arrived_ms if captured_ms is None else captured_ms
+                if captured_ms is None:
+                    origin_ms = arrived_ms
+                else:
+                    origin_ms = captured_ms
+                    capture.stats.transit_ms.append(arrived_ms - captured_ms)
                 capture.offer(planes, width, height, t_ms - start, origin_ms)
             except SlotError as exc:  # a frame this slot cannot take: skipped, the next may do
                 logger.warning("room %s: server capture skipped a frame: %s", capture.room_id, exc)

@@ -138,11 +138,17 @@ def hop_quantiles(text: str, room: str = "demo") -> dict[str, tuple[float, float
         except AssertionError:
             continue
         out[hop] = (p50, p95)
+    if f'avatar_care_capture_transit_ms{{room="{room}"' in text:  # edge capture sends no video
+        out["transit"] = (
+            metric(text, "avatar_care_capture_transit_ms", f'room="{room}",quantile="0.5"'),
+            metric(text, "avatar_care_capture_transit_ms", f'room="{room}",quantile="0.95"'),
+        )
     return out
 
 
 WHAT = {
     "capture": "camera frame to landmarks at the server's hub",
+    "transit": "server capture: camera frame to decoded at the server (part of capture)",
     "solve": "landmarks at the hub to pose solved",
     "send": "... to packet sent",
     "receive": "... to packet at the customer (half the report's round trip)",
@@ -157,7 +163,7 @@ def hop_table(runs: dict[str, dict[str, tuple[float, float]]], notes: dict[str, 
     modes = list(runs)
     head = "hop      | " + " | ".join(f"{m} p50 | {m} p95" for m in modes) + " | what"
     lines = [head, "-" * len(head)]
-    for hop in HOPS:
+    for hop in (*HOPS[:1], "transit", *HOPS[1:]):
         cells = []
         for m in modes:
             p50, p95 = runs[m].get(hop, (math.nan, math.nan))

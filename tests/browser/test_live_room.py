@@ -118,7 +118,9 @@ def test_an_operators_camera_and_voice_drive_the_avatar_a_customer_sees_and_hear
             assert 0 <= outcome["offered"] - outcome["processed"] - outcome["dropped"] <= 2, outcome
             assert metric(text, "avatar_care_capture_worker_crashes_total") == 0
         hops = hop_quantiles(text)
-        assert set(hops) == {"capture", "solve", "send", "receive", "render"}, hops
+        assert {"capture", "solve", "send", "receive", "render"} <= set(hops), hops
+        # server capture: the browser's sender reports gave the camera's time of each frame
+        assert ("transit" in hops) == (mode == "server"), hops
         # the console shows the room's latency per hop from the same figures
         operator.wait_for_function("Object.keys(window.avatarCare.hops).length >= 5", timeout=LOAD_TIMEOUT_MS)
         assert "camera → customer" in operator.locator(".media-latency").inner_text()

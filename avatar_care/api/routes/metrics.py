@@ -64,6 +64,19 @@ def metrics_text(rooms: LiveRooms) -> str:
             f'avatar_care_capture_worker_crashes_total{{room="{_label(room_id)}"}} {room.capture_stats.crashes}'
         )
     lines += [
+        "# HELP avatar_care_capture_transit_ms server capture: the video's time from the operator's camera "
+        "to the decoded frame at the server (the capture hop's share before the worker), recent frames",
+        "# TYPE avatar_care_capture_transit_ms summary",
+    ]
+    for room_id, room in sorted(rooms.rooms.items()):
+        transit = room.capture_stats.transit_ms
+        if transit:
+            for q in (0.5, 0.95):
+                lines.append(
+                    f'avatar_care_capture_transit_ms{{room="{_label(room_id)}",quantile="{q}"}} '
+                    f"{float(np.quantile(transit, q)):.3f}"
+                )
+    lines += [
         "# HELP avatar_care_hop_ms latency per hop (recent frames): capture is the frame's age when the "
         "operator's page sent it; solve, send, receive, render are ms after its landmarks reached the server",
         "# TYPE avatar_care_hop_ms summary",

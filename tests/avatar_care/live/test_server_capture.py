@@ -134,6 +134,9 @@ async def test_the_operators_camera_drives_the_customers_avatar_from_a_worker_pr
         )
         hops = room.hub.stats.hops["capture"]
         assert len(hops) >= 30 and min(hops) > 0
+        # once the sender's reports come, the video's own transit is known, and is part of the hop
+        transit = capture.stats.transit_ms
+        assert len(transit) >= 10 and min(transit) >= 0 and np.median(transit) < np.median(hops)
     finally:
         await operator.pc.close()
         await customer.pc.close()
