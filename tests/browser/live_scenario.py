@@ -191,28 +191,41 @@ class Window:
     poses: list[dict[str, list[float]]]  # one per packet seen while sampling (distinct packets)
 
 
-def watch_customer(customer: Page, links: dict[str, str], min_frames: int, timeout_s: float) -> Window:
-    """Sample the customer's avatar until the server has solved ``min_frames`` frames (or the time
-    is up): counts over a window, not a rate, as the machine may be busy."""
+# Runs in the customer's page: keeps the avatar's bones each time a new packet has been received,
+# checked every 20 ms in the page itself (a round trip from the test per sample would miss most of
+# them on a busy machine).
+COLLECT_POSES = """() => {
+  window.__poses = [];
+  let seen = window.avatarCare.packetsReceived;
+  window.__collector = setInterval(() => {
+    const s = window.avatarCare;
+    if (s.packetsReceived !== seen) {
+      seen = s.packetsReceived;
+      window.__poses.push(s.lastBones);
+    }
+  }, 20);
+}"""
+
+
+def watch_customer(
+    customer: Page, links: dict[str, str], min_frames: int, min_poses: int, timeout_s: float
+) -> Window:
+    """Watch the customer's avatar until the server has solved ``min_frames`` frames and the page
+    has shown ``min_poses`` distinct packets' poses (or the time is up): counts over a window, not a
+    rate, as the machine may be busy."""
     frames_before = metric(metrics(links), "avatar_care_motion_frames_total")
     received_before = customer.evaluate("window.avatarCare.packetsReceived")
+    customer.evaluate(COLLECT_POSES)
     started = time.monotonic()
-    poses: list[dict[str, list[float]]] = []
-    last_count = received_before
-    next_check = started + 1.0
     while time.monotonic() - started < timeout_s:
-        count, bones = customer.evaluate("[window.avatarCare.packetsReceived, window.avatarCare.lastBones]")
-        if count != last_count:
-            last_count = count
-            poses.append(bones)
-        customer.wait_for_timeout(60)
-        if time.monotonic() >= next_check:  # the server's count, once a second
-            next_check += 1.0
-            if metric(metrics(links), "avatar_care_motion_frames_total") - frames_before >= min_frames:
-                break
+        customer.wait_for_timeout(1000)
+        solved = metric(metrics(links), "avatar_care_motion_frames_total") - frames_before
+        if solved >= min_frames and customer.evaluate("window.__poses.length") >= min_poses:
+            break
     customer.wait_for_timeout(500)  # the last packets' way to the customer
     solved = int(metric(metrics(links), "avatar_care_motion_frames_total") - frames_before)
     received = customer.evaluate("window.avatarCare.packetsReceived") - received_before
+    poses = customer.evaluate("clearInterval(window.__collector), window.__poses")
     return Window(time.monotonic() - started, solved, received, poses)
 
 

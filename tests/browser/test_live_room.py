@@ -31,6 +31,7 @@ from tests.browser.live_scenario import (
 )
 
 MIN_FRAMES = 12  # tracked frames to watch the customer's avatar over
+MIN_POSES = 10  # distinct packets' poses the customer's page shows in that window
 WINDOW_TIMEOUT_S = 180.0
 
 # Today the hub sends one packet per tracked frame, so the customer's packet rate is the capture's
@@ -74,7 +75,7 @@ def test_an_operators_camera_and_voice_drive_the_avatar_a_customer_sees_and_hear
         customer = open_page(media_browser, links["customer"], (640, 480))
         customer.wait_for_timeout(2000)
 
-        window = watch_customer(customer, links, MIN_FRAMES, WINDOW_TIMEOUT_S)
+        window = watch_customer(customer, links, MIN_FRAMES, MIN_POSES, WINDOW_TIMEOUT_S)
         state = customer.evaluate("window.avatarCare")
         assert state["error"] is None, state["error"]
         assert window.frames_solved >= MIN_FRAMES, (
@@ -88,7 +89,9 @@ def test_an_operators_camera_and_voice_drive_the_avatar_a_customer_sees_and_hear
         # hands are up in front of the chest for most of the sign (the person's are in 84 of the
         # clip's 109 frames)
         poses = window.poses
-        assert len(poses) >= 0.6 * window.frames_solved - 2, (len(poses), window.frames_solved)
+        assert len(poses) >= MIN_POSES, (
+            f"the page showed {len(poses)} packets' poses in {window.seconds:.0f} s"
+        )
         assert max(angle_spread_deg(poses, "rightLowerArm"), angle_spread_deg(poses, "leftLowerArm")) > 5
         assert any(p.get("rightIndexProximal") or p.get("leftIndexProximal") for p in poses)
         raised = sum(hands_raised_in_front(p) for p in poses)
