@@ -32,6 +32,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.browser.live_scenario import (
     demo_server,
+    frames_drawn_per_second,
     hop_quantiles,
     hop_table,
     launch_media_browser,
@@ -56,7 +57,8 @@ def run_mode(
         text = metrics(links)
         elapsed = time.monotonic() - started
         frames = metric(text, "avatar_care_motion_frames_total") - start_frames
-        note = f"{frames / elapsed:.1f} frames/s solved, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}"
+        drawn = frames_drawn_per_second(customer)
+        note = f"{frames / elapsed:.1f} frames/s solved, customer page draws {drawn:.1f}/s, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}"
         hops = hop_quantiles(text)
         customer.context.close()
         operator.context.close()

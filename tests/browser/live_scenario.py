@@ -229,6 +229,21 @@ def watch_customer(
     return Window(time.monotonic() - started, solved, received, poses)
 
 
+def frames_drawn_per_second(page: Page, seconds: float = 2.0) -> float:
+    """How often the page gets to draw (requestAnimationFrame callbacks a second): with software
+    WebGL on a busy machine this, not the network, sets most of the render hop."""
+    count = page.evaluate(
+        """(ms) => new Promise((resolve) => {
+          let n = 0;
+          const end = performance.now() + ms;
+          const tick = (t) => (t < end ? (n += 1, requestAnimationFrame(tick)) : resolve(n));
+          requestAnimationFrame(tick);
+        })""",
+        seconds * 1000,
+    )
+    return float(count) / seconds
+
+
 SIDES = ("left", "right")
 
 

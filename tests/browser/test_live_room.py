@@ -19,6 +19,7 @@ from tests.browser.live_scenario import (
     LOAD_TIMEOUT_MS,
     Window,
     demo_server,
+    frames_drawn_per_second,
     hands_raised_in_front,
     hop_quantiles,
     hop_table,
@@ -130,7 +131,9 @@ def test_an_operators_camera_and_voice_drive_the_avatar_a_customer_sees_and_hear
 
         customer.screenshot(path=str(artifacts / f"live-customer-{mode}.png"))
         operator.screenshot(path=str(artifacts / f"live-operator-{mode}.png"))
+        drawn = frames_drawn_per_second(customer)
         notes = {
+            "customer page frames drawn/s": f"{drawn:.1f}",
             "frames solved": f"{window.frames_solved} in {window.seconds:.0f} s "
             f"({window.frames_solved / window.seconds:.1f}/s)",
             "customer packets": f"{window.packets_received} ({window.packets_received / window.seconds:.1f}/s)",
