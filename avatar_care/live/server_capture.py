@@ -94,6 +94,7 @@ class ProcessCapture:
         self._last_result = 0
         self._restarts = 0
         self._stopping = False
+        self._restarting: asyncio.Task[None] | None = None
         self.ready = False
         self._process: BaseProcess | None = None
         self._wake: Connection | None = None
@@ -193,16 +194,24 @@ class ProcessCapture:
 
     def _worker_ended(self) -> None:
         process = self._detach()
-        if process is not None:
-            process.join(0.2)  # its pipe is closed: it is gone or all but
         if self._stopping:
             return
         self.stats.crashes += 1
         if self._slot.taken > self._last_result:  # the frame it was working on died with it
             self.stats.dropped += 1
+            self._last_result = self._slot.taken
+        # reaped and restarted off the event loop's time: frames keep landing in the slot meanwhile
+        restart = self._loop.create_task(self._restart(process))
+        self._restarting = restart
+
+    async def _restart(self, process: BaseProcess | None) -> None:
+        if process is not None:
+            await asyncio.to_thread(process.join, 1.0)  # its pipe is closed: it is gone or all but
         code = process.exitcode if process is not None else None
         message = f"the capture worker ended unexpectedly (exit code {code})"
         logger.error("room %s: %s", self.room_id, message)
+        if self._stopping:
+            return
         if self._restarts < MAX_RESTARTS:
             self._restarts += 1
             self._event("restarting", f"{message}; restarting it ({self._restarts} of {MAX_RESTARTS})")
@@ -223,6 +232,8 @@ class ProcessCapture:
         if self._stopping:
             return
         self._stopping = True
+        if self._restarting is not None:
+            await self._restarting  # a worker it is starting must be ended too
         process = self._detach()
         if process is not None:
             await asyncio.to_thread(process.join, STOP_WAIT_S)
