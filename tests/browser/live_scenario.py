@@ -20,6 +20,7 @@ import numpy as np
 from playwright.sync_api import Browser, BrowserType, Page
 
 from rigging.kinematics import forward
+from tests.browser.conftest import CHROMIUM
 from tests.shared_data import shared
 from tests.support import free_port
 
@@ -28,7 +29,6 @@ SPEECH = "speech/sense_and_sensibility_01_austen_64kb-0870.wav"
 HOPS = ("capture", "solve", "send", "receive", "render")
 #: Page loads and first tracking on two cores, with two browsers rendering WebGL in software.
 LOAD_TIMEOUT_MS = 180_000
-CHROMIUM = "/usr/bin/chromium"
 
 
 def make_y4m(clip: Path, out: Path) -> Path:
@@ -54,16 +54,18 @@ def launch_media_browser(browser_type: BrowserType, workdir: Path) -> Browser:
     y4m = make_y4m(shared(CLIP), workdir / "book.y4m")
     return browser_type.launch(
         executable_path=CHROMIUM,
+        # the session browser's flags (conftest.py: software WebGL, audio without a gesture), and
+        # the fake devices
         args=[
             "--no-sandbox",
             "--disable-background-networking",
             "--use-angle=swiftshader",
             "--enable-unsafe-swiftshader",
+            "--autoplay-policy=no-user-gesture-required",
             "--use-fake-ui-for-media-stream",
             "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-video-capture={y4m}",
             f"--use-file-for-fake-audio-capture={shared(SPEECH)}",
-            "--autoplay-policy=no-user-gesture-required",
         ],
     )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -16,6 +16,13 @@ router = APIRouter(tags=["metrics"])
 
 def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _quantiles(name: str, labels: str, samples: Sequence[float]) -> list[str]:
+    """p50 and p95 lines of a summary, none without samples."""
+    if not samples:
+        return []
+    return [f'{name}{{{labels},quantile="{q}"}} {float(np.quantile(samples, q)):.3f}' for q in (0.5, 0.95)]
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
@@ -69,13 +76,8 @@ def metrics_text(rooms: LiveRooms) -> str:
         "# TYPE avatar_care_capture_transit_ms summary",
     ]
     for room_id, room in sorted(rooms.rooms.items()):
-        transit = room.capture_stats.transit_ms
-        if transit:
-            for q in (0.5, 0.95):
-                lines.append(
-                    f'avatar_care_capture_transit_ms{{room="{_label(room_id)}",quantile="{q}"}} '
-                    f"{float(np.quantile(transit, q)):.3f}"
-                )
+        room_label = f'room="{_label(room_id)}"'
+        lines += _quantiles("avatar_care_capture_transit_ms", room_label, room.capture_stats.transit_ms)
     lines += [
         "# HELP avatar_care_hop_ms latency per hop (recent frames): capture is the frame's age when the "
         "operator's page sent it; solve, send, receive, render are ms after its landmarks reached the server",
@@ -83,10 +85,5 @@ def metrics_text(rooms: LiveRooms) -> str:
     ]
     for room_id, room in sorted(rooms.rooms.items()):
         for hop, samples in room.hub.stats.hops.items():
-            if samples:
-                for q in (0.5, 0.95):
-                    lines.append(
-                        f'avatar_care_hop_ms{{room="{_label(room_id)}",hop="{hop}",quantile="{q}"}} '
-                        f"{float(np.quantile(samples, q)):.3f}"
-                    )
+            lines += _quantiles("avatar_care_hop_ms", f'room="{_label(room_id)}",hop="{hop}"', samples)
     return "\n".join(lines) + "\n"
