@@ -221,7 +221,7 @@ async def test_a_killed_worker_is_reported_and_this_room_and_another_go_on(clip:
         await second.close()
 
 
-async def test_no_worker_is_left_when_the_operator_switches_to_edge_or_the_room_closes(
+async def test_no_worker_is_left_when_the_operator_switches_to_edge_or_leaves_or_the_room_closes(
     clip: list[np.ndarray],
 ) -> None:
     room, operator, customer = await open_room("closing", clip)
@@ -242,7 +242,10 @@ async def test_no_worker_is_left_when_the_operator_switches_to_edge_or_the_room_
         assert room.capture is not None
         await wait_for(lambda: room.capture_stats.processed >= 6, 90, "tracking again")
         assert len(capture_children()) == 1
+        # the operator leaves: the worker goes with the connection
         await again.pc.close()
+        await wait_for(lambda: not capture_children(), 60, "the worker gone after the operator left")
+        assert room.capture is None
         await edge.pc.close()
     finally:
         await operator.pc.close()
