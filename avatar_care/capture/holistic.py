@@ -95,6 +95,13 @@ class HolisticCapture:
         canvas[top : top + nh, left : left + nw] = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
         return canvas, scale, float(left), float(top)
 
+    def process_i420(self, i420: NDArray[np.uint8], t_ms: float) -> TrackingFrame:
+        """Landmarks of one planar I420 frame (height * 3 / 2, width), as a video decoder gives it."""
+        if i420.ndim != 2 or i420.dtype != np.uint8 or i420.shape[0] % 3:
+            raise ValueError(f"expected an I420 uint8 image (H * 3 / 2, W), got {i420.dtype} {i420.shape}")
+        rgb = cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
+        return self.process(np.asarray(rgb, dtype=np.uint8), t_ms)
+
     def process(self, rgb: NDArray[np.uint8], t_ms: float) -> TrackingFrame:
         """Landmarks of one RGB frame (H, W, 3) captured at ``t_ms``."""
         import mediapipe as mp

@@ -15,8 +15,8 @@ a mix of the operator and every customer, and a ``motion`` channel if they open 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-import threading
 
 from aiortc import (
     MediaStreamTrack,
@@ -35,7 +35,8 @@ from avatar_care.live.audio_relay import (
     install_audio_passthrough,
 )
 from avatar_care.live.motion_hub import MotionHub
-from avatar_care.live.server_capture import LatestFrameCapture, capture_track
+from avatar_care.live.sender_clock import SenderClock
+from avatar_care.live.server_capture import CaptureStats, ProcessCapture, capture_track
 
 logger = logging.getLogger(__name__)
 
@@ -73,17 +74,38 @@ class LiveRoom:
         self.fallback_audio: PacketSource | None = None
         self._customer_mics: dict[str, asyncio.Task[None]] = {}
         self._listening: dict[int, FanoutTrack] = {}  # by id() of the peer connection
-        self.capture: LatestFrameCapture | None = None
+        self.capture: ProcessCapture | None = None
+        self.capture_stats = CaptureStats()  # across this room's capture workers, for /metrics
         self._capture_task: asyncio.Task[None] | None = None
+        self._capture_stops: set[asyncio.Task[None]] = set()
+        self._operator_landmarks: RTCDataChannel | None = None
+
+    def _start_capture(self, track: MediaStreamTrack, receiver: object) -> None:
+        self._stop_capture()
+        self.capture = ProcessCapture(
+            self.room_id, self.hub.on_tracking, self.capture_stats, self._capture_event
+        )
+        clock = SenderClock(receiver) if receiver is not None else None
+        self._capture_task = asyncio.create_task(capture_track(track, self.capture, clock))
+
+    def _capture_event(self, state: str, message: str) -> None:
+        """Tell the operator's console how server capture is doing, on its landmarks channel."""
+        if state != "ready":
+            logger.warning("room %s: server capture %s: %s", self.room_id, state, message)
+        channel = self._operator_landmarks
+        if channel is not None and channel.readyState == "open":
+            channel.send(json.dumps({"type": "capture", "state": state, "message": message}))
 
     def _stop_capture(self) -> None:
         if self._capture_task is not None:
             self._capture_task.cancel()
             self._capture_task = None
         if self.capture is not None:
-            # the worker finishes its current inference and ends; not awaited on the event loop
+            # the worker ends in the background; close() waits for it
             capture, self.capture = self.capture, None
-            threading.Thread(target=capture.stop, daemon=True).start()
+            stopping = asyncio.get_running_loop().create_task(capture.stop())
+            self._capture_stops.add(stopping)
+            stopping.add_done_callback(self._capture_stops.discard)
 
     def set_fallback_audio(self, source: PacketSource | None) -> None:
         self.fallback_audio = source
@@ -94,6 +116,7 @@ class LiveRoom:
         """The operator (re)connects: a new connection replaces any previous one."""
         if self.operator is not None:
             old, self.operator = self.operator, None
+            self._stop_capture()  # the new connection brings its own video, or none (edge capture)
             await self._close_peer(old)
         pc = RTCPeerConnection(self._config)
         self.operator = pc
@@ -104,9 +127,8 @@ class LiveRoom:
             if track.kind == "audio":
                 self.operator_audio.set_source(track)
             elif track.kind == "video":  # server capture: the console sends its camera
-                self._stop_capture()
-                self.capture = LatestFrameCapture(self.hub.on_frame, asyncio.get_running_loop())
-                self._capture_task = asyncio.create_task(capture_track(track, self.capture))
+                receiver = next((t.receiver for t in pc.getTransceivers() if t.receiver.track is track), None)
+                self._start_capture(track, receiver)
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -119,6 +141,7 @@ class LiveRoom:
         @pc.on("datachannel")
         def on_channel(channel: RTCDataChannel) -> None:
             if channel.label == "landmarks":
+                self._operator_landmarks = channel
                 channel.on("message", self.hub.on_frame)
             elif channel.label == "motion":  # the console's mirror: what the customers see
                 self.hub.add_customer(OPERATOR_MIRROR, channel.send)
@@ -240,6 +263,8 @@ class LiveRoom:
             self.operator = None
         self._stop_capture()
         self.hub.close()
+        if self._capture_stops:
+            await asyncio.gather(*self._capture_stops)
         await self.operator_audio.close()
         self.operator_hears.close()
         self.listeners_hear.close()

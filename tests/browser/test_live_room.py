@@ -1,101 +1,57 @@
-"""The live room in real browsers: an operator console with a fake camera and microphone drives the
-avatar a customer sees and hears, over WebRTC through `avatar-care demo`."""
+"""The live room in real browsers, with both capture modes: an operator console with a fake camera
+and microphone drives the avatar a customer sees and hears, over WebRTC through `avatar-care demo`.
+
+Edge capture tracks the person in the console (MediaPipe's wasm); server capture sends the camera
+as video and the server tracks it in a worker process. The whole suite runs on two cores with both
+browsers rendering WebGL in software, so the test waits generously and counts over windows; what it
+asserts about the motion itself is never relaxed for that."""
 
 from __future__ import annotations
 
 import math
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
-import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser
 
-from tests.shared_data import shared
-from tests.support import free_port
+from tests.browser.live_scenario import (
+    LOAD_TIMEOUT_MS,
+    Window,
+    demo_server,
+    frames_drawn_per_second,
+    hands_raised_in_front,
+    hop_quantiles,
+    hop_table,
+    launch_media_browser,
+    metric,
+    metrics,
+    open_console,
+    open_page,
+    watch_customer,
+)
 
-CLIP = "media/asl/book.mkv"  # a person signing at a webcam
-SPEECH = "speech/sense_and_sensibility_01_austen_64kb-0870.wav"
+MIN_FRAMES = 12  # tracked frames to watch the customer's avatar over
+MIN_POSES = 10  # distinct packets' poses the customer's page shows in that window
+WINDOW_TIMEOUT_S = 180.0
+
+# Today the hub sends one packet per tracked frame, so the customer's packet rate is the capture's
+# frame rate on this machine, where both browsers share two cores with the server and each other:
+# about 1 a second with edge capture and 1.5-8 with server capture (docs/live-room.md). Once MotionHub has its steady 30 Hz output clock, packets go out 30 times a
+# second whatever the capture's rate: then set both to 27 (about 30, less what an unreliable
+# channel loses under load).
+MIN_CUSTOMER_PACKETS_PER_S = {"edge": 0.3, "server": 0.5}
 
 
-def make_y4m(clip: Path, out: Path, seconds: float = 8.0) -> Path:
-    """Chromium's fake camera plays a .y4m in a loop: the clip's frames as 640x480 I420."""
-    capture = cv2.VideoCapture(str(clip))
-    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
-    with out.open("wb") as f:
-        f.write(b"YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg\n")
-        n = 0
-        while n < seconds * 30:
-            ok, frame = capture.read()
-            if not ok:
-                capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
-                continue
-            frame = cv2.resize(frame, (640, 480))
-            f.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
-            n += 1
-    capture.release()
-    assert n > 0 and fps > 0
-    return out
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """`avatar-care demo` on a free port; yields its two printed links."""
-    port = free_port()
-    env = os.environ | {"AVATAR_CARE_DATA_DIR": str(tmp_path_factory.mktemp("live"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "avatar_care.cli", "demo", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
+def assert_customer_packet_rate(window: Window, mode: str) -> None:
+    rate = window.packets_received / window.seconds
+    assert rate >= MIN_CUSTOMER_PACKETS_PER_S[mode], (
+        f"{rate:.1f} packets/s at the customer over {window.seconds:.0f} s"
     )
-    assert proc.stdout is not None
-    links = dict(proc.stdout.readline().strip().split(": ", 1) for _ in range(2))
-    assert set(links) == {"customer", "operator"}, links
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
-            break
-        except httpx.TransportError:
-            assert proc.poll() is None and time.monotonic() < deadline, "avatar-care demo did not come up"
-            time.sleep(0.2)
-    links["metrics"] = f"http://127.0.0.1:{port}/metrics"
-    try:
-        yield links
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
-@pytest.fixture(scope="module")
-def media_browser(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    """A Chromium whose camera is the signing clip and whose microphone is a reading voice."""
-    y4m = make_y4m(shared(CLIP), tmp_path_factory.mktemp("camera") / "book.y4m")
-    b = browser.browser_type.launch(
-        executable_path="/usr/bin/chromium",
-        args=[
-            "--no-sandbox",
-            "--disable-background-networking",
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={y4m}",
-            f"--use-file-for-fake-audio-capture={shared(SPEECH)}",
-            "--autoplay-policy=no-user-gesture-required",
-        ],
-    )
-    yield b
-    b.close()
-
-
-def angle_spread(samples: list[dict[str, list[float]]], bone: str) -> float:
-    qs = [s[bone] for s in samples if bone in s]
+def angle_spread_deg(poses: list[dict[str, list[float]]], bone: str) -> float:
+    qs = [p[bone] for p in poses if bone in p]
     assert qs, f"{bone} never driven"
     return max(
         math.degrees(2 * math.acos(min(1.0, abs(sum(a * b for a, b in zip(q, qs[0], strict=True))))))
@@ -103,98 +59,88 @@ def angle_spread(samples: list[dict[str, list[float]]], bone: str) -> float:
     )
 
 
-def bones_over_time(page: Page, n: int = 16) -> list[dict[str, list[float]]]:
-    samples = []
-    for _ in range(n):
-        samples.append(page.evaluate("window.avatarCare.lastBones"))
-        page.wait_for_timeout(200)
-    return samples
+@pytest.fixture(scope="module")
+def media_browser(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    b = launch_media_browser(browser.browser_type, tmp_path_factory.mktemp("camera"))
+    yield b
+    b.close()
 
 
-# Server capture is covered with real aiortc peers and real video in tests/avatar_care/live; in the
-# browser, on this 2-core machine, it starves the server (HTTP requests time out while MediaPipe and
-# two software-rendering browsers share the cores), so the end-to-end browser run uses edge capture
-# until server capture runs in its own process (docs/live-room.md).
-@pytest.mark.parametrize("mode", ["edge"])
+@pytest.mark.parametrize("mode", ["edge", "server"])
 def test_an_operators_camera_and_voice_drive_the_avatar_a_customer_sees_and_hears(
-    media_browser: Browser, demo: dict[str, str], artifacts: Path, mode: str
+    media_browser: Browser, tmp_path: Path, artifacts: Path, mode: str
 ) -> None:
-    operator_context = media_browser.new_context(viewport={"width": 1100, "height": 800}, locale="en-US")
-    # With server capture the server tracks video on the same two cores that render both pages in
-    # software: page loads and waits get minutes, not the default half minute.
-    operator_context.set_default_timeout(120000)
-    operator_context.set_default_navigation_timeout(120000)
-    operator = operator_context.new_page()
-    operator.goto(f"{demo['operator']}&mode={mode}")
-    operator.wait_for_function("window.avatarCare && window.avatarCare.connected", timeout=90000)
-    if mode == "edge":  # MediaPipe's wasm runs in this page: wait until it tracks the person
-        operator.wait_for_function(
-            "window.avatarCare.tracking && window.avatarCare.framesSent > 5", timeout=90000
-        )
-    else:  # the server tracks the camera's video: wait until the mirror shows its motion
-        operator.wait_for_function("window.avatarCare.packetsReceived > 5", timeout=90000)
+    # a server of its own per mode, so that each mode's hop figures are its own
+    with demo_server(tmp_path / "data") as links:
+        operator = open_console(media_browser, links, mode)
+        customer = open_page(media_browser, links["customer"], (640, 480))
+        customer.wait_for_timeout(2000)
 
-    customer_context = media_browser.new_context(viewport={"width": 640, "height": 480}, locale="en-US")
-    customer_context.set_default_timeout(120000)
-    customer_context.set_default_navigation_timeout(120000)
-    customer = customer_context.new_page()
-    customer.goto(demo["customer"])
-    customer.wait_for_function("window.avatarCare && window.avatarCare.connected", timeout=90000)
-    customer.wait_for_timeout(2000)
-
-    def frames_solved() -> int:
-        text = httpx.get(demo["metrics"], timeout=60).text
-        line = next(
-            x for x in text.splitlines() if x.startswith('avatar_care_motion_frames_total{room="demo"}')
+        window = watch_customer(customer, links, MIN_FRAMES, MIN_POSES, WINDOW_TIMEOUT_S)
+        state = customer.evaluate("window.avatarCare")
+        assert state["error"] is None, state["error"]
+        assert window.frames_solved >= MIN_FRAMES, (
+            f"only {window.frames_solved} frames in {window.seconds:.0f} s"
         )
-        return int(float(line.split()[-1]))
+        # unordered and unreliable, but on one machine nearly every packet arrives
+        assert window.packets_received >= 0.7 * window.frames_solved - 2, window
+        assert_customer_packet_rate(window, mode)
 
-    # The customer gets one packet per frame the operator's capture delivers. On this 2-core
-    # machine, with two browsers rendering in software, capture delivers far fewer than 30 frames
-    # a second, and fewer still when the machine is busy (docs/live-room.md has the figures), so
-    # the check counts frames over a window long enough for a handful, not a rate.
-    before = frames_solved()
-    received_before = customer.evaluate("window.avatarCare.packetsReceived")
-    started = time.monotonic()
-    while frames_solved() - before < 6 and time.monotonic() - started < 90:
-        customer.wait_for_timeout(500)
-    customer.wait_for_timeout(500)  # the last packets' way to the customer
-    solved = frames_solved() - before
-    received = customer.evaluate("window.avatarCare.packetsReceived") - received_before
-    state = customer.evaluate("window.avatarCare")
-    assert state["error"] is None, state["error"]
-    assert solved >= 6, f"only {solved} frames solved in 90 s"
-    assert received >= 0.7 * solved - 2, (received, solved)
-    samples = bones_over_time(customer)
-    # the person signs "book" with both hands in front of the chest: forearms and fingers move
-    assert max(angle_spread(samples, "rightLowerArm"), angle_spread(samples, "leftLowerArm")) > 5
-    assert any(s.get("rightIndexProximal") or s.get("leftIndexProximal") for s in samples)
-    # the operator's voice: RTP bytes keep arriving and the level is above silence
-    bytes_before = customer.evaluate("window.avatarCare.audioBytesReceived")
-    levels = []
-    for _ in range(20):
-        levels.append(customer.evaluate("window.avatarCare.audioLevel"))
-        customer.wait_for_timeout(100)
-    assert customer.evaluate("window.avatarCare.audioBytesReceived") > bytes_before > 0
-    assert max(levels) > 0.01, levels
-    customer.screenshot(path=str(artifacts / f"live-customer-{mode}.png"))
-    operator.screenshot(path=str(artifacts / f"live-operator-{mode}.png"))
-    text = httpx.get(demo["metrics"], timeout=60).text
-    for hop in ("capture", "solve", "send", "receive", "render"):
-        assert f'avatar_care_hop_ms{{room="demo",hop="{hop}",quantile="0.95"}}' in text, hop
-    # the per-hop latency of this run, for docs/live-room.md (figures, not assertions)
-    hops = [line for line in text.splitlines() if line.startswith("avatar_care_hop_ms")]
-    inference = operator.evaluate("window.avatarCare.inferenceMs")
-    (artifacts / f"live-hops-{mode}.txt").write_text(
-        "\n".join(
-            [
-                *hops,
-                f"edge inference ms (last frame): {inference}",
-                f"frames solved in the window: {solved}",
-                f"customer packets/s: {state['packetsPerSecond']}",
-            ]
+        # the avatar moves as the person signs "book": forearms turn, fingers are driven, and both
+        # hands are up in front of the chest for most of the sign (the person's are in 84 of the
+        # clip's 109 frames)
+        poses = window.poses
+        assert len(poses) >= MIN_POSES, (
+            f"the page showed {len(poses)} packets' poses in {window.seconds:.0f} s"
         )
-        + "\n"
-    )
-    customer_context.close()
-    operator_context.close()
+        assert max(angle_spread_deg(poses, "rightLowerArm"), angle_spread_deg(poses, "leftLowerArm")) > 5
+        assert any(p.get("rightIndexProximal") or p.get("leftIndexProximal") for p in poses)
+        raised = sum(hands_raised_in_front(p) for p in poses)
+        assert raised >= 0.4 * len(poses), f"both hands raised in front in {raised} of {len(poses)} poses"
+
+        # the operator's voice: RTP bytes keep arriving and the level is above silence
+        bytes_before = customer.evaluate("window.avatarCare.audioBytesReceived")
+        levels = []
+        for _ in range(20):
+            levels.append(customer.evaluate("window.avatarCare.audioLevel"))
+            customer.wait_for_timeout(100)
+        customer.wait_for_timeout(600)  # the page reads its RTP counters every half second
+        assert customer.evaluate("window.avatarCare.audioBytesReceived") > bytes_before > 0
+        assert max(levels) > 0.01, levels
+
+        text = metrics(links)
+        console = operator.evaluate("window.avatarCare")
+        if mode == "server":
+            assert console["capture"] and console["capture"]["state"] == "ready", console["capture"]
+            assert "tracking" in operator.locator(".media-capture").inner_text()
+            outcome = {
+                o: metric(text, "avatar_care_capture_frames_total", f'room="demo",outcome="{o}"')
+                for o in ("offered", "processed", "dropped", "failed")
+            }
+            assert outcome["processed"] >= MIN_FRAMES and outcome["failed"] == 0
+            # latest frame wins: processed or dropped, apart from one waiting and one in inference
+            assert 0 <= outcome["offered"] - outcome["processed"] - outcome["dropped"] <= 2, outcome
+            assert metric(text, "avatar_care_capture_worker_crashes_total") == 0
+        hops = hop_quantiles(text)
+        assert {"capture", "solve", "send", "receive", "render"} <= set(hops), hops
+        # server capture: the browser's sender reports gave the camera's time of each frame
+        assert ("transit" in hops) == (mode == "server"), hops
+        # the console shows the room's latency per hop from the same figures
+        operator.wait_for_function("Object.keys(window.avatarCare.hops).length >= 5", timeout=LOAD_TIMEOUT_MS)
+        assert "camera → customer" in operator.locator(".media-latency").inner_text()
+
+        customer.screenshot(path=str(artifacts / f"live-customer-{mode}.png"))
+        operator.screenshot(path=str(artifacts / f"live-operator-{mode}.png"))
+        drawn = frames_drawn_per_second(customer)
+        notes = {
+            "customer page frames drawn/s": f"{drawn:.1f}",
+            "frames solved": f"{window.frames_solved} in {window.seconds:.0f} s "
+            f"({window.frames_solved / window.seconds:.1f}/s)",
+            "customer packets": f"{window.packets_received} ({window.packets_received / window.seconds:.1f}/s)",
+            "edge inference ms (last frame)": str(console["inferenceMs"]),
+        }
+        if mode == "server":
+            notes["server capture frames"] = ", ".join(f"{k} {v:.0f}" for k, v in outcome.items())
+        (artifacts / f"live-hops-{mode}.txt").write_text(hop_table({mode: hops}, notes))
+        customer.context.close()
+        operator.context.close()

@@ -8,11 +8,13 @@ import { encodeLandmarkPacket } from "../src/landmark_packet.js";
 import { decodeMotionPacket } from "../src/motion_codec.js";
 import { loadAvatar } from "../room/avatar.js";
 import { JitterBuffer } from "../room/jitter_buffer.js";
+import { parseHops } from "./hop_figures.js";
 
 const VISION = "/vendor/@mediapipe/tasks-vision";
 const MODEL = "/assets/models/holistic_landmarker.task";
 const WIDTH = 640;
 const HEIGHT = 480;
+const SERVER_INFERENCE_SIZE = 512; // avatar_care.live.server_capture.INFERENCE_SIZE
 
 const STRINGS = {
   it: {
@@ -22,6 +24,13 @@ const STRINGS = {
     edge: "In questo browser (il volto resta qui)", server: "Sul server (invia la videocamera)",
     camera: "La tua videocamera, con i punti rilevati", mirror: "Il tuo avatar, come lo vedono i clienti",
     latency: "Latenza", noCamera: "Videocamera non disponibile",
+    captureStarting: "Cattura sul server: avvio del riconoscimento…",
+    captureReady: "Cattura sul server attiva",
+    captureRestarting: "La cattura sul server si è interrotta: riavvio in corso…",
+    captureFailed: "La cattura sul server non funziona: scegli la cattura in questo browser",
+    hopCapture: "videocamera → punti", hopServer: "server", hopReceive: "→ cliente",
+    hopRender: "→ disegnato", hopTotal: "videocamera → cliente", latencyNone: "Latenza: in attesa dei dati",
+    median: "mediana (p95)",
   },
   en: {
     connecting: "Connecting to the room…", connected: "You are live: customers see you as the avatar",
@@ -30,8 +39,17 @@ const STRINGS = {
     edge: "In this browser (your face stays here)", server: "On the server (sends your camera)",
     camera: "Your camera, with the tracked points", mirror: "Your avatar, as customers see it",
     latency: "Latency", noCamera: "No camera available",
+    captureStarting: "Server capture: starting the tracker…",
+    captureReady: "Server capture is tracking",
+    captureRestarting: "Server capture stopped: restarting it…",
+    captureFailed: "Server capture is not working: choose capture in this browser",
+    hopCapture: "camera → landmarks", hopServer: "server", hopReceive: "→ customer",
+    hopRender: "→ drawn", hopTotal: "camera → customer", latencyNone: "Latency: waiting for figures",
+    median: "median (p95)",
   },
 };
+const CAPTURE_TEXT = { starting: "captureStarting", ready: "captureReady", restarting: "captureRestarting", failed: "captureFailed" };
+const METRICS_EVERY_MS = 2000;
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -59,6 +77,7 @@ export async function mountOperatorMedia(container, options) {
     role: "operator", connected: false, connection: "connecting", mode, muted: false,
     framesSent: 0, landmarksPerSecond: 0, inferenceMs: null, tracking: false,
     packetsReceived: 0, lastBones: {}, lastExpressions: {}, latency: null, error: null,
+    peerConnection: "new", capture: null, hops: {},
   };
   window.avatarCare = state;
 
@@ -72,9 +91,11 @@ export async function mountOperatorMedia(container, options) {
   const mute = el("button", { type: "button", class: "media-mute", "aria-pressed": "false" });
   const modeSelect = el("select", { class: "media-mode" });
   const modeLabel = el("label", {}, el("span"), modeSelect);
+  const captureStatus = el("p", { class: "media-capture", role: "status", "aria-live": "polite" });
+  // updated every two seconds: readable on demand, not announced each time
   const latency = el("p", { class: "media-latency" });
   for (const m of ["edge", "server"]) modeSelect.append(el("option", { value: m }));
-  container.append(status, el("div", { class: "media-controls" }, mute, modeLabel), preview, mirrorBox, latency);
+  container.append(status, captureStatus, el("div", { class: "media-controls" }, mute, modeLabel), preview, mirrorBox, latency);
   function render() {
     const s = STRINGS[lang] ?? STRINGS.en;
     status.textContent = s[state.connection];
@@ -87,8 +108,26 @@ export async function mountOperatorMedia(container, options) {
     modeSelect.value = mode;
     preview.querySelector("figcaption").textContent = s.camera;
     mirrorBox.querySelector("figcaption").textContent = s.mirror;
-    const l = state.latency;
-    latency.textContent = l ? `${s.latency}: server ${l.sendMs?.toFixed?.(1) ?? "?"} ms` : "";
+    const capture = mode === "server" ? (state.capture?.state ?? "starting") : null;
+    captureStatus.textContent = capture ? s[CAPTURE_TEXT[capture]] : "";
+    captureStatus.dataset.state = capture ?? "";
+    captureStatus.hidden = !capture;
+    latency.textContent = latencyText(s);
+  }
+  function latencyText(s) {
+    const h = state.hops;
+    const fmt = (q) => (q === undefined ? "?" : q < 10 ? q.toFixed(1) : String(Math.round(q)));
+    const hop = (name, label) => (h[name] ? `${label} ${fmt(h[name].p50)} (${fmt(h[name].p95)})` : null);
+    const parts = [hop("capture", s.hopCapture), hop("send", s.hopServer), hop("receive", s.hopReceive), hop("render", s.hopRender)].filter(Boolean);
+    if (!parts.length) {
+      const l = state.latency; // only this page's mirror packets so far: the server's own hop
+      return l ? `${s.latency}: ${s.hopServer} ${fmt(l.sendMs)} ms` : s.latencyNone;
+    }
+    // capture ends where the server's hops start, and render runs from there to the customer's screen
+    if (h.capture && h.render) {
+      parts.push(`${s.hopTotal} ≈ ${fmt(h.capture.p50 + h.render.p50)} (≤ ${fmt(h.capture.p95 + h.render.p95)})`);
+    }
+    return `${s.latency}, ms, ${s.median}: ${parts.join(" · ")}`;
   }
   function setConnection(c) {
     state.connection = c;
@@ -157,7 +196,20 @@ export async function mountOperatorMedia(container, options) {
     const thisPc = pc;
     if (micTrack) pc.addTrack(micTrack, media);
     else pc.addTransceiver("audio", { direction: "recvonly" });
-    if (mode === "server") pc.addTrack(media.getVideoTracks()[0], media);
+    state.capture = null;
+    if (mode === "server") {
+      const camera = media.getVideoTracks()[0];
+      // The server letterboxes every frame into SERVER_INFERENCE_SIZE pixels: sending more costs
+      // this browser's encoder and the server's decoder time (latency) and the tracker nothing.
+      const scale = Math.max(1, Math.max(camera.getSettings().width ?? WIDTH, camera.getSettings().height ?? HEIGHT) / SERVER_INFERENCE_SIZE);
+      // the server tracks people, not detail: keep the frame rate when bandwidth or CPU is short
+      camera.contentHint = "motion";
+      pc.addTransceiver(camera, {
+        direction: "sendonly",
+        streams: [media],
+        sendEncodings: [{ scaleResolutionDownBy: scale, maxFramerate: 30 }],
+      });
+    }
     landmarks = pc.createDataChannel("landmarks", { ordered: false, maxRetransmits: 0 });
     const mirror = pc.createDataChannel("motion", { ordered: false, maxRetransmits: 0 });
     mirror.binaryType = "arraybuffer";
@@ -172,6 +224,23 @@ export async function mountOperatorMedia(container, options) {
       }
     };
     landmarks.onopen = () => setConnection("connected");
+    landmarks.onmessage = (e) => {
+      // the server's word on server capture: {"type": "capture", "state", "message"}
+      try {
+        const msg = JSON.parse(e.data);
+        if (msg.type === "capture" && thisPc === pc) {
+          state.capture = { state: msg.state, message: msg.message };
+          if (msg.state !== "ready") console.warn("server capture:", msg.message);
+          render();
+        }
+      } catch (err) {
+        state.error = String(err);
+      }
+    };
+    pc.onconnectionstatechange = () => {
+      state.peerConnection = thisPc.connectionState;
+      if (thisPc === pc && thisPc.connectionState === "failed") setConnection("failed");
+    };
     landmarks.onclose = () => thisPc === pc && setConnection("failed");
     pc.ontrack = (e) => {
       // the customer's voice
@@ -277,7 +346,18 @@ export async function mountOperatorMedia(container, options) {
   if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(track);
   else requestAnimationFrame((t) => track(t, null));
 
-  const latencyTimer = setInterval(render, 1000);
+  // the hop figures every room's customers report, from the server's /metrics
+  async function fetchHops() {
+    try {
+      const response = await fetch("/metrics", { cache: "no-store" });
+      if (response.ok) state.hops = parseHops(await response.text(), roomId);
+    } catch {
+      // the figures wait for the next round; the room does not depend on them
+    }
+    render();
+  }
+  fetchHops();
+  const latencyTimer = setInterval(fetchHops, METRICS_EVERY_MS);
   return {
     setLanguage(l) {
       lang = l;

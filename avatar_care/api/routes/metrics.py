@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -18,9 +18,20 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
+def _quantiles(name: str, labels: str, samples: Sequence[float]) -> list[str]:
+    """p50 and p95 lines of a summary, none without samples."""
+    if not samples:
+        return []
+    return [f'{name}{{{labels},quantile="{q}"}} {float(np.quantile(samples, q)):.3f}' for q in (0.5, 0.95)]
+
+
 @router.get("/metrics", response_class=PlainTextResponse)
 def metrics(request: Request) -> str:
-    rooms: LiveRooms = request.app.state.live_rooms
+    return metrics_text(request.app.state.live_rooms)
+
+
+def metrics_text(rooms: LiveRooms) -> str:
+    """Every live room's figures, as ``GET /metrics`` serves them."""
     counters: dict[str, tuple[str, str, Callable[[MotionHub], int]]] = {
         "avatar_care_motion_frames_total": ("counter", "tracking frames solved", lambda h: h.stats.frames),
         "avatar_care_motion_frames_rejected_total": (
@@ -41,16 +52,38 @@ def metrics(request: Request) -> str:
         for room_id, room in sorted(rooms.rooms.items()):
             lines.append(f'{name}{{room="{_label(room_id)}"}} {value(room.hub)}')
     lines += [
+        "# HELP avatar_care_capture_frames_total server capture's camera frames by outcome, per room",
+        "# TYPE avatar_care_capture_frames_total counter",
+    ]
+    for room_id, room in sorted(rooms.rooms.items()):
+        capture = room.capture_stats
+        for outcome in ("offered", "processed", "dropped", "failed"):
+            lines.append(
+                f'avatar_care_capture_frames_total{{room="{_label(room_id)}",outcome="{outcome}"}} '
+                f"{getattr(capture, outcome)}"
+            )
+    lines += [
+        "# HELP avatar_care_capture_worker_crashes_total server capture workers that ended on their own, per room",
+        "# TYPE avatar_care_capture_worker_crashes_total counter",
+    ]
+    for room_id, room in sorted(rooms.rooms.items()):
+        lines.append(
+            f'avatar_care_capture_worker_crashes_total{{room="{_label(room_id)}"}} {room.capture_stats.crashes}'
+        )
+    lines += [
+        "# HELP avatar_care_capture_transit_ms server capture: the video's time from the operator's camera "
+        "to the decoded frame at the server (the capture hop's share before the worker), recent frames",
+        "# TYPE avatar_care_capture_transit_ms summary",
+    ]
+    for room_id, room in sorted(rooms.rooms.items()):
+        room_label = f'room="{_label(room_id)}"'
+        lines += _quantiles("avatar_care_capture_transit_ms", room_label, room.capture_stats.transit_ms)
+    lines += [
         "# HELP avatar_care_hop_ms latency per hop (recent frames): capture is the frame's age when the "
         "operator's page sent it; solve, send, receive, render are ms after its landmarks reached the server",
         "# TYPE avatar_care_hop_ms summary",
     ]
     for room_id, room in sorted(rooms.rooms.items()):
         for hop, samples in room.hub.stats.hops.items():
-            if samples:
-                for q in (0.5, 0.95):
-                    lines.append(
-                        f'avatar_care_hop_ms{{room="{_label(room_id)}",hop="{hop}",quantile="{q}"}} '
-                        f"{float(np.quantile(samples, q)):.3f}"
-                    )
+            lines += _quantiles("avatar_care_hop_ms", f'room="{_label(room_id)}",hop="{hop}"', samples)
     return "\n".join(lines) + "\n"
