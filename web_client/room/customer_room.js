@@ -5,7 +5,7 @@
 import * as THREE from "three";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 
-import { decodeMotionPacket } from "../src/motion_codec.js";
+import { decodeMotionPacket, seqNewer } from "../src/motion_codec.js";
 import { loadAvatar } from "./avatar.js";
 import { JitterBuffer } from "./jitter_buffer.js";
 import { buildRoomScene } from "./scene.js";
@@ -33,9 +33,10 @@ const STRINGS = {
 };
 
 const HEAD_HEIGHT = 1.5; // where the voice comes from, about the avatar's mouth
-// Report the receive and render of every tenth packet: three samples a second per hop are plenty
-// for the server's p50/p95, and each report is a data channel message the server pays for.
-const REPORT_EVERY = 10;
+// Report the receive and render of a tracked packet (one with hop times) at most every 300 ms:
+// three samples a second per hop are plenty for the server's p50/p95, and each report is a data
+// channel message the server pays for. Filled-in packets carry no hop times and are not reported.
+const REPORT_EVERY_MS = 300;
 
 /**
  * Mount the live room into `container`.
@@ -136,9 +137,9 @@ export async function mountCustomerRoom(container, options) {
   // the motion
   const buffer = new JitterBuffer(70);
   const arrivals = [];
-  const receivedAt = new Map(); // seq -> local receive time, for the render report
+  const awaitingRender = new Map(); // reported seq -> local receive time, until a pose that new is drawn
+  let lastReportAt = -Infinity;
   let channel = null;
-  let lastRenderedSeq = null;
   function report(obj) {
     if (channel?.readyState === "open") channel.send(JSON.stringify(obj));
   }
@@ -151,10 +152,11 @@ export async function mountCustomerRoom(container, options) {
       state.error = String(err);
       return;
     }
-    if (packet.seq % REPORT_EVERY === 0) {
+    if (packet.timing && now - lastReportAt >= REPORT_EVERY_MS) {
+      lastReportAt = now;
       report({ type: "received", seq: packet.seq });
-      receivedAt.set(packet.seq, now); // its render is reported too
-      if (receivedAt.size > 64) receivedAt.delete(receivedAt.keys().next().value);
+      awaitingRender.set(packet.seq, now);
+      if (awaitingRender.size > 64) awaitingRender.delete(awaitingRender.keys().next().value);
     }
     buffer.push(packet, now);
     state.packetsReceived += 1;
@@ -173,10 +175,12 @@ export async function mountCustomerRoom(container, options) {
       avatar.applyPose(pose);
       state.lastBones = pose.bones;
       state.lastExpressions = pose.expressions;
-      if (pose.seq !== lastRenderedSeq && receivedAt.has(pose.seq)) {
-        lastRenderedSeq = pose.seq;
-        state.receiveToRenderMs = now - receivedAt.get(pose.seq);
-        report({ type: "rendered", seq: pose.seq, after_receive_ms: state.receiveToRenderMs });
+      // the first draw of a pose at least as new as a reported packet is that packet's render
+      for (const [seq, at] of awaitingRender) {
+        if (seq !== pose.seq && !seqNewer(pose.seq, seq)) continue;
+        awaitingRender.delete(seq);
+        state.receiveToRenderMs = now - at;
+        report({ type: "rendered", seq, after_receive_ms: state.receiveToRenderMs });
       }
     }
     avatar.update((now - last) / 1000);

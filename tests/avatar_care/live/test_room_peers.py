@@ -9,6 +9,7 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from avatar_care.live.ice import use_loopback_only
+from avatar_care.live.motion_hub import FILL_FOR_S
 from avatar_care.live.room import LiveRoom, RoomError, wait_open
 from rigging import landmark_packet
 from rigging.codec import MotionPacket, decode
@@ -164,7 +165,7 @@ def _arm_height(packet: MotionPacket) -> float:
 
 async def test_the_output_clock_sends_30_packets_a_second_from_slower_capture(room: LiveRoom) -> None:
     """Tracked frames at 10 a second; customers still get about 30 packets a second, the ones between
-    carrying the arm forward in time, and the room goes quiet a second after the frames stop."""
+    carrying the arm forward in time, and the room goes quiet once no frame came for FILL_FOR_S."""
     operator = Peer("landmarks", True)
     await operator.connect(room.operator_offer)
     customer = Peer("motion", True)
@@ -189,10 +190,10 @@ async def test_the_output_clock_sends_30_packets_a_second_from_slower_capture(ro
         assert p.pose.t_ms - before.pose.t_ms <= 100.0
         # carried forward: the arm is at least as high as in the frame before it (it keeps rising)
         assert _arm_height(p) >= _arm_height(before) - 1e-3
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(FILL_FOR_S + 0.5)
     quiet = len(customer.received)
     await asyncio.sleep(0.5)
-    assert len(customer.received) == quiet  # no frames for over a second: nothing more is sent
+    assert len(customer.received) == quiet  # no frames for FILL_FOR_S: nothing more is sent
     await operator.pc.close()
     await customer.pc.close()
 
