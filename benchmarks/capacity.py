@@ -112,6 +112,7 @@ async def clients(
     voice: list[bytes],
     customers: int,
     window: list[float],
+    json_frames: bool = False,
 ) -> list[tuple[int, int, int]]:
     """Per room: the operator's voice packets a second, and the worst customer's motion and voice."""
     from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection
@@ -119,6 +120,8 @@ async def clients(
     from avatar_care.live.audio_relay import install_audio_passthrough
     from avatar_care.live.demo_voice import RecordedVoice
     from avatar_care.live.ice import use_loopback_only
+    from rigging import landmark_packet
+    from rigging.frame import parse_frame
 
     use_loopback_only()
     install_audio_passthrough()  # the clients count packets; decoding them would only load the machine
@@ -181,11 +184,15 @@ async def clients(
         start = time.monotonic()
         n = 0
         while True:
+            frame = json.loads(frames[n % len(frames)])
+            frame["t_ms"] = n * 1000 / 30
+            # as the consoles send it (one SCTP chunk), or the JSON form with --json
+            message: str | bytes = (
+                json.dumps(frame) if json_frames else landmark_packet.encode(parse_frame(frame))
+            )
             for channel in channels:
                 if channel.readyState == "open":
-                    frame = json.loads(frames[n % len(frames)])
-                    frame["t_ms"] = n * 1000 / 30
-                    channel.send(json.dumps(frame))
+                    channel.send(message)
             n += 1
             await asyncio.sleep(max(0.0, start + n / 30 - time.monotonic()))
 
@@ -233,7 +240,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run(
-    rooms: int, plain: bool, customers: int
+    rooms: int, plain: bool, customers: int, json_frames: bool = False
 ) -> tuple[int, float, float, float, float, float, dict[str, Any]]:
     from tests.support import free_port
 
@@ -253,7 +260,7 @@ def run(
         voice = speech()
         cpu0, own0, t0 = cpu_seconds(server.pid), time.process_time(), time.monotonic()
         window = [0.0, 0.0]  # when the measurement began and ended, on the machine's monotonic clock
-        rates = asyncio.run(clients(port, keys, frames, voice, customers, window))
+        rates = asyncio.run(clients(port, keys, frames, voice, customers, window, json_frames))
         elapsed = time.monotonic() - t0
         cpu = (cpu_seconds(server.pid) - cpu0) / elapsed
         client_cpu = (time.process_time() - own0) / elapsed
@@ -318,6 +325,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1, help="customers per room, all speaking at once")
     parser.add_argument("--plain", action="store_true", help="the plain relay: decode and re-encode voice")
     parser.add_argument("--mix-cost", action="store_true", help="the mixer alone: thread time per frame")
+    parser.add_argument(
+        "--json", action="store_true", help="operators send JSON frames, not landmark packets"
+    )
     args = parser.parse_args()
     if args.serve is not None:
         serve(args.serve, int(args.rooms), args.plain)
@@ -344,7 +354,7 @@ def main() -> None:
     )
     rows = [header]
     for n in (int(x) for x in args.rooms.split(",")):
-        ok, cpu, client_cpu, motion, voice_c, voice_o, mix = run(n, args.plain, args.customers)
+        ok, cpu, client_cpu, motion, voice_c, voice_o, mix = run(n, args.plain, args.customers, args.json)
         mixed, mix_s = mix.get("mixed", 0.0), mix.get("mix_cpu_s", 0.0)  # per second
         rows.append(
             (

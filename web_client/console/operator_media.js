@@ -8,6 +8,7 @@ import { encodeLandmarkPacket } from "../src/landmark_packet.js";
 import { decodeMotionPacket } from "../src/motion_codec.js";
 import { loadAvatar } from "../room/avatar.js";
 import { JitterBuffer } from "../room/jitter_buffer.js";
+import { connectSignaling } from "../room/signaling.js";
 import { parseHops } from "./hop_figures.js";
 
 const VISION = "/vendor/@mediapipe/tasks-vision";
@@ -248,26 +249,13 @@ export async function mountOperatorMedia(container, options) {
       audio.srcObject = e.streams[0] ?? new MediaStream([e.track]);
       audio.play().catch(() => {});
     };
-    ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/rooms/${encodeURIComponent(roomId)}`);
     const who = token ? { token } : { operator_key: operatorKey };
-    ws.onopen = () => ws.send(JSON.stringify({ type: "join", role: "operator", ...who }));
-    ws.onmessage = async (e) => {
-      const msg = JSON.parse(e.data);
-      if (msg.type === "joined") {
-        await thisPc.setLocalDescription(await thisPc.createOffer());
-        if (thisPc.iceGatheringState !== "complete") {
-          await new Promise((resolve) =>
-            thisPc.addEventListener("icegatheringstatechange", () => thisPc.iceGatheringState === "complete" && resolve()),
-          );
-        }
-        ws.send(JSON.stringify({ type: "offer", sdp: thisPc.localDescription.sdp }));
-      } else if (msg.type === "answer") {
-        await thisPc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
-      } else if (msg.type === "error") {
+    ws = connectSignaling(roomId, thisPc, { role: "operator", ...who }, (msg) => {
+      if (msg.type === "error") {
         state.error = msg.message;
         setConnection("failed");
       }
-    };
+    });
   }
   modeSelect.addEventListener("change", () => {
     mode = modeSelect.value;

@@ -2,6 +2,8 @@
 // Publishes its state on window.avatarCareListening (connected, audio bytes received) for tests
 // and diagnostics.
 
+import { connectSignaling } from "../room/signaling.js";
+
 /**
  * @param {string} roomId the live room (from POST /api/sessions/{id}/listen)
  * @param {string} token the supervisor's bearer token
@@ -26,27 +28,14 @@ export function listenIn(roomId, token, audio, onState) {
     if (state.connected) onState("listening");
     else if (pc.connectionState === "failed" && !closed) onState("failed");
   };
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/rooms/${encodeURIComponent(roomId)}`);
-  ws.onopen = () => ws.send(JSON.stringify({ type: "join", role: "listener", token }));
-  ws.onmessage = async (e) => {
-    const msg = JSON.parse(e.data);
-    if (msg.type === "joined") {
-      await pc.setLocalDescription(await pc.createOffer());
-      if (pc.iceGatheringState !== "complete") {
-        await new Promise((resolve) =>
-          pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && resolve()),
-        );
-      }
-      ws.send(JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }));
-    } else if (msg.type === "answer") {
-      await pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
-    } else if (msg.type === "left") {
+  const ws = connectSignaling(roomId, pc, { role: "listener", token }, (msg) => {
+    if (msg.type === "left") {
       onState("ended", msg.message);
     } else if (msg.type === "error") {
       state.error = msg.message;
       onState("failed", msg.message);
     }
-  };
+  });
   const stats = setInterval(async () => {
     (await pc.getStats()).forEach((s) => {
       if (s.type === "inbound-rtp" && s.kind === "audio") state.audioBytesReceived = s.bytesReceived;

@@ -8,6 +8,7 @@ import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { decodeMotionPacket, seqNewer } from "../src/motion_codec.js";
 import { loadAvatar } from "./avatar.js";
 import { JitterBuffer } from "./jitter_buffer.js";
+import { connectSignaling } from "./signaling.js";
 import { buildRoomScene } from "./scene.js";
 import { addEnterVR } from "./xr.js";
 
@@ -197,8 +198,6 @@ export async function mountCustomerRoom(container, options) {
   // the connection: signaling over a WebSocket; motion on an unordered, unreliable data channel;
   // voice both ways on one audio line
   const pc = new RTCPeerConnection({ iceServers: [] });
-  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/rooms/${encodeURIComponent(roomId)}`;
-  const ws = new WebSocket(url);
   channel = pc.createDataChannel("motion", { ordered: false, maxRetransmits: 0 });
   channel.binaryType = "arraybuffer";
   channel.onmessage = (e) => onPacket(e.data);
@@ -227,24 +226,12 @@ export async function mountCustomerRoom(container, options) {
       render();
     })
     .catch((err) => console.info("no microphone:", err.name));
-  ws.onmessage = async (e) => {
-    const msg = JSON.parse(e.data);
-    if (msg.type === "joined") {
-      await pc.setLocalDescription(await pc.createOffer());
-      if (pc.iceGatheringState !== "complete") {
-        await new Promise((resolve) =>
-          pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && resolve()),
-        );
-      }
-      ws.send(JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }));
-    } else if (msg.type === "answer") {
-      await pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
-    } else if (msg.type === "error") {
+  const ws = connectSignaling(roomId, pc, { role: "customer", ...(token ? { token } : {}) }, (msg) => {
+    if (msg.type === "error") {
       state.error = msg.message;
       setConnection("failed");
     }
-  };
-  ws.onopen = () => ws.send(JSON.stringify({ type: "join", role: "customer", ...(token ? { token } : {}) }));
+  });
   ws.onerror = () => setConnection("failed");
 
   const stats = setInterval(async () => {

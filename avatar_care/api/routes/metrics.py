@@ -44,6 +44,11 @@ def metrics_text(rooms: LiveRooms) -> str:
             "motion packets sent",
             lambda h: h.stats.packets_sent,
         ),
+        "avatar_care_motion_packets_filled_total": (
+            "counter",
+            "motion packets the output clock filled in between tracked frames",
+            lambda h: h.stats.packets_filled,
+        ),
         "avatar_care_customers": ("gauge", "customers receiving motion", lambda h: len(h.customers)),
     }
     lines: list[str] = []

@@ -16,6 +16,7 @@ def test_metrics_show_the_demo_rooms_motion_in_prometheus_text(tmp_path: Path) -
     )
     assert int(frames.split()[-1]) >= 5
     assert "# TYPE avatar_care_motion_frames_total counter" in text
+    assert "# TYPE avatar_care_motion_packets_filled_total counter" in text
     assert 'avatar_care_hop_ms{room="demo",hop="solve",quantile="0.95"}' in text
     assert 'avatar_care_customers{room="demo"} 0' in text
     # no server capture in the demo room: its figures are there, at zero
