@@ -6,7 +6,9 @@ Every room has one operator camera at 30 frames a second and one customer. The f
 recorded demo session: real MediaPipe landmarks, as landmark packets, the way the consoles send
 them on the data channel; ``--json`` sends the JSON form instead) reach each room's ``MotionHub`` on a real asyncio event loop, as in the server, and go
 through the process's ``MotionScheduler`` (one batched solve for every frame of the same moment).
-A frame's hop runs from the moment it was due to arrive to its packet's hand-over to the customer,
+The frames come from another process, as from the network: at each frame's time it writes a
+datagram (the room and the time it wrote it, on the machine's monotonic clock) to a socket the
+event loop watches. A frame's hop runs from that write to its packet's hand-over to the customer,
 so it includes any wait behind other rooms' work and behind a busy loop: what a customer sees.
 
 Two arrival patterns:
@@ -23,7 +25,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import random
+import socket
+import struct
 import sys
 import time
 from collections import deque
@@ -42,6 +47,17 @@ from rigging.frame import parse_frame  # noqa: E402
 
 FRAME_S = 1.0 / 30.0
 WARM_UP = 10  # frames per room left out of the figures (presence easing in, caches)
+ARRIVAL = struct.Struct("<Hd")  # room, when the camera process wrote the frame (monotonic seconds)
+
+
+def cameras(sock: socket.socket, schedule: list[tuple[float, int]]) -> None:
+    """The operators' cameras, in their own process: a datagram per frame, at the frame's time."""
+    for at, room in schedule:
+        delay = at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        sock.send(ARRIVAL.pack(room, time.monotonic()))
+    sock.send(ARRIVAL.pack(0xFFFF, time.monotonic()))  # the end
 
 
 async def run(
@@ -50,16 +66,17 @@ async def run(
     loop = asyncio.get_running_loop()
     scheduler = MotionScheduler(loop)
     frames_per_room = int(seconds / FRAME_S)
-    end = float("inf")
     due: list[deque[float]] = [deque() for _ in range(rooms)]
     hops: list[float] = []
     sizes: list[int] = []
     counts = [0] * rooms
+    sent_frames = [0] * rooms
     hubs = [MotionHub(f"room-{i}", scheduler=scheduler) for i in range(rooms)]
+    end = float("inf")
 
     def customer(i: int):  # type: ignore[no-untyped-def]
         def send(packet: bytes) -> None:
-            if time.monotonic() <= end:  # the clock fills in for a second after the last frame
+            if time.monotonic() <= end:  # the clock fills in for a while after the last frame
                 sizes.append(len(packet))
             if packet[1] & FLAG_TIMING:  # a tracked frame's packet (the clock's fillers carry none)
                 sent_at = time.monotonic()
@@ -73,21 +90,44 @@ async def run(
     for i, hub in enumerate(hubs):
         hub.add_customer("customer", customer(i))
 
-    def arrive(i: int, k: int, at: float) -> None:
-        due[i].append(at)
-        hubs[i].on_frame(messages[k % len(messages)])
-
     rng = random.Random(7)
-    start = loop.time() + 0.2
+    start = time.monotonic() + 0.3
     end = start + seconds
+    schedule: list[tuple[float, int]] = []
     for i in range(rooms):
         phase = rng.uniform(0.0, FRAME_S) if pattern == "independent" else 0.0
-        for k in range(frames_per_room):
-            at = start + phase + k * FRAME_S
-            loop.call_at(at, arrive, i, k, at)  # loop.time() is time.monotonic()
+        schedule += [(start + phase + k * FRAME_S, i) for k in range(frames_per_room)]
+    schedule.sort()
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ours.setblocking(False)
+    sender = multiprocessing.get_context("fork").Process(target=cameras, args=(theirs, schedule), daemon=True)
+    done = loop.create_future()
+
+    def readable() -> None:
+        while True:
+            try:
+                data = ours.recv(64)
+            except BlockingIOError:
+                return
+            room, written = ARRIVAL.unpack(data)
+            if room == 0xFFFF:
+                if not done.done():
+                    done.set_result(None)
+                continue
+            due[room].append(written)
+            hubs[room].on_frame(messages[sent_frames[room] % len(messages)])
+            sent_frames[room] += 1
+
+    loop.add_reader(ours.fileno(), readable)
     cpu0, wall0 = time.process_time(), time.monotonic()
-    await asyncio.sleep(start + seconds + 0.5 - loop.time())
+    sender.start()
+    await done
+    await asyncio.sleep(0.3)
     cpu = (time.process_time() - cpu0) / (time.monotonic() - wall0)
+    loop.remove_reader(ours.fileno())
+    sender.join()
+    ours.close()
+    theirs.close()
     for hub in hubs:
         hub.close()
     a = np.array(hops)

@@ -9,6 +9,10 @@ this machine that saturates near 40 listeners. Here the server never touches the
   a copy. Browsers and aiortc both put Opus first in their offers, so Opus is what is negotiated.
   aiortc offers no per-receiver hook for this, so the decoder factory its receivers use is
   wrapped once per process; video still gets the real decoder (server capture needs pixels).
+  The encoded payload also skips aiortc's decoder thread: an audio receiver hands each frame to
+  a worker thread, which hands it back to the event loop, a thread switch and a loop wake-up per
+  20 ms packet for nothing to decode. Measured with the capacity benchmark, that round trip was the
+  largest cost of a room after DTLS; each audio receiver's hand-over goes straight to its track.
 * :class:`AudioFanout` forwards one source (the operator's microphone, or the demo recording) to
   any number of :class:`FanoutTrack` listeners, each with a short queue that drops the oldest
   packet when a listener falls behind, so a slow customer never delays the others. When the source
@@ -49,6 +53,30 @@ class PassthroughOpusDecoder:
         return [packet]
 
 
+class _StraightToTrack:
+    """Stands in for an audio receiver's queue to its decoder thread: Opus payloads go to the
+    receiver's track at once, on the event loop; anything else (the stop signal, another codec)
+    still goes through to the thread, which reads from here."""
+
+    def __init__(self, thread_queue: Any, receiver: Any) -> None:
+        self._thread_queue = thread_queue
+        self._receiver = receiver
+        self._opus = PassthroughOpusDecoder()
+        self.handed_over = 0  # packets that skipped the decoder thread, for the tests
+
+    def put(self, item: Any) -> None:
+        track = self._receiver._track
+        if item is not None and track is not None and str(item[0].mimeType).lower() == "audio/opus":
+            for packet in self._opus.decode(item[1]):
+                track._queue.put_nowait(packet)
+            self.handed_over += 1
+        else:
+            self._thread_queue.put(item)
+
+    def get(self) -> Any:  # the decoder thread's side
+        return self._thread_queue.get()
+
+
 _installed = False
 
 
@@ -65,6 +93,15 @@ def install_audio_passthrough() -> None:
         return original(codec)
 
     rtcrtpreceiver.get_decoder = get_decoder  # type: ignore[attr-defined]
+    original_init = rtcrtpreceiver.RTCRtpReceiver.__init__
+
+    def init(self: Any, kind: str, transport: Any) -> None:
+        original_init(self, kind, transport)
+        if kind == "audio":  # aiortc 1.16's private names; the pinned version is tested
+            queue = self._RTCRtpReceiver__decoder_queue
+            self._RTCRtpReceiver__decoder_queue = _StraightToTrack(queue, self)
+
+    rtcrtpreceiver.RTCRtpReceiver.__init__ = init  # type: ignore[method-assign]
     _installed = True
     logger.info("audio is relayed encoded (no decode, no re-encode)")
 

@@ -51,7 +51,7 @@ KEEP = 1000  # samples per hop for the quantiles: about half a minute at 30 fram
 #: The output clock: a packet every FRAME_S; a tracked frame may be up to FILL_SLACK_S late before
 #: the clock fills in for it; nothing is filled in more than FILL_FOR_S after the newest frame.
 FRAME_S = 1.0 / 30.0
-FILL_SLACK_S = 0.008
+FILL_SLACK_S = 0.015
 FILL_FOR_S = 3.0
 
 

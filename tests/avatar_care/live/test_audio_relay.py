@@ -122,6 +122,10 @@ async def test_the_operator_is_heard_by_every_customer_and_hears_the_customer(ro
         assert abs(customer.loudest_hz() - 440) < 30
     assert len(operator.heard) >= 50
     assert abs(operator.loudest_hz() - 1000) < 30
+    # the server's audio receivers handed the payloads to their tracks without a decoder thread
+    assert room.operator is not None
+    receivers = [r for r in room.operator.getReceivers() if r.track.kind == "audio"]
+    assert receivers and all(r._RTCRtpReceiver__decoder_queue.handed_over >= 50 for r in receivers)
     for p in (operator, talking, listening):
         await p.close()
 
