@@ -2,7 +2,7 @@
 
 aioice leaves the loopback address out of its host candidates, which is right on a network and
 wrong for a server whose peers are all on the same machine (the tests, a one-machine demo).
-``AVATAR_CARE_ICE_LOOPBACK=1`` (or :func:`use_loopback_only`) makes 127.0.0.1 the only candidate.
+:func:`use_loopback_only` makes 127.0.0.1 the only candidate (the tests and benchmarks call it).
 """
 
 from __future__ import annotations

@@ -11,6 +11,14 @@ from playwright.sync_api import Browser, sync_playwright
 from tests.support import running_server
 
 CHROMIUM = "/usr/bin/chromium"
+#: Every test browser's flags: no sandbox (root), no calls home, WebGL in software, sound without a gesture.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--autoplay-policy=no-user-gesture-required",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -34,13 +42,7 @@ def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
         b = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-background-networking",
-                "--use-angle=swiftshader",
-                "--enable-unsafe-swiftshader",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
+            args=CHROMIUM_ARGS,
         )
         yield b
         b.close()

@@ -20,7 +20,7 @@ import numpy as np
 from playwright.sync_api import Browser, BrowserType, Page
 
 from rigging.kinematics import forward
-from tests.browser.conftest import CHROMIUM
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.shared_data import shared
 from tests.support import free_port
 
@@ -54,14 +54,9 @@ def launch_media_browser(browser_type: BrowserType, workdir: Path) -> Browser:
     y4m = make_y4m(shared(CLIP), workdir / "book.y4m")
     return browser_type.launch(
         executable_path=CHROMIUM,
-        # the session browser's flags (conftest.py: software WebGL, audio without a gesture), and
-        # the fake devices
+        # the session browser's flags, and the fake devices
         args=[
-            "--no-sandbox",
-            "--disable-background-networking",
-            "--use-angle=swiftshader",
-            "--enable-unsafe-swiftshader",
-            "--autoplay-policy=no-user-gesture-required",
+            *CHROMIUM_ARGS,
             "--use-fake-ui-for-media-stream",
             "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-video-capture={y4m}",
