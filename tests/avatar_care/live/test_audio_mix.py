@@ -19,7 +19,7 @@ from avatar_care.live.audio_relay import AudioFanout
 from avatar_care.live.demo_voice import RecordedVoice
 from avatar_care.live.ice import use_loopback_only
 from avatar_care.live.room import LiveRoom, RoomError, wait_open
-from tests.avatar_care.live.test_audio_relay import RATE, SAMPLES, Person, Tone
+from tests.avatar_care.live.test_audio_relay import RATE, SAMPLES, Person, Tone, record
 from tests.rigging.posed_landmarks import make_frame, rq
 
 Answer = Callable[[str], Awaitable[str]]
@@ -130,11 +130,7 @@ class Listener:
         self.pc.on("track", lambda track: self._tasks.append(asyncio.create_task(self._listen(track))))
 
     async def _listen(self, track: MediaStreamTrack) -> None:
-        try:
-            while True:
-                self.heard.append(await track.recv())
-        except Exception:  # the track ended with the connection
-            return
+        await record(track, self.heard)
 
     async def connect(self, answer_for: Answer) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())

@@ -52,6 +52,15 @@ class Tone(MediaStreamTrack):
         return frame
 
 
+async def record(track: MediaStreamTrack, heard: list[Any]) -> None:
+    """Everything ``track`` delivers, until it ends with its connection."""
+    try:
+        while True:
+            heard.append(await track.recv())
+    except Exception:  # the track ended with the connection
+        return
+
+
 class Person:
     """A browser-like peer: a data channel, its microphone, and what it hears (encoded packets)."""
 
@@ -72,11 +81,7 @@ class Person:
             self._tasks.append(asyncio.create_task(self._listen(track)))
 
     async def _listen(self, track: MediaStreamTrack) -> None:
-        try:
-            while True:
-                self.heard.append(await track.recv())
-        except Exception:  # the track ended with the connection
-            return
+        await record(track, self.heard)
 
     async def connect(self, answer_for) -> None:  # type: ignore[no-untyped-def]
         await self.pc.setLocalDescription(await self.pc.createOffer())

@@ -51,6 +51,15 @@ async def room() -> AsyncIterator[LiveRoom]:
     await r.close()
 
 
+async def operator_and_customer(room: LiveRoom) -> tuple[Peer, Peer]:
+    """An operator's landmark channel and one customer's motion channel, connected to ``room``."""
+    operator = Peer("landmarks", True)
+    await operator.connect(room.operator_offer)
+    customer = Peer("motion", True)
+    await customer.connect(lambda sdp: room.customer_offer("c", sdp))
+    return operator, customer
+
+
 async def send_frames(operator: Peer, n: int, start_ms: float = 0.0) -> None:
     for i in range(n):
         operator.channel.send(json.dumps(make_frame(RAISED, t_ms=start_ms + i * 33.3).to_json()))
@@ -115,10 +124,7 @@ async def test_an_operator_reconnecting_takes_over_the_room(room: LiveRoom) -> N
 
 
 async def test_bad_frames_are_refused_and_the_room_goes_on(room: LiveRoom) -> None:
-    operator = Peer("landmarks", True)
-    await operator.connect(room.operator_offer)
-    customer = Peer("motion", True)
-    await customer.connect(lambda sdp: room.customer_offer("c", sdp))
+    operator, customer = await operator_and_customer(room)
     for bad in ("not json", json.dumps({"t_ms": 1}), json.dumps([1, 2, 3]), "x" * 70000):
         operator.channel.send(bad)
     await send_frames(operator, 5, start_ms=100)
@@ -166,10 +172,7 @@ def _arm_height(packet: MotionPacket) -> float:
 async def test_the_output_clock_sends_30_packets_a_second_from_slower_capture(room: LiveRoom) -> None:
     """Tracked frames at 10 a second; customers still get about 30 packets a second, the ones between
     carrying the arm forward in time, and the room goes quiet once no frame came for FILL_FOR_S."""
-    operator = Peer("landmarks", True)
-    await operator.connect(room.operator_offer)
-    customer = Peer("motion", True)
-    await customer.connect(lambda sdp: room.customer_offer("c", sdp))
+    operator, customer = await operator_and_customer(room)
     loop = asyncio.get_running_loop()
     start = loop.time()
     for i in range(20):  # two seconds, the arm rising steadily
@@ -200,10 +203,7 @@ async def test_the_output_clock_sends_30_packets_a_second_from_slower_capture(ro
 
 async def test_landmark_packets_drive_the_room_as_json_does(room: LiveRoom) -> None:
     """The consoles send the binary form; a broken packet is refused and the room goes on."""
-    operator = Peer("landmarks", True)
-    await operator.connect(room.operator_offer)
-    customer = Peer("motion", True)
-    await customer.connect(lambda sdp: room.customer_offer("c", sdp))
+    operator, customer = await operator_and_customer(room)
     operator.channel.send(b"AL\x01\x00short")
     for i in range(10):
         operator.channel.send(landmark_packet.encode(make_frame(RAISED, t_ms=i * 33.3), capture_age_ms=25.0))
