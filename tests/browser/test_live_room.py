@@ -38,8 +38,9 @@ WINDOW_TIMEOUT_S = 180.0
 # The hub's output clock sends about 30 packets a second whatever the capture's rate on this
 # machine (about 1 tracked frame a second with edge capture, 2-8 with server capture, both browsers
 # sharing two cores with the server): the newest pose carried forward between tracked frames.
-# 24 leaves room for what an unreliable channel loses under load.
-MIN_CUSTOMER_PACKETS_PER_S = {"edge": 24.0, "server": 24.0}
+# 20 leaves room for what an unreliable channel and a page drawing in software lose under load,
+# over windows as short as 4 s.
+MIN_CUSTOMER_PACKETS_PER_S = {"edge": 20.0, "server": 20.0}
 
 
 def assert_customer_packet_rate(window: Window, mode: str) -> None:

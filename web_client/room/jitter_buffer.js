@@ -43,6 +43,11 @@ export class JitterBuffer {
       }
     }
     this.lastSeq = packet.seq;
+    if (packet.timing) {
+      // a tracked frame that came later than the server's filled-in poses (which carry no hop
+      // times) replaces those it is older than: they were guesses of the time it now tells
+      this.packets = this.packets.filter((p) => p.timing || p.tMs < packet.tMs);
+    }
     const offset = nowMs - packet.tMs;
     if (this.offsetMs === null || offset < this.offsetMs || this.packets.length === 0) this.offsetMs = offset;
     this.packets.push(packet);

@@ -32,3 +32,14 @@ test("sequence numbers wrap, and a restarted sender is followed", () => {
   jb.push(packet(3, 0, 80), 100); // a new operator connection: capture clock back to 0
   assert.ok(Math.abs(angle(jb.sample(100).bones.head) - 80) < 1e-9);
 });
+
+test("a tracked frame that comes after the server's filled-in poses replaces those it is older than", () => {
+  const jb = new JitterBuffer(0);
+  const tracked = (seq, tMs, deg) => ({ ...packet(seq, tMs, deg), timing: { landmarksMs: 0, solveMs: 1, sendMs: 1 } });
+  jb.push(tracked(0, 0, 0), 0);
+  jb.push(packet(1, 50, 0), 50); // filled in: frame 0's pose carried forward
+  jb.push(packet(2, 83, 0), 83);
+  jb.push(tracked(3, 70, 30), 90); // the real next frame, captured at 70 but late
+  assert.deepEqual(jb.packets.map((p) => p.seq), [0, 1, 3]);
+  assert.ok(Math.abs(angle(jb.sample(5000).bones.head) - 30) < 1e-9);
+});
