@@ -1,9 +1,11 @@
-"""Hands and fingers from MediaPipe's 21 hand landmarks, both hands at once.
+"""Hands and fingers from MediaPipe's 21 hand landmarks: the tables their solve uses.
 
 The hand's orientation comes from its palm (wrist to middle knuckle, little to index knuckle).
 Each finger bone is then the least rotation, in its parent's frame, that points it along its
 phalanx: for a finger bending in its own plane that is exactly the flexion about the knuckle's
-hinge, and at the base knuckle it also carries the spread. All ten fingers are solved together.
+hinge, and at the base knuckle it also carries the spread. All ten fingers are solved together,
+joint by joint, in ``rigging.local_rotations`` (alongside the arms and legs, whose turns share the
+same calls).
 """
 
 from __future__ import annotations
@@ -12,16 +14,13 @@ from typing import Final
 
 import numpy as np
 
-from rigging.body import SIDES, hand_frames
+from rigging.body import SIDES
 from rigging.landmarks import FINGER_CHAINS, HandPoint
-from rigging.quaternion import F64, rotation_between
+from rigging.quaternion import F64
 from rigging.skeleton import FINGER_BONES, REST
 
-_CHAINS: Final = np.array(FINGER_CHAINS)  # (5 fingers, 4 points)
-_PALM: Final = [HandPoint.MIDDLE_MCP, HandPoint.WRIST, HandPoint.INDEX_MCP, HandPoint.PINKY_MCP]
-
 # Rest directions of the finger bones: (3 joints, 2 sides x 5 fingers, 3).
-_REST_DIRS: Final = (
+REST_DIRS: Final = (
     np.array(
         [[REST.direction(b) for b in FINGER_BONES[side]] for side in SIDES]  # (2, 15, 3), finger-major
     )
@@ -31,28 +30,20 @@ _REST_DIRS: Final = (
 )
 
 
-def hand_worlds(hands: F64) -> F64:
-    """World rotations of both hands (..., 2, 3, 3) from their landmarks (..., 2, 21, 3), avatar frame."""
-    palm = hands[..., _PALM, :]
-    return hand_frames(palm[..., 0, :] - palm[..., 1, :], palm[..., 2, :] - palm[..., 3, :])
+def _direction_table() -> F64:
+    """The rows of :data:`DIRECTIONS`: the palm's two directions, then every phalanx."""
+    table = np.zeros((2 + 3 * len(FINGER_CHAINS), 21))
+    table[0, HandPoint.MIDDLE_MCP], table[0, HandPoint.WRIST] = 1.0, -1.0
+    table[1, HandPoint.INDEX_MCP], table[1, HandPoint.PINKY_MCP] = 1.0, -1.0
+    for f, chain in enumerate(FINGER_CHAINS):
+        for j in range(3):
+            table[2 + 3 * f + j, chain[j + 1]], table[2 + 3 * f + j, chain[j]] = 1.0, -1.0
+    return table
 
 
-def fingers(hands: F64, hand_rot: F64) -> F64:
-    """Local rotation matrices of the finger bones, (..., 2, 15, 3, 3) in ``FINGER_BONES[side]`` order.
-
-    ``hands`` are both hands' landmarks (..., 2, 21, 3) in the avatar frame; ``hand_rot`` their
-    world rotations (..., 2, 3, 3).
-    """
-    lead = hands.shape[:-3]
-    pts = hands[..., _CHAINS, :]  # (..., 2, 5, 4, 3)
-    # (..., 10 fingers, 3 joints, xyz)
-    phalanges = (pts[..., 1:, :] - pts[..., :-1, :]).reshape(*lead, 10, 3, 3)
-    parent = np.repeat(hand_rot, 5, axis=-3)  # (..., 10, 3, 3)
-    out = np.empty((*lead, 10, 3, 3, 3))
-    for joint in range(3):
-        # the phalanx seen from its parent bone: parent^T v
-        observed = (phalanges[..., joint, None, :] @ parent)[..., 0, :]
-        local = rotation_between(_REST_DIRS[joint], observed)
-        out[..., joint, :, :] = local
-        parent = parent @ local
-    return out.reshape(*lead, 2, 15, 3, 3)
+#: A hand's directions as one linear map of its 21 points (one product for both hands of every
+#: frame): row 0 wrist to middle knuckle, row 1 little to index knuckle, then the phalanges,
+#: finger-major (thumb to little) in the order of the VRM finger bones.
+DIRECTIONS: Final = _direction_table()
+PALM: Final = slice(0, 2)
+PHALANGES: Final = slice(2, 17)

@@ -74,6 +74,52 @@ def cross(a: F64, b: F64) -> F64:
     return _bilinear(a, b, _CROSS)
 
 
+def _turn_table() -> F64:
+    """Rodrigues' terms as one linear map of the outer product of the pair ``[a, b]`` (6 x 6).
+
+    Columns: K = b a^T - a b^T, S = b a^T + a b^T, Q = a a^T + b b^T (9 each, row-major), then
+    c = a . b: one product instead of four outer products and a dot (numpy's cost is per call).
+    """
+    t = np.zeros((6, 6, 28))
+    for i in range(3):
+        for j in range(3):
+            k = 3 * i + j
+            t[3 + i, j, k], t[i, 3 + j, k] = 1.0, -1.0
+            t[3 + i, j, 9 + k] = t[i, 3 + j, 9 + k] = 1.0
+            t[i, j, 18 + k] = t[3 + i, 3 + j, 18 + k] = 1.0
+        t[i, 3 + i, 27] = 1.0
+    return t.reshape(36, 28)
+
+
+_TURN: Final = _turn_table()
+_EYE_FLAT: Final = _EYE3.reshape(9)
+_X: Final = np.array([1.0, 0.0, 0.0])
+_Y: Final = np.array([0.0, 1.0, 0.0])
+
+
+def turns(pairs: F64) -> tuple[F64, F64]:
+    """Rotation matrices (..., 3, 3) of the shortest turns taking ``pairs[..., 0, :]`` to ``pairs[..., 1, :]``.
+
+    Also gives the pairs made unit (..., 2, 3), which callers reuse. Many independent turns stacked
+    along the leading axes cost what one does. See :func:`rotation_between` for the formula.
+    """
+    u = pairs / np.maximum(np.sqrt(np.add.reduce(pairs * pairs, axis=-1, keepdims=True)), _EPS)
+    x = u.reshape((*u.shape[:-2], 6))
+    t = (x[..., :, None] * x[..., None, :]).reshape((*x.shape[:-1], 36)) @ _TURN
+    c = t[..., 27:28]
+    r = (t[..., 0:9] + _EYE_FLAT + (c * t[..., 9:18] - t[..., 18:27]) / np.maximum(1.0 + c, 1e-9)).reshape(
+        (*x.shape[:-1], 3, 3)
+    )
+    opposite = c[..., 0] < -1.0 + 1e-9
+    if opposite.any():
+        a = u[..., 0, :]
+        helper = np.where(np.abs(a[..., :1]) < 0.9, _X, _Y)
+        axis = unit(cross(a, helper))
+        half_turn = 2.0 * axis[..., :, None] * axis[..., None, :] - _EYE3
+        r = np.where(opposite[..., None, None], half_turn, r)
+    return np.asarray(r, dtype=np.float64), np.asarray(u, dtype=np.float64)
+
+
 def rotation_between(a: F64, b: F64) -> F64:
     """Rotation matrices (..., 3, 3) of the shortest turn taking direction ``a`` to ``b``.
 
@@ -82,20 +128,10 @@ def rotation_between(a: F64, b: F64) -> F64:
     products only (numpy's cost here is per call, not per number). Opposite vectors (c = -1) get a
     half turn about an axis perpendicular to ``a``.
     """
-    a, b = unit(a), unit(b)
-    c = _sum_last(a * b)[..., None, None]
-    ba = b[..., :, None] * a[..., None, :]
-    ab = np.swapaxes(ba, -1, -2)
-    aa = a[..., :, None] * a[..., None, :]
-    bb = b[..., :, None] * b[..., None, :]
-    r = _EYE3 + (ba - ab) + (c * (ba + ab) - aa - bb) / np.maximum(1.0 + c, 1e-9)
-    opposite = c[..., 0, 0] < -1.0 + 1e-9
-    if np.any(opposite):
-        helper = np.where(np.abs(a[..., :1]) < 0.9, np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
-        axis = unit(cross(a, helper))
-        half_turn = 2.0 * axis[..., :, None] * axis[..., None, :] - _EYE3
-        r = np.where(opposite[..., None, None], half_turn, r)
-    return np.asarray(r, dtype=np.float64)
+    pairs = np.empty((*np.broadcast(a, b).shape[:-1], 2, 3))
+    pairs[..., 0, :] = a
+    pairs[..., 1, :] = b
+    return turns(pairs)[0]
 
 
 def multiply(a: F64, b: F64) -> F64:
@@ -253,18 +289,27 @@ def slerp(a: F64, b: F64, t: F64 | float) -> F64:
     return normalize(wa * a + wb * b)
 
 
+def frame_rows(primary: F64, secondary: F64) -> F64:
+    """The transpose of :func:`frame`: the basis vectors as rows (..., 3, 3)."""
+    e1 = primary / np.maximum(np.sqrt(np.add.reduce(primary * primary, axis=-1, keepdims=True)), _EPS)
+    rest = secondary - np.add.reduce(secondary * e1, axis=-1, keepdims=True) * e1
+    rows = np.empty((*rest.shape[:-1], 3, 3))
+    rows[..., 0, :] = e1
+    rows[..., 1, :] = rest
+    # e1 x rest has the length of rest (e1 is unit and perpendicular to it), so both rows are made
+    # unit in one call: the same numbers as normalising rest first, zero vectors included.
+    rows[..., 2, :] = cross(e1, rest)
+    tail = rows[..., 1:, :]
+    rows[..., 1:, :] = tail / np.maximum(np.sqrt(np.add.reduce(tail * tail, axis=-1, keepdims=True)), _EPS)
+    return rows
+
+
 def frame(primary: F64, secondary: F64) -> F64:
     """Orthonormal basis (columns) from a primary axis and a second direction in its plane.
 
     Column 0 is ``primary``; column 1 is ``secondary`` made perpendicular to it; column 2 their cross.
     """
-    e1 = unit(primary)
-    e2 = unit(secondary - _sum_last(secondary * e1, keepdims=True) * e1)
-    out = np.empty((*np.broadcast(e1, e2).shape, 3))
-    out[..., 0] = e1
-    out[..., 1] = e2
-    out[..., 2] = cross(e1, e2)
-    return out
+    return frame_rows(primary, secondary).swapaxes(-1, -2)
 
 
 def align(rest_primary: F64, rest_secondary: F64, primary: F64, secondary: F64) -> F64:
