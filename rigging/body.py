@@ -130,28 +130,39 @@ LOWER_LEG_DIR: Final = slice(20, 22)  # knee to ankle
 FOOT_DIR: Final = slice(22, 24)  # ankle to toe
 
 
+_EPS_A: Final = np.array(_EPS)
+_ONES3: Final = np.ones((3, 1))
+# The trust's ramp as one multiply-add: (ratio - untrusted) / (trusted - untrusted).
+_RAMP: Final = np.array(1.0 / (_BEND_TRUSTED - _BEND_UNTRUSTED))
+_RAMP_START: Final = np.array(_BEND_UNTRUSTED / (_BEND_TRUSTED - _BEND_UNTRUSTED))
+_ZERO_A: Final = np.array(0.0)
+_ONE_A: Final = np.array(1.0)
+
+
 def twist_reference(u: F64, bend_dir: F64, fallback: F64) -> F64:
     """Directions perpendicular to each bone: the bend plane when the joint bends, else ``fallback``.
 
-    ``u`` (..., 3) are the bones' unit directions, ``bend_dir`` the child bones' directions.
+    ``u`` (..., k, 3) are the bones' unit directions, ``bend_dir`` the child bones' directions.
     """
     # Rows: the child bone, its part perpendicular to the bone (the bend), the fallback's such part;
-    # every projection and length in one call each (numpy's cost here is per call).
-    v = np.empty((*np.broadcast(u, bend_dir, fallback).shape[:-1], 3, 3))
+    # every projection and length in one call each (numpy's cost here is per call, and sums over
+    # the last axis are cheaper as products with ones).
+    v = np.empty((*u.shape, 3))
     v[..., 0, :] = bend_dir
     v[..., 1, :] = bend_dir
     v[..., 2, :] = fallback
-    uu = u[..., None, :]
-    v[..., 1:, :] -= np.add.reduce(v[..., 1:, :] * uu, axis=-1, keepdims=True) * uu
-    n = np.sqrt(np.add.reduce(v * v, axis=-1, keepdims=True))  # (..., 3, 1)
-    trust = (n[..., 1, :] / np.maximum(n[..., 0, :], _EPS) - _BEND_UNTRUSTED) / (
-        _BEND_TRUSTED - _BEND_UNTRUSTED
-    )
-    x = np.minimum(np.maximum(trust, 0.0), 1.0)  # np.clip, without its Python wrapper
+    tail = v[..., 1:, :]
+    tail -= (tail @ u[..., :, None]) * u[..., None, :]
+    n = np.sqrt((v * v) @ _ONES3)  # (..., 3, 1): |bend_dir|, |bend|, |fallback's part|
+    trust = n[..., 1, :] / np.maximum(n[..., 0, :], _EPS_A) * _RAMP - _RAMP_START
+    x = np.minimum(np.maximum(trust, _ZERO_A), _ONE_A)  # np.clip, without its Python wrapper
     w = x * x * (3.0 - 2.0 * x)
-    units = v[..., 1:, :] / np.maximum(n[..., 1:, :], _EPS)
-    bend_u = units[..., 0, :]
-    mixed = w * bend_u + (1.0 - w) * units[..., 1, :]
-    m2 = np.add.reduce(mixed * mixed, axis=-1, keepdims=True)
-    # A bend plane opposite to the fallback would cancel it out: then trust the bend alone.
-    return np.asarray(np.where(m2 < 1e-12, bend_u, mixed / np.maximum(np.sqrt(m2), _EPS)), dtype=np.float64)
+    units = tail / np.maximum(n[..., 1:, :], _EPS_A)
+    bend_u, fb = units[..., 0, :], units[..., 1, :]
+    mixed = fb + w * (bend_u - fb)
+    m2 = (mixed * mixed) @ _ONES3
+    unit_mixed = mixed / np.maximum(np.sqrt(m2), _EPS_A)
+    if m2.min() < 1e-12:
+        # A bend plane opposite to the fallback would cancel it out: then trust the bend alone.
+        return np.asarray(np.where(m2 < 1e-12, bend_u, unit_mixed), dtype=np.float64)
+    return np.asarray(unit_mixed, dtype=np.float64)

@@ -261,7 +261,7 @@ def solve_locals(
     # offset) by neck and head: both shares in one call.
     head_turn = multiply(q[:, 2:3], conjugate(head_offset[:, None]))
     shared = power(np.concatenate((q[:, (1, 1, 1)], head_turn[:, (0, 0)]), axis=1), _SHARES)
-    local = np.repeat(REST_LOCALS[None], n, axis=0)
+    local = REST_LOCALS[None].repeat(n, axis=0)
     local[:, bones] = np.concatenate((q[:, 0:1], shared, q[:, 3:]), axis=1)
 
     from_points = vis[:, _HEAD_VIS].all(axis=1)

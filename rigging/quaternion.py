@@ -15,6 +15,12 @@ F64 = NDArray[np.float64]
 IDENTITY: F64 = np.array([0.0, 0.0, 0.0, 1.0])
 _EYE3: Final = np.eye(3)
 _EPS = 1e-9
+# Constants as arrays: numpy takes them faster than Python floats, and sums over the last axis as
+# a product with ones are cheaper than reductions (this runs dozens of times a frame).
+_EPS_A: Final = np.array(_EPS)
+_ONE_A: Final = np.array(1.0)
+_ONES3: Final = np.ones((3, 1))
+_ONES4: Final = np.ones((4, 1))
 
 
 def _sum_last(a: F64, keepdims: bool = False) -> F64:
@@ -103,15 +109,15 @@ def turns(pairs: F64) -> tuple[F64, F64]:
     Also gives the pairs made unit (..., 2, 3), which callers reuse. Many independent turns stacked
     along the leading axes cost what one does. See :func:`rotation_between` for the formula.
     """
-    u = pairs / np.maximum(np.sqrt(np.add.reduce(pairs * pairs, axis=-1, keepdims=True)), _EPS)
-    x = u.reshape((*u.shape[:-2], 6))
-    t = (x[..., :, None] * x[..., None, :]).reshape((*x.shape[:-1], 36)) @ _TURN
+    u = pairs / np.maximum(np.sqrt((pairs * pairs) @ _ONES3), _EPS_A)
+    lead = u.shape[:-2]
+    x = u.reshape((*lead, 6))
+    t = (x[..., :, None] * x[..., None, :]).reshape((*lead, 36)) @ _TURN
     c = t[..., 27:28]
-    r = (t[..., 0:9] + _EYE_FLAT + (c * t[..., 9:18] - t[..., 18:27]) / np.maximum(1.0 + c, 1e-9)).reshape(
-        (*x.shape[:-1], 3, 3)
-    )
-    opposite = c[..., 0] < -1.0 + 1e-9
-    if opposite.any():
+    r = t[..., 0:9] + _EYE_FLAT + (c * t[..., 9:18] - t[..., 18:27]) / np.maximum(c + _ONE_A, _EPS_A)
+    r = r.reshape((*lead, 3, 3))
+    if c.min() < -1.0 + 1e-9:  # opposite directions (rare): a half turn about a perpendicular axis
+        opposite = c[..., 0] < -1.0 + 1e-9
         a = u[..., 0, :]
         helper = np.where(np.abs(a[..., :1]) < 0.9, _X, _Y)
         axis = unit(cross(a, helper))
@@ -219,10 +225,10 @@ def from_matrix(m: F64) -> F64:
     shape = m.shape[:-2]
     flat = m.reshape(-1, 9)
     cands = (flat @ _CAND_COEF + _CAND_CONST).reshape(-1, 4, 4)
-    choice = np.argmax(flat @ _PICK, axis=1)
+    choice = (flat @ _PICK).argmax(axis=1)
     q = cands[np.arange(len(choice)), choice]
-    q = q / np.sqrt(_sum_last(q * q))[:, None]
-    q = q * np.where(q[:, 3:4] < 0, -1.0, 1.0)
+    # Made unit and turned to w >= 0 in one product.
+    q = q * (np.where(q[:, 3:4] < 0, -1.0, 1.0) / np.sqrt(q * q @ _ONES4))
     return np.asarray(q.reshape((*shape, 4)), dtype=np.float64)
 
 
@@ -268,10 +274,13 @@ def angle_between(a: F64, b: F64) -> F64:
 def power(q: F64, t: F64 | float) -> F64:
     """``q`` raised to ``t``: the same axis, ``t`` times the angle (shortest way round)."""
     q = np.where(q[..., 3:4] < 0, -q, q)
-    half = np.arctan2(np.sqrt(_sum_last(q[..., :3] ** 2)), q[..., 3])
-    axis = unit(q[..., :3])
-    ht = half * np.asarray(t, dtype=np.float64)
-    return np.concatenate((axis * np.sin(ht)[..., None], np.cos(ht)[..., None]), axis=-1)
+    v = q[..., :3]
+    n = np.sqrt(_sum_last(v * v, keepdims=True))
+    ht = np.arctan2(n[..., 0], q[..., 3]) * np.asarray(t, dtype=np.float64)
+    out = np.empty(q.shape)
+    out[..., :3] = v / np.maximum(n, _EPS_A) * np.sin(ht)[..., None]
+    out[..., 3] = np.cos(ht)
+    return out
 
 
 def slerp(a: F64, b: F64, t: F64 | float) -> F64:
@@ -291,8 +300,8 @@ def slerp(a: F64, b: F64, t: F64 | float) -> F64:
 
 def frame_rows(primary: F64, secondary: F64) -> F64:
     """The transpose of :func:`frame`: the basis vectors as rows (..., 3, 3)."""
-    e1 = primary / np.maximum(np.sqrt(np.add.reduce(primary * primary, axis=-1, keepdims=True)), _EPS)
-    rest = secondary - np.add.reduce(secondary * e1, axis=-1, keepdims=True) * e1
+    e1 = primary / np.maximum(np.sqrt((primary * primary) @ _ONES3), _EPS_A)
+    rest = secondary - ((secondary * e1) @ _ONES3) * e1
     rows = np.empty((*rest.shape[:-1], 3, 3))
     rows[..., 0, :] = e1
     rows[..., 1, :] = rest
@@ -300,7 +309,7 @@ def frame_rows(primary: F64, secondary: F64) -> F64:
     # unit in one call: the same numbers as normalising rest first, zero vectors included.
     rows[..., 2, :] = cross(e1, rest)
     tail = rows[..., 1:, :]
-    rows[..., 1:, :] = tail / np.maximum(np.sqrt(np.add.reduce(tail * tail, axis=-1, keepdims=True)), _EPS)
+    tail /= np.maximum(np.sqrt((tail * tail) @ _ONES3), _EPS_A)
     return rows
 
 
