@@ -16,17 +16,15 @@ import numpy as np
 from rigging.landmarks import PosePoint as P
 from rigging.quaternion import F64
 
-_LEG_JOINTS: Final = [P.LEFT_HIP, P.RIGHT_HIP, P.LEFT_KNEE, P.RIGHT_KNEE, P.LEFT_ANKLE, P.RIGHT_ANKLE]
-_FEET: Final = [P.LEFT_HEEL, P.RIGHT_HEEL, P.LEFT_FOOT_INDEX, P.RIGHT_FOOT_INDEX]
-_PICK_POINTS: Final = [
-    P.LEFT_SHOULDER,
-    P.RIGHT_SHOULDER,
-    P.LEFT_SHOULDER,
-    P.RIGHT_SHOULDER,
-    P.LEFT_HIP,
-    P.RIGHT_HIP,
-]
-_PICK_COLUMNS: Final = [3, 3, 0, 0, 0, 0]
+# Index arrays made once: numpy turns a list index into an array on every call.
+_LEG_JOINTS: Final = np.array(
+    [P.LEFT_HIP, P.RIGHT_HIP, P.LEFT_KNEE, P.RIGHT_KNEE, P.LEFT_ANKLE, P.RIGHT_ANKLE]
+)
+_FEET: Final = np.array([P.LEFT_HEEL, P.RIGHT_HEEL, P.LEFT_FOOT_INDEX, P.RIGHT_FOOT_INDEX])
+# The six numbers of the image the spot needs: the shoulders' visibility, then the x of the
+# shoulders and of the hips.
+_PICK_POINTS: Final = np.array([P.LEFT_SHOULDER, P.RIGHT_SHOULDER] * 2 + [P.LEFT_HIP, P.RIGHT_HIP])
+_PICK_COLUMNS: Final = np.array([3, 3, 0, 0, 0, 0])
 _SUM3: Final = np.ones((3, 1))
 _X: Final = np.array([1.0, 0.0, 0.0])
 _MINUS_Z: Final = np.array([0.0, 0.0, -1.0])
@@ -47,8 +45,6 @@ def image_spot(pts: F64, image: F64, min_visibility: F64, focal: F64) -> tuple[F
     spot: both shoulders seen in the image, and a torso neither too small in the world nor in the
     image.
     """
-    # The six numbers of the image used, picked in one call: shoulders' visibility, then the x of
-    # the shoulders and of the hips.
     c = image[:, _PICK_POINTS, _PICK_COLUMNS]
     seen = np.minimum(c[:, 0:1], c[:, 1:2]) >= min_visibility
     shoulders = pts[:, P.LEFT_SHOULDER] - pts[:, P.RIGHT_SHOULDER]

@@ -10,11 +10,11 @@ limb that flickers in and out never jumps. All bones are eased in one vectorized
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 
-from rigging.quaternion import F64, IDENTITY, from_axis_angle, slerp
+from rigging.quaternion import F64, IDENTITY, from_axis_angle
 from rigging.skeleton import BONE_INDEX, BONES, FINGER_BONES
 
 #: Bones of each group that is seen or not as a whole.
@@ -55,6 +55,7 @@ REST_LOCALS: Final[F64] = _rest_locals()
 
 
 _REST_GROUPED: Final[F64] = REST_LOCALS[GROUPED_BONES]
+_SUM4: Final = np.ones((4, 1))  # sums along the last axis as one product
 
 
 def progress(since: F64, t_ms: F64, ease_ms: F64) -> F64:
@@ -110,10 +111,25 @@ def ease_step(
     if not (k < 1.0).any():
         return since, start, target
     k = k[..., BONE_GROUP]
-    easing = k < 1.0
-    shown = target.copy()
-    shown[easing] = slerp(start[easing], target[easing], k[easing])
-    return since, start, shown
+    # Every bone interpolated, then the arrived ones kept exactly at their target: fewer calls
+    # than picking out the bones on their way (numpy's cost here is per call).
+    return since, start, np.where((k < 1.0)[..., None], _slerp(start, target, k), target)
+
+
+def _slerp(a: F64, b: F64, t: F64) -> F64:
+    """``rigging.quaternion.slerp(a, b, t)`` for stacks (..., n, 4) and ``t`` (..., n), in fewer calls."""
+    d = (a * b) @ _SUM4
+    sign = np.where(d < 0.0, -1.0, 1.0)  # the shortest way round: b or -b
+    theta = np.arccos(np.minimum(d * sign, 1.0))
+    s = np.sin(theta)
+    small = s < 1e-6
+    safe = np.where(small, 1.0, s)
+    tt = t[..., None]
+    ut = 1.0 - tt
+    wa = np.where(small, ut, np.sin(ut * theta) / safe)
+    wb = np.where(small, tt, np.sin(tt * theta) / safe) * sign
+    q = wa * a + wb * b
+    return cast(F64, q / np.maximum(np.sqrt((q * q) @ _SUM4), 1e-9))
 
 
 class Presence:
