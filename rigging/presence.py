@@ -10,7 +10,7 @@ limb that flickers in and out never jumps. All bones are eased in one vectorized
 from __future__ import annotations
 
 import math
-from typing import Final, cast
+from typing import Final
 
 import numpy as np
 
@@ -129,7 +129,7 @@ def _slerp(a: F64, b: F64, t: F64) -> F64:
     wa = np.where(small, ut, np.sin(ut * theta) / safe)
     wb = np.where(small, tt, np.sin(tt * theta) / safe) * sign
     q = wa * a + wb * b
-    return cast(F64, q / np.maximum(np.sqrt((q * q) @ _SUM4), 1e-9))
+    return q / np.maximum(np.sqrt((q * q) @ _SUM4), 1e-9)
 
 
 class Presence:
