@@ -16,15 +16,23 @@ import numpy as np
 from rigging.landmarks import PosePoint as P
 from rigging.quaternion import F64
 
-# Index arrays made once: numpy turns a list index into an array on every call.
+# Index arrays made once, used with take: numpy turns a list index into an array on every call,
+# and take is quicker than indexing with an array.
 _LEG_JOINTS: Final = np.array(
     [P.LEFT_HIP, P.RIGHT_HIP, P.LEFT_KNEE, P.RIGHT_KNEE, P.LEFT_ANKLE, P.RIGHT_ANKLE]
 )
 _FEET: Final = np.array([P.LEFT_HEEL, P.RIGHT_HEEL, P.LEFT_FOOT_INDEX, P.RIGHT_FOOT_INDEX])
 # The six numbers of the image the spot needs: the shoulders' visibility, then the x of the
 # shoulders and of the hips.
-_PICK_POINTS: Final = np.array([P.LEFT_SHOULDER, P.RIGHT_SHOULDER] * 2 + [P.LEFT_HIP, P.RIGHT_HIP])
-_PICK_COLUMNS: Final = np.array([3, 3, 0, 0, 0, 0])
+# shoulders' visibility, then the x of the shoulders and of the hips (flat positions in (33 * 4)).
+_PICKS: Final = 4 * np.array([P.LEFT_SHOULDER, P.RIGHT_SHOULDER] * 2 + [P.LEFT_HIP, P.RIGHT_HIP]) + [
+    3,
+    3,
+    0,
+    0,
+    0,
+    0,
+]
 _SUM3: Final = np.ones((3, 1))
 _X: Final = np.array([1.0, 0.0, 0.0])
 _MINUS_Z: Final = np.array([0.0, 0.0, -1.0])
@@ -45,7 +53,7 @@ def image_spot(pts: F64, image: F64, min_visibility: F64, focal: F64) -> tuple[F
     spot: both shoulders seen in the image, and a torso neither too small in the world nor in the
     image.
     """
-    c = image[:, _PICK_POINTS, _PICK_COLUMNS]
+    c = image.reshape(len(image), -1).take(_PICKS, axis=1)
     seen = np.minimum(c[:, 0:1], c[:, 1:2]) >= min_visibility
     shoulders = pts[:, P.LEFT_SHOULDER] - pts[:, P.RIGHT_SHOULDER]
     width_world = np.sqrt((shoulders * shoulders) @ _SUM3)
@@ -61,9 +69,9 @@ def image_spot(pts: F64, image: F64, min_visibility: F64, focal: F64) -> tuple[F
 
 def hips_height(pts: F64, legs: np.ndarray) -> F64:
     """The hips' height change (B,) from the seen legs ``legs`` (B, 2); 0 where no leg is seen."""
-    joints = pts[:, _LEG_JOINTS]
+    joints = pts.take(_LEG_JOINTS, axis=1)
     hip, knee, ankle = joints[:, 0:2], joints[:, 2:4], joints[:, 4:6]
-    feet_y = pts[:, _FEET, 1]
+    feet_y = pts.take(_FEET, axis=1)[:, :, 1]
     sole = np.minimum(feet_y[:, 0:2], feet_y[:, 2:4])  # (B, 2)
     hip_mid_y = 0.5 * (hip[:, 0, 1] + hip[:, 1, 1])
     heights = hip_mid_y[:, None] - sole

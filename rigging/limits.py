@@ -62,6 +62,7 @@ _TWIST: Final = np.radians([CONES[b].twist_deg for b in BONES])
 # Per bone: its axis as a quaternion's vector part (w column 0), then half its swing and twist
 # limits, gathered for the bones asked in one call.
 _CONE_TABLE: Final = np.column_stack((_AXES, np.zeros(len(BONES)), 0.5 * _SWING, 0.5 * _TWIST))
+_SUM4: Final = np.ones((4, 1))
 
 
 def clamp(local: F64, bone_indices: np.ndarray) -> F64:
@@ -69,12 +70,12 @@ def clamp(local: F64, bone_indices: np.ndarray) -> F64:
 
     Leading axes are any number of poses of the same bones (a batch of frames).
     """
-    cones = _CONE_TABLE[bone_indices]
+    cones = _CONE_TABLE.take(bone_indices, axis=0)
     q = local * np.where(local[..., 3:4] < 0, -1.0, 1.0)
     # Angles without building swing and twist: the twist's half-angle has sine p (the rotation's
     # vector part along the axis) and cosine w; the swing's cosine of half-angle is sqrt(w^2 + p^2).
     # Half-angles against half the limits: the same comparisons as of the angles, exactly.
-    p = np.add.reduce(q * cones[:, :4], axis=-1)
+    p = ((q * cones[:, :4]) @ _SUM4)[..., 0]  # a product: a reduction over so short an axis is slow
     w = q[..., 3]
     half_twist = np.arctan2(p, w)
     half_swing = np.arccos(np.minimum(np.sqrt(w * w + p * p), 1.0))

@@ -56,6 +56,10 @@ REST_LOCALS: Final[F64] = _rest_locals()
 
 _REST_GROUPED: Final[F64] = REST_LOCALS[GROUPED_BONES]
 _SUM4: Final = np.ones((4, 1))  # sums along the last axis as one product
+_BONE_GROUP4: Final = np.repeat(BONE_GROUP, 4)  # each bone's group for each of its components
+# Up to this many bones in a batch, interpolating them all costs less than picking out those on
+# their way: on so few numbers a call's cost hardly depends on how many there are.
+_SLERP_ALL_UP_TO: Final = 4 * len(GROUPED_BONES)
 
 
 def progress(since: F64, t_ms: F64, ease_ms: F64) -> F64:
@@ -103,17 +107,32 @@ def ease_step(
     toggled = seen != was_seen
     if toggled.any():  # a change of state starts from what is shown at that moment
         since = np.where(toggled, t_ms, since)
-        start = np.where(toggled[..., BONE_GROUP, None], shown, start)
+        start = np.where(_per_bone(toggled), shown, start)
         # ... and has come no way yet, unless a zero ease makes it instant (progress(t, t, ease)).
         k = np.where(toggled, np.where(ease_ms > 0, 0.0, 1.0), k)
-    target = np.where(seen[..., BONE_GROUP, None], tracked[..., GROUPED_BONES, :], _REST_GROUPED)
+    # (take rather than an index array, and a mask shaped as the rotations: far fewer cycles)
+    target = np.where(_per_bone(seen), tracked.take(GROUPED_BONES, axis=-2), _REST_GROUPED)
     # Most of the time every group has arrived: only bones still on their way are interpolated.
     if not (k < 1.0).any():
         return since, start, target
-    k = k[..., BONE_GROUP]
-    # Every bone interpolated, then the arrived ones kept exactly at their target: fewer calls
-    # than picking out the bones on their way (numpy's cost here is per call).
-    return since, start, np.where((k < 1.0)[..., None], _slerp(start, target, k), target)
+    k = k.take(BONE_GROUP, axis=-1)
+    if k.size <= _SLERP_ALL_UP_TO:
+        # Few bones: every one interpolated, then the arrived ones kept exactly at their target,
+        # in fewer calls than picking out the bones on their way (numpy's cost is per call).
+        return since, start, np.where(_per_bone(k < 1.0, grouped=True), _slerp(start, target, k), target)
+    # Many: only those on their way, picked by their flat positions (take is quicker than a mask).
+    easing = np.flatnonzero(k < 1.0)
+    shown = target.copy()
+    shown.reshape(-1, 4)[easing] = _slerp(
+        start.reshape(-1, 4).take(easing, axis=0), target.reshape(-1, 4).take(easing, axis=0), k.take(easing)
+    )
+    return since, start, shown
+
+
+def _per_bone(mask: np.ndarray, grouped: bool = False) -> np.ndarray:
+    """A mask over groups (..., groups), or over the grouped bones, for their rotations (..., bones, 4)."""
+    columns = mask.repeat(4, axis=-1) if grouped else mask.take(_BONE_GROUP4, axis=-1)
+    return columns.reshape(*mask.shape[:-1], len(GROUPED_BONES), 4)
 
 
 def _slerp(a: F64, b: F64, t: F64) -> F64:
