@@ -10,7 +10,7 @@ limb that flickers in and out never jumps. All bones are eased in one vectorized
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 
@@ -69,7 +69,7 @@ def progress(since: F64, t_ms: F64, ease_ms: F64) -> F64:
     instant (and divides by nothing: the guard only keeps the unused quotient finite).
     """
     x = np.minimum(np.maximum((t_ms - since) / np.maximum(ease_ms, 1e-12), 0.0), 1.0)
-    return np.asarray(np.where(ease_ms > 0, x * x * (3.0 - 2.0 * x), 1.0), dtype=np.float64)
+    return cast(F64, np.where(ease_ms > 0, x * x * (3.0 - 2.0 * x), 1.0))
 
 
 def seen_amounts(was_seen: np.ndarray, k: F64, seen_now: np.ndarray, ease_ms: F64) -> F64:
@@ -81,7 +81,7 @@ def seen_amounts(was_seen: np.ndarray, k: F64, seen_now: np.ndarray, ease_ms: F6
     """
     # A transition that starts now starts from wherever the group is.
     eased = np.where(was_seen, k, 1.0 - k)
-    return np.asarray(np.where(ease_ms > 0, eased, seen_now), dtype=np.float64)
+    return cast(F64, np.where(ease_ms > 0, eased, seen_now))
 
 
 def ease_step(
@@ -105,7 +105,7 @@ def ease_step(
     ``start`` and ``shown``, the last being the rotations to show for the grouped bones.
     """
     toggled = seen != was_seen
-    if toggled.any():  # a change of state starts from what is shown at that moment
+    if np.count_nonzero(toggled):  # a change of state starts from what is shown at that moment
         since = np.where(toggled, t_ms, since)
         start = np.where(_per_bone(toggled), shown, start)
         # ... and has come no way yet, unless a zero ease makes it instant (progress(t, t, ease)).
@@ -113,7 +113,7 @@ def ease_step(
     # (take rather than an index array, and a mask shaped as the rotations: far fewer cycles)
     target = np.where(_per_bone(seen), tracked.take(GROUPED_BONES, axis=-2), _REST_GROUPED)
     # Most of the time every group has arrived: only bones still on their way are interpolated.
-    if not (k < 1.0).any():
+    if not np.count_nonzero(k < 1.0):
         return since, start, target
     k = k.take(BONE_GROUP, axis=-1)
     if k.size <= _SLERP_ALL_UP_TO:

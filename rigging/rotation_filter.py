@@ -89,7 +89,8 @@ def rotation_filter_step(
     correction = error_q * (np.sin(turned) * axis_scale)
     correction[..., 3:4] = np.cos(turned)
     new_q = _product(correction, predicted, _RIGHT)
-    new_q = new_q / np.maximum(np.sqrt((new_q * new_q) @ _SUM4), 1e-9)
+    # Normalised against rounding drift (a product of unit quaternions is never near zero).
+    new_q = new_q / np.sqrt((new_q * new_q) @ _SUM4)
     # velocity + alpha^2 / (2 - alpha) * error / dt, the error being axis * 2 half_error.
     gain = (alpha + alpha) * alpha / ((2.0 - alpha) * dt_s)
     new_velocity = velocity + (gain * (half_error * axis_scale)) * error_q[..., :3]

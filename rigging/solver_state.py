@@ -94,7 +94,10 @@ def view(matrix: F64, field: Field) -> F64:
 def pack(layout: dict[str, Field], fields: dict[str, F64]) -> F64:
     """A (B, n) matrix of every field of ``layout``, each (B, *shape), in one concatenation."""
     n = len(next(iter(fields.values())))
-    return np.concatenate([fields[name].reshape(n, -1) for name in layout], axis=1)
+    # Only the fields of more than one axis need a reshape (each call counts on arrays this small).
+    return np.concatenate(
+        [a if a.ndim == 2 else a.reshape(n, -1) for a in map(fields.__getitem__, layout)], axis=1
+    )
 
 
 def initial_state(layout: dict[str, Field], size: int, calibration: Calibration) -> F64:
