@@ -42,7 +42,7 @@ from rigging.quaternion import F64, IDENTITY, from_two_vectors, multiply
 from rigging.rotation_filter import rotation_filter_step
 from rigging.skeleton import BONE_INDEX, BONES
 from rigging.solver_options import SolverOptions
-from rigging.solver_state import initial_state, layouts, pack, settings_vector, view
+from rigging.solver_state import fields, initial_state, layouts, pack, settings_vector, view
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,9 @@ _STATE, _STATE_SIZE, _SETTINGS, _SETTINGS_SIZE = layouts(len(_DRIVEN_IDX))
 _EXPRESSION_NAMES: Final = face.EXPRESSION_NAMES
 _N_EXPRESSIONS: Final = len(_EXPRESSION_NAMES)
 _MIN_DT_S: Final = 1e-4
+# The fields the filters read.
+_FILTER_MEMORY: Final = ("last_t", "rot_q", "rot_velocity", "euro_x", "euro_dx")
+_FILTER_SETTINGS: Final = ("rot_min_cutoff", "rot_beta", "euro_min_cutoff", "euro_beta", "euro_d_cutoff")
 
 
 def _torso_up(pts: F64) -> F64:
@@ -212,43 +215,38 @@ def solve_batch(
 def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPose]:
     """The poses of ``stack``'s frames, one per solver, and each solver's new state."""
     n = len(stack)
-    state = np.array([s._state for s in solvers])  # (B, state size)
-    settings = np.array([s._settings for s in solvers])
-    st, se = _STATE, _SETTINGS
+    # Each solver's memory and settings as rows, and their fields as views of those rows.
+    m = fields(np.array([s._state for s in solvers]), _STATE)
+    c = fields(np.array([s._settings for s in solvers]), _SETTINGS)
     t = stack.t_ms  # (B, 1)
-    min_vis, ease = view(settings, se["min_visibility"]), view(settings, se["ease_ms"])
-    was_seen = view(state, st["seen"]) > 0.5
-    since = view(state, st["since"])
+    min_vis, ease = c["min_visibility"], c["ease_ms"]
+    was_seen = m["seen"] > 0.5
     # How far each group's transition has come, once for the legs' read-ahead and the easing.
-    k = progress(since, t, ease)
+    k = progress(m["since"], t, ease)
 
     seen_by = sight(stack, min_vis)
-    pts, hand_pts = avatar_points(stack, view(settings, se["camera_t"]))
+    pts, hand_pts = avatar_points(stack, c["camera_t"])
     legs_seen = np.maximum.reduce(seen_amounts(was_seen[:, _LEGS], k[:, _LEGS], seen_by.legs, ease), axis=1)
-    seen, tracked = solve_locals(
-        stack, seen_by, pts, hand_pts, legs_seen, view(settings, se["camera"]), view(settings, se["head"])
-    )
+    seen, tracked = solve_locals(stack, seen_by, pts, hand_pts, legs_seen, c["camera"], c["head"])
 
-    new_since, start, shown = ease_step(
-        was_seen, since, view(state, st["start"]), view(state, st["shown"]), seen, tracked, t, ease, k
-    )
+    since, start, shown = ease_step(was_seen, m["since"], m["start"], m["shown"], seen, tracked, t, ease, k)
     rotations = shown[:, :_N_DRIVEN]  # the driven bones lead the grouped ones
-    hips, hips_ref, has_ref = _hips_position(state, settings, stack, seen_by, pts, min_vis)
+    hips, hips_ref, has_ref = _hips_position(m, c, stack, seen_by, pts)
     # A face not seen has no blendshapes (zeros), which make every expression 0: it relaxes toward
-    # neutral through the same filter.
+    # neutral through the same filter. (np.count_nonzero: the quickest test of a small mask.)
     if np.count_nonzero(stack.has_blendshapes):
         values = np.concatenate((hips, face.expression_matrix(stack.blendshapes)), axis=1)
     else:
         values = np.concatenate((hips, np.zeros((n, _N_EXPRESSIONS))), axis=1)
-    rotations, velocity, values, rates = _filter(state, settings, t, rotations, values)
+    rotations, velocity, values, rates = _filter(m, c, t, rotations, values)
 
     new_state = pack(
-        st,
+        _STATE,
         {
             "last_t": t,
             "has_last": np.ones((n, 1)),
             "seen": seen.astype(np.float64),
-            "since": new_since,
+            "since": since,
             "start": start,
             "shown": shown,
             "rot_q": rotations,
@@ -267,50 +265,45 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
     return _poses(times, values, rotations)
 
 
-def _filter(state: F64, settings: F64, t: F64, rotations: F64, values: F64) -> tuple[F64, F64, F64, F64]:
+def _filter(
+    m: dict[str, F64], c: dict[str, F64], t: F64, rotations: F64, values: F64
+) -> tuple[F64, F64, F64, F64]:
     """The filtered rotations, their velocities, the filtered hips and expressions, their rates.
 
-    A solver's first frame since a reset starts its filters where it is, as does a solver that
-    does not filter; only the other rows are stepped. ``values`` are the hips then the expressions.
+    ``m`` and ``c`` are the fields of the solvers' memory and settings. A solver's first frame
+    since a reset starts its filters where it is, as does a solver that does not filter; only the
+    other rows are stepped. ``values`` are the hips then the expressions.
     """
-    st, se = _STATE, _SETTINGS
-    warm = (view(settings, se["filter"]) * view(state, st["has_last"]))[:, 0] > 0.5
-    # (np.count_nonzero is the quickest test of a small mask: a third of .any()'s cost)
+    warm = (c["filter"] * m["has_last"])[:, 0] > 0.5
     n_warm = np.count_nonzero(warm)
     if n_warm == len(warm):  # the usual case: every row, and views rather than copies of the state
-        return _filter_rows(state, settings, t, rotations, values)
+        return _filter_rows(m, c, t, rotations, values)
     velocity = np.zeros((len(t), _N_DRIVEN, 3))
     rates = np.zeros_like(values)
     if n_warm:
         rows = np.flatnonzero(warm)
         rotations, values = rotations.copy(), values.copy()
         rotations[rows], velocity[rows], values[rows], rates[rows] = _filter_rows(
-            state[rows], settings[rows], t[rows], rotations[rows], values[rows]
+            {name: m[name][rows] for name in _FILTER_MEMORY},
+            {name: c[name][rows] for name in _FILTER_SETTINGS},
+            t[rows],
+            rotations[rows],
+            values[rows],
         )
     return rotations, velocity, values, rates
 
 
-def _filter_rows(state: F64, settings: F64, t: F64, rotations: F64, values: F64) -> tuple[F64, F64, F64, F64]:
+def _filter_rows(
+    m: dict[str, F64], c: dict[str, F64], t: F64, rotations: F64, values: F64
+) -> tuple[F64, F64, F64, F64]:
     """One step of the rotation filter and of the One Euro filter of the hips and expressions."""
-    st, se = _STATE, _SETTINGS
-    dt = np.maximum((t - view(state, st["last_t"])) / 1000.0, _MIN_DT_S)  # (B, 1)
+    dt = np.maximum((t - m["last_t"]) / 1000.0, _MIN_DT_S)  # (B, 1)
     rotations, velocity = rotation_filter_step(
-        rotations,
-        view(state, st["rot_q"]),
-        view(state, st["rot_velocity"]),
-        dt[:, :, None],
-        view(settings, se["rot_min_cutoff"]),
-        view(settings, se["rot_beta"]),
+        rotations, m["rot_q"], m["rot_velocity"], dt[:, :, None], c["rot_min_cutoff"], c["rot_beta"]
     )
     # The hips' and the expressions' filters in one step: the same dt, parameters per column.
     values, rates = one_euro_step(
-        values,
-        view(state, st["euro_x"]),
-        view(state, st["euro_dx"]),
-        dt,
-        view(settings, se["euro_min_cutoff"]),
-        view(settings, se["euro_beta"]),
-        view(settings, se["euro_d_cutoff"]),
+        values, m["euro_x"], m["euro_dx"], dt, c["euro_min_cutoff"], c["euro_beta"], c["euro_d_cutoff"]
     )
     return rotations, velocity, values, rates
 
@@ -334,14 +327,13 @@ def _poses(times: list[float], values: F64, rotations: F64) -> list[AvatarPose]:
 
 
 def _hips_position(
-    state: F64, settings: F64, stack: FrameStack, seen_by: Sight, pts: F64, min_vis: F64
+    m: dict[str, F64], c: dict[str, F64], stack: FrameStack, seen_by: Sight, pts: F64
 ) -> tuple[F64, F64, F64]:
     """Displacement of the hips from their rest spot (B, 3), in metres; the new reference spot and
-    whether there is one."""
-    st, se = _STATE, _SETTINGS
-    spot, has_spot = image_spot(pts, stack.image, min_vis, view(settings, se["focal"]))
+    whether there is one (``m`` and ``c``: the fields of the solvers' memory and settings)."""
+    spot, has_spot = image_spot(pts, stack.image, c["min_visibility"], c["focal"])
     has_spot &= seen_by.body[:, None]
-    ref, has_ref = view(state, st["hips_ref"]), view(state, st["has_ref"])
+    ref, has_ref = m["hips_ref"], m["has_ref"]
     # The first spot seen becomes the reference, unless the calibration gave one.
     first = has_spot & (has_ref < 0.5)
     if np.count_nonzero(first):
@@ -349,9 +341,8 @@ def _hips_position(
         has_ref = np.where(first, 1.0, has_ref)
     # Without the body seen there is no spot, and no legs for a height: all stays 0.
     out = np.where(has_spot, spot - ref, 0.0)
-    if np.count_nonzero(
-        seen_by.legs
-    ):  # webcam operators' legs are mostly out of view: then the height stays 0
+    # Webcam operators' legs are mostly out of view: then the height stays 0.
+    if np.count_nonzero(seen_by.legs):
         out[:, 1] = hips_height(pts, seen_by.legs)
     return out, ref, has_ref
 

@@ -32,7 +32,10 @@ class Field:
     start: int
     stop: int
     shape: tuple[int, ...]
-    columns: slice  # start:stop, made once rather than on every view
+    # Made once rather than on every view: the columns, and the shape of a stack of the field
+    # (None when the columns are that already).
+    columns: slice
+    stacked: tuple[int, ...] | None
 
 
 def _layout(fields: dict[str, tuple[int, ...]]) -> tuple[dict[str, Field], int]:
@@ -40,7 +43,7 @@ def _layout(fields: dict[str, tuple[int, ...]]) -> tuple[dict[str, Field], int]:
     offset = 0
     for name, shape in fields.items():
         stop = offset + math.prod(shape)
-        out[name] = Field(offset, stop, shape, slice(offset, stop))
+        out[name] = Field(offset, stop, shape, slice(offset, stop), None if len(shape) == 1 else (-1, *shape))
         offset = stop
     return out, offset
 
@@ -88,7 +91,16 @@ def layouts(n_driven: int) -> tuple[dict[str, Field], int, dict[str, Field], int
 def view(matrix: F64, field: Field) -> F64:
     """Columns of a stacked (B, n) matrix shaped (B, *field.shape); a view, so it can be written."""
     columns = matrix[:, field.columns]
-    return columns if len(field.shape) == 1 else columns.reshape(len(matrix), *field.shape)
+    return columns if field.stacked is None else columns.reshape(field.stacked)
+
+
+def fields(matrix: F64, layout: dict[str, Field]) -> dict[str, F64]:
+    """Every field of ``layout`` as :func:`view` gives it, in one pass (the solver reads them all)."""
+    out = {}
+    for name, field in layout.items():
+        columns = matrix[:, field.columns]
+        out[name] = columns if field.stacked is None else columns.reshape(field.stacked)
+    return out
 
 
 def pack(layout: dict[str, Field], fields: dict[str, F64]) -> F64:
