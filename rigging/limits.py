@@ -78,7 +78,7 @@ def clamp(local: F64, bone_indices: np.ndarray) -> F64:
     p = ((q * cones[:, :4]) @ _SUM4)[..., 0]  # a product: a reduction over so short an axis is slow
     w = q[..., 3]
     half_twist = np.arctan2(p, w)
-    half_swing = np.arccos(np.minimum(np.sqrt(w * w + p * p), 1.0))
+    half_swing = np.arccos(np.minimum(np.hypot(w, p), 1.0))
     over = (half_swing > cones[:, 4]) | (np.abs(half_twist) > cones[:, 5])
     if not np.count_nonzero(over):  # (quicker than .any() on a small mask)
         return q

@@ -222,7 +222,13 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
     min_vis, ease = c["min_visibility"], c["ease_ms"]
     was_seen = m["seen"] > 0.5
     # How far each group's transition has come, once for the legs' read-ahead and the easing.
-    k = progress(m["since"], t, ease)
+    # Usually every group has arrived (progress 1), which one comparison tells exactly: progress
+    # divides the time since the toggle by the ease, and the quotient is 1 or more exactly when
+    # the time is the ease or more.
+    if np.count_nonzero(t - m["since"] >= c["settle_ms"]) == m["since"].size:
+        k = np.ones_like(m["since"])
+    else:
+        k = progress(m["since"], t, ease)
 
     seen_by = sight(stack, min_vis)
     pts, hand_pts = avatar_points(stack, c["camera_t"])
