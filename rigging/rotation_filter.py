@@ -67,6 +67,7 @@ def rotation_filter_step(
     ``alpha^2 / (2 - alpha)`` of the error per second. Written out, the exponentials and the log
     share their lengths and angles instead of recomputing them (numpy's cost here is per call).
     """
+    velocity = np.ascontiguousarray(velocity)  # a view of many solvers' state rows is strided
     speed = np.sqrt((velocity * velocity) @ _SUM3)  # (..., n, 1)
     half_step = speed * (0.5 * dt_s)  # half the predicted turn's angle
     # exp(velocity dt): a bone standing still predicts exactly where it was.

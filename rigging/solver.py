@@ -318,14 +318,14 @@ def _poses(times: list[float], values: F64, rotations: F64) -> list[AvatarPose]:
     """The poses of a batch: its timestamps, filtered hips and expressions, and bone rotations."""
     hips = values[:, :3]
     weights = np.minimum(np.maximum(values[:, 3:], 0.0), 1.0).tolist()
-    # Every bone's row in one pass over the batch; each pose's dict takes its slice.
-    rows = list(rotations.reshape(-1, 4))
-    n = _N_DRIVEN
+    # Every bone's row from one iterator over the batch: each pose's dict takes the next bones'
+    # worth (zip stops at the last name without drawing another row).
+    rows = iter(rotations.reshape(-1, 4))
     return [
         AvatarPose(
             t_ms,
             hips[i],
-            dict(zip(_DRIVEN_NAMES, rows[i * n : i * n + n], strict=True)),
+            dict(zip(_DRIVEN_NAMES, rows, strict=False)),
             {name: w for name, w in zip(_EXPRESSION_NAMES, weights[i], strict=True) if w > 1e-3},
         )
         for i, t_ms in enumerate(times)
