@@ -119,7 +119,7 @@ def ease_step(
     if k.size <= _SLERP_ALL_UP_TO:
         # Few bones: every one interpolated, then the arrived ones kept exactly at their target,
         # in fewer calls than picking out the bones on their way (numpy's cost is per call).
-        return since, start, np.where(_per_bone(k < 1.0, grouped=True), _slerp(start, target, k), target)
+        return since, start, np.where((k < 1.0)[..., None], _slerp(start, target, k), target)
     # Many: only those on their way, picked by their flat positions (take is quicker than a mask).
     easing = np.flatnonzero(k < 1.0)
     shown = target.copy()
@@ -129,10 +129,9 @@ def ease_step(
     return since, start, shown
 
 
-def _per_bone(mask: np.ndarray, grouped: bool = False) -> np.ndarray:
-    """A mask over groups (..., groups), or over the grouped bones, for their rotations (..., bones, 4)."""
-    columns = mask.repeat(4, axis=-1) if grouped else mask.take(_BONE_GROUP4, axis=-1)
-    return columns.reshape(*mask.shape[:-1], len(GROUPED_BONES), 4)
+def _per_bone(mask: np.ndarray) -> np.ndarray:
+    """A mask over groups (..., groups) for the grouped bones' rotations (..., bones, 4)."""
+    return mask.take(_BONE_GROUP4, axis=-1).reshape(*mask.shape[:-1], len(GROUPED_BONES), 4)
 
 
 def _slerp(a: F64, b: F64, t: F64) -> F64:
@@ -148,7 +147,7 @@ def _slerp(a: F64, b: F64, t: F64) -> F64:
     wa = np.where(small, ut, np.sin(ut * theta) / safe)
     wb = np.where(small, tt, np.sin(tt * theta) / safe) * sign
     q = wa * a + wb * b
-    return q / np.maximum(np.sqrt((q * q) @ _SUM4), 1e-9)
+    return q / np.sqrt((q * q) @ _SUM4)  # against rounding only: between unit rotations, never near 0
 
 
 class Presence:
