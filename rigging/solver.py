@@ -85,7 +85,7 @@ class Retargeter:
     def __init__(self, options: SolverOptions | None = None, calibration: Calibration | None = None) -> None:
         self._options = options or SolverOptions()
         self._calibration = calibration or Calibration()
-        self._settings = self._settings_vector()
+        self._settings, self._settings_fields = self._settings_vector()
         self._state = initial_state(_STATE, _STATE_SIZE, self._calibration)
         # The previous frame's timestamp (also in the state), None since a reset: batches check it.
         self._last_t: float | None = None
@@ -97,7 +97,7 @@ class Retargeter:
     @options.setter
     def options(self, options: SolverOptions) -> None:
         self._options = options
-        self._settings = self._settings_vector()
+        self._settings, self._settings_fields = self._settings_vector()
 
     @property
     def calibration(self) -> Calibration:
@@ -106,10 +106,13 @@ class Retargeter:
     @calibration.setter
     def calibration(self, calibration: Calibration) -> None:
         self._calibration = calibration
-        self._settings = self._settings_vector()
+        self._settings, self._settings_fields = self._settings_vector()
 
-    def _settings_vector(self) -> F64:
-        return settings_vector(_SETTINGS, _SETTINGS_SIZE, self._options, self._calibration)
+    def _settings_vector(self) -> tuple[F64, dict[str, F64]]:
+        """The settings as a vector, and its fields as a batch of one reads them (made once here)."""
+        vector = settings_vector(_SETTINGS, _SETTINGS_SIZE, self._options, self._calibration)
+        vector.flags.writeable = False  # its fields are handed to the solve as they are
+        return vector, fields(vector[None], _SETTINGS)
 
     def reset(self) -> None:
         """Forget the past (filters, presence, last timestamp); keep the calibration."""
@@ -217,7 +220,8 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
     n = len(stack)
     # Each solver's memory and settings as rows, and their fields as views of those rows.
     m = fields(np.array([s._state for s in solvers]), _STATE)
-    c = fields(np.array([s._settings for s in solvers]), _SETTINGS)
+    # (a batch of one reads its solver's settings fields, made with its settings)
+    c = solvers[0]._settings_fields if n == 1 else fields(np.array([s._settings for s in solvers]), _SETTINGS)
     t = stack.t_ms  # (B, 1)
     min_vis, ease = c["min_visibility"], c["ease_ms"]
     was_seen = m["seen"] > 0.5
