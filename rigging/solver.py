@@ -204,11 +204,11 @@ def solve_batch(
     as if it were not there.
     """
     errors = _check_batch(solvers, frames)
-    if errors and not any(errors):  # the usual case: every frame is solved
+    if errors and errors.count(None) == len(errors):  # the usual case: every frame is solved
         return list(_solve_stack(list(solvers), stack_frames(frames)))
     ok = [i for i, e in enumerate(errors) if e is None]
-    # the callers count and report these; this is for tracing a batch
-    logger.debug("batch of %d: %d frame(s) refused", len(errors), len(errors) - len(ok))
+    if len(ok) < len(errors):  # the callers count and report these; this is for tracing a batch
+        logger.debug("batch of %d: %d frame(s) refused", len(errors), len(errors) - len(ok))
     if not ok:
         return [e for e in errors if e is not None]
     poses = iter(_solve_stack([solvers[i] for i in ok], stack_frames([frames[i] for i in ok])))
