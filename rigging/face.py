@@ -8,7 +8,7 @@ blendshapes MediaPipe estimates.
 from __future__ import annotations
 
 import operator
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 
@@ -88,74 +88,114 @@ def expression_matrix(shapes: F64) -> F64:
     it between "ou"/"oh", lip stretch between "ee"/"ih", the rest is "aa"; their sum never exceeds
     the opening so they do not add up to an impossible mouth. "left" in a blendshape name is the
     person's own left, as on the avatar.
+
+    Written as a few products with constant tables (:func:`_feature_table`) and operations on
+    blocks of columns rather than on one column at a time: numpy's cost here is per call.
     """
-    f = shapes @ _FEATURES  # every average and single blendshape below, in one product
-    jaw = _clip01(f[..., _F["jawOpen"]] * 1.6)
-    pucker, funnel = f[..., _F["mouthPucker"]], f[..., _F["mouthFunnel"]]
-    stretch, smile = f[..., _F["mouthStretch"]], f[..., _F["mouthSmile"]]
-    rounded = _clip01(np.maximum(pucker, funnel) * 1.5)
-    wide = _clip01((stretch + 0.5 * smile) * 1.5) * (1.0 - rounded)
+    f = shapes @ _FEATURES  # every scaled average of blendshapes below, in one product
+    # jaw opening, lip rounding (pucker or funnel), lip stretch, left and right blinks: scaled, clipped
+    mouth = _clip01(np.maximum(f[..., 0:5], f[..., 5:10]))
+    jaw, rounded = mouth[..., 0:1], mouth[..., 1:2]
+    wide = mouth[..., 2:3] * (1.0 - rounded)
     open_amount = np.maximum(jaw, 0.6 * rounded)
-    ou = open_amount * rounded * (pucker / (pucker + funnel + 1e-6))
-    oh = open_amount * rounded - ou
-    ee = open_amount * wide * (1.0 - jaw)
-    ih = open_amount * wide * jaw
-    aa = np.maximum(0.0, open_amount - ou - oh - ee - ih)
-
-    blinks = _clip01(f[..., _F["eyeBlinkLeft"] : _F["eyeBlinkRight"] + 1] * 1.2)  # left, right
-    both = np.minimum(blinks[..., 0], blinks[..., 1])
-
-    brow_down, brow_outer_up = f[..., _F["browDown"]], f[..., _F["browOuterUp"]]
-    frown = f[..., _F["mouthFrown"]]
-    out = np.stack(
-        (
-            aa, ih, ou, ee, oh,
-            both, blinks[..., 0] - both, blinks[..., 1] - both,
-            1.3 * smile + 0.3 * f[..., _F["cheekSquint"]] - 0.5 * frown,
-            1.5 * brow_down - 0.5 * smile,
-            1.2 * frown + 0.6 * f[..., _F["browInnerUp"]] * (1.0 - brow_outer_up) - 0.5 * smile,
-            np.minimum(smile, f[..., _F["eyeSquint"]]) * 1.5,
-            0.8 * brow_outer_up + 0.8 * f[..., _F["eyeWide"]] + 0.4 * jaw - 0.4 * brow_down,
-        ),
-        axis=-1,
-    )  # fmt: skip
-    # The eyes look toward the avatar's left when the left eye turns out and the right eye in.
-    looks = f[..., _F["lookUp"] : _F["lookRight"] + 1] * 1.5
-    return _clip01(np.concatenate((out, looks), axis=-1))
+    # The open mouth, stretched ("ee"/"ih") and rounded ("ou"/"oh"): jaw splits the first, the
+    # pucker's share of the rounding the second.
+    shapes_of = open_amount * np.concatenate((wide, rounded), axis=-1)
+    split = np.concatenate((jaw, f[..., 10:11] / (f[..., 11:12] + 1e-6)), axis=-1)
+    ih_ou = shapes_of * split
+    ee_oh = shapes_of * (1.0 - split)
+    aa = np.maximum(0.0, open_amount - shapes_of @ _SUM2)
+    blinks = mouth[..., 3:5]  # left, right
+    both = np.minimum.reduce(blinks, axis=-1, keepdims=True)
+    # The parts of sad, relaxed and surprised that are not linear in the blendshapes; the linear
+    # parts of every expression come from the blendshapes themselves in the last product.
+    sad = f[..., 12:13] * (1.0 - f[..., 13:14])  # 0.6 browInnerUp * (1 - browOuterUp)
+    relaxed = np.minimum.reduce(f[..., 14:16], axis=-1, keepdims=True)
+    parts = np.concatenate((aa, ih_ou, ee_oh, both, blinks - both, sad, relaxed, 0.4 * jaw, shapes), axis=-1)
+    return _clip01(parts @ _ASSEMBLY)
 
 
 def _clip01(x: F64) -> F64:
-    return np.asarray(np.minimum(1.0, np.maximum(0.0, x)), dtype=np.float64)
+    return cast(F64, np.minimum(1.0, np.maximum(0.0, x)))
 
 
-def _feature_table() -> tuple[F64, dict[str, int]]:
-    """The linear part of the expressions: blendshapes (30) to the features they average (columns)."""
-    features: dict[str, tuple[str, ...]] = {
-        "jawOpen": ("jawOpen",),
-        "mouthPucker": ("mouthPucker",),
-        "mouthFunnel": ("mouthFunnel",),
-        "mouthStretch": ("mouthStretchLeft", "mouthStretchRight"),
-        "mouthSmile": ("mouthSmileLeft", "mouthSmileRight"),
-        "eyeBlinkLeft": ("eyeBlinkLeft",),
-        "eyeBlinkRight": ("eyeBlinkRight",),
-        "browDown": ("browDownLeft", "browDownRight"),
-        "browOuterUp": ("browOuterUpLeft", "browOuterUpRight"),
-        "browInnerUp": ("browInnerUp",),
-        "mouthFrown": ("mouthFrownLeft", "mouthFrownRight"),
-        "eyeWide": ("eyeWideLeft", "eyeWideRight"),
-        "eyeSquint": ("eyeSquintLeft", "eyeSquintRight"),
-        "cheekSquint": ("cheekSquintLeft", "cheekSquintRight"),
-        "lookUp": ("eyeLookUpLeft", "eyeLookUpRight"),
-        "lookDown": ("eyeLookDownLeft", "eyeLookDownRight"),
-        "lookLeft": ("eyeLookOutLeft", "eyeLookInRight"),
-        "lookRight": ("eyeLookInLeft", "eyeLookOutRight"),
-    }
-    table = np.zeros((len(BLENDSHAPES), len(features)))
-    for k, names in enumerate(features.values()):
-        for name in names:
-            # halves, not a division by 2 after the sum: the same number, exactly
-            table[_COLUMN[name], k] += 1.0 / len(names)
-    return table, {name: k for k, name in enumerate(features)}
+def _avg(*names: str, scale: float = 1.0) -> dict[str, float]:
+    """``scale`` times the mean of the blendshapes ``names``, as weights by name."""
+    # halves, not a division by 2 after the sum: the same number, exactly
+    return {name: scale / len(names) for name in names}
 
 
-_FEATURES, _F = _feature_table()
+def _column(*terms: dict[str, float]) -> F64:
+    """A table column over the blendshapes: the sum of the weighted terms."""
+    out = np.zeros(len(BLENDSHAPES))
+    for term in terms:
+        for name, weight in term.items():
+            out[_COLUMN[name]] += weight
+    return out
+
+
+_SMILE: Final = ("mouthSmileLeft", "mouthSmileRight")
+_FROWN: Final = ("mouthFrownLeft", "mouthFrownRight")
+_BROW_DOWN: Final = ("browDownLeft", "browDownRight")
+_BROW_OUTER_UP: Final = ("browOuterUpLeft", "browOuterUpRight")
+# The parts expression_matrix computes, in the order of its last product's rows.
+_PARTS: Final = (
+    "aa",
+    "ih",
+    "ou",
+    "ee",
+    "oh",
+    "blink",
+    "blinkLeft",
+    "blinkRight",
+    "sad",
+    "relaxed",
+    "surprised",
+)
+
+
+def _feature_table() -> tuple[F64, F64]:
+    """The linear parts of the expressions as two tables.
+
+    The first takes the blendshapes (30) to the features the nonlinear parts start from, in the
+    columns :func:`expression_matrix` reads. The second takes its parts (:data:`_PARTS`) and the
+    blendshapes to the expressions before clipping: it puts each part in its expression's column
+    and adds the part of every expression that is linear in the blendshapes.
+    """
+    jaw = _column(_avg("jawOpen", scale=1.6))
+    wide = _column(_avg("mouthStretchLeft", "mouthStretchRight", scale=1.5), _avg(*_SMILE, scale=0.75))
+    blinks = [_column(_avg("eyeBlinkLeft", scale=1.2)), _column(_avg("eyeBlinkRight", scale=1.2))]
+    pucker, funnel = _column(_avg("mouthPucker")), _column(_avg("mouthFunnel"))
+    first = np.column_stack(
+        (
+            # two blocks whose maxima column by column are the mouth's and the eyes' amounts
+            jaw, 1.5 * pucker, wide, *blinks,
+            jaw, 1.5 * funnel, wide, *blinks,
+            pucker, pucker + funnel,  # the pucker's share of the rounding
+            _column(_avg("browInnerUp", scale=0.6)), _column(_avg(*_BROW_OUTER_UP)),  # sad
+            _column(_avg(*_SMILE, scale=1.5)), _column(_avg("eyeSquintLeft", "eyeSquintRight", scale=1.5)),
+        )
+    )  # fmt: skip
+    linear = {
+        "happy": _column(_avg(*_SMILE, scale=1.3), _avg("cheekSquintLeft", "cheekSquintRight", scale=0.3),
+                         _avg(*_FROWN, scale=-0.5)),
+        "angry": _column(_avg(*_BROW_DOWN, scale=1.5), _avg(*_SMILE, scale=-0.5)),
+        "sad": _column(_avg(*_FROWN, scale=1.2), _avg(*_SMILE, scale=-0.5)),
+        "surprised": _column(_avg(*_BROW_OUTER_UP, scale=0.8), _avg("eyeWideLeft", "eyeWideRight", scale=0.8),
+                             _avg(*_BROW_DOWN, scale=-0.4)),
+        # The eyes look toward the avatar's left when the left eye turns out and the right eye in.
+        "lookUp": _column(_avg("eyeLookUpLeft", "eyeLookUpRight", scale=1.5)),
+        "lookDown": _column(_avg("eyeLookDownLeft", "eyeLookDownRight", scale=1.5)),
+        "lookLeft": _column(_avg("eyeLookOutLeft", "eyeLookInRight", scale=1.5)),
+        "lookRight": _column(_avg("eyeLookInLeft", "eyeLookOutRight", scale=1.5)),
+    }  # fmt: skip
+    assembly = np.zeros((len(_PARTS) + len(BLENDSHAPES), len(EXPRESSION_NAMES)))
+    for row, name in enumerate(_PARTS):
+        assembly[row, EXPRESSION_NAMES.index(name)] = 1.0
+    for name, column in linear.items():
+        assembly[len(_PARTS) :, EXPRESSION_NAMES.index(name)] = column
+    return first, assembly
+
+
+_FEATURES, _ASSEMBLY = _feature_table()
+_SUM2: Final = np.ones((2, 1))

@@ -16,9 +16,26 @@ import numpy as np
 from rigging.landmarks import PosePoint as P
 from rigging.quaternion import F64
 
-_LEG_JOINTS: Final = [P.LEFT_HIP, P.RIGHT_HIP, P.LEFT_KNEE, P.RIGHT_KNEE, P.LEFT_ANKLE, P.RIGHT_ANKLE]
-_FEET: Final = [P.LEFT_HEEL, P.RIGHT_HEEL, P.LEFT_FOOT_INDEX, P.RIGHT_FOOT_INDEX]
-_SPOT_POINTS: Final = [P.LEFT_SHOULDER, P.RIGHT_SHOULDER, P.LEFT_HIP, P.RIGHT_HIP]
+# Index arrays made once, used with take: numpy turns a list index into an array on every call,
+# and take is quicker than indexing with an array.
+_LEG_JOINTS: Final = np.array(
+    [P.LEFT_HIP, P.RIGHT_HIP, P.LEFT_KNEE, P.RIGHT_KNEE, P.LEFT_ANKLE, P.RIGHT_ANKLE]
+)
+_FEET: Final = np.array([P.LEFT_HEEL, P.RIGHT_HEEL, P.LEFT_FOOT_INDEX, P.RIGHT_FOOT_INDEX])
+# The six numbers of the image the spot needs: the shoulders' visibility, then the x of the
+# shoulders and of the hips.
+# shoulders' visibility, then the x of the shoulders and of the hips (flat positions in (33 * 4)).
+_PICKS: Final = 4 * np.array([P.LEFT_SHOULDER, P.RIGHT_SHOULDER] * 2 + [P.LEFT_HIP, P.RIGHT_HIP]) + [
+    3,
+    3,
+    0,
+    0,
+    0,
+    0,
+]
+_SUM3: Final = np.ones((3, 1))
+_X: Final = np.array([1.0, 0.0, 0.0])
+_MINUS_Z: Final = np.array([0.0, 0.0, -1.0])
 # Below any real height or length, and finite: no leg seen gives _NONE - _NONE = 0, not inf - inf.
 _NONE: Final = -1e300
 
@@ -32,30 +49,29 @@ def image_spot(pts: F64, image: F64, min_visibility: F64, focal: F64) -> tuple[F
     """Where the image puts the hips (B, 3): x sideways and z = minus the distance, in metres.
 
     ``pts`` (B, 33, 3) avatar-frame world points, ``image`` (B, 33, 4) image landmarks (zeros when
-    not given), ``min_visibility`` and ``focal`` (B, 1). The mask (B,) says where there is a spot:
-    both shoulders seen in the image, and a torso neither too small in the world nor in the image.
+    not given), ``min_visibility`` and ``focal`` (B, 1). The mask (B, 1) says where there is a
+    spot: both shoulders seen in the image, and a torso neither too small in the world nor in the
+    image.
     """
-    img = image[:, _SPOT_POINTS]
-    seen = (img[:, 0:2, 3] >= min_visibility).all(axis=1)
+    c = image.reshape(len(image), -1).take(_PICKS, axis=1)
+    seen = np.minimum(c[:, 0:1], c[:, 1:2]) >= min_visibility
     shoulders = pts[:, P.LEFT_SHOULDER] - pts[:, P.RIGHT_SHOULDER]
-    width_world = np.sqrt((shoulders * shoulders).sum(-1))
-    width_image = np.abs(img[:, 0, 0] - img[:, 1, 0])
+    width_world = np.sqrt((shoulders * shoulders) @ _SUM3)
+    width_image = np.abs(c[:, 2:3] - c[:, 3:4])
     ok = seen & (width_world >= 0.05) & (width_image >= 0.01)
     # Where there is no spot the width may be 0: the floor only keeps that unused quotient finite.
-    distance = focal[:, 0] * width_world / np.maximum(width_image, 0.01)
-    u = 0.5 * (img[:, 2, 0] + img[:, 3, 0])
-    zeros = np.zeros_like(u)
-    spot = np.concatenate(
-        (((u - 0.5) * distance / focal[:, 0])[:, None], zeros[:, None], -distance[:, None]), axis=1
-    )
+    distance = focal * width_world / np.maximum(width_image, 0.01)
+    u = 0.5 * (c[:, 4:5] + c[:, 5:6])
+    # (x, 0, -distance), x = (u - 0.5) distance / focal, in one broadcast against constant rows.
+    spot = distance * ((u - 0.5) / focal * _X + _MINUS_Z)
     return spot, ok
 
 
 def hips_height(pts: F64, legs: np.ndarray) -> F64:
     """The hips' height change (B,) from the seen legs ``legs`` (B, 2); 0 where no leg is seen."""
-    joints = pts[:, _LEG_JOINTS]
+    joints = pts.take(_LEG_JOINTS, axis=1)
     hip, knee, ankle = joints[:, 0:2], joints[:, 2:4], joints[:, 4:6]
-    feet_y = pts[:, _FEET, 1]
+    feet_y = pts.take(_FEET, axis=1)[:, :, 1]
     sole = np.minimum(feet_y[:, 0:2], feet_y[:, 2:4])  # (B, 2)
     hip_mid_y = 0.5 * (hip[:, 0, 1] + hip[:, 1, 1])
     heights = hip_mid_y[:, None] - sole

@@ -59,25 +59,33 @@ _SWING: Final = np.radians([CONES[b].swing_deg for b in BONES])
 _TWIST: Final = np.radians([CONES[b].twist_deg for b in BONES])
 
 
+# Per bone: its axis as a quaternion's vector part (w column 0), then half its swing and twist
+# limits, gathered for the bones asked in one call.
+_CONE_TABLE: Final = np.column_stack((_AXES, np.zeros(len(BONES)), 0.5 * _SWING, 0.5 * _TWIST))
+_SUM4: Final = np.ones((4, 1))
+
+
 def clamp(local: F64, bone_indices: np.ndarray) -> F64:
     """Hold local rotations (..., n, 4) of the bones ``bone_indices`` (n,) inside their cones.
 
     Leading axes are any number of poses of the same bones (a batch of frames).
     """
-    axes = _AXES[bone_indices]
+    cones = _CONE_TABLE.take(bone_indices, axis=0)
     q = local * np.where(local[..., 3:4] < 0, -1.0, 1.0)
     # Angles without building swing and twist: the twist's half-angle has sine p (the rotation's
     # vector part along the axis) and cosine w; the swing's cosine of half-angle is sqrt(w^2 + p^2).
-    p = np.add.reduce(q[..., :3] * axes, axis=-1)
+    # Half-angles against half the limits: the same comparisons as of the angles, exactly.
+    p = ((q * cones[:, :4]) @ _SUM4)[..., 0]  # a product: a reduction over so short an axis is slow
     w = q[..., 3]
-    twist_angle = 2.0 * np.arctan2(p, w)
-    swing_angle = 2.0 * np.arccos(np.minimum(np.sqrt(w * w + p * p), 1.0))
-    max_s = _SWING[bone_indices]
-    max_t = _TWIST[bone_indices]
-    over = (swing_angle > max_s) | (np.abs(twist_angle) > max_t)
-    if not over.any():
+    half_twist = np.arctan2(p, w)
+    half_swing = np.arccos(np.minimum(np.hypot(w, p), 1.0))
+    over = (half_swing > cones[:, 4]) | (np.abs(half_twist) > cones[:, 5])
+    if not np.count_nonzero(over):  # (quicker than .any() on a small mask)
         return q
     # Only the bones out of their cones are decomposed and rebuilt.
+    axes = _AXES[bone_indices]
+    max_s, max_t = _SWING[bone_indices], _TWIST[bone_indices]
+    swing_angle, twist_angle = 2.0 * half_swing, 2.0 * half_twist
     swing, twist = swing_twist(q[over], np.broadcast_to(axes, (*over.shape, 3))[over])
     s_scale = np.minimum(1.0, np.broadcast_to(max_s, over.shape)[over] / np.maximum(swing_angle[over], 1e-9))
     t_scale = np.minimum(

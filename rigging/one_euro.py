@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
 from rigging.quaternion import F64
+
+_TWO_PI: Final = 2.0 * math.pi
 
 
 @dataclass(frozen=True)
@@ -22,28 +25,25 @@ class OneEuroParams:
     d_cutoff_hz: float = 1.0
 
 
-def _alpha(cutoff_hz: F64 | float, dt_s: F64 | float) -> F64:
-    tau = 1.0 / (2.0 * math.pi * np.asarray(cutoff_hz, dtype=np.float64))
-    return np.asarray(1.0 / (1.0 + tau / dt_s), dtype=np.float64)
+def _alpha(cutoff_hz: F64, two_pi_dt: F64 | float) -> F64:
+    # The smoothing factor 1 / (1 + tau / dt), tau = 1 / (2 pi cutoff), as x / (1 + x).
+    x = two_pi_dt * cutoff_hz
+    return x / (x + 1.0)
 
 
-def one_euro_step(x: F64, prev_x: F64, prev_dx: F64, dt_s: F64 | float, params: F64) -> tuple[F64, F64]:
+def one_euro_step(
+    x: F64, prev_x: F64, prev_dx: F64, dt_s: F64 | float, min_cutoff_hz: F64, beta: F64, d_cutoff_hz: F64
+) -> tuple[F64, F64]:
     """One filter step: the filtered value and its filtered rate of change.
 
-    Broadcasts over leading axes, so one call steps many filters with their own parameters:
-    ``dt_s`` and the columns of ``params`` (``[..., (min_cutoff_hz, beta, d_cutoff_hz)]``) each
-    have the leading shape of ``x`` with a trailing axis of 1.
+    Broadcasts, so one call steps many filters with their own parameters: ``dt_s`` and the
+    parameters each broadcast against ``x`` (e.g. ``dt_s`` (B, 1) and a parameter per column).
     """
-    min_cutoff, beta, d_cutoff = params[..., 0:1], params[..., 1:2], params[..., 2:3]
-    dx = (x - prev_x) / dt_s
-    new_dx = prev_dx + _alpha(d_cutoff, dt_s) * (dx - prev_dx)
-    a = _alpha(min_cutoff + beta * np.abs(new_dx), dt_s)
-    return prev_x + a * (x - prev_x), new_dx
-
-
-def param_vector(params: OneEuroParams) -> F64:
-    """The parameters as :func:`one_euro_step` takes them."""
-    return np.array([params.min_cutoff_hz, params.beta, params.d_cutoff_hz])
+    change = x - prev_x
+    two_pi_dt = _TWO_PI * dt_s
+    new_dx = prev_dx + _alpha(d_cutoff_hz, two_pi_dt) * (change / dt_s - prev_dx)
+    a = _alpha(min_cutoff_hz + beta * np.abs(new_dx), two_pi_dt)
+    return prev_x + a * change, new_dx
 
 
 class VectorOneEuro:
@@ -64,6 +64,9 @@ class VectorOneEuro:
             self._x, self._dx, self._t_ms = x.copy(), np.zeros_like(x), t_ms
             return x
         dt = max((t_ms - self._t_ms) / 1000.0, 1e-4)
-        self._x, self._dx = one_euro_step(x, self._x, self._dx, dt, param_vector(self.params))
+        p = self.params
+        self._x, self._dx = one_euro_step(
+            x, self._x, self._dx, dt, np.array(p.min_cutoff_hz), np.array(p.beta), np.array(p.d_cutoff_hz)
+        )
         self._t_ms = t_ms
         return self._x.copy()

@@ -17,10 +17,28 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final, cast
 
 import numpy as np
 
-from rigging.quaternion import F64, conjugate, exp, log, multiply, normalize
+from rigging.quaternion import F64, multiply
+
+# The Hamilton product a * b as one product with a constant table over the outer product a_i b_j,
+# and that outer product as two products with constant tables, (a @ _LEFT) * (b @ _RIGHT): numpy's
+# cost on arrays this small is per call, and a product with a table also spends less per number
+# than broadcasting over a trailing axis of four (many operators' bones go through here at once).
+_BASIS: Final = np.eye(4)
+_HAMILTON: Final = np.array([multiply(_BASIS[i], _BASIS[j]) for i in range(4) for j in range(4)])
+_LEFT: Final = np.repeat(_BASIS, 4, axis=1)  # _LEFT[i, 4i + j] = 1
+_RIGHT: Final = np.tile(_BASIS, (1, 4))  # _RIGHT[j, 4i + j] = 1
+_RIGHT_CONJUGATE: Final = _RIGHT * np.array([[-1.0], [-1.0], [-1.0], [1.0]])  # for a * conj(b)
+# Sums of squares along the last axis as products too (a reduction over so short an axis is slow).
+_SUM3: Final = np.ones((3, 1))
+_SUM4: Final = np.ones((4, 1))
+_SUM_VECTOR: Final = np.array([[1.0], [1.0], [1.0], [0.0]])  # a quaternion's vector part
+_TWO_PI: Final = 2.0 * math.pi
+# The floor of the divisions by a length: far below any real one, it only keeps 0 / 0 at 0.
+_TINY: Final = 1e-300
 
 
 @dataclass(frozen=True)
@@ -31,22 +49,53 @@ class RotationFilterParams:
     beta: float = 0.5
 
 
+def _product(a: F64, b: F64, right: F64) -> F64:
+    """``a * b`` (``right`` is _RIGHT) or ``a * conj(b)`` (_RIGHT_CONJUGATE) of stacks (..., 4)."""
+    return cast(F64, ((a @ _LEFT) * (b @ right)) @ _HAMILTON)
+
+
 def rotation_filter_step(
     q: F64, prev_q: F64, velocity: F64, dt_s: F64, min_cutoff_hz: F64, beta: F64
 ) -> tuple[F64, F64]:
     """One step for stacks of rotations (..., n, 4): the filtered rotations and their velocities.
 
     Broadcasts over leading axes, so one call steps the filters of many operators: ``dt_s``,
-    ``min_cutoff_hz`` and ``beta`` have the leading shape with a trailing axis of 1.
+    ``min_cutoff_hz`` and ``beta`` broadcast against (..., n, 1), e.g. shaped (B, 1, 1).
+
+    The steps: predict ``exp(velocity dt) * prev_q``, measure the error ``log(q * conj(predicted))``,
+    correct by ``exp(alpha error) * predicted`` and normalise, and move the velocity by
+    ``alpha^2 / (2 - alpha)`` of the error per second. Written out, the exponentials and the log
+    share their lengths and angles instead of recomputing them (numpy's cost here is per call).
     """
-    predicted = multiply(exp(velocity * dt_s[..., None]), prev_q)
-    error = log(multiply(q, conjugate(predicted)))
-    cutoff = min_cutoff_hz + beta * np.sqrt(np.add.reduce(velocity * velocity, axis=-1))
-    tau = 1.0 / (2.0 * math.pi * cutoff)
-    alpha = (1.0 / (1.0 + tau / dt_s))[..., None]
-    new_q = normalize(multiply(exp(alpha * error), predicted))
-    new_velocity = velocity + (alpha * alpha / (2.0 - alpha)) * error / dt_s[..., None]
-    return new_q, new_velocity
+    velocity = np.ascontiguousarray(velocity)  # a view of many solvers' state rows is strided
+    speed = np.sqrt((velocity * velocity) @ _SUM3)  # (..., n, 1)
+    half_step = speed * (0.5 * dt_s)  # half the predicted turn's angle
+    # exp(velocity dt): a bone standing still predicts exactly where it was.
+    step = np.concatenate(
+        (velocity * (np.sin(half_step) / np.maximum(speed, _TINY)), np.cos(half_step)), axis=-1
+    )
+    predicted = _product(step, prev_q, _RIGHT)
+    error_q = _product(q, predicted, _RIGHT_CONJUGATE)
+    # log(error_q), the shortest way round (error_q and -error_q are the same rotation): its axis
+    # is the vector part over its length, turned with w's sign; its angle is twice half_error.
+    w = error_q[..., 3:4]
+    length = np.sqrt((error_q * error_q) @ _SUM_VECTOR)
+    half_error = np.arctan2(length, np.abs(w))
+    axis_scale = np.where(w < 0.0, -1.0, 1.0) / np.maximum(length, _TINY)
+    # The One Euro gain 1 / (1 + tau / dt) with tau = 1 / (2 pi cutoff), as x / (1 + x).
+    x = (_TWO_PI * dt_s) * (min_cutoff_hz + beta * speed)
+    alpha = x / (x + 1.0)
+    # exp(alpha error): the same axis, alpha times the angle.
+    turned = alpha * half_error
+    correction = error_q * (np.sin(turned) * axis_scale)
+    correction[..., 3:4] = np.cos(turned)
+    new_q = _product(correction, predicted, _RIGHT)
+    # Normalised against rounding drift (a product of unit quaternions is never near zero).
+    new_q = new_q / np.sqrt((new_q * new_q) @ _SUM4)
+    # velocity + alpha^2 / (2 - alpha) * error / dt, the error being axis * 2 half_error.
+    gain = (alpha + alpha) * alpha / ((2.0 - alpha) * dt_s)
+    new_velocity = velocity + (gain * (half_error * axis_scale)) * error_q[..., :3]
+    return new_q, cast(F64, new_velocity)
 
 
 class RotationFilter:
@@ -65,14 +114,14 @@ class RotationFilter:
         if self._q is None or self._velocity is None or q.shape != self._q.shape:
             self._q, self._velocity, self._t_ms = q.copy(), np.zeros((q.shape[0], 3)), t_ms
             return q
-        dt = np.array([max((t_ms - self._t_ms) / 1000.0, 1e-4)])
+        dt = np.array([[max((t_ms - self._t_ms) / 1000.0, 1e-4)]])
         self._t_ms = t_ms
         self._q, self._velocity = rotation_filter_step(
             q,
             self._q,
             self._velocity,
             dt,
-            np.array([self.params.min_cutoff_hz]),
-            np.array([self.params.beta]),
+            np.array([[self.params.min_cutoff_hz]]),
+            np.array([[self.params.beta]]),
         )
         return self._q.copy()

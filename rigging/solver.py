@@ -37,12 +37,12 @@ from rigging.landmarks import to_avatar
 from rigging.local_rotations import Sight, avatar_points, sight, solve_locals
 from rigging.one_euro import one_euro_step
 from rigging.pose import AvatarPose
-from rigging.presence import GROUP_ID, GROUPED_BONES, GROUPS, ease_step, seen_amounts
+from rigging.presence import GROUP_ID, GROUPED_BONES, GROUPS, ease_step, progress, seen_amounts
 from rigging.quaternion import F64, IDENTITY, from_two_vectors, multiply
 from rigging.rotation_filter import rotation_filter_step
 from rigging.skeleton import BONE_INDEX, BONES
 from rigging.solver_options import SolverOptions
-from rigging.solver_state import initial_state, layouts, pack, settings_vector, view
+from rigging.solver_state import fields, initial_state, layouts, pack, settings_vector, view
 
 logger = logging.getLogger(__name__)
 
@@ -51,13 +51,21 @@ logger = logging.getLogger(__name__)
 DRIVEN_BONES: Final[tuple[str, ...]] = tuple(b for g in GROUPS.values() for b in g if not b.endswith("Toes"))
 _DRIVEN_IDX: Final = np.array(sorted(BONES.index(b) for b in DRIVEN_BONES))
 _DRIVEN_NAMES: Final = [BONES[i] for i in _DRIVEN_IDX]
-# Where each driven bone sits among the grouped bones presence eases.
-_DRIVEN_IN_GROUPED: Final = np.array([list(GROUPED_BONES).index(i) for i in _DRIVEN_IDX])
-_LEG_GROUPS: Final = [GROUP_ID["leftLeg"], GROUP_ID["rightLeg"]]
+_N_DRIVEN: Final = len(_DRIVEN_IDX)
+# The driven bones lead the grouped bones presence eases, so they are a slice of them.
+if list(GROUPED_BONES[:_N_DRIVEN]) != list(_DRIVEN_IDX):  # pragma: no cover - a guard for whoever reorders
+    raise RuntimeError("rigging.presence.GROUPED_BONES must start with the driven bones")
+_LEGS: Final = slice(GROUP_ID["leftLeg"], GROUP_ID["leftLeg"] + 2)
+if GROUP_ID["rightLeg"] != GROUP_ID["leftLeg"] + 1:  # pragma: no cover
+    raise RuntimeError("rigging.presence.GROUPS must keep the legs side by side")
 _HEAD_BONES: Final = [BONE_INDEX["neck"], BONE_INDEX["head"]]
 _STATE, _STATE_SIZE, _SETTINGS, _SETTINGS_SIZE = layouts(len(_DRIVEN_IDX))
 _EXPRESSION_NAMES: Final = face.EXPRESSION_NAMES
+_N_EXPRESSIONS: Final = len(_EXPRESSION_NAMES)
 _MIN_DT_S: Final = 1e-4
+# The fields the filters read.
+_FILTER_MEMORY: Final = ("last_t", "rot_q", "rot_velocity", "euro_x", "euro_dx")
+_FILTER_SETTINGS: Final = ("rot_min_cutoff", "rot_beta", "euro_min_cutoff", "euro_beta", "euro_d_cutoff")
 
 
 def _torso_up(pts: F64) -> F64:
@@ -77,8 +85,10 @@ class Retargeter:
     def __init__(self, options: SolverOptions | None = None, calibration: Calibration | None = None) -> None:
         self._options = options or SolverOptions()
         self._calibration = calibration or Calibration()
-        self._settings = self._settings_vector()
+        self._settings, self._settings_fields = self._settings_vector()
         self._state = initial_state(_STATE, _STATE_SIZE, self._calibration)
+        # The previous frame's timestamp (also in the state), None since a reset: batches check it.
+        self._last_t: float | None = None
 
     @property
     def options(self) -> SolverOptions:
@@ -87,7 +97,7 @@ class Retargeter:
     @options.setter
     def options(self, options: SolverOptions) -> None:
         self._options = options
-        self._settings = self._settings_vector()
+        self._settings, self._settings_fields = self._settings_vector()
 
     @property
     def calibration(self) -> Calibration:
@@ -96,15 +106,19 @@ class Retargeter:
     @calibration.setter
     def calibration(self, calibration: Calibration) -> None:
         self._calibration = calibration
-        self._settings = self._settings_vector()
+        self._settings, self._settings_fields = self._settings_vector()
 
-    def _settings_vector(self) -> F64:
-        return settings_vector(_SETTINGS, _SETTINGS_SIZE, self._options, self._calibration)
+    def _settings_vector(self) -> tuple[F64, dict[str, F64]]:
+        """The settings as a vector, and its fields as a batch of one reads them (made once here)."""
+        vector = settings_vector(_SETTINGS, _SETTINGS_SIZE, self._options, self._calibration)
+        vector.flags.writeable = False  # its fields are handed to the solve as they are
+        return vector, fields(vector[None], _SETTINGS)
 
     def reset(self) -> None:
         """Forget the past (filters, presence, last timestamp); keep the calibration."""
         # A new vector, never an in-place wipe: poses already returned may share the old one's memory.
         self._state = initial_state(_STATE, _STATE_SIZE, self._calibration)
+        self._last_t = None
 
     # -- the public step -------------------------------------------------------------------
     def solve(self, frame: TrackingFrame) -> AvatarPose:
@@ -136,7 +150,7 @@ class Retargeter:
         spots, has_spot = image_spot(
             pts, stack.image, view(settings, _SETTINGS["min_visibility"]), view(settings, _SETTINGS["focal"])
         )
-        spots = spots[has_spot & np.array([f.pose_world is not None for f in usable])]
+        spots = spots[has_spot[:, 0] & np.array([f.pose_world is not None for f in usable])]
         head = mean_quaternion(heads) if len(heads) else IDENTITY.copy()
         self.calibration = Calibration(
             camera=camera, head=head, hips=np.mean(spots, axis=0) if len(spots) else None
@@ -170,9 +184,8 @@ def _check_batch(solvers: Sequence[Retargeter], frames: Sequence[TrackingFrame])
         raise ValueError("a solver appears twice in one batch (its frames must be solved in order)")
     errors: list[FrameError | None] = []
     for solver, frame in zip(solvers, frames, strict=True):
-        state = solver._state
-        last = float(state[_STATE["last_t"].start])
-        if state[_STATE["has_last"].start] and frame.t_ms <= last:
+        last = solver._last_t
+        if last is not None and frame.t_ms <= last:
             errors.append(FrameError("t_ms", f"{frame.t_ms} does not come after the previous frame's {last}"))
         else:
             errors.append(shape_error(frame))
@@ -191,6 +204,8 @@ def solve_batch(
     as if it were not there.
     """
     errors = _check_batch(solvers, frames)
+    if errors and errors.count(None) == len(errors):  # the usual case: every frame is solved
+        return list(_solve_stack(list(solvers), stack_frames(frames)))
     ok = [i for i, e in enumerate(errors) if e is None]
     if len(ok) < len(errors):  # the callers count and report these; this is for tracing a batch
         logger.debug("batch of %d: %d frame(s) refused", len(errors), len(errors) - len(ok))
@@ -203,123 +218,143 @@ def solve_batch(
 def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPose]:
     """The poses of ``stack``'s frames, one per solver, and each solver's new state."""
     n = len(stack)
-    state = np.array([s._state for s in solvers])  # (B, state size): a copy, written below
-    settings = np.array([s._settings for s in solvers])
-    st, se = _STATE, _SETTINGS
+    # Each solver's memory and settings as rows, and their fields as views of those rows.
+    m = fields(np.array([s._state for s in solvers]), _STATE)
+    # (a batch of one reads its solver's settings fields, made with its settings)
+    c = solvers[0]._settings_fields if n == 1 else fields(np.array([s._settings for s in solvers]), _SETTINGS)
     t = stack.t_ms  # (B, 1)
-    min_vis, ease = view(settings, se["min_visibility"]), view(settings, se["ease_ms"])
-    was_seen = view(state, st["seen"]) > 0.5
-    since = view(state, st["since"])
+    min_vis, ease = c["min_visibility"], c["ease_ms"]
+    was_seen = m["seen"] > 0.5
+    # How far each group's transition has come, once for the legs' read-ahead and the easing.
+    # Usually every group has arrived (progress 1), which one comparison tells exactly: progress
+    # divides the time since the toggle by the ease, and the quotient is 1 or more exactly when
+    # the time is the ease or more.
+    if np.count_nonzero(t - m["since"] >= c["settle_ms"]) == m["since"].size:
+        k = np.ones_like(m["since"])
+    else:
+        k = progress(m["since"], t, ease)
 
     seen_by = sight(stack, min_vis)
-    pts, hand_pts = avatar_points(stack, view(settings, se["camera_t"]))
-    legs_seen = seen_amounts(was_seen[:, _LEG_GROUPS], since[:, _LEG_GROUPS], seen_by.legs, t, ease).max(
-        axis=1
-    )
-    seen, tracked = solve_locals(
-        stack, seen_by, pts, hand_pts, legs_seen, view(settings, se["camera"]), view(settings, se["head"])
-    )
+    pts, hand_pts = avatar_points(stack, c["camera_t"])
+    legs_seen = np.maximum.reduce(seen_amounts(was_seen[:, _LEGS], k[:, _LEGS], seen_by.legs, ease), axis=1)
+    seen, tracked = solve_locals(stack, seen_by, pts, hand_pts, legs_seen, c["camera"], c["head"])
 
-    new_since, start, shown = ease_step(
-        was_seen, since, view(state, st["start"]), view(state, st["shown"]), seen, tracked, t, ease
-    )
-    rotations = shown[:, _DRIVEN_IN_GROUPED]
-    hips = _hips_position(state, settings, stack, seen_by, pts)
-    # A face not seen relaxes toward neutral through the same filter.
-    if stack.has_blendshapes.any():
-        expressions = np.where(stack.has_blendshapes[:, None], face.expression_matrix(stack.blendshapes), 0.0)
+    since, start, shown = ease_step(was_seen, m["since"], m["start"], m["shown"], seen, tracked, t, ease, k)
+    rotations = shown[:, :_N_DRIVEN]  # the driven bones lead the grouped ones
+    hips, hips_ref, has_ref = _hips_position(m, c, stack, seen_by, pts)
+    # A face not seen has no blendshapes (zeros), which make every expression 0: it relaxes toward
+    # neutral through the same filter. (np.count_nonzero: the quickest test of a small mask.)
+    if np.count_nonzero(stack.has_blendshapes):
+        values = np.concatenate((hips, face.expression_matrix(stack.blendshapes)), axis=1)
     else:
-        expressions = np.zeros((n, len(_EXPRESSION_NAMES)))
-
-    # The filters: a solver's first frame since a reset starts them where it is; only the rows of
-    # solvers whose filters run are stepped.
-    use = view(settings, se["filter"])[:, 0] > 0.5
-    warm_mask = use & (view(state, st["has_last"])[:, 0] > 0.5)
-    # Rows as a slice when all filter (the usual case for a single solver): views, not copies.
-    warm: slice | np.ndarray = slice(None) if warm_mask.all() else np.flatnonzero(warm_mask)
-    velocity = np.zeros((n, len(_DRIVEN_IDX), 3))
-    hips_dx = np.zeros((n, 3))
-    expressions_dx = np.zeros_like(expressions)
-    if warm_mask.any():
-        dt = np.maximum((t[warm] - view(state, st["last_t"])[warm]) / 1000.0, _MIN_DT_S)
-        rot = view(settings, se["rot_filter"])[warm]
-        rotations[warm], velocity[warm] = rotation_filter_step(
-            rotations[warm],
-            view(state, st["rot_q"])[warm],
-            view(state, st["rot_velocity"])[warm],
-            dt,
-            rot[:, 0:1],
-            rot[:, 1:2],
-        )
-        hips[warm], hips_dx[warm] = one_euro_step(
-            hips[warm],
-            view(state, st["hips_x"])[warm],
-            view(state, st["hips_dx"])[warm],
-            dt,
-            view(settings, se["hips_filter"])[warm],
-        )
-        expressions[warm], expressions_dx[warm] = one_euro_step(
-            expressions[warm],
-            view(state, st["expr_x"])[warm],
-            view(state, st["expr_dx"])[warm],
-            dt,
-            view(settings, se["expr_filter"])[warm],
-        )
-    # The filter's own state keeps the unclipped value, as the one-at-a-time filter did.
-    filtered_expressions = expressions
-    expressions = np.minimum(np.maximum(expressions, 0.0), 1.0)
+        values = np.concatenate((hips, np.zeros((n, _N_EXPRESSIONS))), axis=1)
+    rotations, velocity, values, rates = _filter(m, c, t, rotations, values)
 
     new_state = pack(
-        st,
+        _STATE,
         {
             "last_t": t,
             "has_last": np.ones((n, 1)),
             "seen": seen.astype(np.float64),
-            "since": new_since,
+            "since": since,
             "start": start,
             "shown": shown,
             "rot_q": rotations,
             "rot_velocity": velocity,
-            "hips_x": hips,
-            "hips_dx": hips_dx,
-            "expr_x": filtered_expressions,
-            "expr_dx": expressions_dx,
-            "hips_ref": view(state, st["hips_ref"]),  # written by _hips_position
-            "has_ref": view(state, st["has_ref"]),
+            # The filter's own state keeps the unclipped expressions, as the one-at-a-time filter did.
+            "euro_x": values,
+            "euro_dx": rates,
+            "hips_ref": hips_ref,
+            "has_ref": has_ref,
         },
     )
-    for solver, row in zip(solvers, new_state, strict=True):
-        solver._state = row
-
     times = t[:, 0].tolist()
-    weights = expressions.tolist()
+    for solver, row, t_ms in zip(solvers, new_state, times, strict=True):
+        solver._state = row
+        solver._last_t = t_ms
+    return _poses(times, values, rotations)
+
+
+def _filter(
+    m: dict[str, F64], c: dict[str, F64], t: F64, rotations: F64, values: F64
+) -> tuple[F64, F64, F64, F64]:
+    """The filtered rotations, their velocities, the filtered hips and expressions, their rates.
+
+    ``m`` and ``c`` are the fields of the solvers' memory and settings. A solver's first frame
+    since a reset starts its filters where it is, as does a solver that does not filter; only the
+    other rows are stepped. ``values`` are the hips then the expressions.
+    """
+    warm = (c["filter"] * m["has_last"])[:, 0] > 0.5
+    n_warm = np.count_nonzero(warm)
+    if n_warm == len(warm):  # the usual case: every row, and views rather than copies of the state
+        return _filter_rows(m, c, t, rotations, values)
+    velocity = np.zeros((len(t), _N_DRIVEN, 3))
+    rates = np.zeros_like(values)
+    if n_warm:
+        rows = np.flatnonzero(warm)
+        rotations, values = rotations.copy(), values.copy()
+        rotations[rows], velocity[rows], values[rows], rates[rows] = _filter_rows(
+            {name: m[name][rows] for name in _FILTER_MEMORY},
+            {name: c[name][rows] for name in _FILTER_SETTINGS},
+            t[rows],
+            rotations[rows],
+            values[rows],
+        )
+    return rotations, velocity, values, rates
+
+
+def _filter_rows(
+    m: dict[str, F64], c: dict[str, F64], t: F64, rotations: F64, values: F64
+) -> tuple[F64, F64, F64, F64]:
+    """One step of the rotation filter and of the One Euro filter of the hips and expressions."""
+    dt = np.maximum((t - m["last_t"]) / 1000.0, _MIN_DT_S)  # (B, 1)
+    rotations, velocity = rotation_filter_step(
+        rotations, m["rot_q"], m["rot_velocity"], dt[:, :, None], c["rot_min_cutoff"], c["rot_beta"]
+    )
+    # The hips' and the expressions' filters in one step: the same dt, parameters per column.
+    values, rates = one_euro_step(
+        values, m["euro_x"], m["euro_dx"], dt, c["euro_min_cutoff"], c["euro_beta"], c["euro_d_cutoff"]
+    )
+    return rotations, velocity, values, rates
+
+
+def _poses(times: list[float], values: F64, rotations: F64) -> list[AvatarPose]:
+    """The poses of a batch: its timestamps, filtered hips and expressions, and bone rotations."""
+    hips = values[:, :3]
+    weights = np.minimum(np.maximum(values[:, 3:], 0.0), 1.0).tolist()
+    # Every bone's row from one iterator over the batch: each pose's dict takes the next bones'
+    # worth (zip stops at the last name without drawing another row).
+    rows = iter(rotations.reshape(-1, 4))
     return [
         AvatarPose(
-            t_ms=times[i],
-            hips_position=hips[i],
-            bones=dict(zip(_DRIVEN_NAMES, rotations[i], strict=True)),
-            expressions={name: w for name, w in zip(_EXPRESSION_NAMES, weights[i], strict=True) if w > 1e-3},
+            t_ms,
+            hips[i],
+            dict(zip(_DRIVEN_NAMES, rows, strict=False)),
+            {name: w for name, w in zip(_EXPRESSION_NAMES, weights[i], strict=True) if w > 1e-3},
         )
-        for i in range(n)
+        for i, t_ms in enumerate(times)
     ]
 
 
-def _hips_position(state: F64, settings: F64, stack: FrameStack, seen_by: Sight, pts: F64) -> F64:
-    """Displacement of the hips from their rest spot (B, 3), in metres; updates the reference spot."""
-    st, se = _STATE, _SETTINGS
-    spot, has_spot = image_spot(
-        pts, stack.image, view(settings, se["min_visibility"]), view(settings, se["focal"])
-    )
-    has_spot &= seen_by.body
-    ref, has_ref = view(state, st["hips_ref"]), view(state, st["has_ref"])
+def _hips_position(
+    m: dict[str, F64], c: dict[str, F64], stack: FrameStack, seen_by: Sight, pts: F64
+) -> tuple[F64, F64, F64]:
+    """Displacement of the hips from their rest spot (B, 3), in metres; the new reference spot and
+    whether there is one (``m`` and ``c``: the fields of the solvers' memory and settings)."""
+    spot, has_spot = image_spot(pts, stack.image, c["min_visibility"], c["focal"])
+    has_spot &= seen_by.body[:, None]
+    ref, has_ref = m["hips_ref"], m["has_ref"]
     # The first spot seen becomes the reference, unless the calibration gave one.
-    first = has_spot[:, None] & (has_ref < 0.5)
-    ref[:] = np.where(first, spot, ref)
-    has_ref[:] = np.where(first, 1.0, has_ref)
-    out = np.where(has_spot[:, None], spot - ref, 0.0)
-    if seen_by.legs.any():  # webcam operators' legs are mostly out of view: then the height stays 0
+    first = has_spot & (has_ref < 0.5)
+    if np.count_nonzero(first):
+        ref = np.where(first, spot, ref)
+        has_ref = np.where(first, 1.0, has_ref)
+    # Without the body seen there is no spot, and no legs for a height: all stays 0.
+    out = np.where(has_spot, spot - ref, 0.0)
+    # Webcam operators' legs are mostly out of view: then the height stays 0.
+    if np.count_nonzero(seen_by.legs):
         out[:, 1] = hips_height(pts, seen_by.legs)
-    return np.asarray(np.where(seen_by.body[:, None], out, 0.0), dtype=np.float64)
+    return out, ref, has_ref
 
 
 __all__ = ["DRIVEN_BONES", "Retargeter", "SolverOptions", "solve_batch"]

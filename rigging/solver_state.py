@@ -15,7 +15,6 @@ import numpy as np
 
 from rigging.calibration import Calibration
 from rigging.hips import focal_length
-from rigging.one_euro import param_vector
 from rigging.presence import GROUP_NAMES, GROUPED_BONES, REST_LOCALS
 from rigging.quaternion import F64, to_matrix
 from rigging.skeleton import EXPRESSIONS
@@ -24,6 +23,8 @@ from rigging.solver_options import SolverOptions
 N_GROUPS: Final = len(GROUP_NAMES)
 N_GROUPED: Final = len(GROUPED_BONES)
 N_EXPRESSIONS: Final = len(EXPRESSIONS) - 1  # all but "neutral"
+#: The values one One Euro step filters: the hips' position (3), then the expressions.
+N_EURO: Final = 3 + N_EXPRESSIONS
 
 
 @dataclass(frozen=True)
@@ -31,14 +32,19 @@ class Field:
     start: int
     stop: int
     shape: tuple[int, ...]
+    # Made once rather than on every view: the columns, and the shape of a stack of the field
+    # (None when the columns are that already).
+    columns: slice
+    stacked: tuple[int, ...] | None
 
 
 def _layout(fields: dict[str, tuple[int, ...]]) -> tuple[dict[str, Field], int]:
     out: dict[str, Field] = {}
     offset = 0
     for name, shape in fields.items():
-        out[name] = Field(offset, offset + math.prod(shape), shape)
-        offset = out[name].stop
+        stop = offset + math.prod(shape)
+        out[name] = Field(offset, stop, shape, slice(offset, stop), None if len(shape) == 1 else (-1, *shape))
+        offset = stop
     return out, offset
 
 
@@ -54,10 +60,8 @@ def layouts(n_driven: int) -> tuple[dict[str, Field], int, dict[str, Field], int
             "shown": (N_GROUPED, 4),  # presence: what each bone showed last
             "rot_q": (n_driven, 4),  # rotation filter: the filtered rotations
             "rot_velocity": (n_driven, 3),  # rotation filter: their angular velocities (rad/s)
-            "hips_x": (3,),  # hips filter: value and rate
-            "hips_dx": (3,),
-            "expr_x": (N_EXPRESSIONS,),  # expression filter: value and rate
-            "expr_dx": (N_EXPRESSIONS,),
+            "euro_x": (N_EURO,),  # hips and expression filters: values and rates
+            "euro_dx": (N_EURO,),
             "hips_ref": (3,),  # the hips' rest spot in the image
             "has_ref": (1,),
         }
@@ -69,10 +73,18 @@ def layouts(n_driven: int) -> tuple[dict[str, Field], int, dict[str, Field], int
             "head": (4,),  # calibrated head turn, removed from the tracked one
             "min_visibility": (1,),
             "ease_ms": (1,),
+            # How long a transition takes as presence's progress divides by it, or -inf for none:
+            # every group has arrived exactly when no group was toggled less than this ago.
+            "settle_ms": (1,),
             "filter": (1,),  # 1: filter on
-            "rot_filter": (2,),  # min cutoff (Hz), beta
-            "hips_filter": (3,),  # One Euro: min cutoff, beta, derivative cutoff
-            "expr_filter": (3,),
+            # Rotation filter: min cutoff (Hz), beta; shaped to broadcast against (bones, 1).
+            "rot_min_cutoff": (1, 1),
+            "rot_beta": (1, 1),
+            # One Euro, a column for each value it filters (the hips', then the expressions'):
+            # min cutoff (Hz), beta, derivative cutoff (Hz).
+            "euro_min_cutoff": (N_EURO,),
+            "euro_beta": (N_EURO,),
+            "euro_d_cutoff": (N_EURO,),
             "focal": (1,),  # camera focal length in image widths
         }
     )
@@ -81,14 +93,26 @@ def layouts(n_driven: int) -> tuple[dict[str, Field], int, dict[str, Field], int
 
 def view(matrix: F64, field: Field) -> F64:
     """Columns of a stacked (B, n) matrix shaped (B, *field.shape); a view, so it can be written."""
-    columns = matrix[:, field.start : field.stop]
-    return columns if len(field.shape) == 1 else columns.reshape(len(matrix), *field.shape)
+    columns = matrix[:, field.columns]
+    return columns if field.stacked is None else columns.reshape(field.stacked)
+
+
+def fields(matrix: F64, layout: dict[str, Field]) -> dict[str, F64]:
+    """Every field of ``layout`` as :func:`view` gives it, in one pass (the solver reads them all)."""
+    out = {}
+    for name, field in layout.items():
+        columns = matrix[:, field.columns]
+        out[name] = columns if field.stacked is None else columns.reshape(field.stacked)
+    return out
 
 
 def pack(layout: dict[str, Field], fields: dict[str, F64]) -> F64:
     """A (B, n) matrix of every field of ``layout``, each (B, *shape), in one concatenation."""
     n = len(next(iter(fields.values())))
-    return np.concatenate([fields[name].reshape(n, -1) for name in layout], axis=1)
+    # Only the fields of more than one axis need a reshape (each call counts on arrays this small).
+    return np.concatenate(
+        [a if a.ndim == 2 else a.reshape(n, -1) for a in map(fields.__getitem__, layout)], axis=1
+    )
 
 
 def initial_state(layout: dict[str, Field], size: int, calibration: Calibration) -> F64:
@@ -118,12 +142,17 @@ def settings_vector(
     view(flat, layout["head"])[:] = calibration.head
     view(flat, layout["min_visibility"])[:] = settings.min_visibility
     view(flat, layout["ease_ms"])[:] = settings.ease_ms
+    view(flat, layout["settle_ms"])[:] = max(settings.ease_ms, 1e-12) if settings.ease_ms > 0 else -math.inf
     view(flat, layout["filter"])[:] = 1.0 if settings.filter else 0.0
-    view(flat, layout["rot_filter"])[:] = [
-        settings.rotation_filter.min_cutoff_hz,
-        settings.rotation_filter.beta,
-    ]
-    view(flat, layout["hips_filter"])[:] = param_vector(settings.position_filter)
-    view(flat, layout["expr_filter"])[:] = param_vector(settings.expression_filter)
+    view(flat, layout["rot_min_cutoff"])[:] = settings.rotation_filter.min_cutoff_hz
+    view(flat, layout["rot_beta"])[:] = settings.rotation_filter.beta
+    # The One Euro parameters of each filtered column: the hips' three, then the expressions'.
+    position, expression = settings.position_filter, settings.expression_filter
+    for name, of_hips, of_expressions in (
+        ("euro_min_cutoff", position.min_cutoff_hz, expression.min_cutoff_hz),
+        ("euro_beta", position.beta, expression.beta),
+        ("euro_d_cutoff", position.d_cutoff_hz, expression.d_cutoff_hz),
+    ):
+        view(flat, layout[name])[:] = [of_hips] * 3 + [of_expressions] * N_EXPRESSIONS
     view(flat, layout["focal"])[:] = focal_length(settings.camera_fov_deg)
     return out
