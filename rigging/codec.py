@@ -283,11 +283,15 @@ def _encode_all(
     """
     layouts: list[tuple[_WireLayout, _WireLayout]] = []
     rotations: list[object] = []
+    hips: list[object] = []
     weights: list[object] = []
     for pose in poses:
         if not math.isfinite(pose.t_ms):
             raise CodecError("t_ms")
-        bones, shown = pose.bones, pose.expressions
+        position, bones, shown = pose.hips_position, pose.bones, pose.expressions
+        if len(position) != 3:
+            raise CodecError("hips_position")
+        hips.extend(position)  # (not +=, which numpy would take for an addition)
         bone_layout, expression_layout = _bone_layout(tuple(bones)), _expression_layout(tuple(shown))
         layouts.append((bone_layout, expression_layout))
         # dict views in wire order as they are (the usual case): list.extend takes them in C
@@ -299,10 +303,8 @@ def _encode_all(
             if expression_layout.order is None
             else expression_layout.in_order(list(shown.values()))
         )
-    hips = np.array([p.hips_position for p in poses], dtype=np.float64)
-    if hips.shape != (len(poses), 3) or not np.isfinite(hips).all():
-        raise CodecError("hips_position")
-    hips_mm = np.minimum(np.maximum(np.rint(hips * 1000.0), -32767.0), 32767.0).astype(int).tolist()
+    timed, hop_times = _hop_times(timings)
+    hips_mm, weight_bytes, tenths = _quantized_scalars(hips, weights, hop_times)
 
     packed = b""
     if rotations:
@@ -312,20 +314,17 @@ def _encode_all(
         if not (norms.min() >= 1e-6 and norms.max() < math.inf):
             raise CodecError("bones")
         packed = quantize_rotations(quats / norms[:, None]).astype("<u4", copy=False).tobytes()
-    w = np.array(weights, dtype=np.float64)
-    if w.shape != (len(weights),) or not np.isfinite(w).all():
-        raise CodecError("expressions")
-    # np.rint rounds half to even, as Python's round in encode does.
-    weight_bytes = np.rint(np.minimum(np.maximum(w, 0.0), 1.0) * 255).astype(np.uint8).tobytes()
-    trailers = _trailers(timings)
 
     packets: list[bytes] = []
-    r_at = w_at = 0
+    r_at = w_at = t_at = 0
     for i, (bone_layout, expression_layout) in enumerate(layouts):
         r_end, w_end = r_at + 4 * bone_layout.count, w_at + expression_layout.count
-        trailer = trailers[i]
+        trailer = b""
+        if timed[i]:
+            trailer = tenths[t_at : t_at + _TIMING.size]
+            t_at += _TIMING.size
         header = _HEADER.pack(
-            VERSION, FLAG_TIMING if trailer else 0, seqs[i] % SEQ_MODULUS, float(poses[i].t_ms), *hips_mm[i]
+            VERSION, FLAG_TIMING if timed[i] else 0, seqs[i] % SEQ_MODULUS, float(poses[i].t_ms), *hips_mm[i]
         )
         packets.append(
             b"".join(
@@ -343,38 +342,51 @@ def _encode_all(
     return packets
 
 
-def _trailers(timings: Sequence[HopTiming | None] | NDArray[np.float64]) -> list[bytes]:
-    """Each pose's timing trailer (b"" for none), all quantized in one pass of array calls."""
+def _hop_times(timings: Sequence[HopTiming | None] | NDArray[np.float64]) -> tuple[list[bool], list[float]]:
+    """Which poses are timed, and the timed ones' hop times (ms) one after the other."""
+    values: list[float]
     if isinstance(timings, np.ndarray):
-        hops = timings
-        timed: Sequence[HopTiming | None] | None = None
-    else:
-        timed = timings
-        values = [v for t in timings if t is not None for v in (t.landmarks_ms, t.solve_ms, t.send_ms)]
-        # Python floats and ints round as numpy does; anything else takes encode's own arithmetic
-        if not set(map(type, values)) <= _PLAIN_NUMBERS:
-            raise TypeError("timing values")
-        hops = np.array(values, dtype=np.float64)
-    tenths = np.rint(hops * 10.0)
-    # finite after scaling, as Python's round needs
-    if not np.isfinite(tenths).all():
-        raise CodecError("timing values must be finite")
-    raw = np.minimum(np.maximum(tenths, 0.0), 65535.0).astype("<u2").tobytes()
-    size = _TIMING.size
-    if timed is None:
-        return [raw[k : k + size] for k in range(0, len(raw), size)]
-    out: list[bytes] = []
-    at = 0
-    for t in timed:
-        if t is None:
-            out.append(b"")
-        else:
-            out.append(raw[at : at + size])
-            at += size
-    return out
+        values = timings.ravel().tolist()
+        return [True] * len(timings), values
+    values = [v for t in timings if t is not None for v in (t.landmarks_ms, t.solve_ms, t.send_ms)]
+    # Python's floats and ints (and numpy's float64) round as numpy does; anything else takes
+    # encode's own arithmetic
+    if not set(map(type, values)) <= _PLAIN_NUMBERS:
+        raise TypeError("timing values")
+    return [t is not None for t in timings], values
 
 
-_PLAIN_NUMBERS: Final = frozenset({float, int})
+_PLAIN_NUMBERS: Final = frozenset({float, int, np.float64})
+#: How encode turns each kind of number into an integer: hips in mm, expression weights in
+#: 255ths, hop times in tenths of a ms; rows: scale, then the range the integer is clamped to.
+_SCALARS: Final = np.array([[1000.0, 255.0, 10.0], [-32767.0, 0.0, 0.0], [32767.0, 255.0, 65535.0]])
+
+
+def _quantized_scalars(
+    hips: Sequence[object], weights: Sequence[object], hop_times: Sequence[float]
+) -> tuple[list[list[int]], bytes, bytes]:
+    """The hips in mm (one row per pose), the weight bytes and the timing trailers' bytes.
+
+    All three kinds are scaled, rounded and clamped together, in one pass of array calls.
+    np.rint rounds half to even as Python's round in encode does, and rounding before clamping the
+    weights to [0, 255] gives what clamping them to [0, 1] first does.
+    """
+    values = np.array([*hips, *weights, *hop_times], dtype=np.float64)
+    if values.ndim != 1:
+        raise CodecError("hips_position, expressions or timing")
+    scale, low, high = np.repeat(_SCALARS, (len(hips), len(weights), len(hop_times)), axis=1)
+    scaled = values * scale
+    # finite after scaling, as Python's round needs; a sum of squares is finite only then (a false
+    # alarm for a number near 1e150 sends the batch to encode, which gets it right)
+    if not math.isfinite(scaled @ scaled):
+        raise CodecError("hips_position, expressions or timing")
+    whole = np.minimum(np.maximum(np.rint(scaled), low), high)
+    n_hips, n_weights = len(hips), len(weights)
+    return (
+        whole[:n_hips].astype(np.int64).reshape(n_hips // 3, 3).tolist(),
+        whole[n_hips : n_hips + n_weights].astype(np.uint8).tobytes(),
+        whole[n_hips + n_weights :].astype("<u2").tobytes(),
+    )
 
 
 def _timing_bytes(timing: HopTiming) -> bytes:
