@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Final
 
 import numpy as np
@@ -31,15 +30,6 @@ _SHAPES: Final = {
     "right_hand_world": (HAND_POINTS, 3),
     "face_matrix": (4, 4),
 }
-_FIELDS: Final = attrgetter(
-    "t_ms",
-    "pose_world",
-    "pose_image",
-    "left_hand_world",
-    "right_hand_world",
-    "face_matrix",
-    "face_blendshapes",
-)
 
 
 @dataclass(frozen=True)
@@ -77,48 +67,31 @@ def shape_error(frame: TrackingFrame) -> FrameError | None:
     return None
 
 
-def stack_frames(frames: Sequence[TrackingFrame]) -> FrameStack:
-    """One :class:`FrameStack` of ``frames`` (their shapes already checked).
-
-    numpy's cost here is per call: each field of all frames is taken in one C-level pass
-    (``attrgetter``, ``zip``), and what has one shape is stacked by one ``np.array`` call (pose and
-    image together, the four presence masks together); the stack's fields are views of those.
-    """
-    n = len(frames)
-    if n == 0:
-        return _EMPTY
-    times, poses, images, lefts, rights, matrices, shapes = zip(*map(_FIELDS, frames), strict=True)
-    points = _stacked([_NO_POSE if p is None else p for p in poses + images])  # (2B, 33, 4)
-    hands = [_NO_HAND if h is None else h for pair in zip(lefts, rights, strict=True) for h in pair]
-    flags = np.array([v is not None for v in lefts + rights + matrices + shapes]).reshape(4, n)
-    return FrameStack(
-        t_ms=np.array(times, dtype=np.float64).reshape(n, 1),
-        pose=points[:n],
-        image=points[n:],
-        hands=_stacked(hands).reshape(n, 2, HAND_POINTS, 3),
-        detected=flags[:2].T,
-        face_matrix=_stacked([_NO_MATRIX if m is None else m for m in matrices]),
-        has_matrix=flags[2],
-        blendshapes=np.array(
-            [_NO_SHAPES if w is None else blendshape_row(w) for w in shapes], dtype=np.float64
-        ).reshape(n, len(BLENDSHAPES)),
-        has_blendshapes=flags[3],
-    )
-
-
 def _stacked(arrays: list[F64]) -> F64:
     # np.array of same-shaped arrays stacks them in C, without the Python loop of np.stack.
     return np.array(arrays, dtype=np.float64)
 
 
-_EMPTY: Final = FrameStack(
-    t_ms=np.zeros((0, 1)),
-    pose=np.zeros((0, POSE_POINTS, 4)),
-    image=np.zeros((0, POSE_POINTS, 4)),
-    hands=np.zeros((0, 2, HAND_POINTS, 3)),
-    detected=np.zeros((0, 2), dtype=bool),
-    face_matrix=np.zeros((0, 4, 4)),
-    has_matrix=np.zeros(0, dtype=bool),
-    blendshapes=np.zeros((0, len(BLENDSHAPES))),
-    has_blendshapes=np.zeros(0, dtype=bool),
-)
+def stack_frames(frames: Sequence[TrackingFrame]) -> FrameStack:
+    """One :class:`FrameStack` of ``frames`` (their shapes already checked)."""
+    hands = _stacked(
+        [h if h is not None else _NO_HAND for f in frames for h in (f.left_hand_world, f.right_hand_world)]
+    )
+    detected = np.array([[f.left_hand_world is not None, f.right_hand_world is not None] for f in frames])
+    return FrameStack(
+        t_ms=np.array([[f.t_ms] for f in frames], dtype=np.float64),
+        pose=_stacked([f.pose_world if f.pose_world is not None else _NO_POSE for f in frames]),
+        image=_stacked([f.pose_image if f.pose_image is not None else _NO_POSE for f in frames]),
+        hands=hands.reshape(len(frames), 2, HAND_POINTS, 3),
+        detected=detected.reshape(len(frames), 2),
+        face_matrix=_stacked([f.face_matrix if f.face_matrix is not None else _NO_MATRIX for f in frames]),
+        has_matrix=np.array([f.face_matrix is not None for f in frames]),
+        blendshapes=np.array(
+            [
+                blendshape_row(f.face_blendshapes) if f.face_blendshapes is not None else _NO_SHAPES
+                for f in frames
+            ],
+            dtype=np.float64,
+        ).reshape(len(frames), len(BLENDSHAPES)),
+        has_blendshapes=np.array([f.face_blendshapes is not None for f in frames]),
+    )
