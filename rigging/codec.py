@@ -33,7 +33,7 @@ import math
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -91,18 +91,46 @@ def _unmask(data: bytes, count: int, what: str) -> list[int]:
     return [i for i in range(count) if value >> i & 1]
 
 
+def _pack_table() -> NDArray[np.float64]:
+    """(4, 4): column ``c`` weighs the levels of a quaternion whose largest component is ``c``."""
+    table = np.zeros((4, 4))
+    for largest in range(4):
+        kept = [c for c in range(4) if c != largest]
+        table[kept, largest] = (1 << 20, 1 << 10, 1)
+    return table
+
+
+# Smallest-three packing as arithmetic: the levels of all four components times this table give
+# the packed value for each choice of the largest one, and one take picks each row's choice. Exact
+# in float64 (below 2^32); a handful of calls instead of per-component fancy indexing and shifts.
+_PACK: Final = _pack_table()
+_TOP_BITS: Final = np.array([float(c << 30) for c in range(4)])
+_ROW_STARTS: Final = np.arange(0, 4 * 4096, 4)
+
+
 def quantize_rotations(q: np.ndarray) -> np.ndarray:
     """Smallest-three packing of unit quaternions (n, 4) into uint32 (n,)."""
-    largest = np.argmax(np.abs(q), axis=1)
-    rows = np.arange(len(q))
-    q = q * np.where(q[rows, largest] < 0, -1.0, 1.0)[:, None]
-    keep = np.array([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]])[largest]
-    small = q[rows[:, None], keep]
-    levels = np.clip(np.rint((small + _RANGE) / (2 * _RANGE) * _LEVELS), 0, _LEVELS).astype(np.uint32)
-    return np.asarray(
-        (largest.astype(np.uint32) << 30) | (levels[:, 0] << 20) | (levels[:, 1] << 10) | levels[:, 2],
-        dtype=np.uint32,
-    )
+    largest = np.abs(q).argmax(axis=1)
+    n = len(q)
+    flat = largest + (_ROW_STARTS[:n] if n <= len(_ROW_STARTS) else np.arange(0, 4 * n, 4))
+    # the sign that makes the largest positive (it is at least 1/2 for a unit quaternion)
+    q = q * np.copysign(1.0, q.take(flat))[:, None]
+    levels = np.rint((q + _RANGE) / (2 * _RANGE) * _LEVELS)
+    levels = np.minimum(np.maximum(levels, 0.0), float(_LEVELS))
+    packed: NDArray[np.float64] = (levels @ _PACK + _TOP_BITS).take(flat)
+    return packed.astype(np.uint32)
+
+
+def _norms(q: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each row's length, summed in np.linalg.norm's order (x² + y² + z² + w², left to right).
+
+    Whole columns instead of a reduction along rows of four, which numpy does element by element.
+    """
+    squares = q * q
+    total = squares[:, 0] + squares[:, 1]
+    total += squares[:, 2]
+    total += squares[:, 3]
+    return np.sqrt(total)
 
 
 def dequantize_rotations(packed: np.ndarray) -> np.ndarray:
@@ -127,24 +155,20 @@ def encode(pose: AvatarPose, seq: int, timing: HopTiming | None = None) -> bytes
     hips = np.asarray(pose.hips_position, dtype=np.float64)
     if hips.shape != (3,) or not np.all(np.isfinite(hips)):
         raise CodecError("hips_position must be three finite numbers")
-    hips_mm = np.clip(np.rint(hips * 1000.0), -32767, 32767).astype(int)
+    hips_mm = np.minimum(np.maximum(np.rint(hips * 1000.0), -32767.0), 32767.0).astype(int).tolist()
 
-    names = sorted(pose.bones, key=lambda name: BONE_INDEX.get(name, -1))
-    for name in names:
-        if name not in BONE_INDEX:
-            raise CodecError(f"bones.{name}: not a VRM 1.0 humanoid bone")
-    quats = np.array([pose.bones[n] for n in names], dtype=np.float64).reshape(len(names), 4)
-    norms = np.linalg.norm(quats, axis=1)
+    bones = _bone_layout(tuple(pose.bones))
+    names = bones.in_order(tuple(pose.bones))
+    quats = np.array(bones.in_order(list(pose.bones.values())), dtype=np.float64).reshape(len(names), 4)
+    norms = _norms(quats)
     bad = ~np.isfinite(norms) | (norms < 1e-6)
     if np.any(bad):
         raise CodecError(f"bones.{names[int(np.argmax(bad))]}: not a finite, non-zero quaternion")
     packed = quantize_rotations(quats / norms[:, None]) if names else np.zeros(0, dtype=np.uint32)
 
-    expr = sorted(pose.expressions, key=lambda name: EXPRESSION_INDEX.get(name, -1))
+    shown = _expression_layout(tuple(pose.expressions))
     weights = bytearray()
-    for name in expr:
-        if name not in EXPRESSION_INDEX:
-            raise CodecError(f"expressions.{name}: not a VRM 1.0 preset expression")
+    for name in shown.in_order(tuple(pose.expressions)):
         w = float(pose.expressions[name])
         if not math.isfinite(w):
             raise CodecError(f"expressions.{name}: weight must be finite, got {w}")
@@ -152,10 +176,10 @@ def encode(pose: AvatarPose, seq: int, timing: HopTiming | None = None) -> bytes
 
     flags = FLAG_TIMING if timing is not None else 0
     parts = [
-        _HEADER.pack(VERSION, flags, seq % SEQ_MODULUS, float(pose.t_ms), *(int(v) for v in hips_mm)),
-        _mask([BONE_INDEX[n] for n in names], _BONE_MASK_BYTES),
-        packed.astype("<u4").tobytes(),
-        _mask([EXPRESSION_INDEX[n] for n in expr], _EXPR_MASK_BYTES),
+        _HEADER.pack(VERSION, flags, seq % SEQ_MODULUS, float(pose.t_ms), *hips_mm),
+        bones.mask,
+        packed.astype("<u4", copy=False).tobytes(),
+        shown.mask,
         bytes(weights),
     ]
     if timing is not None:
@@ -163,45 +187,72 @@ def encode(pose: AvatarPose, seq: int, timing: HopTiming | None = None) -> bytes
     return b"".join(parts)
 
 
+_T = TypeVar("_T")
+
+
 @dataclass(frozen=True)
 class _WireLayout:
     """What a set of bone or expression names means on the wire: their order and mask."""
 
-    order: tuple[int, ...]  # positions in the pose's own dict order, in wire order
+    #: positions in the pose's own dict order, in wire order; None when that is the dict order
+    #: (the solver's poses), so their values are taken as they are
+    order: tuple[int, ...] | None
     mask: bytes
+    count: int
+
+    def in_order(self, items: Sequence[_T]) -> Sequence[_T]:
+        """``items`` (one per name, in the pose's dict order) in wire order."""
+        return items if self.order is None else [items[k] for k in self.order]
 
 
-_LAYOUTS: dict[tuple[str, tuple[str, ...]], _WireLayout] = {}
+_BONE_LAYOUTS: dict[tuple[str, ...], _WireLayout] = {}
+_EXPRESSION_LAYOUTS: dict[tuple[str, ...], _WireLayout] = {}
 
 
-def _wire_layout(kind: str, names: tuple[str, ...], index: dict[str, int], mask_bytes: int) -> _WireLayout:
+def _bone_layout(names: tuple[str, ...]) -> _WireLayout:
+    return _BONE_LAYOUTS.get(names) or _new_layout(names, "bones", _BONE_LAYOUTS)
+
+
+def _expression_layout(names: tuple[str, ...]) -> _WireLayout:
+    return _EXPRESSION_LAYOUTS.get(names) or _new_layout(names, "expressions", _EXPRESSION_LAYOUTS)
+
+
+def _new_layout(names: tuple[str, ...], kind: str, cache: dict[tuple[str, ...], _WireLayout]) -> _WireLayout:
     # The poses of one solver have the same bones, and few sets of expressions: each set's layout
     # is worked out once.
-    key = (kind, names)
-    layout = _LAYOUTS.get(key)
-    if layout is None:
-        for name in names:
-            if name not in index:
-                what = "humanoid bone" if kind == "bones" else "preset expression"
-                raise CodecError(f"{kind}.{name}: not a VRM 1.0 {what}")
-        order = tuple(sorted(range(len(names)), key=lambda k: index[names[k]]))
-        layout = _WireLayout(order, _mask([index[names[k]] for k in order], mask_bytes))
-        if len(_LAYOUTS) < 4096:  # a bound, for callers whose sets vary without end
-            _LAYOUTS[key] = layout
+    index, mask_bytes = (
+        (BONE_INDEX, _BONE_MASK_BYTES) if kind == "bones" else (EXPRESSION_INDEX, _EXPR_MASK_BYTES)
+    )
+    for name in names:
+        if name not in index:
+            what = "humanoid bone" if kind == "bones" else "preset expression"
+            raise CodecError(f"{kind}.{name}: not a VRM 1.0 {what}")
+    order = tuple(sorted(range(len(names)), key=lambda k: index[names[k]]))
+    mask = _mask([index[names[k]] for k in order], mask_bytes)
+    layout = _WireLayout(None if order == tuple(range(len(names))) else order, mask, len(names))
+    if len(cache) < 4096:  # a bound, for callers whose sets vary without end
+        cache[names] = layout
     return layout
 
 
 def encode_batch(
-    poses: Sequence[AvatarPose], seqs: Sequence[int], timings: Sequence[HopTiming | None]
+    poses: Sequence[AvatarPose],
+    seqs: Sequence[int],
+    timings: Sequence[HopTiming | None] | NDArray[np.float64],
 ) -> list[bytes]:
     """The packets of many poses, byte for byte what :func:`encode` gives for each.
 
-    The rotations of all poses are checked and quantized in one pass of array calls, the hips and
-    the expression weights likewise. A pose that cannot be encoded raises :class:`CodecError`
-    naming its index and, as :func:`encode` does, its field; no packet is returned then.
+    ``timings`` holds each pose's :class:`HopTiming` or None, or is one (len(poses), 3) array of
+    every pose's hop times in ms (landmarks, solve, send), which saves making the objects.
+    The rotations of all poses are checked and quantized in one pass of array calls, the hips,
+    the expression weights and the timing trailers likewise. A pose that cannot be encoded raises
+    :class:`CodecError` naming its index and, as :func:`encode` does, its field; no packet is
+    returned then.
     """
     if not len(poses) == len(seqs) == len(timings):
         raise CodecError(f"{len(poses)} poses, {len(seqs)} sequence numbers and {len(timings)} timings")
+    if isinstance(timings, np.ndarray) and timings.shape != (len(poses), 3):
+        raise CodecError(f"timings: expected an array of shape [{len(poses)}, 3], got {list(timings.shape)}")
     if not poses:
         return []
     try:
@@ -209,6 +260,8 @@ def encode_batch(
     except (CodecError, ValueError, TypeError, KeyError):
         pass
     # Something in the batch is wrong: encode one by one, so the error is encode's own, with its index.
+    if isinstance(timings, np.ndarray):
+        timings = [HopTiming(*row) for row in timings.tolist()]
     packets = []
     for i, (pose, seq, timing) in enumerate(zip(poses, seqs, timings, strict=True)):
         try:
@@ -219,69 +272,121 @@ def encode_batch(
 
 
 def _encode_all(
-    poses: Sequence[AvatarPose], seqs: Sequence[int], timings: Sequence[HopTiming | None]
+    poses: Sequence[AvatarPose],
+    seqs: Sequence[int],
+    timings: Sequence[HopTiming | None] | NDArray[np.float64],
 ) -> list[bytes]:
-    """:func:`encode_batch` when every pose is good; raises at the first sign of one that is not."""
-    layouts: list[_WireLayout] = []
-    expression_layouts: list[_WireLayout] = []
-    values: list[NDArray[np.float64]] = []
-    weights: list[float] = []
-    trailers: list[bytes | None] = []
-    for pose, timing in zip(poses, timings, strict=True):
+    """:func:`encode_batch` when every pose is good; raises at the first sign of one that is not.
+
+    Per pose only what cannot be an array call: find its layouts (cached), collect its values,
+    and in the end join its packet's parts.
+    """
+    layouts: list[tuple[_WireLayout, _WireLayout]] = []
+    rotations: list[object] = []
+    hips: list[object] = []
+    weights: list[object] = []
+    for pose in poses:
         if not math.isfinite(pose.t_ms):
             raise CodecError("t_ms")
-        layout = _wire_layout("bones", tuple(pose.bones), BONE_INDEX, _BONE_MASK_BYTES)
-        expressions = _wire_layout("expressions", tuple(pose.expressions), EXPRESSION_INDEX, _EXPR_MASK_BYTES)
-        layouts.append(layout)
-        expression_layouts.append(expressions)
-        rotations = list(pose.bones.values())
-        values += [rotations[k] for k in layout.order]
-        shown = list(pose.expressions.values())
-        weights += [float(shown[k]) for k in expressions.order]
-        trailers.append(None if timing is None else _timing_bytes(timing))
-    hips = np.array([p.hips_position for p in poses], dtype=np.float64)
-    if hips.shape != (len(poses), 3) or not np.all(np.isfinite(hips)):
-        raise CodecError("hips_position")
-    hips_mm = np.clip(np.rint(hips * 1000.0), -32767, 32767).astype(int).tolist()
+        position, bones, shown = pose.hips_position, pose.bones, pose.expressions
+        if len(position) != 3:
+            raise CodecError("hips_position")
+        hips.extend(position)  # (not +=, which numpy would take for an addition)
+        bone_layout, expression_layout = _bone_layout(tuple(bones)), _expression_layout(tuple(shown))
+        layouts.append((bone_layout, expression_layout))
+        # dict views in wire order as they are (the usual case): list.extend takes them in C
+        rotations += (
+            bones.values() if bone_layout.order is None else bone_layout.in_order(list(bones.values()))
+        )
+        weights += (
+            shown.values()
+            if expression_layout.order is None
+            else expression_layout.in_order(list(shown.values()))
+        )
+    timed, hop_times = _hop_times(timings)
+    hips_mm, weight_bytes, tenths = _quantized_scalars(hips, weights, hop_times)
 
-    starts = np.cumsum([0] + [len(layout.order) for layout in layouts]).tolist()
     packed = b""
-    if values:
-        quats = np.array(values, dtype=np.float64).reshape(len(values), 4)
-        norms = np.sqrt(np.add.reduce(quats * quats, axis=1))
-        if not np.all(np.isfinite(norms) & (norms >= 1e-6)):
+    if rotations:
+        quats = np.array(rotations, dtype=np.float64).reshape(len(rotations), 4)
+        norms = _norms(quats)
+        # NaN fails the first comparison, infinity the second
+        if not (norms.min() >= 1e-6 and norms.max() < math.inf):
             raise CodecError("bones")
-        packed = quantize_rotations(quats / norms[:, None]).astype("<u4").tobytes()
-    w = np.array(weights, dtype=np.float64)
-    if not np.all(np.isfinite(w)):
-        raise CodecError("expressions")
-    # np.rint rounds half to even, as Python's round in encode does.
-    weight_bytes = np.rint(np.minimum(1.0, np.maximum(0.0, w)) * 255).astype(np.uint8).tobytes()
+        packed = quantize_rotations(quats / norms[:, None]).astype("<u4", copy=False).tobytes()
 
     packets: list[bytes] = []
-    w_at = 0
-    for i, pose in enumerate(poses):
-        order, expression_mask = expression_layouts[i].order, expression_layouts[i].mask
-        trailer = trailers[i]
+    r_at = w_at = t_at = 0
+    for i, (bone_layout, expression_layout) in enumerate(layouts):
+        r_end, w_end = r_at + 4 * bone_layout.count, w_at + expression_layout.count
+        trailer = b""
+        if timed[i]:
+            trailer = tenths[t_at : t_at + _TIMING.size]
+            t_at += _TIMING.size
         header = _HEADER.pack(
-            VERSION,
-            FLAG_TIMING if trailer is not None else 0,
-            seqs[i] % SEQ_MODULUS,
-            float(pose.t_ms),
-            *hips_mm[i],
+            VERSION, FLAG_TIMING if timed[i] else 0, seqs[i] % SEQ_MODULUS, float(poses[i].t_ms), *hips_mm[i]
         )
-        parts = [
-            header,
-            layouts[i].mask,
-            packed[4 * starts[i] : 4 * starts[i + 1]],
-            expression_mask,
-            weight_bytes[w_at : w_at + len(order)],
-        ]
-        if trailer is not None:
-            parts.append(trailer)
-        w_at += len(order)
-        packets.append(b"".join(parts))
+        packets.append(
+            b"".join(
+                (
+                    header,
+                    bone_layout.mask,
+                    packed[r_at:r_end],
+                    expression_layout.mask,
+                    weight_bytes[w_at:w_end],
+                    trailer,
+                )
+            )
+        )
+        r_at, w_at = r_end, w_end
     return packets
+
+
+def _hop_times(timings: Sequence[HopTiming | None] | NDArray[np.float64]) -> tuple[list[bool], list[float]]:
+    """Which poses are timed, and the timed ones' hop times (ms) one after the other."""
+    values: list[float]
+    if isinstance(timings, np.ndarray):
+        values = timings.ravel().tolist()
+        return [True] * len(timings), values
+    values = [v for t in timings if t is not None for v in (t.landmarks_ms, t.solve_ms, t.send_ms)]
+    # Python's floats and ints (and numpy's float64) round as numpy does; anything else takes
+    # encode's own arithmetic
+    if not set(map(type, values)) <= _PLAIN_NUMBERS:
+        raise TypeError("timing values")
+    return [t is not None for t in timings], values
+
+
+_PLAIN_NUMBERS: Final = frozenset({float, int, np.float64})
+#: How encode turns each kind of number into an integer: hips in mm, expression weights in
+#: 255ths, hop times in tenths of a ms; rows: scale, then the range the integer is clamped to.
+_SCALARS: Final = np.array([[1000.0, 255.0, 10.0], [-32767.0, 0.0, 0.0], [32767.0, 255.0, 65535.0]])
+
+
+def _quantized_scalars(
+    hips: Sequence[object], weights: Sequence[object], hop_times: Sequence[float]
+) -> tuple[list[list[int]], bytes, bytes]:
+    """The hips in mm (one row per pose), the weight bytes and the timing trailers' bytes.
+
+    All three kinds are scaled, rounded and clamped together, in one pass of array calls.
+    np.rint rounds half to even as Python's round in encode does, and rounding before clamping the
+    weights to [0, 255] gives what clamping them to [0, 1] first does.
+    """
+    values = np.array([*hips, *weights, *hop_times], dtype=np.float64)
+    if values.ndim != 1:
+        raise CodecError("hips_position, expressions or timing")
+    scale, low, high = np.repeat(_SCALARS, (len(hips), len(weights), len(hop_times)), axis=1)
+    scaled = values * scale
+    # finite after scaling, as Python's round needs; a sum of squares is finite only then (a false
+    # alarm for a number near 1e150 sends the batch to encode, which gets it right)
+    if not math.isfinite(scaled @ scaled):
+        raise CodecError("hips_position, expressions or timing")
+    whole = np.minimum(np.maximum(np.rint(scaled), low), high)
+    n_hips, n_weights = len(hips), len(weights)
+    return (
+        whole[:n_hips].astype(np.int64).reshape(n_hips // 3, 3).tolist(),
+        whole[n_hips : n_hips + n_weights].astype(np.uint8).tobytes(),
+        whole[n_hips + n_weights :].astype("<u2").tobytes(),
+    )
 
 
 def _timing_bytes(timing: HopTiming) -> bytes:

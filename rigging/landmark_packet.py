@@ -25,7 +25,9 @@ binary frame exactly as it repairs a JSON one.
 
 from __future__ import annotations
 
+import math
 import struct
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -69,6 +71,45 @@ _PARTS: Final = (
 )
 _AGE_BIT: Final = 6
 _SIZES: Final = {name: int(np.prod(shape)) * np.dtype(dtype).itemsize for _, name, dtype, shape in _PARTS}
+_HALF_PARTS: Final = tuple(part for part in _PARTS if part[2] == "<f2")  # first on the wire, back to back
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a packet's parts lie, for one mask of parts present (worked out once per mask)."""
+
+    size: int  # the whole packet, bytes
+    halves: int  # float16 numbers from the end of the header on: every part but the matrix
+    parts: tuple[tuple[str, slice, tuple[int, ...]], ...]  # the float16 parts: name, span, shape
+    visibility: tuple[slice, ...]  # the poses' visibility columns within the float16 numbers
+    blendshapes: slice | None
+    matrix_at: int | None  # byte offset of the face matrix
+
+
+def _layout(present: int) -> _Layout:
+    parts: list[tuple[str, slice, tuple[int, ...]]] = []
+    at = 0
+    for bit, name, _, shape in _HALF_PARTS:
+        if present >> bit & 1:
+            count = int(np.prod(shape))
+            parts.append((name, slice(at, at + count), shape))
+            at += count
+    spans = {name: span for name, span, _ in parts}
+    poses = [spans[n] for n in ("pose_world", "pose_image") if n in spans]
+    if len(poses) == 2:  # back to back: one strided view covers both
+        poses = [slice(poses[0].start, poses[1].stop)]
+    has_matrix = bool(present >> 5 & 1)
+    return _Layout(
+        size=_HEADER.size + 2 * at + (_SIZES["face_matrix"] if has_matrix else 0),
+        halves=at,
+        parts=tuple(parts),
+        visibility=tuple(slice(span.start + 3, span.stop, 4) for span in poses),
+        blendshapes=spans.get("face_blendshapes"),
+        matrix_at=_HEADER.size + 2 * at if has_matrix else None,
+    )
+
+
+_LAYOUTS: Final = tuple(_layout(present) for present in range(1 << _AGE_BIT))
 
 
 def is_landmark_packet(message: bytes | str) -> bool:
@@ -104,23 +145,56 @@ def decode(data: bytes) -> tuple[TrackingFrame, float | None]:
         raise FrameError("<packet>", f"version {version}; this server reads version {VERSION}")
     if present >> (_AGE_BIT + 1):
         raise FrameError("<packet>", f"unknown parts in the mask 0x{present:02x}")
-    if not np.isfinite(t_ms):
+    if not math.isfinite(t_ms):
         raise FrameError("t_ms", f"expected a finite number, got {t_ms}")
-    expected = _HEADER.size + sum(_SIZES[name] for bit, name, _, _ in _PARTS if present >> bit & 1)
-    if len(data) != expected:
-        raise FrameError("<packet>", f"{len(data)} bytes, the parts announced take {expected}")
+    layout = _LAYOUTS[present & ((1 << _AGE_BIT) - 1)]
+    if len(data) != layout.size:
+        raise FrameError("<packet>", f"{len(data)} bytes, the parts announced take {layout.size}")
+    # One conversion of all the float16 parts; each part is a view of it.
+    halves = np.frombuffer(data, dtype="<f2", count=layout.halves, offset=_HEADER.size).astype(np.float64)
+    parts = {name: halves[span].reshape(shape) for name, span, shape in layout.parts}
+    matrix = None
+    if layout.matrix_at is not None:
+        matrix = np.frombuffer(data, dtype="<f4", count=16, offset=layout.matrix_at).astype(np.float64)
+    # The usual packet is all finite: one check (a sum of squares is finite only then; these
+    # numbers are too small to overflow it) instead of each part's repair.
+    if math.isfinite(halves @ halves) and (matrix is None or math.isfinite(matrix @ matrix)):
+        frame = _finite_frame(t_ms, halves, parts, matrix, layout)
+    else:
+        frame = _repaired_frame(t_ms, parts, matrix)
+    has_age = present >> _AGE_BIT & 1 and math.isfinite(age) and 0.0 <= age < 60_000.0
+    return frame, float(age) if has_age else None
+
+
+def _finite_frame(
+    t_ms: float, halves: FloatArray, parts: dict[str, FloatArray], matrix: FloatArray | None, layout: _Layout
+) -> TrackingFrame:
+    """The frame of a packet with no NaN or infinity: the repairs come down to clipping."""
+    for visibility in layout.visibility:  # as repair_pose clips them (written through the views)
+        column = halves[visibility]
+        column.clip(0.0, 1.0, out=column)
+    shapes = None
+    if layout.blendshapes is not None:
+        weights = halves[layout.blendshapes].clip(0.0, 1.0).tolist()
+        shapes = dict(zip(BLENDSHAPES, weights, strict=True))
+    return TrackingFrame(
+        t_ms=t_ms,
+        pose_world=parts.get("pose_world"),  # no pose_world part: nobody was detected (JSON's null)
+        pose_image=parts.get("pose_image"),
+        left_hand_world=parts.get("left_hand_world"),
+        right_hand_world=parts.get("right_hand_world"),
+        face_blendshapes=shapes,
+        face_matrix=None if matrix is None else matrix.reshape(4, 4),
+    )
+
+
+def _repaired_frame(t_ms: float, parts: dict[str, FloatArray], matrix: FloatArray | None) -> TrackingFrame:
+    """The frame of a packet with a NaN or infinity somewhere: the bad-input rule's repairs."""
     warnings: list[str] = []
-    parts: dict[str, FloatArray] = {}
-    offset = _HEADER.size
-    for bit, name, dtype, shape in _PARTS:
-        if present >> bit & 1:
-            raw = np.frombuffer(data, dtype=dtype, count=int(np.prod(shape)), offset=offset)
-            parts[name] = raw.astype(np.float64).reshape(shape)
-            offset += _SIZES[name]
     shapes: dict[str, float] | None = None
     if "face_blendshapes" in parts:
         weights = parts["face_blendshapes"]
-        if np.isfinite(weights).all():  # the usual case, in one step
+        if np.isfinite(weights).all():
             shapes = dict(zip(BLENDSHAPES, np.clip(weights, 0.0, 1.0).tolist(), strict=True))
         else:
             shapes = {}
@@ -130,23 +204,17 @@ def decode(data: bytes) -> tuple[TrackingFrame, float | None]:
         repair_hand(parts[n], n, warnings) if n in parts else None
         for n in ("left_hand_world", "right_hand_world")
     ]
-    frame = TrackingFrame(
-        t_ms=float(t_ms),
-        # no pose_world part: nobody was detected (JSON's null)
-        pose_world=repair_pose(parts["pose_world"], "pose_world", warnings)
-        if "pose_world" in parts
-        else None,
-        pose_image=repair_pose(parts["pose_image"], "pose_image", warnings)
-        if "pose_image" in parts
-        else None,
+    poses = [repair_pose(parts[n], n, warnings) if n in parts else None for n in ("pose_world", "pose_image")]
+    return TrackingFrame(
+        t_ms=t_ms,
+        pose_world=poses[0],
+        pose_image=poses[1],
         left_hand_world=hands[0],
         right_hand_world=hands[1],
         face_blendshapes=shapes,
-        face_matrix=repair_matrix(parts["face_matrix"], warnings) if "face_matrix" in parts else None,
+        face_matrix=None if matrix is None else repair_matrix(matrix, warnings),
         warnings=tuple(warnings),
     )
-    has_age = present >> _AGE_BIT & 1 and np.isfinite(age) and 0.0 <= age < 60_000.0
-    return frame, float(age) if has_age else None
 
 
 __all__ = ["BLENDSHAPES", "MAGIC", "decode", "encode", "is_landmark_packet"]
