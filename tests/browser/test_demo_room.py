@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Route
 
 from tests.support import running_server
 
@@ -44,4 +44,37 @@ def test_the_customer_sees_the_demo_operator_sign(browser: Browser, demo: str, a
     page.locator("#language").select_option("en")
     assert "Connected" in page.locator(".room-status").inner_text()
     page.screenshot(path=str(artifacts / "demo-customer.png"))
+    context.close()
+
+
+def test_voice_and_motion_do_not_wait_for_the_avatar_to_load(browser: Browser, demo: str) -> None:
+    """The connection is made while the model downloads: held back, the model keeps nothing waiting."""
+    context = browser.new_context(viewport={"width": 320, "height": 240})
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:  # the model's request waits until the test lets it go
+        held.append(route)
+
+    context.route("**/*.vrm", hold)
+    page = context.new_page()
+    page.goto(demo)
+    page.wait_for_function("window.avatarCare && window.avatarCare.packetsReceived > 10", timeout=30000)
+    state = page.evaluate("window.avatarCare")
+    assert held, "the page asked for no model"
+    assert state["connected"] and not state["lastBones"]  # connected, packets in, nothing drawn yet
+    for route in held:
+        route.continue_()
+    page.wait_for_function("Object.keys(window.avatarCare.lastBones).length > 0", timeout=60000)
+    assert page.evaluate("window.avatarCare.error") is None
+    context.close()
+
+
+def test_a_model_that_cannot_load_hangs_up_and_says_so(browser: Browser, demo: str) -> None:
+    context = browser.new_context(viewport={"width": 320, "height": 240}, locale="en-GB")
+    context.route("**/*.vrm", lambda route: route.abort())
+    page = context.new_page()
+    page.goto(demo)
+    page.wait_for_function("window.avatarCare && window.avatarCare.connection === 'failed'", timeout=30000)
+    assert page.evaluate("window.avatarCare.error")
+    assert "failed" in page.locator(".room-status").inner_text()
     context.close()

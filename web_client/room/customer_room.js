@@ -117,9 +117,10 @@ export async function mountCustomerRoom(container, options) {
     renderer.setSize(w, h);
   };
   addEventListener("resize", onResize);
-  const avatar = await loadAvatar(avatarUrl);
-  world.add(avatar.object3d);
-  const xr = addEnterVR(renderer, container, world, state);
+  // The avatar loads while the connection is made (below): the voice and the first packets need
+  // not wait for a model of several megabytes; packets wait in the jitter buffer meanwhile.
+  const avatarLoading = loadAvatar(avatarUrl);
+  let closed = false;
 
   // the voice: played from the avatar's head, measured for the level
   const listener = new THREE.AudioListener();
@@ -168,33 +169,6 @@ export async function mountCustomerRoom(container, options) {
     if (packet.timing) state.latency = packet.timing;
   }
 
-  let last = performance.now();
-  renderer.setAnimationLoop(() => {
-    const now = performance.now();
-    const pose = buffer.sample(now);
-    if (pose) {
-      avatar.applyPose(pose);
-      state.lastBones = pose.bones;
-      state.lastExpressions = pose.expressions;
-      // the first draw of a pose at least as new as a reported packet is that packet's render
-      for (const [seq, at] of awaitingRender) {
-        if (seq !== pose.seq && !seqNewer(pose.seq, seq)) continue;
-        awaitingRender.delete(seq);
-        state.receiveToRenderMs = now - at;
-        report({ type: "rendered", seq, after_receive_ms: state.receiveToRenderMs });
-      }
-    }
-    avatar.update((now - last) / 1000);
-    last = now;
-    if (!renderer.xr.isPresenting) controls.update();
-    analyser.getFloatTimeDomainData(levels);
-    let sum = 0;
-    for (const v of levels) sum += v * v;
-    state.audioLevel = Math.sqrt(sum / levels.length);
-    renderer.render(scene, camera);
-    xr.update(avatar.object3d);
-  });
-
   // the connection: signaling over a WebSocket; motion on an unordered, unreliable data channel;
   // voice both ways on one audio line
   const pc = new RTCPeerConnection({ iceServers: [] });
@@ -241,7 +215,50 @@ export async function mountCustomerRoom(container, options) {
     });
   }, 500);
 
-  let closed = false;
+  let avatar;
+  try {
+    avatar = await avatarLoading;
+  } catch (err) {
+    // no room without its avatar: hang up rather than leave a voice with nothing to see
+    clearInterval(stats);
+    removeEventListener("resize", onResize);
+    ws.close();
+    pc.close();
+    renderer.dispose();
+    state.error = String(err);
+    setConnection("failed");
+    throw err;
+  }
+  world.add(avatar.object3d);
+  const xr = addEnterVR(renderer, container, world, state);
+
+  let last = performance.now();
+  renderer.setAnimationLoop(() => {
+    const now = performance.now();
+    const pose = buffer.sample(now);
+    if (pose) {
+      avatar.applyPose(pose);
+      state.lastBones = pose.bones;
+      state.lastExpressions = pose.expressions;
+      // the first draw of a pose at least as new as a reported packet is that packet's render
+      for (const [seq, at] of awaitingRender) {
+        if (seq !== pose.seq && !seqNewer(pose.seq, seq)) continue;
+        awaitingRender.delete(seq);
+        state.receiveToRenderMs = now - at;
+        report({ type: "rendered", seq, after_receive_ms: state.receiveToRenderMs });
+      }
+    }
+    avatar.update((now - last) / 1000);
+    last = now;
+    if (!renderer.xr.isPresenting) controls.update();
+    analyser.getFloatTimeDomainData(levels);
+    let sum = 0;
+    for (const v of levels) sum += v * v;
+    state.audioLevel = Math.sqrt(sum / levels.length);
+    renderer.render(scene, camera);
+    xr.update(avatar.object3d);
+  });
+
   return {
     setLanguage(l) {
       lang = l;
