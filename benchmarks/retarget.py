@@ -7,9 +7,10 @@ motion-packet encode) against Kalidokit's Pose.solve + two Hand.solve + Face.sol
 Node after warm-up. Kalidokit's face solver needs a 478-point face mesh, which motion capture does
 not have: it is timed on a synthetic mesh (the timing is real, its output meaningless).
 
-Batches: the server hop for many rooms at once, as the live server runs it: B operators' JSON
-messages (real MediaPipe frames of assets/demo/book.jsonl) parsed, solved by B solvers in one
-``solve_batch`` and encoded by one ``encode_batch``; cost per batch and per frame, for B = 1, 10, 50.
+Batches: the server hop for many rooms at once, as the live server runs it: B operators' landmark
+packets (real MediaPipe frames of assets/demo/book.jsonl, in the binary form the consoles send)
+decoded, solved by B solvers in one ``solve_batch`` and encoded by one ``encode_batch``; cost per
+batch and per frame, for B = 1, 10, 50.
 
 Accuracy: both on the same ground truth (CMU motion capture, rigging/groundtruth.py), median
 segment error per group. Kalidokit assumes a mirrored selfie camera and Euler angles for VRM 0.x
@@ -38,6 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rigging import landmark_packet  # noqa: E402
 from rigging.bvh import load  # noqa: E402
 from rigging.codec import HopTiming, encode, encode_batch  # noqa: E402
 from rigging.frame import TrackingFrame, parse_frame  # noqa: E402
@@ -91,8 +93,8 @@ def time_ours(frames: list[TrackingFrame], repeats: int) -> np.ndarray:
     return best * 1e6
 
 
-def batch_messages(size: int, steps: int) -> list[list[str]]:
-    """``steps`` moments of ``size`` operators' JSON messages, each operator at its own place in the clip."""
+def batch_messages(size: int, steps: int) -> list[list[bytes]]:
+    """``steps`` moments of ``size`` operators' landmark packets, each operator at its own place in the clip."""
     lines = [json.loads(line) for line in (ROOT / "assets" / "demo" / "book.jsonl").read_text().splitlines()]
     out = []
     for step in range(steps):
@@ -100,20 +102,20 @@ def batch_messages(size: int, steps: int) -> list[list[str]]:
         for room in range(size):
             frame = dict(lines[(step + 13 * room) % len(lines)])
             frame["t_ms"] = step * 33.3 + room * 0.01
-            moment.append(json.dumps(frame))
+            moment.append(landmark_packet.encode(parse_frame(frame), 20.0))
         out.append(moment)
     return out
 
 
 def time_batches(size: int, steps: int, clock: Callable[[], float]) -> dict[str, np.ndarray]:
-    """Seconds per batch for each stage: parse (json.loads + parse_frame), solve, encode, and all."""
+    """Seconds per batch for each stage: decode (the landmark packets), solve, encode, and all."""
     # The live server's setting: landmarks come smoothed by MediaPipe, so the solver's filter is off.
     solvers = [Retargeter(SolverOptions(filter=False)) for _ in range(size)]
     timing = [HopTiming(0.0, 1.0, 1.0)] * size
     stages: dict[str, list[float]] = defaultdict(list)
     for step, messages in enumerate(batch_messages(size, steps)):
         t0 = clock()
-        frames = [parse_frame(json.loads(m)) for m in messages]
+        frames = [landmark_packet.decode(m)[0] for m in messages]
         t1 = clock()
         poses = solve_batch(solvers, frames)
         t2 = clock()
@@ -121,19 +123,19 @@ def time_batches(size: int, steps: int, clock: Callable[[], float]) -> dict[str,
         t3 = clock()
         assert len(packets) == size
         if step >= 10:  # warm-up: caches, and the limbs easing in from rest
-            for name, v in (("parse", t1 - t0), ("solve", t2 - t1), ("encode", t3 - t2), ("all", t3 - t0)):
+            for name, v in (("decode", t1 - t0), ("solve", t2 - t1), ("encode", t3 - t2), ("all", t3 - t0)):
                 stages[name].append(v)
     return {k: np.array(v) for k, v in stages.items()}
 
 
 def batch_table(steps: int, clock: Callable[[], float]) -> str:
-    rows = [["frames a batch", "parse p50", "solve p50", "encode p50", "batch p50", "batch p99", "per frame p50", "per frame p99"]]  # fmt: skip
+    rows = [["frames a batch", "decode p50", "solve p50", "encode p50", "batch p50", "batch p99", "per frame p50", "per frame p99"]]  # fmt: skip
     for size in (1, 10, 50):
         t = {k: v * 1e6 for k, v in time_batches(size, steps, clock).items()}
         rows.append(
             [
                 str(size),
-                *(f"{np.median(t[k]):.0f}" for k in ("parse", "solve", "encode", "all")),
+                *(f"{np.median(t[k]):.0f}" for k in ("decode", "solve", "encode", "all")),
                 f"{np.percentile(t['all'], 99):.0f}",
                 f"{np.median(t['all']) / size:.0f}",
                 f"{np.percentile(t['all'], 99) / size:.0f}",
