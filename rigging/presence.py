@@ -141,12 +141,12 @@ def _slerp(a: F64, b: F64, t: F64) -> F64:
     theta = np.arccos(np.minimum(d * sign, 1.0))
     s = np.sin(theta)
     small = s < 1e-6
-    safe = np.where(small, 1.0, s)
+    # Both weights, sin((1 - t) theta) / sin(theta) and sin(t theta) / sin(theta), in one pass
+    # over their times side by side (those of nearly equal rotations are the times themselves).
     tt = t[..., None]
-    ut = 1.0 - tt
-    wa = np.where(small, ut, np.sin(ut * theta) / safe)
-    wb = np.where(small, tt, np.sin(tt * theta) / safe) * sign
-    q = wa * a + wb * b
+    times = np.concatenate((1.0 - tt, tt), axis=-1)
+    w = np.where(small, times, np.sin(times * theta) / np.where(small, 1.0, s))
+    q = w[..., 0:1] * a + (w[..., 1:2] * sign) * b
     return q / np.sqrt((q * q) @ _SUM4)  # against rounding only: between unit rotations, never near 0
 
 

@@ -219,7 +219,8 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
     """The poses of ``stack``'s frames, one per solver, and each solver's new state."""
     n = len(stack)
     # Each solver's memory and settings as rows, and their fields as views of those rows.
-    m = fields(np.array([s._state for s in solvers]), _STATE)
+    # (a batch of one reads its solver's row itself: nothing below writes into the memory read)
+    m = fields(solvers[0]._state[None] if n == 1 else np.array([s._state for s in solvers]), _STATE)
     # (a batch of one reads its solver's settings fields, made with its settings)
     c = solvers[0]._settings_fields if n == 1 else fields(np.array([s._settings for s in solvers]), _SETTINGS)
     t = stack.t_ms  # (B, 1)
@@ -319,21 +320,28 @@ def _filter_rows(
 
 
 def _poses(times: list[float], values: F64, rotations: F64) -> list[AvatarPose]:
-    """The poses of a batch: its timestamps, filtered hips and expressions, and bone rotations."""
+    """The poses of a batch: its timestamps, filtered hips and expressions, and bone rotations.
+
+    Each pose keeps its rotations' (n, 4) block too, which the encoder then takes as it is.
+    """
     hips = values[:, :3]
     weights = np.minimum(np.maximum(values[:, 3:], 0.0), 1.0).tolist()
-    # Every bone's row from one iterator over the batch: each pose's dict takes the next bones'
-    # worth (zip stops at the last name without drawing another row).
-    rows = iter(rotations.reshape(-1, 4))
-    return [
-        AvatarPose(
-            t_ms,
-            hips[i],
-            dict(zip(_DRIVEN_NAMES, rows, strict=False)),
-            {name: w for name, w in zip(_EXPRESSION_NAMES, weights[i], strict=True) if w > 1e-3},
+    flat = rotations.reshape(-1, 4)
+    rows = list(flat)  # every bone's row of the batch in one call
+    poses = []
+    for i, t_ms in enumerate(times):
+        at = i * _N_DRIVEN
+        poses.append(
+            AvatarPose._of_rows(
+                t_ms,
+                hips[i],
+                _DRIVEN_NAMES,
+                flat[at : at + _N_DRIVEN],
+                rows[at : at + _N_DRIVEN],
+                {name: w for name, w in zip(_EXPRESSION_NAMES, weights[i], strict=True) if w > 1e-3},
+            )
         )
-        for i, t_ms in enumerate(times)
-    ]
+    return poses
 
 
 def _hips_position(
