@@ -284,10 +284,8 @@ def _encode_all(
     and in the end join its packet's parts.
     """
     layouts: list[tuple[_WireLayout, _WireLayout]] = []
-    # The rotations as the solver's arrays while every pose has its own (the usual case), else
-    # the values one by one.
+    # The rotations as the solver's arrays while every pose has its own (the usual case)
     blocks: list[NDArray[np.float64]] | None = []
-    rotations: list[object] = []
     hips: list[object] = []
     weights: list[object] = []
     for pose in poses:
@@ -300,15 +298,13 @@ def _encode_all(
         hips.extend(position.tolist() if type(position) is np.ndarray else position)
         bone_layout, expression_layout = _bone_layout(tuple(bones)), _expression_layout(tuple(shown))
         layouts.append((bone_layout, expression_layout))
-        rows = pose.bone_rows() if blocks is not None and bone_layout.order is None else None
-        if rows is not None and blocks is not None:
-            blocks.append(rows)
-        else:
-            blocks = None
+        if blocks is not None:
+            rows = pose.bone_rows() if bone_layout.order is None else None
+            if rows is None:
+                blocks = None
+            else:
+                blocks.append(rows)
         # dict views in wire order as they are: list.extend takes them in C
-        rotations += (
-            bones.values() if bone_layout.order is None else bone_layout.in_order(list(bones.values()))
-        )
         weights += (
             shown.values()
             if expression_layout.order is None
@@ -318,8 +314,8 @@ def _encode_all(
     hips_mm, weight_bytes, tenths = _quantized_scalars(hips, weights, hop_times)
 
     packed = b""
-    if rotations:
-        quats = _stacked_rotations(blocks, rotations)
+    quats = _rotations(poses, layouts, blocks)
+    if len(quats):
         norms = _norms(quats)
         # NaN fails the first comparison, infinity the second (ufunc reductions: no wrappers)
         if not (np.minimum.reduce(norms) >= 1e-6 and np.maximum.reduce(norms) < math.inf):
@@ -353,13 +349,21 @@ def _encode_all(
     return packets
 
 
-def _stacked_rotations(
-    blocks: list[NDArray[np.float64]] | None, rotations: list[object]
+def _rotations(
+    poses: Sequence[AvatarPose],
+    layouts: list[tuple[_WireLayout, _WireLayout]],
+    blocks: list[NDArray[np.float64]] | None,
 ) -> NDArray[np.float64]:
-    """Every rotation (n, 4): the poses' own arrays when each has one, else stacked from the values."""
-    if blocks is None:
-        return np.array(rotations, dtype=np.float64).reshape(len(rotations), 4)
-    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+    """Every pose's rotations in wire order, one after the other (n, 4): the poses' own arrays
+    when each has one (``blocks``), else stacked from their values."""
+    if blocks is not None:
+        return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+    values: list[object] = []
+    for pose, (layout, _) in zip(poses, layouts, strict=True):
+        # dict views in wire order as they are: list.extend takes them in C
+        bones = pose.bones.values()
+        values += bones if layout.order is None else layout.in_order(list(bones))
+    return np.array(values, dtype=np.float64).reshape(len(values), 4)
 
 
 def _hop_times(timings: Sequence[HopTiming | None] | NDArray[np.float64]) -> tuple[list[bool], list[float]]:

@@ -16,7 +16,6 @@ their rest position, in metres, in the same frame (standing still at the calibra
 from __future__ import annotations
 
 import math
-import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,10 +67,17 @@ class AvatarPose:
         if self._rows is None:
             return None
         array, rows = self._rows
-        bones = self.bones
-        if len(bones) == len(rows) and all(map(operator.is_, bones.values(), rows)):
-            return array
-        return None
+        values = list(self.bones.values())
+        if len(values) != len(rows):
+            return None
+        # A list comparison takes identical items as equal without comparing them, all in C (a
+        # third of the time of testing each for identity). An item replaced by anything else
+        # numpy compares with a row element by element (an array, a list, a number) gives four
+        # results, whose truth numpy refuses with a ValueError: that is a change too.
+        try:
+            return array if values == rows else None
+        except ValueError:
+            return None
 
     def to_json(self, digits: int = 6) -> dict[str, Any]:
         return {

@@ -63,6 +63,11 @@ _STATE, _STATE_SIZE, _SETTINGS, _SETTINGS_SIZE = layouts(len(_DRIVEN_IDX))
 _EXPRESSION_NAMES: Final = face.EXPRESSION_NAMES
 _N_EXPRESSIONS: Final = len(_EXPRESSION_NAMES)
 _MIN_DT_S: Final = 1e-4
+# Columns of ones for a batch's rows, sliced rather than made (np.ones is a Python-level wrapper);
+# read only: the state packs a copy, and progress 1 is only read.
+_ONES: Final = np.ones((256, 1))
+_ONES_BY_GROUP: Final = np.ones((256, len(GROUPS)))
+_ONES.flags.writeable = _ONES_BY_GROUP.flags.writeable = False
 # The fields the filters read.
 _FILTER_MEMORY: Final = ("last_t", "rot_q", "rot_velocity", "euro_x", "euro_dx")
 _FILTER_SETTINGS: Final = ("rot_min_cutoff", "rot_beta", "euro_min_cutoff", "euro_beta", "euro_d_cutoff")
@@ -231,7 +236,7 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
     # divides the time since the toggle by the ease, and the quotient is 1 or more exactly when
     # the time is the ease or more.
     if np.count_nonzero(t - m["since"] >= c["settle_ms"]) == m["since"].size:
-        k = np.ones_like(m["since"])
+        k = _ONES_BY_GROUP[:n] if n <= len(_ONES_BY_GROUP) else np.ones_like(m["since"])
     else:
         k = progress(m["since"], t, ease)
 
@@ -255,7 +260,7 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
         _STATE,
         {
             "last_t": t,
-            "has_last": np.ones((n, 1)),
+            "has_last": _ONES[:n] if n <= len(_ONES) else np.ones((n, 1)),
             "seen": seen.astype(np.float64),
             "since": since,
             "start": start,
