@@ -159,10 +159,12 @@ def encode(pose: AvatarPose, seq: int, timing: HopTiming | None = None) -> bytes
 
     bones = _bone_layout(tuple(pose.bones))
     names = bones.in_order(tuple(pose.bones))
-    quats = np.array(bones.in_order(list(pose.bones.values())), dtype=np.float64).reshape(len(names), 4)
+    quats = pose.bone_rows() if bones.order is None else None  # the solver's own array, if intact
+    if quats is None:
+        quats = np.array(bones.in_order(list(pose.bones.values())), dtype=np.float64).reshape(len(names), 4)
     norms = _norms(quats)
     bad = ~np.isfinite(norms) | (norms < 1e-6)
-    if np.any(bad):
+    if np.count_nonzero(bad):
         raise CodecError(f"bones.{names[int(np.argmax(bad))]}: not a finite, non-zero quaternion")
     packed = quantize_rotations(quats / norms[:, None]) if names else np.zeros(0, dtype=np.uint32)
 
@@ -282,7 +284,8 @@ def _encode_all(
     and in the end join its packet's parts.
     """
     layouts: list[tuple[_WireLayout, _WireLayout]] = []
-    rotations: list[object] = []
+    # The rotations as the solver's arrays while every pose has its own (the usual case)
+    blocks: list[NDArray[np.float64]] | None = []
     hips: list[object] = []
     weights: list[object] = []
     for pose in poses:
@@ -291,13 +294,17 @@ def _encode_all(
         position, bones, shown = pose.hips_position, pose.bones, pose.expressions
         if len(position) != 3:
             raise CodecError("hips_position")
-        hips.extend(position)  # (not +=, which numpy would take for an addition)
+        # (not +=, which numpy would take for an addition; an array's floats in one call)
+        hips.extend(position.tolist() if type(position) is np.ndarray else position)
         bone_layout, expression_layout = _bone_layout(tuple(bones)), _expression_layout(tuple(shown))
         layouts.append((bone_layout, expression_layout))
-        # dict views in wire order as they are (the usual case): list.extend takes them in C
-        rotations += (
-            bones.values() if bone_layout.order is None else bone_layout.in_order(list(bones.values()))
-        )
+        if blocks is not None:
+            rows = pose.bone_rows() if bone_layout.order is None else None
+            if rows is None:
+                blocks = None
+            else:
+                blocks.append(rows)
+        # dict views in wire order as they are: list.extend takes them in C
         weights += (
             shown.values()
             if expression_layout.order is None
@@ -307,11 +314,11 @@ def _encode_all(
     hips_mm, weight_bytes, tenths = _quantized_scalars(hips, weights, hop_times)
 
     packed = b""
-    if rotations:
-        quats = np.array(rotations, dtype=np.float64).reshape(len(rotations), 4)
+    quats = _rotations(poses, layouts, blocks)
+    if len(quats):
         norms = _norms(quats)
-        # NaN fails the first comparison, infinity the second
-        if not (norms.min() >= 1e-6 and norms.max() < math.inf):
+        # NaN fails the first comparison, infinity the second (ufunc reductions: no wrappers)
+        if not (np.minimum.reduce(norms) >= 1e-6 and np.maximum.reduce(norms) < math.inf):
             raise CodecError("bones")
         packed = quantize_rotations(quats / norms[:, None]).astype("<u4", copy=False).tobytes()
 
@@ -342,6 +349,23 @@ def _encode_all(
     return packets
 
 
+def _rotations(
+    poses: Sequence[AvatarPose],
+    layouts: list[tuple[_WireLayout, _WireLayout]],
+    blocks: list[NDArray[np.float64]] | None,
+) -> NDArray[np.float64]:
+    """Every pose's rotations in wire order, one after the other (n, 4): the poses' own arrays
+    when each has one (``blocks``), else stacked from their values."""
+    if blocks is not None:
+        return blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+    values: list[object] = []
+    for pose, (layout, _) in zip(poses, layouts, strict=True):
+        # dict views in wire order as they are: list.extend takes them in C
+        bones = pose.bones.values()
+        values += bones if layout.order is None else layout.in_order(list(bones))
+    return np.array(values, dtype=np.float64).reshape(len(values), 4)
+
+
 def _hop_times(timings: Sequence[HopTiming | None] | NDArray[np.float64]) -> tuple[list[bool], list[float]]:
     """Which poses are timed, and the timed ones' hop times (ms) one after the other."""
     values: list[float]
@@ -362,6 +386,23 @@ _PLAIN_NUMBERS: Final = frozenset({float, int, np.float64})
 _SCALARS: Final = np.array([[1000.0, 255.0, 10.0], [-32767.0, 0.0, 0.0], [32767.0, 255.0, 65535.0]])
 
 
+_SCALAR_TABLES: dict[tuple[int, int, int], NDArray[np.float64]] = {}
+
+
+def _scalar_table(n_hips: int, n_weights: int, n_times: int) -> NDArray[np.float64]:
+    """:data:`_SCALARS`' columns repeated for these many values of each kind (3, n).
+
+    A batch's counts recur from one frame to the next: each table is made once.
+    """
+    key = (n_hips, n_weights, n_times)
+    table = _SCALAR_TABLES.get(key)
+    if table is None:
+        table = _SCALARS.repeat(key, axis=1)
+        if len(_SCALAR_TABLES) < 4096:  # a bound, for callers whose counts vary without end
+            _SCALAR_TABLES[key] = table
+    return table
+
+
 def _quantized_scalars(
     hips: Sequence[object], weights: Sequence[object], hop_times: Sequence[float]
 ) -> tuple[list[list[int]], bytes, bytes]:
@@ -374,7 +415,7 @@ def _quantized_scalars(
     values = np.array([*hips, *weights, *hop_times], dtype=np.float64)
     if values.ndim != 1:
         raise CodecError("hips_position, expressions or timing")
-    scale, low, high = np.repeat(_SCALARS, (len(hips), len(weights), len(hop_times)), axis=1)
+    scale, low, high = _scalar_table(len(hips), len(weights), len(hop_times))
     scaled = values * scale
     # finite after scaling, as Python's round needs; a sum of squares is finite only then (a false
     # alarm for a number near 1e150 sends the batch to encode, which gets it right)

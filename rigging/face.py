@@ -90,28 +90,28 @@ def expression_matrix(shapes: F64) -> F64:
     person's own left, as on the avatar.
 
     Written as a few products with constant tables (:func:`_feature_table`) and operations on
-    blocks of columns rather than on one column at a time: numpy's cost here is per call.
+    blocks of columns rather than on one column at a time: numpy's cost here is per call. Every
+    part that is linear in what is computed so far (the rest of a split, the blinks beyond both,
+    "aa"'s remainder of the open mouth) is left to the last product.
     """
     f = shapes @ _FEATURES  # every scaled average of blendshapes below, in one product
     # jaw opening, lip rounding (pucker or funnel), lip stretch, left and right blinks: scaled, clipped
     mouth = _clip01(np.maximum(f[..., 0:5], f[..., 5:10]))
     jaw, rounded = mouth[..., 0:1], mouth[..., 1:2]
-    wide = mouth[..., 2:3] * (1.0 - rounded)
     open_amount = np.maximum(jaw, 0.6 * rounded)
-    # The open mouth, stretched ("ee"/"ih") and rounded ("ou"/"oh"): jaw splits the first, the
-    # pucker's share of the rounding the second.
-    shapes_of = open_amount * np.concatenate((wide, rounded), axis=-1)
-    split = np.concatenate((jaw, f[..., 10:11] / (f[..., 11:12] + 1e-6)), axis=-1)
-    ih_ou = shapes_of * split
-    ee_oh = shapes_of * (1.0 - split)
-    aa = np.maximum(0.0, open_amount - shapes_of @ _SUM2)
-    blinks = mouth[..., 3:5]  # left, right
-    both = np.minimum.reduce(blinks, axis=-1, keepdims=True)
-    # The parts of sad, relaxed and surprised that are not linear in the blendshapes; the linear
-    # parts of every expression come from the blendshapes themselves in the last product.
-    sad = f[..., 12:13] * (1.0 - f[..., 13:14])  # 0.6 browInnerUp * (1 - browOuterUp)
+    # The open mouth, stretched and rounded: jaw splits the first into "ih" and "ee", the
+    # pucker's share of the rounding the second into "ou" and "oh" (the last product takes each
+    # second share as the whole less the first; "aa" as the open mouth less both, its clip making
+    # it at least 0).
+    shapes_of = open_amount * np.concatenate((mouth[..., 2:3] * (1.0 - rounded), rounded), axis=-1)
+    ih_ou = shapes_of * np.concatenate((jaw, f[..., 10:11] / (f[..., 11:12] + 1e-6)), axis=-1)
+    both = np.minimum.reduce(mouth[..., 3:5], axis=-1, keepdims=True)  # the blinks: both, then each beyond
+    # The parts of sad and relaxed that are not linear in the blendshapes (0.6 browInnerUp times
+    # browOuterUp, and the lesser of smile and squint); the linear parts of every expression come
+    # from the blendshapes themselves in the last product.
+    sad = f[..., 12:13] * f[..., 13:14]
     relaxed = np.minimum.reduce(f[..., 14:16], axis=-1, keepdims=True)
-    parts = np.concatenate((aa, ih_ou, ee_oh, both, blinks - both, sad, relaxed, 0.4 * jaw, shapes), axis=-1)
+    parts = np.concatenate((open_amount, shapes_of, ih_ou, both, mouth, sad, relaxed, shapes), axis=-1)
     return _clip01(parts @ _ASSEMBLY)
 
 
@@ -138,19 +138,22 @@ _SMILE: Final = ("mouthSmileLeft", "mouthSmileRight")
 _FROWN: Final = ("mouthFrownLeft", "mouthFrownRight")
 _BROW_DOWN: Final = ("browDownLeft", "browDownRight")
 _BROW_OUTER_UP: Final = ("browOuterUpLeft", "browOuterUpRight")
-# The parts expression_matrix computes, in the order of its last product's rows.
-_PARTS: Final = (
-    "aa",
-    "ih",
-    "ou",
-    "ee",
-    "oh",
-    "blink",
-    "blinkLeft",
-    "blinkRight",
-    "sad",
-    "relaxed",
-    "surprised",
+# The parts expression_matrix computes, in the order of its last product's rows, and what each
+# adds to which expressions there (before the blendshapes' own linear parts).
+_PARTS: Final[tuple[tuple[str, dict[str, float]], ...]] = (
+    ("open", {"aa": 1.0}),
+    ("stretched", {"aa": -1.0, "ee": 1.0}),
+    ("rounded", {"aa": -1.0, "oh": 1.0}),
+    ("jaw's share of stretched", {"ih": 1.0, "ee": -1.0}),
+    ("pucker's share of rounded", {"ou": 1.0, "oh": -1.0}),
+    ("both blinks", {"blink": 1.0, "blinkLeft": -1.0, "blinkRight": -1.0}),
+    ("jaw", {"surprised": 0.4}),
+    ("rounding", {}),
+    ("stretch", {}),
+    ("left blink", {"blinkLeft": 1.0}),
+    ("right blink", {"blinkRight": 1.0}),
+    ("browInnerUp times browOuterUp", {"sad": -1.0}),  # sad's 0.6 browInnerUp (1 - browOuterUp)
+    ("smile or squint", {"relaxed": 1.0}),
 )
 
 
@@ -180,7 +183,7 @@ def _feature_table() -> tuple[F64, F64]:
         "happy": _column(_avg(*_SMILE, scale=1.3), _avg("cheekSquintLeft", "cheekSquintRight", scale=0.3),
                          _avg(*_FROWN, scale=-0.5)),
         "angry": _column(_avg(*_BROW_DOWN, scale=1.5), _avg(*_SMILE, scale=-0.5)),
-        "sad": _column(_avg(*_FROWN, scale=1.2), _avg(*_SMILE, scale=-0.5)),
+        "sad": _column(_avg(*_FROWN, scale=1.2), _avg(*_SMILE, scale=-0.5), _avg("browInnerUp", scale=0.6)),
         "surprised": _column(_avg(*_BROW_OUTER_UP, scale=0.8), _avg("eyeWideLeft", "eyeWideRight", scale=0.8),
                              _avg(*_BROW_DOWN, scale=-0.4)),
         # The eyes look toward the avatar's left when the left eye turns out and the right eye in.
@@ -190,8 +193,9 @@ def _feature_table() -> tuple[F64, F64]:
         "lookRight": _column(_avg("eyeLookInLeft", "eyeLookOutRight", scale=1.5)),
     }  # fmt: skip
     assembly = np.zeros((len(_PARTS) + len(BLENDSHAPES), len(EXPRESSION_NAMES)))
-    for row, name in enumerate(_PARTS):
-        assembly[row, EXPRESSION_NAMES.index(name)] = 1.0
+    for row, (_, adds) in enumerate(_PARTS):
+        for name, weight in adds.items():
+            assembly[row, EXPRESSION_NAMES.index(name)] = weight
     for name, column in linear.items():
         assembly[len(_PARTS) :, EXPRESSION_NAMES.index(name)] = column
     return first, assembly

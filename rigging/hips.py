@@ -22,17 +22,36 @@ _LEG_JOINTS: Final = np.array(
     [P.LEFT_HIP, P.RIGHT_HIP, P.LEFT_KNEE, P.RIGHT_KNEE, P.LEFT_ANKLE, P.RIGHT_ANKLE]
 )
 _FEET: Final = np.array([P.LEFT_HEEL, P.RIGHT_HEEL, P.LEFT_FOOT_INDEX, P.RIGHT_FOOT_INDEX])
-# The six numbers of the image the spot needs: the shoulders' visibility, then the x of the
-# shoulders and of the hips.
-# shoulders' visibility, then the x of the shoulders and of the hips (flat positions in (33 * 4)).
-_PICKS: Final = 4 * np.array([P.LEFT_SHOULDER, P.RIGHT_SHOULDER] * 2 + [P.LEFT_HIP, P.RIGHT_HIP]) + [
-    3,
-    3,
-    0,
-    0,
-    0,
-    0,
-]
+
+
+def _picks(rows: int, cols: int, terms: list[list[tuple[int, int, float]]]) -> F64:
+    """A table (rows * cols, len(terms)) whose product with flattened points (B, rows * cols)
+    gives each term's weighted sum of (point, coordinate) entries."""
+    table = np.zeros((rows * cols, len(terms)))
+    for column, term in enumerate(terms):
+        for point, coordinate, weight in term:
+            table[point * cols + coordinate, column] = weight
+    return table
+
+
+# What the spot needs from the image, as one product with the flattened landmarks: both
+# shoulders' visibility, their x apart, and the hips' mean x (halves, exact as 0.5 (a + b) is).
+# A product rather than picking and subtracting: numpy's cost here is per call, and a
+# coefficient of 0 leaves the other (finite) landmarks out exactly.
+_IMAGE_PICKS: Final = _picks(
+    33,
+    4,
+    [
+        [(P.LEFT_SHOULDER, 3, 1.0)],
+        [(P.RIGHT_SHOULDER, 3, 1.0)],
+        [(P.LEFT_SHOULDER, 0, 1.0), (P.RIGHT_SHOULDER, 0, -1.0)],
+        [(P.LEFT_HIP, 0, 0.5), (P.RIGHT_HIP, 0, 0.5)],
+    ],
+)
+# The world shoulders' vector, left minus right, likewise.
+_SHOULDERS: Final = _picks(
+    33, 3, [[(P.LEFT_SHOULDER, k, 1.0), (P.RIGHT_SHOULDER, k, -1.0)] for k in range(3)]
+)
 _SUM3: Final = np.ones((3, 1))
 _X: Final = np.array([1.0, 0.0, 0.0])
 _MINUS_Z: Final = np.array([0.0, 0.0, -1.0])
@@ -53,17 +72,17 @@ def image_spot(pts: F64, image: F64, min_visibility: F64, focal: F64) -> tuple[F
     spot: both shoulders seen in the image, and a torso neither too small in the world nor in the
     image.
     """
-    c = image.reshape(len(image), -1).take(_PICKS, axis=1)
+    c = image.reshape(len(image), -1) @ _IMAGE_PICKS
     seen = np.minimum(c[:, 0:1], c[:, 1:2]) >= min_visibility
-    shoulders = pts[:, P.LEFT_SHOULDER] - pts[:, P.RIGHT_SHOULDER]
+    shoulders = pts.reshape(len(pts), -1) @ _SHOULDERS
     width_world = np.sqrt((shoulders * shoulders) @ _SUM3)
-    width_image = np.abs(c[:, 2:3] - c[:, 3:4])
+    width_image = np.abs(c[:, 2:3])
     ok = seen & (width_world >= 0.05) & (width_image >= 0.01)
     # Where there is no spot the width may be 0: the floor only keeps that unused quotient finite.
     distance = focal * width_world / np.maximum(width_image, 0.01)
-    u = 0.5 * (c[:, 4:5] + c[:, 5:6])
-    # (x, 0, -distance), x = (u - 0.5) distance / focal, in one broadcast against constant rows.
-    spot = distance * ((u - 0.5) / focal * _X + _MINUS_Z)
+    # (x, 0, -distance), x = (u - 0.5) distance / focal with u the hips' mean x, in one broadcast
+    # against constant rows.
+    spot = distance * ((c[:, 3:4] - 0.5) / focal * _X + _MINUS_Z)
     return spot, ok
 
 

@@ -57,9 +57,6 @@ REST_LOCALS: Final[F64] = _rest_locals()
 _REST_GROUPED: Final[F64] = REST_LOCALS[GROUPED_BONES]
 _SUM4: Final = np.ones((4, 1))  # sums along the last axis as one product
 _BONE_GROUP4: Final = np.repeat(BONE_GROUP, 4)  # each bone's group for each of its components
-# Up to this many bones in a batch, interpolating them all costs less than picking out those on
-# their way: on so few numbers a call's cost hardly depends on how many there are.
-_SLERP_ALL_UP_TO: Final = 4 * len(GROUPED_BONES)
 
 
 def progress(since: F64, t_ms: F64, ease_ms: F64) -> F64:
@@ -116,12 +113,13 @@ def ease_step(
     if not np.count_nonzero(k < 1.0):
         return since, start, target
     k = k.take(BONE_GROUP, axis=-1)
-    if k.size <= _SLERP_ALL_UP_TO:
-        # Few bones: every one interpolated, then the arrived ones kept exactly at their target,
-        # in fewer calls than picking out the bones on their way (numpy's cost is per call).
-        return since, start, np.where((k < 1.0)[..., None], _slerp(start, target, k), target)
-    # Many: only those on their way, picked by their flat positions (take is quicker than a mask).
     easing = np.flatnonzero(k < 1.0)
+    if 2 * len(easing) > k.size:
+        # Most bones on their way: every one interpolated, then the arrived ones kept exactly at
+        # their target, in fewer calls than picking out those on their way.
+        return since, start, np.where((k < 1.0)[..., None], _slerp(start, target, k), target)
+    # Usually a group or two: only those bones, picked by their flat positions (take is quicker
+    # than a mask), for a slerp's sines and cosines cost per number.
     shown = target.copy()
     shown.reshape(-1, 4)[easing] = _slerp(
         start.reshape(-1, 4).take(easing, axis=0), target.reshape(-1, 4).take(easing, axis=0), k.take(easing)
@@ -141,12 +139,12 @@ def _slerp(a: F64, b: F64, t: F64) -> F64:
     theta = np.arccos(np.minimum(d * sign, 1.0))
     s = np.sin(theta)
     small = s < 1e-6
-    safe = np.where(small, 1.0, s)
+    # Both weights, sin((1 - t) theta) / sin(theta) and sin(t theta) / sin(theta), in one pass
+    # over their times side by side (those of nearly equal rotations are the times themselves).
     tt = t[..., None]
-    ut = 1.0 - tt
-    wa = np.where(small, ut, np.sin(ut * theta) / safe)
-    wb = np.where(small, tt, np.sin(tt * theta) / safe) * sign
-    q = wa * a + wb * b
+    times = np.concatenate((1.0 - tt, tt), axis=-1)
+    w = np.where(small, times, np.sin(times * theta) / np.where(small, 1.0, s))
+    q = w[..., 0:1] * a + (w[..., 1:2] * sign) * b
     return q / np.sqrt((q * q) @ _SUM4)  # against rounding only: between unit rotations, never near 0
 
 

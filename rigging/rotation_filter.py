@@ -69,7 +69,8 @@ def rotation_filter_step(
     """
     velocity = np.ascontiguousarray(velocity)  # a view of many solvers' state rows is strided
     speed = np.sqrt((velocity * velocity) @ _SUM3)  # (..., n, 1)
-    half_step = speed * (0.5 * dt_s)  # half the predicted turn's angle
+    half_dt = 0.5 * dt_s
+    half_step = speed * half_dt  # half the predicted turn's angle
     # exp(velocity dt): a bone standing still predicts exactly where it was.
     step = np.concatenate(
         (velocity * (np.sin(half_step) / np.maximum(speed, _TINY)), np.cos(half_step)), axis=-1
@@ -92,8 +93,9 @@ def rotation_filter_step(
     new_q = _product(correction, predicted, _RIGHT)
     # Normalised against rounding drift (a product of unit quaternions is never near zero).
     new_q = new_q / np.sqrt((new_q * new_q) @ _SUM4)
-    # velocity + alpha^2 / (2 - alpha) * error / dt, the error being axis * 2 half_error.
-    gain = (alpha + alpha) * alpha / ((2.0 - alpha) * dt_s)
+    # velocity + alpha^2 / (2 - alpha) * error / dt, the error being axis * 2 half_error (the 2
+    # of the gain taken as half of dt).
+    gain = alpha * alpha / ((2.0 - alpha) * half_dt)
     new_velocity = velocity + (gain * (half_error * axis_scale)) * error_q[..., :3]
     return new_q, cast(F64, new_velocity)
 

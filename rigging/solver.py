@@ -63,6 +63,11 @@ _STATE, _STATE_SIZE, _SETTINGS, _SETTINGS_SIZE = layouts(len(_DRIVEN_IDX))
 _EXPRESSION_NAMES: Final = face.EXPRESSION_NAMES
 _N_EXPRESSIONS: Final = len(_EXPRESSION_NAMES)
 _MIN_DT_S: Final = 1e-4
+# Columns of ones for a batch's rows, sliced rather than made (np.ones is a Python-level wrapper);
+# read only: the state packs a copy, and progress 1 is only read.
+_ONES: Final = np.ones((256, 1))
+_ONES_BY_GROUP: Final = np.ones((256, len(GROUPS)))
+_ONES.flags.writeable = _ONES_BY_GROUP.flags.writeable = False
 # The fields the filters read.
 _FILTER_MEMORY: Final = ("last_t", "rot_q", "rot_velocity", "euro_x", "euro_dx")
 _FILTER_SETTINGS: Final = ("rot_min_cutoff", "rot_beta", "euro_min_cutoff", "euro_beta", "euro_d_cutoff")
@@ -219,7 +224,8 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
     """The poses of ``stack``'s frames, one per solver, and each solver's new state."""
     n = len(stack)
     # Each solver's memory and settings as rows, and their fields as views of those rows.
-    m = fields(np.array([s._state for s in solvers]), _STATE)
+    # (a batch of one reads its solver's row itself: nothing below writes into the memory read)
+    m = fields(solvers[0]._state[None] if n == 1 else np.array([s._state for s in solvers]), _STATE)
     # (a batch of one reads its solver's settings fields, made with its settings)
     c = solvers[0]._settings_fields if n == 1 else fields(np.array([s._settings for s in solvers]), _SETTINGS)
     t = stack.t_ms  # (B, 1)
@@ -230,7 +236,7 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
     # divides the time since the toggle by the ease, and the quotient is 1 or more exactly when
     # the time is the ease or more.
     if np.count_nonzero(t - m["since"] >= c["settle_ms"]) == m["since"].size:
-        k = np.ones_like(m["since"])
+        k = _ONES_BY_GROUP[:n] if n <= len(_ONES_BY_GROUP) else np.ones_like(m["since"])
     else:
         k = progress(m["since"], t, ease)
 
@@ -254,7 +260,7 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
         _STATE,
         {
             "last_t": t,
-            "has_last": np.ones((n, 1)),
+            "has_last": _ONES[:n] if n <= len(_ONES) else np.ones((n, 1)),
             "seen": seen.astype(np.float64),
             "since": since,
             "start": start,
@@ -319,21 +325,28 @@ def _filter_rows(
 
 
 def _poses(times: list[float], values: F64, rotations: F64) -> list[AvatarPose]:
-    """The poses of a batch: its timestamps, filtered hips and expressions, and bone rotations."""
+    """The poses of a batch: its timestamps, filtered hips and expressions, and bone rotations.
+
+    Each pose keeps its rotations' (n, 4) block too, which the encoder then takes as it is.
+    """
     hips = values[:, :3]
     weights = np.minimum(np.maximum(values[:, 3:], 0.0), 1.0).tolist()
-    # Every bone's row from one iterator over the batch: each pose's dict takes the next bones'
-    # worth (zip stops at the last name without drawing another row).
-    rows = iter(rotations.reshape(-1, 4))
-    return [
-        AvatarPose(
-            t_ms,
-            hips[i],
-            dict(zip(_DRIVEN_NAMES, rows, strict=False)),
-            {name: w for name, w in zip(_EXPRESSION_NAMES, weights[i], strict=True) if w > 1e-3},
+    flat = rotations.reshape(-1, 4)
+    rows = list(flat)  # every bone's row of the batch in one call
+    poses = []
+    for i, t_ms in enumerate(times):
+        at = i * _N_DRIVEN
+        poses.append(
+            AvatarPose._of_rows(
+                t_ms,
+                hips[i],
+                _DRIVEN_NAMES,
+                flat[at : at + _N_DRIVEN],
+                rows[at : at + _N_DRIVEN],
+                {name: w for name, w in zip(_EXPRESSION_NAMES, weights[i], strict=True) if w > 1e-3},
+            )
         )
-        for i, t_ms in enumerate(times)
-    ]
+    return poses
 
 
 def _hips_position(

@@ -182,3 +182,22 @@ def test_a_batch_with_a_bad_pose_names_it() -> None:
         encode_batch([good], [0], [HopTiming(math.nan, 0.0, 0.0)])
     with pytest.raises(CodecError, match="2 sequence numbers"):
         encode_batch([good], [0, 1], [None])
+
+
+def test_solved_poses_changed_afterwards_encode_what_they_hold() -> None:
+    lines = (ROOT / "assets" / "demo" / "book.jsonl").read_text().splitlines()
+    solver = Retargeter()
+    solved = [solver.solve(parse_frame(json.loads(line))) for line in lines[:4]]
+    assert all(p.bone_rows() is not None for p in solved)
+    # a bone replaced, one rotated in place, one dropped, and the dict reordered
+    solved[0].bones["head"] = np.array([0.0, 0.0, 0.0, 1.0])
+    solved[1].bones["head"][:] = [0.0, 1.0, 0.0, 0.0]
+    del solved[2].bones["hips"]
+    solved[3].bones = dict(reversed(solved[3].bones.items()))
+    assert [p.bone_rows() is None for p in solved] == [True, False, True, True]
+    by_hand = [AvatarPose(p.t_ms, p.hips_position.copy(), dict(p.bones), dict(p.expressions)) for p in solved]
+    timing = HopTiming(1.0, 2.5, 3.25)
+    expected = [encode(p, i, timing) for i, p in enumerate(by_hand)]
+    assert encode_batch(solved, list(range(4)), [timing] * 4) == expected
+    assert [encode(p, i, timing) for i, p in enumerate(solved)] == expected
+    assert encode_batch(solved[1:2], [1], [timing]) == expected[1:2]
