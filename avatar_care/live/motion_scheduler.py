@@ -35,7 +35,9 @@ class MotionScheduler:
     """Batches the solving and encoding of every room's frames (see the module)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+        # A weak reference: the loop's entry in _SCHEDULERS must not keep the loop alive (a strong
+        # one from the value to its weak key would keep every closed loop, and its scheduler).
+        self._loop = weakref.ref(loop)
         self._pending: list[Pending] = []
         self._flush_scheduled = False
         #: How many batches and frames were solved, for the benchmarks.
@@ -53,6 +55,13 @@ class MotionScheduler:
         if scheduler is None:
             scheduler = _SCHEDULERS[loop] = cls(loop)
         return scheduler
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop()
+        if loop is None:
+            raise RuntimeError("this scheduler's event loop is gone")
+        return loop
 
     # -- batching ---------------------------------------------------------------------------
     def submit(self, hub: MotionHub, frame: TrackingFrame, received: float) -> None:
