@@ -25,7 +25,7 @@ from rigging.landmarks import PosePoint as P
 from rigging.landmarks import to_avatar
 from rigging.limits import clamp
 from rigging.presence import GROUP_NAMES, REST_LOCALS
-from rigging.quaternion import F64, frame_rows, from_matrix, multiply_conjugate, power, turns, unit
+from rigging.quaternion import F64, dot_last, frame_rows, from_matrix, multiply_conjugate, power, turns, unit
 from rigging.skeleton import BONE_INDEX, BONES, FINGER_BONES
 
 SIDES: Final = body.SIDES
@@ -319,8 +319,8 @@ def solve_locals(
     moved = turned2[:, :k] @ limbs[:, :k]
     u2 = unit_pairs2[:, :2, 1]
     # A palm nearly along the forearm says nothing of its twist: then the carried forearm.
-    perp = across - ((across * u2) @ _ONES3) * u2
-    usable = seen_by.hands_known & (np.sqrt((perp * perp) @ _ONES3)[..., 0] > 0.2)
+    perp = across - dot_last(across * u2, _ONES3) * u2
+    usable = seen_by.hands_known & (np.sqrt(dot_last(perp * perp, _ONES3))[..., 0] > 0.2)
     if np.count_nonzero(usable) != usable.size:
         np.copyto(limbs[:, k:], moved[:, :2], where=~usable[..., None, None])
     if any_leg:

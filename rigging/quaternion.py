@@ -23,11 +23,26 @@ _ONES3: Final = np.ones((3, 1))
 _ONES4: Final = np.ones((4, 1))
 
 
+def dot_last(a: F64, table: F64) -> F64:
+    """``a @ table`` for a constant 2-D ``table`` (rows, columns), as one 2-D product.
+
+    numpy's stacked matmul steps through the leading axes of ``a`` in small loops; flattened to
+    2-D it is one BLAS call: a little quicker for one frame, about ten times for fifty.
+    """
+    out: F64 = a.reshape(-1, table.shape[0]).dot(table).reshape((*a.shape[:-1], table.shape[1]))
+    return out
+
+
+_ONES_BY_LENGTH: Final = {k: np.ones((k, 1)) for k in range(1, 17)}
+
+
 def _sum_last(a: F64, keepdims: bool = False) -> F64:
-    """Sum over the last axis: ``a.sum(-1)`` without the Python wrapper around it."""
-    if keepdims:
-        return np.asarray(np.add.reduce(a, axis=-1, keepdims=True), dtype=np.float64)
-    return np.asarray(np.add.reduce(a, axis=-1), dtype=np.float64)
+    """Sum over the last axis: ``a.sum(-1)`` as a product with ones (see :func:`dot_last`)."""
+    ones = _ONES_BY_LENGTH.get(a.shape[-1])
+    if ones is None:
+        return np.asarray(a.sum(axis=-1, keepdims=keepdims), dtype=np.float64)
+    s = dot_last(a, ones)
+    return s if keepdims else s[..., 0]
 
 
 def normalize(q: F64) -> F64:
@@ -72,7 +87,7 @@ _HAMILTON: Final = _product_table(
 
 def _bilinear(a: F64, b: F64, table: F64) -> F64:
     outer = a[..., :, None] * b[..., None, :]
-    return np.asarray(outer.reshape(*outer.shape[:-2], -1) @ table, dtype=np.float64)
+    return np.asarray(outer.reshape(-1, table.shape[0]).dot(table).reshape((*a.shape[:-1], table.shape[1])))
 
 
 def cross(a: F64, b: F64) -> F64:
@@ -109,10 +124,10 @@ def turns(pairs: F64) -> tuple[F64, F64]:
     Also gives the pairs made unit (..., 2, 3), which callers reuse. Many independent turns stacked
     along the leading axes cost what one does. See :func:`rotation_between` for the formula.
     """
-    u = pairs / np.maximum(np.sqrt((pairs * pairs) @ _ONES3), _EPS_A)
+    u = pairs / np.maximum(np.sqrt(dot_last(pairs * pairs, _ONES3)), _EPS_A)
     lead = u.shape[:-2]
     x = u.reshape((*lead, 6))
-    t = (x[..., :, None] * x[..., None, :]).reshape((*lead, 36)) @ _TURN
+    t = (x[..., :, None] * x[..., None, :]).reshape(-1, 36).dot(_TURN).reshape((*lead, 28))
     c = t[..., 27:28]
     r = t[..., 0:9] + _EYE_FLAT + (c * t[..., 9:18] - t[..., 18:27]) / np.maximum(c + _ONE_A, _EPS_A)
     r = r.reshape((*lead, 3, 3))
@@ -311,8 +326,8 @@ def slerp(a: F64, b: F64, t: F64 | float) -> F64:
 
 def frame_rows(primary: F64, secondary: F64) -> F64:
     """The transpose of :func:`frame`: the basis vectors as rows (..., 3, 3)."""
-    e1 = primary / np.maximum(np.sqrt((primary * primary) @ _ONES3), _EPS_A)
-    rest = secondary - ((secondary * e1) @ _ONES3) * e1
+    e1 = primary / np.maximum(np.sqrt(dot_last(primary * primary, _ONES3)), _EPS_A)
+    rest = secondary - dot_last(secondary * e1, _ONES3) * e1
     rows = np.empty((*rest.shape[:-1], 3, 3))
     rows[..., 0, :] = e1
     rows[..., 1, :] = rest
@@ -320,7 +335,7 @@ def frame_rows(primary: F64, secondary: F64) -> F64:
     # unit in one call: the same numbers as normalising rest first, zero vectors included.
     rows[..., 2, :] = cross(e1, rest)
     tail = rows[..., 1:, :]
-    tail /= np.maximum(np.sqrt((tail * tail) @ _ONES3), _EPS_A)
+    tail /= np.maximum(np.sqrt(dot_last(tail * tail, _ONES3)), _EPS_A)
     return rows
 
 
