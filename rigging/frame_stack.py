@@ -71,7 +71,10 @@ def shape_error(frame: TrackingFrame) -> FrameError | None:
 
 
 def _stacked(arrays: list[F64]) -> F64:
-    # np.array of same-shaped arrays stacks them in C, without the Python loop of np.stack.
+    # np.array of same-shaped arrays stacks them in C, without the Python loop of np.stack. One
+    # array needs no copy: a view with the batch axis added (the solve only reads its inputs).
+    if len(arrays) == 1:
+        return np.asarray(arrays[0], dtype=np.float64)[None]
     return np.array(arrays, dtype=np.float64)
 
 

@@ -251,8 +251,11 @@ def from_matrix(m: F64) -> F64:
     shape = m.shape[:-2]
     flat = m.reshape(-1, 9)
     cands = (flat @ _CAND_COEF + _CAND_CONST).reshape(-1, 4, 4)
-    choice = (flat @ _PICK).argmax(axis=1)
-    q = cands[np.arange(len(choice)), choice]
+    # The chosen candidate of each matrix by one take on the flattened rows (fancy indexing with
+    # two index arrays is several times slower).
+    pick = (flat @ _PICK).argmax(axis=1)
+    pick += np.arange(0, 4 * len(pick), 4)
+    q = cands.reshape(-1, 4).take(pick, axis=0)
     # Made unit and turned to w >= 0 in one product.
     q = q * (np.where(q[:, 3:4] < 0, -1.0, 1.0) / np.sqrt(q * q @ _ONES4))
     return np.asarray(q.reshape((*shape, 4)), dtype=np.float64)
