@@ -9,7 +9,10 @@ On arrays this small numpy's cost is per call, not per number, so the parts are 
 side in rounds: every landmark direction comes from one product per kind of landmarks; every
 frame whose inputs are ready is built in one call (the torso's, the hands' and the head's, then
 the limbs'); and each step down the chains (upper chest to arms, arm to forearm, thigh to shin
-to foot, hand to finger joint by finger joint) is one call of turns for all of them.
+to foot, hand to finger joint by finger joint) is one call of turns for all of them. Every world
+rotation is written into one array of slots, so that all the parent-relative rotations come from
+one product of two takes, all the quaternions from one call, and one take puts them in the
+skeleton's order.
 """
 
 from __future__ import annotations
@@ -124,8 +127,8 @@ _FIRST_REST_T: Final = np.concatenate(
 _LIMB_REST_T: Final = np.concatenate((body.ARM_REST_T, body.FOREARM_REST_T))
 _LIMB_REST_T_LEGS: Final = np.concatenate((body.ARM_REST_T, body.THIGH_REST_T, body.FOREARM_REST_T))
 _ARM_ROWS: Final = np.array([10, 11, 14, 15], dtype=np.intp)  # body.UPPER_ARM_DIR, body.LOWER_ARM_DIR
-# Where the upper chest carries both upper arms, and its +Z: the columns of one product.
-_UPPER_ARMS_AND_Z: Final = np.array([*body.UPPER_ARM, body.Z]).T.copy()
+# Both upper arms' rest directions as rows: times the upper chest's transpose, where it carries them.
+_UPPER_ARMS: Final = body.UPPER_ARM.copy()
 # The directions the next bones of a chain have at rest: forearms and shins, then feet (columns).
 _NEXT_REST: Final = np.concatenate((body.LOWER_ARM, body.LOWER_LEG))[..., None]
 _FOOT_REST: Final = body.FOOT[..., None]
@@ -277,9 +280,8 @@ def solve_locals(
     # Round 1 of turns: the upper arms carried by the upper chest (the twist a straight arm keeps),
     # [the thighs onto themselves, for their unit directions,] the fingers' first joints. Each
     # round's (from, to) pairs are written into one array for one call of turns.
-    carried = (upper_w @ _UPPER_ARMS_AND_Z).swapaxes(1, 2)  # rows: both upper arms, the chest's +Z
     pairs = np.empty((n, k + (10 if any_hand else 0), 2, 3))
-    pairs[:, :2, 0] = carried[:, :2]
+    np.matmul(_UPPER_ARMS, upper_w.swapaxes(-1, -2), out=pairs[:, :2, 0])
     pairs[:, :2, 1] = d[:, body.UPPER_ARM_DIR]
     if any_leg:
         pairs[:, 2:4] = d[:, body.THIGH_DIR, None]
@@ -289,7 +291,8 @@ def solve_locals(
         pairs[:, k:, 0] = hands.REST_DIRS[0]
         pairs[:, k:, 1] = in_hand[:, :, 0]
     turned, unit_pairs = turns(pairs)
-    fallback = (turned[:, :2] @ carried[:, 2, None, :, None])[..., 0]
+    # The chest's +Z (its third column) as each upper arm's turn carries it: the straight arm's twist.
+    fallback = (turned[:, :2] @ upper_w[:, None, :, 2, None])[..., 0]
     if any_leg:
         ref = body.twist_reference(
             unit_pairs[:, :4, 1],
