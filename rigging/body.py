@@ -35,7 +35,7 @@ from typing import Final
 import numpy as np
 
 from rigging.landmarks import PosePoint as P
-from rigging.quaternion import F64, frame
+from rigging.quaternion import F64, dot_last, frame
 from rigging.skeleton import REST
 
 X: Final = np.array([1.0, 0.0, 0.0])
@@ -153,16 +153,17 @@ def twist_reference(u: F64, bend_dir: F64, fallback: F64) -> F64:
     v[..., 2, :] = fallback
     tail = v[..., 1:, :]
     tail -= (tail @ u[..., :, None]) * u[..., None, :]
-    n = np.sqrt((v * v) @ _ONES3)  # (..., 3, 1): |bend_dir|, |bend|, |fallback's part|
-    trust = n[..., 1, :] / np.maximum(n[..., 0, :], _EPS_A) * _RAMP - _RAMP_START
+    n = np.sqrt(dot_last(v * v, _ONES3))  # (..., 3, 1): |bend_dir|, |bend|, |fallback's part|
+    floor = np.maximum(n, _EPS_A)  # every length kept off zero in one call
+    trust = n[..., 1, :] / floor[..., 0, :] * _RAMP - _RAMP_START
     x = np.minimum(np.maximum(trust, _ZERO_A), _ONE_A)  # np.clip, without its Python wrapper
     w = x * x * (3.0 - 2.0 * x)
-    units = tail / np.maximum(n[..., 1:, :], _EPS_A)
+    units = tail / floor[..., 1:, :]
     bend_u, fb = units[..., 0, :], units[..., 1, :]
     mixed = fb + w * (bend_u - fb)
-    m2 = (mixed * mixed) @ _ONES3
+    m2 = dot_last(mixed * mixed, _ONES3)
     unit_mixed = mixed / np.maximum(np.sqrt(m2), _EPS_A)
-    if m2.min() < 1e-12:
+    if np.count_nonzero(m2 < 1e-12):
         # A bend plane opposite to the fallback would cancel it out: then trust the bend alone.
         return np.asarray(np.where(m2 < 1e-12, bend_u, unit_mixed), dtype=np.float64)
     return np.asarray(unit_mixed, dtype=np.float64)

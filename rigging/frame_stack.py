@@ -45,6 +45,9 @@ class FrameStack:
     has_matrix: np.ndarray  # (B,) bool
     blendshapes: F64  # (B, 30) in rigging.face.BLENDSHAPES order, zeros where not given
     has_blendshapes: np.ndarray  # (B,) bool
+    # (B, 4) bool: left hand, right hand, face matrix, blendshapes given; the three masks above are
+    # views of it.
+    present: np.ndarray
 
     def __len__(self) -> int:
         return len(self.t_ms)
@@ -68,30 +71,47 @@ def shape_error(frame: TrackingFrame) -> FrameError | None:
 
 
 def _stacked(arrays: list[F64]) -> F64:
-    # np.array of same-shaped arrays stacks them in C, without the Python loop of np.stack.
+    # np.array of same-shaped arrays stacks them in C, without the Python loop of np.stack. One
+    # array needs no copy: a view with the batch axis added (the solve only reads its inputs).
+    if len(arrays) == 1:
+        return np.asarray(arrays[0], dtype=np.float64)[None]
     return np.array(arrays, dtype=np.float64)
 
 
 def stack_frames(frames: Sequence[TrackingFrame]) -> FrameStack:
     """One :class:`FrameStack` of ``frames`` (their shapes already checked)."""
+    n = len(frames)
     hands = _stacked(
         [h if h is not None else _NO_HAND for f in frames for h in (f.left_hand_world, f.right_hand_world)]
     )
-    detected = np.array([[f.left_hand_world is not None, f.right_hand_world is not None] for f in frames])
+    # What each frame has, in one array (one call, not three): both hands, face matrix, blendshapes.
+    present = np.array(
+        [
+            (
+                f.left_hand_world is not None,
+                f.right_hand_world is not None,
+                f.face_matrix is not None,
+                f.face_blendshapes is not None,
+            )
+            for f in frames
+        ],
+        dtype=bool,
+    ).reshape(n, 4)
     return FrameStack(
         t_ms=np.array([[f.t_ms] for f in frames], dtype=np.float64),
         pose=_stacked([f.pose_world if f.pose_world is not None else _NO_POSE for f in frames]),
         image=_stacked([f.pose_image if f.pose_image is not None else _NO_POSE for f in frames]),
-        hands=hands.reshape(len(frames), 2, HAND_POINTS, 3),
-        detected=detected.reshape(len(frames), 2),
+        hands=hands.reshape(n, 2, HAND_POINTS, 3),
+        detected=present[:, 0:2],
         face_matrix=_stacked([f.face_matrix if f.face_matrix is not None else _NO_MATRIX for f in frames]),
-        has_matrix=np.array([f.face_matrix is not None for f in frames]),
+        has_matrix=present[:, 2],
         blendshapes=np.array(
             [
                 blendshape_row(f.face_blendshapes) if f.face_blendshapes is not None else _NO_SHAPES
                 for f in frames
             ],
             dtype=np.float64,
-        ).reshape(len(frames), len(BLENDSHAPES)),
-        has_blendshapes=np.array([f.face_blendshapes is not None for f in frames]),
+        ).reshape(n, len(BLENDSHAPES)),
+        has_blendshapes=present[:, 3],
+        present=present,
     )

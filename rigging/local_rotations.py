@@ -9,7 +9,10 @@ On arrays this small numpy's cost is per call, not per number, so the parts are 
 side in rounds: every landmark direction comes from one product per kind of landmarks; every
 frame whose inputs are ready is built in one call (the torso's, the hands' and the head's, then
 the limbs'); and each step down the chains (upper chest to arms, arm to forearm, thigh to shin
-to foot, hand to finger joint by finger joint) is one call of turns for all of them.
+to foot, hand to finger joint by finger joint) is one call of turns for all of them. Every world
+rotation is written into one array of slots, so that all the parent-relative rotations come from
+one product of two takes, all the quaternions from one call, and one take puts them in the
+skeleton's order.
 """
 
 from __future__ import annotations
@@ -25,43 +28,12 @@ from rigging.landmarks import PosePoint as P
 from rigging.landmarks import to_avatar
 from rigging.limits import clamp
 from rigging.presence import GROUP_NAMES, REST_LOCALS
-from rigging.quaternion import F64, conjugate, frame_rows, from_matrix, multiply, power, turns, unit
+from rigging.quaternion import F64, dot_last, frame_rows, from_matrix, multiply_conjugate, power, turns, unit
 from rigging.skeleton import BONE_INDEX, BONES, FINGER_BONES
 
 SIDES: Final = body.SIDES
-# Visibility columns picked in one call, arranged (joint, side) so that .all over the joints
-# gives (B, 2): left, right.
-_ARM_VIS: Final = [
-    P.LEFT_SHOULDER,
-    P.RIGHT_SHOULDER,
-    P.LEFT_ELBOW,
-    P.RIGHT_ELBOW,
-    P.LEFT_WRIST,
-    P.RIGHT_WRIST,
-]
-_LEG_VIS: Final = [
-    p + o for p in (P.LEFT_HIP, P.LEFT_KNEE, P.LEFT_ANKLE, P.LEFT_HEEL, P.LEFT_FOOT_INDEX) for o in (0, 1)
-]
-_COARSE_HAND_VIS: Final = [P.LEFT_PINKY, P.RIGHT_PINKY, P.LEFT_INDEX, P.RIGHT_INDEX]
-_HEAD_VIS: Final = [P.NOSE, P.LEFT_EAR, P.RIGHT_EAR]
 
-# How the rotation between hips and shoulders is shared along the spine (sums to 1), then how the
-# head's turn is shared by neck and head.
-_SHARES: Final = np.array([0.4, 0.3, 0.3, 0.5, 0.5])
-# The bones written from the solved rotations, in the order solve_locals assembles them. The
-# shoulders are not among them: they stay at rest.
-_UPPER_BONES: Final = [
-    BONE_INDEX[b]
-    for b in ("hips", "spine", "chest", "upperChest", "neck", "head",
-              "leftUpperArm", "rightUpperArm", "leftLowerArm", "rightLowerArm", "leftHand", "rightHand")
-]  # fmt: skip
-_LEG_BONES: Final = [
-    BONE_INDEX[b]
-    for b in ("leftUpperLeg", "rightUpperLeg", "leftLowerLeg", "rightLowerLeg", "leftFoot", "rightFoot")
-]
-_FINGER_BONES: Final = [BONE_INDEX[b] for b in (*FINGER_BONES["left"], *FINGER_BONES["right"])]
-_ALL_IDX: Final = np.arange(len(BONES))
-# seen's columns are assembled in this order; GROUP_NAMES must agree.
+# seen's columns are in this order; GROUP_NAMES must agree.
 _GROUP_ORDER: Final = (
     "torso", "head", "leftArm", "rightArm", "leftHand", "rightHand",
     "leftFingers", "rightFingers", "leftLeg", "rightLeg",
@@ -69,22 +41,73 @@ _GROUP_ORDER: Final = (
 if GROUP_NAMES != _GROUP_ORDER:  # pragma: no cover - a guard for whoever reorders the groups
     raise RuntimeError("rigging.presence.GROUP_NAMES changed order: update rigging.local_rotations")
 
+# A frame's flags as numbers 0/1: every pose point's visibility, then what FrameStack.present
+# lists first (left hand, right hand detected, face matrix given).
+_N_POINTS: Final = len(P)
+_N_FLAGS: Final = _N_POINTS + 3
+_MATRIX_FLAG: Final = _N_POINTS + 2
+
+
+def _sight_table() -> tuple[F64, F64]:
+    """Weights (flags, 12) and thresholds (12): column j holds exactly when flags @ W[:, j] >= T[j].
+
+    Columns: the groups of :data:`_GROUP_ORDER`, then each hand's twist known (detected, or the
+    pose's pinky and index seen). A group needs all of its points (an AND: the sum of their
+    flags reaches their count); "these points, and either those points or that flag" weighs the
+    required points more than the rest can make up, so one sum still decides. Sums of small whole
+    numbers are exact, and the thresholds sit half-way between them.
+    """
+    w = np.zeros((_N_FLAGS, 12))
+    need = np.zeros(12)
+    shoulders = (P.LEFT_SHOULDER, P.RIGHT_SHOULDER)
+
+    def put(col: int, flags: tuple[int, ...], weight: float = 1.0) -> None:
+        w[list(flags), col] = weight
+        need[col] += weight * len(flags)
+
+    put(0, shoulders)  # torso: the body is seen
+    put(1, shoulders, 4.0)  # head: the body, and the nose and both ears or a face matrix
+    put(1, (P.NOSE, P.LEFT_EAR, P.RIGHT_EAR))
+    w[_MATRIX_FLAG, 1] = 3.0
+    for s in (0, 1):
+        arm = (*shoulders, P.LEFT_ELBOW + s, P.LEFT_WRIST + s)  # the body and the arm's points
+        coarse, detected = (P.LEFT_PINKY + s, P.LEFT_INDEX + s), _N_POINTS + s
+        put(2 + s, arm)
+        put(4 + s, arm, 3.0)  # hand: the arm, and the hand detected or its coarse points seen
+        put(4 + s, coarse)
+        w[detected, 4 + s] = 2.0
+        put(6 + s, (*arm, detected))  # fingers: the arm and the hand detected
+        leg = (P.LEFT_HIP, P.LEFT_KNEE, P.LEFT_ANKLE, P.LEFT_HEEL, P.LEFT_FOOT_INDEX)
+        put(8 + s, (*shoulders, *(p + s for p in leg)))
+        put(10 + s, coarse)  # the hand's twist: detected or its coarse points seen
+        w[detected, 10 + s] = 2.0
+    return w, need - 0.5
+
+
+_SIGHT_W, _SIGHT_AT = _sight_table()
+
 
 @dataclass(frozen=True)
 class Sight:
-    """What each frame of a batch shows."""
+    """What each frame of a batch shows (views of one mask)."""
 
-    vis: np.ndarray  # (B, 33) bool: landmark visible enough
+    seen: np.ndarray  # (B, groups) bool: the groups of rigging.presence.GROUP_NAMES seen
     body: np.ndarray  # (B,) bool: a pose with both shoulders in view (else nothing is solved)
     legs: np.ndarray  # (B, 2) bool: every point of the leg in view (and the body seen)
+    hands_known: np.ndarray  # (B, 2) bool: the hand's twist is known (detected, or pinky and index seen)
 
 
 def sight(stack: FrameStack, min_visibility: F64) -> Sight:
-    """Visibility masks; ``min_visibility`` (B, 1). A frame without a pose has visibility 0."""
-    vis = stack.pose[:, :, 3] >= min_visibility
-    body_seen = vis[:, P.LEFT_SHOULDER] & vis[:, P.RIGHT_SHOULDER]
-    legs = vis[:, _LEG_VIS].reshape(-1, 5, 2).all(axis=1) & body_seen[:, None]
-    return Sight(vis=vis, body=body_seen, legs=legs)
+    """Visibility masks; ``min_visibility`` (B, 1). A frame without a pose has visibility 0.
+
+    Every mask from one product of the frames' flags with a constant table (numpy's cost here is
+    per call, and the groups are a dozen ANDs and ORs of the flags).
+    """
+    flags = np.empty((len(stack), _N_FLAGS))
+    np.greater_equal(stack.pose[:, :, 3], min_visibility, out=flags[:, :_N_POINTS])
+    flags[:, _N_POINTS:] = stack.present[:, :3]
+    ok = flags @ _SIGHT_W >= _SIGHT_AT
+    return Sight(seen=ok[:, :10], body=ok[:, 0], legs=ok[:, 8:10], hands_known=ok[:, 10:12])
 
 
 # The avatar frame's change of axes as a matrix (rows): folded into each operator's camera
@@ -103,22 +126,85 @@ _FIRST_REST_T: Final = np.concatenate(
 )
 _LIMB_REST_T: Final = np.concatenate((body.ARM_REST_T, body.FOREARM_REST_T))
 _LIMB_REST_T_LEGS: Final = np.concatenate((body.ARM_REST_T, body.THIGH_REST_T, body.FOREARM_REST_T))
-_ARM_ROWS: Final = [10, 11, 14, 15]  # body.UPPER_ARM_DIR, then body.LOWER_ARM_DIR
-# Where the upper chest carries both upper arms, and its +Z: the columns of one product.
-_UPPER_ARMS_AND_Z: Final = np.array([*body.UPPER_ARM, body.Z]).T.copy()
+_ARM_ROWS: Final = np.array([10, 11, 14, 15], dtype=np.intp)  # body.UPPER_ARM_DIR, body.LOWER_ARM_DIR
+# Both upper arms' rest directions as rows: times the upper chest's transpose, where it carries them.
+_UPPER_ARMS: Final = body.UPPER_ARM.copy()
 # The directions the next bones of a chain have at rest: forearms and shins, then feet (columns).
 _NEXT_REST: Final = np.concatenate((body.LOWER_ARM, body.LOWER_LEG))[..., None]
 _FOOT_REST: Final = body.FOOT[..., None]
 # The sideways rows of body.DIRECTIONS the arms' (and the legs') second round turns toward.
-_FOREARM_AND_SHIN: Final = [14, 15, 20, 21]  # body.LOWER_ARM_DIR, then body.LOWER_LEG_DIR
+_FOREARM_AND_SHIN: Final = np.array([14, 15, 20, 21], dtype=np.intp)  # LOWER_ARM_DIR, LOWER_LEG_DIR
 _ARM_AND_KNEE_BEND: Final = slice(14, 18)  # body.LOWER_ARM_DIR, then body.KNEE_BEND
-# Parent and child of each relative rotation, as slots of the world rotations solve_locals stacks:
-# 0 hips, 1 upper chest, 2 head, 3-4 hands, 5-6 upper arms, 7-8 forearms, 9-10 thighs, 11-12 shins,
-# 13-14 feet. Spine's whole turn, head's, upper arms (shoulders at rest), forearms, hands, legs.
-_PARENTS: Final = [0, 1, 1, 1, 5, 6, 7, 8]
-_CHILDREN: Final = [1, 2, 5, 6, 7, 8, 3, 4]
-_LEG_PARENTS: Final = [*_PARENTS, 0, 0, 9, 10, 11, 12]
-_LEG_CHILDREN: Final = [*_CHILDREN, 9, 10, 11, 12, 13, 14]
+_EYE3: Final = np.eye(3)
+_ONES3: Final = np.ones((3, 1))
+
+# solve_locals keeps every world rotation in one array of slots (B, slots, 3, 3): 0 the identity
+# (the parent of the hips and of the fingers, whose turns are already local), 1 hips, 2 upper
+# chest, 3 head, 4-5 hands, 6-7 upper arms, then forearms (8-9), or with the legs thighs (8-9),
+# forearms (10-11), shins (12-13) and feet (14-15); then the fingers' turns, joint-major (10 per
+# joint: left thumb to little, right thumb to little).
+_WORLD: Final = slice(1, 6)
+_HEAD: Final = 3
+_FINGERS_AT: Final = {False: 10, True: 16}
+
+# Then the quaternions are made in one call in this order (57 slots): 0-4 the shared rotations of
+# spine, chest, upper chest, neck and head (slot 0 first holds the head's turn less its offset),
+# 5 hips, 6 the spine's whole turn, 7 the head's, 8-9 upper arms, 10-11 forearms, 12-13 hands,
+# 14-19 legs (thighs, shins, feet), 20-49 the fingers in FINGER_BONES order, 50-56 the bones that
+# stay at rest. A slot not solved in a batch is made from the identity and then written over.
+_SPINE_TURN, _HEAD_TURN = 6, 7
+_LEGS_OUT: Final = slice(14, 20)
+_FINGERS_OUT: Final = slice(20, 50)
+_REST_OUT: Final = slice(50, 57)
+_OUT_BONES: Final = (
+    "spine", "chest", "upperChest", "neck", "head", "hips", "", "",
+    "leftUpperArm", "rightUpperArm", "leftLowerArm", "rightLowerArm", "leftHand", "rightHand",
+    "leftUpperLeg", "rightUpperLeg", "leftLowerLeg", "rightLowerLeg", "leftFoot", "rightFoot",
+    *FINGER_BONES["left"], *FINGER_BONES["right"],
+)  # fmt: skip
+_AT_REST: Final = tuple(b for b in BONES if b not in _OUT_BONES)
+# Each bone's slot among the quaternions: one take puts them in BONES order.
+_BONE_SLOT: Final = np.array([(*_OUT_BONES, *_AT_REST).index(b) for b in BONES], dtype=np.intp)
+_REST_Q: Final = REST_LOCALS[[BONE_INDEX[b] for b in _AT_REST]]
+_REST_LEGS_Q: Final = REST_LOCALS[[BONE_INDEX[b] for b in _OUT_BONES[_LEGS_OUT]]]
+_REST_FINGERS_Q: Final = REST_LOCALS[[BONE_INDEX[b] for b in _OUT_BONES[_FINGERS_OUT]]]
+# From the whole spine's turn and the head's, the five shared ones (sums to 1 along each chain).
+_SHARE_FROM: Final = np.array([_SPINE_TURN] * 3 + [0, 0], dtype=np.intp)
+_SHARES: Final = np.array([0.4, 0.3, 0.3, 0.5, 0.5])
+_ALL_IDX: Final = np.arange(len(BONES))
+
+
+def _relative_slots(legs: bool, fingers: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The world slots of each quaternion slot's parent and child (local = parent^T @ child)."""
+    fa = 10 if legs else 8
+    pairs = [(0, 0)] * 5 + [
+        (0, 1),
+        (1, 2),
+        (2, 3),
+        (2, 6),
+        (2, 7),
+        (6, fa),
+        (7, fa + 1),
+        (fa, 4),
+        (fa + 1, 5),
+    ]
+    pairs += [(1, 8), (1, 9), (8, 12), (9, 13), (12, 14), (13, 15)] if legs else [(0, 0)] * 6
+    at = _FINGERS_AT[legs]
+    # FINGER_BONES order is side, finger, joint; the slots are joint-major.
+    pairs += [
+        (0, at + 10 * j + 5 * s + f) if fingers else (0, 0)
+        for s in (0, 1)
+        for f in range(5)
+        for j in range(3)
+    ]
+    pairs += [(0, 0)] * len(_AT_REST)
+    parents, children = np.array(pairs, dtype=np.intp).T
+    return parents.copy(), children.copy()
+
+
+_RELATIVE: Final = {
+    (legs, fingers): _relative_slots(legs, fingers) for legs in (False, True) for fingers in (False, True)
+}
 
 
 def avatar_points(stack: FrameStack, camera_t: F64) -> tuple[F64, F64]:
@@ -130,30 +216,26 @@ def avatar_points(stack: FrameStack, camera_t: F64) -> tuple[F64, F64]:
     return stack.pose[..., :3] @ m, stack.hands @ m[:, None]
 
 
-def _pairs(n: int, parts: list[tuple[F64, F64]]) -> F64:
-    """Several parts' (from, to) direction pairs side by side, (n, rows, 2, 3), for one call of turns."""
-    out = np.empty((n, sum(b.shape[1] for _, b in parts), 2, 3))
-    start = 0
-    for a, b in parts:
-        stop = start + b.shape[1]
-        out[:, start:stop, 0] = a
-        out[:, start:stop, 1] = b
-        start = stop
-    return out
-
-
-def _first_frames(d: F64, palm: F64, detected: np.ndarray, legs_seen: F64) -> F64:
-    """World rotations of hips, upper chest, head (from the pose's points) and both hands, (B, 5, 3, 3).
+def _first_frames(d: F64, palm: F64, detected: np.ndarray, n_detected: int, legs_seen: F64, out: F64) -> None:
+    """World rotations of hips, upper chest, head (from the pose's points) and both hands into ``out``.
 
     ``d`` are the pose's directions (``body.DIRECTIONS``), ``palm`` (B, 2, 2, 3) both hands' own
-    palm directions, used where ``detected``; the hands not detected take the pose's.
+    palm directions, used where ``detected`` (``n_detected`` of them); the hands not detected take
+    the pose's. ``out`` is (B, 5, 3, 3).
     """
     f = d[:, body.FIRST_FRAMES].reshape(len(d), 2, 5, 3)  # (primaries, seconds) x 5 frames
-    np.copyto(f[:, :, body.POSE_HANDS], palm.swapaxes(1, 2), where=detected[:, None, :, None])
-    # The hips take the lean as much as the legs are seen; else they stay upright.
-    seen = legs_seen[:, None]
-    f[:, 1, 0] = seen * unit(f[:, 1, 1]) + (1.0 - seen) * body.Y
-    return np.asarray(frame_rows(f[:, 0], f[:, 1]).swapaxes(-1, -2) @ _FIRST_REST_T, dtype=np.float64)
+    if n_detected == detected.size:  # the masked copy only for a batch with some hands missing
+        f[:, :, body.POSE_HANDS] = palm.swapaxes(1, 2)
+    elif n_detected:
+        np.copyto(f[:, :, body.POSE_HANDS], palm.swapaxes(1, 2), where=detected[:, None, :, None])
+    # The hips take the lean as much as the legs are seen; else they stay upright (the blend's
+    # numbers exactly, when no frame shows its legs at all).
+    if np.count_nonzero(legs_seen):
+        seen = legs_seen[:, None]
+        f[:, 1, 0] = seen * unit(f[:, 1, 1]) + (1.0 - seen) * body.Y
+    else:
+        f[:, 1, 0] = body.Y
+    np.matmul(frame_rows(f[:, 0], f[:, 1]).swapaxes(-1, -2), _FIRST_REST_T, out=out)
 
 
 def solve_locals(
@@ -170,115 +252,112 @@ def solve_locals(
     ``legs_seen`` (B,) is how much the legs will be shown (it sets how the torso's lean is shared);
     ``camera`` (B, 3, 3) the camera correction, ``head_offset`` (B, 4) the calibrated head turn.
     """
-    vis = seen_by.vis
     n = len(stack)
     detected = stack.detected
     # A part no frame of the batch needs is skipped (a single webcam frame rarely shows legs).
-    any_hand, any_leg = bool(detected.any()), bool(seen_by.legs.any())
+    # (np.count_nonzero: the quickest test of a small mask.)
+    n_detected = int(np.count_nonzero(detected))
+    any_hand, any_leg = n_detected > 0, int(np.count_nonzero(seen_by.legs)) > 0
+    k = 4 if any_leg else 2  # the limbs' rows leading each round: arms, then thighs or shins
+    fingers_at = _FINGERS_AT[any_leg]
     d = body.DIRECTIONS @ pts  # (B, 24, 3)
     h = hands.DIRECTIONS @ hand_pts  # (B, 2, 17, 3)
+    w = np.empty((n, fingers_at + (30 if any_hand else 0), 3, 3))
+    w[:, 0] = _EYE3
     # Hands: from their own landmarks when detected, else coarsely from the pose's hand points.
-    world = _first_frames(d, h[:, :, hands.PALM], detected, legs_seen)
+    _first_frames(d, h[:, :, hands.PALM], detected, n_detected, legs_seen, w[:, _WORLD])
     # Head: the face matrix when given, else the ears and nose of the pose.
     has_matrix = stack.has_matrix
-    if has_matrix.any():
+    n_matrix = np.count_nonzero(has_matrix)
+    if n_matrix:
         from_face = camera @ face.head_from_matrix(stack.face_matrix)
-        world[:, 2] = (
-            from_face if has_matrix.all() else np.where(has_matrix[:, None, None], from_face, world[:, 2])
-        )
-    hands_w, upper_w = world[:, 3:5], world[:, 1]
-    # Every phalanx seen from its hand, (B, 10 fingers, 3 joints, 3): the first joints' views.
-    in_hand = (h[:, :, hands.PHALANGES] @ hands_w).reshape(n, 10, 3, 3)
+        if n_matrix == n:
+            w[:, _HEAD] = from_face
+        else:
+            np.copyto(w[:, _HEAD], from_face, where=has_matrix[:, None, None])
+    hands_w, upper_w = w[:, 4:6], w[:, 2]
 
     # Round 1 of turns: the upper arms carried by the upper chest (the twist a straight arm keeps),
-    # the fingers' first joints.
-    carried = (upper_w @ _UPPER_ARMS_AND_Z).swapaxes(1, 2)  # rows: both upper arms, the chest's +Z
-    parts = [(carried[:, :2], d[:, body.UPPER_ARM_DIR])]
+    # [the thighs onto themselves, for their unit directions,] the fingers' first joints. Each
+    # round's (from, to) pairs are written into one array for one call of turns.
+    pairs = np.empty((n, k + (10 if any_hand else 0), 2, 3))
+    np.matmul(_UPPER_ARMS, upper_w.swapaxes(-1, -2), out=pairs[:, :2, 0])
+    pairs[:, :2, 1] = d[:, body.UPPER_ARM_DIR]
+    if any_leg:
+        pairs[:, 2:4] = d[:, body.THIGH_DIR, None]
     if any_hand:
-        parts.append((hands.REST_DIRS[0], in_hand[:, :, 0]))
-    turned, unit_pairs = turns(_pairs(n, parts))
-    fallback = (turned[:, :2] @ carried[:, 2, None, :, None])[..., 0]
+        # Every phalanx seen from its hand, (B, 10 fingers, 3 joints, 3): the first joints' views.
+        in_hand = (h[:, :, hands.PHALANGES] @ hands_w).reshape(n, 10, 3, 3)
+        pairs[:, k:, 0] = hands.REST_DIRS[0]
+        pairs[:, k:, 1] = in_hand[:, :, 0]
+    turned, unit_pairs = turns(pairs)
+    # The chest's +Z (its third column) as each upper arm's turn carries it: the straight arm's twist.
+    fallback = (turned[:, :2] @ upper_w[:, None, :, 2, None])[..., 0]
     if any_leg:
         ref = body.twist_reference(
-            np.concatenate((unit_pairs[:, :2, 1], unit(d[:, body.THIGH_DIR])), axis=1),
+            unit_pairs[:, :4, 1],
             d[:, _ARM_AND_KNEE_BEND],
             np.concatenate((fallback, d[:, body.HEEL_TO_TOE]), axis=1),
         )
-        primaries, limb_rest_t, k = (
-            d[:, body.UPPER_ARM_DIR.start : body.LOWER_ARM_DIR.stop],
-            _LIMB_REST_T_LEGS,
-            4,
-        )
+        primaries, limb_rest_t = d[:, body.UPPER_ARM_DIR.start : body.LOWER_ARM_DIR.stop], _LIMB_REST_T_LEGS
     else:
         ref = body.twist_reference(unit_pairs[:, :2, 1], d[:, body.LOWER_ARM_DIR], fallback)
-        primaries, limb_rest_t, k = d[:, _ARM_ROWS], _LIMB_REST_T, 2
+        primaries, limb_rest_t = d.take(_ARM_ROWS, axis=1), _LIMB_REST_T
     # The limbs' frames: upper arms (and thighs) by their bend planes, forearms by the palms.
     across = hands_w[..., :, 2]  # the hands' thumb-side directions (their rest +Z)
-    limbs = frame_rows(primaries, np.concatenate((ref, across), axis=1)).swapaxes(-1, -2) @ limb_rest_t
+    limbs = w[:, 6 : 8 + k]
+    np.matmul(
+        frame_rows(primaries, np.concatenate((ref, across), axis=1)).swapaxes(-1, -2), limb_rest_t, out=limbs
+    )
 
     # Round 2: forearms carried by the upper arms (and shins by the thighs), the fingers' second joints.
-    ahead = (limbs[:, :k] @ _NEXT_REST[:k])[..., 0]
-    parts = [(ahead, d[:, _FOREARM_AND_SHIN] if any_leg else d[:, body.LOWER_ARM_DIR])]
+    pairs = np.empty((n, k + (10 if any_hand else 0), 2, 3))
+    pairs[:, :k, 0] = (limbs[:, :k] @ _NEXT_REST[:k])[..., 0]
+    pairs[:, :k, 1] = d.take(_FOREARM_AND_SHIN, axis=1) if any_leg else d[:, body.LOWER_ARM_DIR]
     if any_hand:
-        later = in_hand[:, :, 1:] @ turned[:, 2:]  # joints 2 and 3 seen from joint 1
-        parts.append((hands.REST_DIRS[1], later[:, :, 0]))
-    turned2, unit_pairs2 = turns(_pairs(n, parts))
+        later = in_hand[:, :, 1:] @ turned[:, k:]  # joints 2 and 3 seen from joint 1
+        pairs[:, k:, 0] = hands.REST_DIRS[1]
+        pairs[:, k:, 1] = later[:, :, 0]
+    turned2, unit_pairs2 = turns(pairs)
     moved = turned2[:, :k] @ limbs[:, :k]
     u2 = unit_pairs2[:, :2, 1]
     # A palm nearly along the forearm says nothing of its twist: then the carried forearm.
-    perp = across - np.add.reduce(across * u2, axis=-1, keepdims=True) * u2
-    coarse = vis[:, _COARSE_HAND_VIS].reshape(n, 2, 2).all(axis=1)
-    hands_known = detected | coarse
-    usable = hands_known & (np.sqrt(np.add.reduce(perp * perp, axis=-1)) > 0.2)
-    lower = np.where(usable[..., None, None], limbs[:, k:], moved[:, :2])
+    perp = across - dot_last(across * u2, _ONES3) * u2
+    usable = seen_by.hands_known & (np.sqrt(dot_last(perp * perp, _ONES3))[..., 0] > 0.2)
+    if np.count_nonzero(usable) != usable.size:
+        np.copyto(limbs[:, k:], moved[:, :2], where=~usable[..., None, None])
+    if any_leg:
+        w[:, 12:14] = moved[:, 2:4]
 
     # Round 3: the feet carried by the shins, the fingers' third joints.
-    parts = []
-    if any_leg:
-        parts.append(((moved[:, 2:4] @ _FOOT_REST)[..., 0], d[:, body.FOOT_DIR]))
-    if any_hand:
-        parts.append((hands.REST_DIRS[2], (later[:, :, 1:] @ turned2[:, k:])[:, :, 0]))
-    turned3 = turns(_pairs(n, parts))[0] if parts else turned2
+    if any_leg or any_hand:
+        feet = 2 if any_leg else 0
+        pairs = np.empty((n, feet + (10 if any_hand else 0), 2, 3))
+        if any_leg:
+            pairs[:, :2, 0] = (moved[:, 2:4] @ _FOOT_REST)[..., 0]
+            pairs[:, :2, 1] = d[:, body.FOOT_DIR]
+        if any_hand:
+            pairs[:, feet:, 0] = hands.REST_DIRS[2]
+            pairs[:, feet:, 1] = (later[:, :, 1:] @ turned2[:, k:])[:, :, 0]
+        turned3 = turns(pairs)[0]
+        if any_leg:
+            np.matmul(turned3[:, :2], moved[:, 2:4], out=w[:, 14:16])
+        if any_hand:
+            w[:, fingers_at : fingers_at + 10] = turned[:, k:]
+            w[:, fingers_at + 10 : fingers_at + 20] = turned2[:, k:]
+            w[:, fingers_at + 20 :] = turned3[:, feet:]
 
-    stacked = [world, limbs[:, :2], lower]
-    parents, children, bones = _PARENTS, _CHILDREN, _UPPER_BONES
-    if any_leg:
-        stacked += [limbs[:, 2:4], moved[:, 2:4], turned3[:, :2] @ moved[:, 2:4]]
-        parents, children, bones = _LEG_PARENTS, _LEG_CHILDREN, _UPPER_BONES + _LEG_BONES
-    w = np.concatenate(stacked, axis=1)
-    # Every parent-relative rotation in one product (parent^T @ child).
-    matrices = [w[:, :1], w[:, parents].swapaxes(-1, -2) @ w[:, children]]
-    if any_hand:
-        # The fingers' local rotations, (B, 10 fingers, 3 joints, 3, 3): FINGER_BONES order.
-        fingers = np.empty((n, 10, 3, 3, 3))
-        fingers[:, :, 0] = turned[:, 2:]
-        fingers[:, :, 1] = turned2[:, k:]
-        fingers[:, :, 2] = turned3[:, 2 if any_leg else 0 :]
-        matrices.append(fingers.reshape(n, 30, 3, 3))
-        bones = bones + _FINGER_BONES
-    q = from_matrix(np.concatenate(matrices, axis=1))
+    # Every parent-relative rotation (parent^T @ child) in one product, and every quaternion in
+    # one call; then the shares, and the rest rotations where nothing was solved.
+    parents, children = _RELATIVE[any_leg, any_hand]
+    q = from_matrix(w.take(parents, axis=1).swapaxes(-1, -2) @ w.take(children, axis=1))
     # The spine's turn shared by spine, chest and upper chest, the head's (less its calibrated
     # offset) by neck and head: both shares in one call.
-    head_turn = multiply(q[:, 2:3], conjugate(head_offset[:, None]))
-    shared = power(np.concatenate((q[:, (1, 1, 1)], head_turn[:, (0, 0)]), axis=1), _SHARES)
-    local = REST_LOCALS[None].repeat(n, axis=0)
-    local[:, bones] = np.concatenate((q[:, 0:1], shared, q[:, 3:]), axis=1)
-
-    from_points = vis[:, _HEAD_VIS].all(axis=1)
-    arm = vis[:, _ARM_VIS].reshape(n, 3, 2).all(axis=1)
-    head_seen = stack.has_matrix | from_points
-    seen = (
-        np.concatenate(
-            (
-                np.ones((n, 1), dtype=bool),
-                head_seen[:, None],
-                arm,
-                arm & hands_known,
-                arm & detected,
-                seen_by.legs,
-            ),
-            axis=1,
-        )
-        & seen_by.body[:, None]
-    )
-    return seen, clamp(local, _ALL_IDX)
+    q[:, 0] = multiply_conjugate(q[:, _HEAD_TURN], head_offset)
+    q[:, 0:5] = power(q.take(_SHARE_FROM, axis=1), _SHARES)
+    q[:, _REST_OUT] = _REST_Q
+    if not any_leg:
+        q[:, _LEGS_OUT] = _REST_LEGS_Q
+    if not any_hand:
+        q[:, _FINGERS_OUT] = _REST_FINGERS_Q
+    return seen_by.seen, clamp(q.take(_BONE_SLOT, axis=1), _ALL_IDX)
