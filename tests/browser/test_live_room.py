@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Route
 
 from tests.browser.live_scenario import (
     LOAD_TIMEOUT_MS,
@@ -144,3 +144,27 @@ def test_an_operators_camera_and_voice_drive_the_avatar_a_customer_sees_and_hear
         (artifacts / f"live-hops-{mode}.txt").write_text(hop_table({mode: hops}, notes))
         customer.context.close()
         operator.context.close()
+
+
+def test_the_console_goes_live_while_its_mirror_model_downloads(
+    media_browser: Browser, tmp_path: Path
+) -> None:
+    """The operator's voice and capture do not wait for the mirror's model, which only they see."""
+    with demo_server(tmp_path / "data") as links:
+        context = media_browser.new_context(viewport={"width": 1100, "height": 900})
+        held: list[Route] = []
+
+        def hold(route: Route) -> None:  # the model's request waits until the test lets it go
+            held.append(route)
+
+        context.route("**/*.vrm", hold)
+        page = context.new_page()
+        page.goto(f"{links['operator']}&mode=server")
+        page.wait_for_function("window.avatarCare && window.avatarCare.connected", timeout=60000)
+        assert held, "the console asked for no model"
+        assert not page.evaluate("window.avatarCare.lastBones")  # live, and nothing drawn yet
+        for route in held:
+            route.continue_()
+        page.wait_for_function("Object.keys(window.avatarCare.lastBones).length > 0", timeout=120000)
+        assert page.evaluate("window.avatarCare.mirrorError") is None
+        context.close()

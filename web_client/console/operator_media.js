@@ -78,7 +78,7 @@ export async function mountOperatorMedia(container, options) {
     role: "operator", connected: false, connection: "connecting", mode, muted: false,
     framesSent: 0, landmarksPerSecond: 0, inferenceMs: null, tracking: false,
     packetsReceived: 0, lastBones: {}, lastExpressions: {}, latency: null, error: null,
-    peerConnection: "new", capture: null, hops: {},
+    peerConnection: "new", capture: null, hops: {}, mirrorError: null,
   };
   window.avatarCare = state;
 
@@ -168,22 +168,34 @@ export async function mountOperatorMedia(container, options) {
   const camera = new THREE.PerspectiveCamera(30, 320 / 360, 0.1, 20);
   camera.position.set(0, 1.35, 2.2);
   camera.lookAt(0, 1.2, 0);
-  const avatar = await loadAvatar(avatarUrl);
-  scene.add(avatar.object3d);
   const buffer = new JitterBuffer(70);
-  let last = performance.now();
-  renderer.setAnimationLoop(() => {
-    const now = performance.now();
-    const pose = buffer.sample(now);
-    if (pose) {
-      avatar.applyPose(pose);
-      state.lastBones = pose.bones;
-      state.lastExpressions = pose.expressions;
-    }
-    avatar.update((now - last) / 1000);
-    last = now;
-    renderer.render(scene, camera);
-  });
+  // The mirror's model loads while the room connects (below): the operator's voice and landmarks
+  // must not wait for a model of several megabytes that only this page shows. Packets wait in the
+  // jitter buffer meanwhile; a model that cannot load leaves the room working, without a mirror.
+  let mirrorClosed = false;
+  loadAvatar(avatarUrl).then(
+    (avatar) => {
+      if (mirrorClosed) return;
+      scene.add(avatar.object3d);
+      let last = performance.now();
+      renderer.setAnimationLoop(() => {
+        const now = performance.now();
+        const pose = buffer.sample(now);
+        if (pose) {
+          avatar.applyPose(pose);
+          state.lastBones = pose.bones;
+          state.lastExpressions = pose.expressions;
+        }
+        avatar.update((now - last) / 1000);
+        last = now;
+        renderer.render(scene, camera);
+      });
+    },
+    (err) => {
+      state.mirrorError = String(err);
+      console.warn("the mirror's avatar did not load:", err);
+    },
+  );
 
   // the connection
   let pc = null;
@@ -353,6 +365,7 @@ export async function mountOperatorMedia(container, options) {
     },
     close() {
       running = false;
+      mirrorClosed = true;
       clearInterval(latencyTimer);
       renderer.setAnimationLoop(null);
       landmarker?.close();
