@@ -205,11 +205,16 @@ COLLECT_POSES = """() => {
 
 
 def watch_customer(
-    customer: Page, links: dict[str, str], min_frames: int, min_poses: int, timeout_s: float
+    customer: Page,
+    links: dict[str, str],
+    min_frames: int,
+    min_poses: int,
+    timeout_s: float,
+    min_seconds: float = 0.0,
 ) -> Window:
-    """Watch the customer's avatar until the server has solved ``min_frames`` frames and the page
-    has shown ``min_poses`` distinct packets' poses (or the time is up): counts over a window, not a
-    rate, as the machine may be busy."""
+    """Watch the customer's avatar until the server has solved ``min_frames`` frames, the page has
+    shown ``min_poses`` distinct packets' poses and ``min_seconds`` have passed (or the time is up):
+    counts over a window, not a rate, as the machine may be busy."""
     frames_before = metric(metrics(links), "avatar_care_motion_frames_total")
     received_before = customer.evaluate("window.avatarCare.packetsReceived")
     customer.evaluate(COLLECT_POSES)
@@ -217,7 +222,11 @@ def watch_customer(
     while time.monotonic() - started < timeout_s:
         customer.wait_for_timeout(1000)
         solved = metric(metrics(links), "avatar_care_motion_frames_total") - frames_before
-        if solved >= min_frames and customer.evaluate("window.__poses.length") >= min_poses:
+        if (
+            solved >= min_frames
+            and customer.evaluate("window.__poses.length") >= min_poses
+            and time.monotonic() - started >= min_seconds
+        ):
             break
     customer.wait_for_timeout(500)  # the last packets' way to the customer
     solved = int(metric(metrics(links), "avatar_care_motion_frames_total") - frames_before)
