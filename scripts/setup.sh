@@ -14,6 +14,11 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
   echo "avatar-care needs Python 3.11 or newer (set PYTHON=/path/to/python3.11)" >&2
   exit 1
 fi
+# Node.js and npm install the pages' packages: Debian's, when running as root on a machine without them.
+if ! { command -v node >/dev/null && command -v npm >/dev/null; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
 command -v node >/dev/null && command -v npm >/dev/null || {
   echo "avatar-care needs Node.js and npm for the web pages (apt-get install nodejs npm)" >&2
   exit 1

@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import httpx
 import numpy as np
-from playwright.sync_api import Browser, BrowserType, Page
+from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, Route
 
 from rigging.kinematics import forward
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
@@ -95,6 +95,18 @@ def demo_server(data_dir: Path) -> Iterator[dict[str, str]]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def hold_models(context: BrowserContext) -> list[Route]:
+    """Hold back every avatar model the context's pages ask for; the test continues the routes
+    returned (``route.continue_()``) when it has seen what happens without the model."""
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    context.route("**/*.vrm", hold)
+    return held
 
 
 def open_page(browser: Browser, url: str, viewport: tuple[int, int]) -> Page:

@@ -5,8 +5,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Route
+from playwright.sync_api import Browser
 
+from tests.browser.live_scenario import hold_models
 from tests.support import running_server
 
 
@@ -50,12 +51,7 @@ def test_the_customer_sees_the_demo_operator_sign(browser: Browser, demo: str, a
 def test_voice_and_motion_do_not_wait_for_the_avatar_to_load(browser: Browser, demo: str) -> None:
     """The connection is made while the model downloads: held back, the model keeps nothing waiting."""
     context = browser.new_context(viewport={"width": 320, "height": 240})
-    held: list[Route] = []
-
-    def hold(route: Route) -> None:  # the model's request waits until the test lets it go
-        held.append(route)
-
-    context.route("**/*.vrm", hold)
+    held = hold_models(context)  # the model's request waits until the test lets it go
     page = context.new_page()
     page.goto(demo)
     page.wait_for_function("window.avatarCare && window.avatarCare.packetsReceived > 10", timeout=30000)

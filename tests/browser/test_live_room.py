@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Route
+from playwright.sync_api import Browser
 
 from tests.browser.live_scenario import (
     LOAD_TIMEOUT_MS,
@@ -21,6 +21,7 @@ from tests.browser.live_scenario import (
     demo_server,
     frames_drawn_per_second,
     hands_raised_in_front,
+    hold_models,
     hop_quantiles,
     hop_table,
     launch_media_browser,
@@ -156,12 +157,7 @@ def test_the_console_goes_live_while_its_mirror_model_downloads(
     """The operator's voice and capture do not wait for the mirror's model, which only they see."""
     with demo_server(tmp_path / "data") as links:
         context = media_browser.new_context(viewport={"width": 1100, "height": 900})
-        held: list[Route] = []
-
-        def hold(route: Route) -> None:  # the model's request waits until the test lets it go
-            held.append(route)
-
-        context.route("**/*.vrm", hold)
+        held = hold_models(context)  # the model's request waits until the test lets it go
         page = context.new_page()
         page.goto(f"{links['operator']}&mode=server")
         page.wait_for_function("window.avatarCare && window.avatarCare.connected", timeout=60000)

@@ -6,7 +6,7 @@ import * as THREE from "three";
 
 import { encodeLandmarkPacket } from "../src/landmark_packet.js";
 import { decodeMotionPacket } from "../src/motion_codec.js";
-import { loadAvatar } from "../room/avatar.js";
+import { loadAvatar, showBufferedPose } from "../room/avatar.js";
 import { JitterBuffer } from "../room/jitter_buffer.js";
 import { connectSignaling } from "../room/signaling.js";
 import { parseHops } from "./hop_figures.js";
@@ -180,12 +180,7 @@ export async function mountOperatorMedia(container, options) {
       let last = performance.now();
       renderer.setAnimationLoop(() => {
         const now = performance.now();
-        const pose = buffer.sample(now);
-        if (pose) {
-          avatar.applyPose(pose);
-          state.lastBones = pose.bones;
-          state.lastExpressions = pose.expressions;
-        }
+        showBufferedPose(avatar, buffer, state, now);
         avatar.update((now - last) / 1000);
         last = now;
         renderer.render(scene, camera);

@@ -118,3 +118,18 @@ export async function loadAvatar(url) {
 
   return { object3d, humanoidKind, humanoid, expressionManager, vrm: vrm ?? null, applyPose, update, dispose };
 }
+
+/**
+ * Show the buffered pose for local time `now` on the avatar and publish it on `state` (lastBones,
+ * lastExpressions), for the pages' animation loops. Returns the pose shown, or null before the
+ * first packet.
+ */
+export function showBufferedPose(avatar, buffer, state, now) {
+  const pose = buffer.sample(now);
+  if (pose) {
+    avatar.applyPose(pose);
+    state.lastBones = pose.bones;
+    state.lastExpressions = pose.expressions;
+  }
+  return pose;
+}

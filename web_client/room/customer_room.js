@@ -6,7 +6,7 @@ import * as THREE from "three";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 
 import { decodeMotionPacket, seqNewer } from "../src/motion_codec.js";
-import { loadAvatar } from "./avatar.js";
+import { loadAvatar, showBufferedPose } from "./avatar.js";
 import { JitterBuffer } from "./jitter_buffer.js";
 import { connectSignaling } from "./signaling.js";
 import { buildRoomScene } from "./scene.js";
@@ -235,11 +235,8 @@ export async function mountCustomerRoom(container, options) {
   let last = performance.now();
   renderer.setAnimationLoop(() => {
     const now = performance.now();
-    const pose = buffer.sample(now);
+    const pose = showBufferedPose(avatar, buffer, state, now);
     if (pose) {
-      avatar.applyPose(pose);
-      state.lastBones = pose.bones;
-      state.lastExpressions = pose.expressions;
       // the first draw of a pose at least as new as a reported packet is that packet's render
       for (const [seq, at] of awaitingRender) {
         if (seq !== pose.seq && !seqNewer(pose.seq, seq)) continue;
