@@ -35,6 +35,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.motion_trace import MotionTrace, save  # noqa: E402
+
 MEASURE_S = 6.0
 SETTLE_S = 3.0
 
@@ -113,8 +115,10 @@ async def clients(
     customers: int,
     window: list[float],
     json_frames: bool = False,
+    traces: list[MotionTrace] | None = None,
 ) -> list[tuple[int, int, int]]:
-    """Per room: the operator's voice packets a second, and the worst customer's motion and voice."""
+    """Per room: the operator's voice packets a second, and the worst customer's motion and voice.
+    With ``traces``, every customer's motion arrivals in the measurement window are added to it."""
     from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection
 
     from avatar_care.live.audio_relay import install_audio_passthrough
@@ -169,8 +173,13 @@ async def clients(
             customer.addTrack(Voice(start=97 * k))
             motion = customer.createDataChannel("motion", ordered=False, maxRetransmits=0)
 
-            def on_motion(_: bytes, c: Counter = cu_count) -> None:
+            trace = MotionTrace()
+            if traces is not None:
+                traces.append(trace)
+
+            def on_motion(m: bytes, c: Counter = cu_count, trace: MotionTrace = trace) -> None:
                 c.motion += 1
+                trace.record(m)
 
             motion.on("message", on_motion)
             customer.on("track", lambda t, c=cu_count: tasks.append(asyncio.create_task(drain(t, c))))
@@ -199,10 +208,14 @@ async def clients(
     feeder = asyncio.create_task(feed())
     await asyncio.sleep(SETTLE_S)
     window[0] = time.monotonic()
+    for trace in traces or []:
+        trace.recording = True
     before = [(o.audio, [(c.motion, c.audio) for c in cs]) for o, cs in counters]
     await asyncio.sleep(MEASURE_S)
     after = [(o.audio, [(c.motion, c.audio) for c in cs]) for o, cs in counters]
     window[1] = time.monotonic()
+    for trace in traces or []:
+        trace.recording = False
     feeder.cancel()
     for task in tasks:
         task.cancel()
@@ -240,7 +253,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run(
-    rooms: int, plain: bool, customers: int, json_frames: bool = False
+    rooms: int, plain: bool, customers: int, json_frames: bool = False, trace_dir: Path | None = None
 ) -> tuple[int, float, float, float, float, float, dict[str, Any]]:
     from tests.support import free_port
 
@@ -260,7 +273,11 @@ def run(
         voice = speech()
         cpu0, own0, t0 = cpu_seconds(server.pid), time.process_time(), time.monotonic()
         window = [0.0, 0.0]  # when the measurement began and ended, on the machine's monotonic clock
-        rates = asyncio.run(clients(port, keys, frames, voice, customers, window, json_frames))
+        traces: list[MotionTrace] | None = [] if trace_dir else None
+        rates = asyncio.run(clients(port, keys, frames, voice, customers, window, json_frames, traces))
+        if trace_dir and traces is not None:
+            label = f"{rooms} rooms of {customers} customer(s), operators at 30 frames/s"
+            save(trace_dir / f"capacity-{rooms}-rooms.json", label, traces)
         elapsed = time.monotonic() - t0
         cpu = (cpu_seconds(server.pid) - cpu0) / elapsed
         client_cpu = (time.process_time() - own0) / elapsed
@@ -328,6 +345,13 @@ def main() -> None:
     parser.add_argument(
         "--json", action="store_true", help="operators send JSON frames, not landmark packets"
     )
+    parser.add_argument(
+        "--trace",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write every customer's motion arrivals to DIR (for benchmarks/jitter_buffer.mjs)",
+    )
     args = parser.parse_args()
     if args.serve is not None:
         serve(args.serve, int(args.rooms), args.plain)
@@ -354,7 +378,9 @@ def main() -> None:
     )
     rows = [header]
     for n in (int(x) for x in args.rooms.split(",")):
-        ok, cpu, client_cpu, motion, voice_c, voice_o, mix = run(n, args.plain, args.customers, args.json)
+        ok, cpu, client_cpu, motion, voice_c, voice_o, mix = run(
+            n, args.plain, args.customers, args.json, args.trace
+        )
         mixed, mix_s = mix.get("mixed", 0.0), mix.get("mix_cpu_s", 0.0)  # per second
         rows.append(
             (

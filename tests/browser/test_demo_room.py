@@ -28,6 +28,9 @@ def test_the_customer_sees_the_demo_operator_sign(browser: Browser, demo: str, a
     state = page.evaluate("window.avatarCare")
     assert 24 <= state["packetsPerSecond"] <= 36, state["packetsPerSecond"]  # about 30 a second
     assert state["error"] is None
+    # the jitter buffer publishes the delay it learned from the arrivals: at least about a packet
+    # interval, and within its bound
+    assert state["jitterBufferMs"] is not None and 20 < state["jitterBufferMs"] < 500, state["jitterBufferMs"]
     samples = []
     for _ in range(12):  # the arms and hands move as the person signs
         samples.append(page.evaluate("window.avatarCare.lastBones"))

@@ -77,7 +77,7 @@ export async function mountOperatorMedia(container, options) {
   const state = {
     role: "operator", connected: false, connection: "connecting", mode, muted: false,
     framesSent: 0, landmarksPerSecond: 0, inferenceMs: null, tracking: false,
-    packetsReceived: 0, lastBones: {}, lastExpressions: {}, latency: null, error: null,
+    packetsReceived: 0, lastBones: {}, lastExpressions: {}, jitterBufferMs: null, latency: null, error: null,
     peerConnection: "new", capture: null, hops: {}, mirrorError: null,
   };
   window.avatarCare = state;
@@ -168,7 +168,7 @@ export async function mountOperatorMedia(container, options) {
   const camera = new THREE.PerspectiveCamera(30, 320 / 360, 0.1, 20);
   camera.position.set(0, 1.35, 2.2);
   camera.lookAt(0, 1.2, 0);
-  const buffer = new JitterBuffer(70);
+  const buffer = new JitterBuffer();
   // The mirror's model loads while the room connects (below): the operator's voice and landmarks
   // must not wait for a model of several megabytes that only this page shows. Packets wait in the
   // jitter buffer meanwhile; a model that cannot load leaves the room working, without a mirror.

@@ -121,7 +121,7 @@ export async function loadAvatar(url) {
 
 /**
  * Show the buffered pose for local time `now` on the avatar and publish it on `state` (lastBones,
- * lastExpressions), for the pages' animation loops. Returns the pose shown, or null before the
+ * lastExpressions, jitterBufferMs), for the pages' animation loops. Returns the pose shown, or null before the
  * first packet.
  */
 export function showBufferedPose(avatar, buffer, state, now) {
@@ -130,6 +130,7 @@ export function showBufferedPose(avatar, buffer, state, now) {
     avatar.applyPose(pose);
     state.lastBones = pose.bones;
     state.lastExpressions = pose.expressions;
+    state.jitterBufferMs = buffer.delayMs;
   }
   return pose;
 }

@@ -60,6 +60,7 @@ export async function mountCustomerRoom(container, options) {
     microphone: false,
     latency: null, // the server's hop times of the newest packet, and this page's receive→render
     receiveToRenderMs: null,
+    jitterBufferMs: null, // how far behind the least delayed recent packet poses are shown
     xrPresenting: false,
     error: null,
   };
@@ -137,7 +138,7 @@ export async function mountCustomerRoom(container, options) {
   addEventListener("keydown", resume);
 
   // the motion
-  const buffer = new JitterBuffer(70);
+  const buffer = new JitterBuffer();
   const arrivals = [];
   const awaitingRender = new Map(); // reported seq -> local receive time, until a pose that new is drawn
   let lastReportAt = -Infinity;

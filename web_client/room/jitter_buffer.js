@@ -1,6 +1,19 @@
-// A small jitter buffer for motion packets: poses are shown a fixed delay behind their capture
-// time, interpolated between the two packets around that moment (slerp for rotations), so motion
-// is smooth at the display's frame rate whatever the network does to the 30 Hz stream.
+// A small jitter buffer for motion packets: poses are shown a little behind their capture time,
+// interpolated between the two packets around that moment (slerp for rotations), so motion is
+// smooth at the display's frame rate whatever the network does to the 30 Hz stream.
+//
+// How far behind is learned from the arrivals (adaptive, the default): a pose at capture time t
+// is shown at local time t + lag, and the lag is the one that would have had the next packet
+// there in time for 90 % of the last 90 arrivals (three seconds of packets). On a quiet network
+// that is about one packet interval (33 ms); it grows when packets come irregularly (a busy
+// server, a phone's radio, server capture's uneven inference times) and shrinks again when they
+// stop. The lag never jumps: it moves by at most a tenth of the time that passes (the poses play
+// at 0.9-1.1x for a moment), and when the next packet is late the playout waits at the newest pose
+// instead of running past it, so the motion resumes where it stopped. Learning from the window
+// also follows the drift between the sender's clock and this one.
+//
+// `{ adaptive: false, delayMs }` is the fixed buffer of earlier releases (poses `delayMs` behind
+// the least delayed packet), kept for the side-by-side benchmark.
 import { seqNewer } from "../src/motion_codec.js";
 
 function slerp(a, b, t) {
@@ -19,49 +32,156 @@ function slerp(a, b, t) {
   return [wa * a[0] + wb * bx, wa * a[1] + wb * by, wa * a[2] + wb * bz, wa * a[3] + wb * bw];
 }
 
+/** The q-quantile of a list of numbers (nearest rank). */
+function quantile(values, q) {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+export const JITTER_DEFAULTS = Object.freeze({
+  adaptive: true,
+  /** the fixed buffer's delay, and the adaptive one's until arrivals have been measured */
+  delayMs: 70,
+  /**
+   * share of packets that should arrive before the playout needs them: 0.9 measured best on
+   * recorded arrivals (benchmarks/jitter_buffer.mjs; 0.95 added 6-22 ms for 1-3 % fewer stills)
+   */
+  quantile: 0.9,
+  /** arrivals the lag is learned from */
+  window: 90,
+  /** added to the learned lag: timer and event-loop noise at the page */
+  marginMs: 2,
+  maxDelayMs: 500,
+  /** fastest change of the lag, as a share of the time that passes */
+  slew: 0.1,
+  /** a longer silence between packets is a pause, not jitter: the stream starts afresh after it */
+  pauseMs: 500,
+  /** packets kept */
+  capacity: 30,
+});
+
 export class JitterBuffer {
-  /** @param {number} delayMs how far behind the newest capture time poses are shown */
-  constructor(delayMs = 70, capacity = 30) {
-    this.delayMs = delayMs;
-    this.capacity = capacity;
+  /** @param {Partial<typeof JITTER_DEFAULTS>} [options] */
+  constructor(options = {}) {
+    this.options = { ...JITTER_DEFAULTS, ...options };
     this.packets = []; // sorted by tMs
-    this.offsetMs = null; // local clock minus capture clock, smallest seen (least delayed packet)
     this.lastSeq = null;
     this.dropped = 0;
+    /** display frames that found no packet newer than the moment to show (the playout waited) */
+    this.waits = 0;
+    /** packets that came after the playout had passed their moment (shown, if at all, late) */
+    this.missed = 0;
+    this._reset();
   }
 
-  /** Add a decoded packet that arrived at local time nowMs. Late or repeated packets are dropped. */
+  _reset() {
+    this.packets = [];
+    this.lagMs = null; // local time minus the capture time being shown
+    this.targetLagMs = null;
+    this.offsetMs = null; // fixed buffer: local clock minus capture clock, smallest seen
+    this.needs = []; // adaptive: per arrival, the lag that had it in time
+    this.offsets = []; // adaptive: per arrival, local clock minus capture clock
+    this.lastSampleAt = null;
+  }
+
+  /**
+   * How far behind the least delayed of the recent packets poses are shown, in ms: the buffer's
+   * own share of the latency (about one packet interval on a quiet network).
+   */
+  get delayMs() {
+    if (!this.options.adaptive) return this.options.delayMs;
+    if (this.lagMs === null || !this.offsets.length) return null;
+    return this.lagMs - Math.min(...this.offsets);
+  }
+
+  /**
+   * Add a decoded packet that arrived at local time nowMs. Repeated packets are dropped, and so
+   * are those overtaken by a newer one once the playout has passed them.
+   */
   push(packet, nowMs) {
-    if (this.packets.length) {
-      const newest = this.packets[this.packets.length - 1];
-      if (packet.tMs < newest.tMs - 1000) {
-        this.packets = []; // the sender restarted its clock (a new operator connection)
-        this.offsetMs = null;
-      } else if (this.lastSeq !== null && !seqNewer(packet.seq, this.lastSeq)) {
-        this.dropped += 1; // late or repeated: a newer pose is already here
+    const o = this.options;
+    let newest = this.packets.length ? this.packets[this.packets.length - 1] : null;
+    if (newest && packet.tMs < newest.tMs - 1000) {
+      this._reset(); // the sender restarted its clock (a new operator connection)
+      newest = null;
+    }
+    const playout = !newest
+      ? -Infinity
+      : o.adaptive
+        ? nowMs - this.lagMs
+        : nowMs - this.offsetMs - o.delayMs;
+    if (newest && this.lastSeq !== null && !seqNewer(packet.seq, this.lastSeq)) {
+      // older than a packet already here: a repeat, or overtaken on the unordered channel. The
+      // adaptive buffer still takes it while the playout has not reached it; the fixed one never did.
+      if (!o.adaptive || packet.tMs <= playout || this.packets.some((p) => p.seq === packet.seq)) {
+        this.dropped += 1;
         return;
       }
+    } else {
+      this.lastSeq = packet.seq;
+      if (newest && packet.tMs < playout) this.missed += 1;
     }
-    this.lastSeq = packet.seq;
     if (packet.timing) {
       // a tracked frame that came later than the server's filled-in poses (which carry no hop
       // times) replaces those it is older than: they were guesses of the time it now tells
       this.packets = this.packets.filter((p) => p.timing || p.tMs < packet.tMs);
     }
     const offset = nowMs - packet.tMs;
-    if (this.offsetMs === null || offset < this.offsetMs || this.packets.length === 0) this.offsetMs = offset;
+    if (o.adaptive) this._learn(packet, nowMs, offset, newest);
+    else if (this.offsetMs === null || offset < this.offsetMs || !this.packets.length) this.offsetMs = offset;
     this.packets.push(packet);
     this.packets.sort((a, b) => a.tMs - b.tMs);
-    if (this.packets.length > this.capacity) this.packets.splice(0, this.packets.length - this.capacity);
+    if (this.packets.length > o.capacity) this.packets.splice(0, this.packets.length - o.capacity);
+  }
+
+  _learn(packet, nowMs, offset, newest) {
+    const o = this.options;
+    if (newest === null || packet.tMs - newest.tMs > o.pauseMs) {
+      // the first packet, or the first after a pause: shown at once, the lag learned afresh
+      this.needs = [];
+      this.offsets = [offset];
+      this.lagMs = offset;
+      this.targetLagMs = newest === null ? offset + o.delayMs : offset;
+      return;
+    }
+    this.offsets.push(offset);
+    if (packet.tMs > newest.tMs) {
+      // to interpolate up to this packet the playout, at newest.tMs, needed it already here
+      this.needs.push(nowMs - newest.tMs);
+    }
+    if (this.offsets.length > o.window) this.offsets.splice(0, this.offsets.length - o.window);
+    if (this.needs.length > o.window) this.needs.splice(0, this.needs.length - o.window);
+    if (this.needs.length >= 10) {
+      const floor = Math.min(...this.offsets);
+      const need = quantile(this.needs, o.quantile) + o.marginMs;
+      this.targetLagMs = Math.min(floor + o.maxDelayMs, Math.max(floor, need));
+    }
   }
 
   /** The pose to show at local time nowMs, or null before the first packet. */
   sample(nowMs) {
     if (!this.packets.length) return null;
-    const t = nowMs - this.offsetMs - this.delayMs;
     const ps = this.packets;
+    const newest = ps[ps.length - 1];
+    let t;
+    if (this.options.adaptive) {
+      if (this.lastSampleAt !== null) {
+        const step = this.options.slew * Math.max(0, nowMs - this.lastSampleAt);
+        this.lagMs += Math.max(-step, Math.min(step, this.targetLagMs - this.lagMs));
+      }
+      this.lastSampleAt = nowMs;
+      if (nowMs - this.lagMs > newest.tMs) {
+        // the next packet is late: wait at the newest pose rather than run past it
+        this.lagMs = nowMs - newest.tMs;
+        this.waits += 1;
+      }
+      t = nowMs - this.lagMs;
+    } else {
+      t = nowMs - this.offsetMs - this.options.delayMs;
+      if (t > newest.tMs) this.waits += 1;
+    }
     if (t <= ps[0].tMs) return ps[0];
-    if (t >= ps[ps.length - 1].tMs) return ps[ps.length - 1]; // hold the newest: never extrapolate
+    if (t >= newest.tMs) return newest; // hold the newest: never extrapolate
     let i = 1;
     while (ps[i].tMs < t) i += 1;
     const a = ps[i - 1];

@@ -7,16 +7,124 @@ const yaw = (deg) => [0, Math.sin((deg * Math.PI) / 360), 0, Math.cos((deg * Mat
 const packet = (seq, tMs, deg) => ({ seq, tMs, bones: { head: yaw(deg) }, expressions: { aa: deg / 90 }, hipsPosition: [0, 0, 0], timing: null });
 const angle = (q) => (2 * Math.atan2(Math.hypot(q[0], q[1], q[2]), q[3]) * 180) / Math.PI;
 
-test("interpolates between packets a fixed delay behind the capture clock", () => {
-  const jb = new JitterBuffer(70);
+/** A seeded generator of numbers in [0, 1) (mulberry32), so every run sees the same network. */
+function random(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Play a stream through a buffer: packets every 33.3 ms of capture time, arriving `transit(i)`
+ * ms later on a local clock that runs `rate` times the sender's, drawn at 60 frames a second.
+ * The head turns 0.02 degrees a ms, so the angle shown tells the capture time shown.
+ */
+function play(buffer, { seconds, transit, rate = 1, from = 0 }) {
+  const n = Math.round((seconds * 1000) / 33.3);
+  const arrivals = [];
+  for (let i = 0; i < n; i++) {
+    const tMs = (from + i) * 33.3;
+    arrivals.push({ at: 5000 + (tMs + transit(i)) * rate, p: packet((from + i) % 65536, tMs, tMs * 0.02) });
+  }
+  arrivals.sort((x, y) => x.at - y.at);
+  const frames = [];
+  let k = 0;
+  const end = arrivals[arrivals.length - 1].at;
+  for (let now = arrivals[0].at; now <= end; now += 1000 / 60) {
+    while (k < arrivals.length && arrivals[k].at <= now) buffer.push(arrivals[k].p, arrivals[k++].at);
+    const pose = buffer.sample(now);
+    if (pose) frames.push({ now, seq: pose.seq, tMs: pose.tMs, deg: angle(pose.bones.head), delay: buffer.delayMs });
+  }
+  return frames;
+}
+
+test("the fixed buffer interpolates between packets its delay behind the capture clock", () => {
+  const jb = new JitterBuffer({ adaptive: false, delayMs: 70 });
   for (let i = 0; i < 10; i++) jb.push(packet(i, i * 33.3, i * 9), 1000 + i * 33.3); // 9 degrees a frame
   const pose = jb.sample(1000 + 5 * 33.3 + 70 + 16.65); // half way between frames 5 and 6
   assert.ok(Math.abs(angle(pose.bones.head) - 49.5) < 0.01);
   assert.ok(Math.abs(pose.expressions.aa - 0.55) < 1e-6);
 });
 
+test("on a quiet network the adaptive buffer settles near one packet interval, not 70 ms", () => {
+  const rnd = random(1);
+  const jb = new JitterBuffer();
+  const frames = play(jb, { seconds: 6, transit: () => 10 + rnd() * 2 });
+  const settled = frames.filter((f) => f.now > frames[0].now + 3000);
+  for (const f of settled) assert.ok(f.delay > 33 && f.delay < 40, `delay ${f.delay}`);
+  // and it interpolates: the angle shown matches the capture time shown
+  for (const f of settled) assert.ok(Math.abs(f.deg - f.tMs * 0.02) < 0.01);
+  assert.ok(jb.waits / frames.length < 0.05, `waited ${jb.waits} of ${frames.length} frames`);
+});
+
+test("an irregular network raises the delay until 90 % of packets come in time", () => {
+  const rnd = random(2);
+  const transit = () => 10 + (rnd() < 0.3 ? rnd() * 60 : rnd() * 3); // a third of them up to 60 ms late
+  const adaptive = new JitterBuffer();
+  const frames = play(adaptive, { seconds: 20, transit });
+  const late = frames.filter((f) => f.now > frames[0].now + 5000);
+  const delay = late[late.length - 1].delay;
+  assert.ok(delay > 70 && delay < 110, `delay ${delay}`);
+  const fixed = new JitterBuffer({ adaptive: false, delayMs: 70 });
+  const rnd2 = random(2);
+  play(fixed, { seconds: 20, transit: () => 10 + (rnd2() < 0.3 ? rnd2() * 60 : rnd2() * 3) });
+  // a late packet is lost to the motion: dropped when a newer one came first, or too late to show
+  const lost = (jb) => jb.dropped + jb.missed;
+  assert.ok(lost(adaptive) < lost(fixed) / 2, `adaptive lost ${lost(adaptive)}, fixed ${lost(fixed)}`);
+  assert.ok(lost(adaptive) < 0.07 * frames.length / 2, `adaptive lost ${lost(adaptive)} of ${frames.length / 2}`);
+});
+
+test("the delay never jumps: the poses play at 0.9-1.1x while it changes, and never backwards", () => {
+  const rnd = random(3);
+  const jb = new JitterBuffer();
+  // ten rough seconds, then ten quiet ones: the delay comes back down
+  const frames = play(jb, { seconds: 20, transit: (i) => 10 + (i < 300 && rnd() < 0.3 ? rnd() * 60 : rnd() * 2) });
+  for (let i = 1; i < frames.length; i++) {
+    const played = frames[i].tMs - frames[i - 1].tMs;
+    const elapsed = frames[i].now - frames[i - 1].now;
+    assert.ok(played >= 0, `backwards by ${played} ms`);
+    assert.ok(played <= 1.1 * elapsed + 1e-6, `played ${played} ms in ${elapsed}`);
+  }
+  assert.ok(frames.at(-1).delay < 40, `delay ${frames.at(-1).delay} after the quiet seconds`);
+});
+
+test("when a packet is late the playout waits at the newest pose and resumes from it", () => {
+  const jb = new JitterBuffer();
+  // regular packets, except that packets 60-65 are held up 200 ms by the network
+  const frames = play(jb, { seconds: 4, transit: (i) => (i >= 60 && i <= 65 ? 200 : 10) });
+  const stall = frames.filter((f) => f.tMs > 58 * 33.3 && f.tMs < 60 * 33.3 + 1);
+  assert.ok(stall.length > 0);
+  for (let i = 1; i < frames.length; i++) {
+    const played = frames[i].tMs - frames[i - 1].tMs;
+    assert.ok(played >= 0 && played <= 1.1 * (frames[i].now - frames[i - 1].now) + 1e-6);
+  }
+  assert.ok(jb.waits > 5);
+});
+
+test("after a pause the next pose is shown at once", () => {
+  const jb = new JitterBuffer();
+  play(jb, { seconds: 2, transit: () => 10 });
+  const arrival = 5000 + 60_000 + 10;
+  jb.push(packet(5000, 60_000, 45), arrival); // a minute later on both clocks
+  assert.ok(Math.abs(angle(jb.sample(arrival).bones.head) - 45) < 1e-9);
+});
+
+test("a local clock that drifts from the sender's is followed (1000 ppm either way)", () => {
+  for (const rate of [0.999, 1.001]) {
+    const jb = new JitterBuffer();
+    const frames = play(jb, { seconds: 60, transit: () => 10, rate });
+    const settled = frames.filter((f) => f.now > frames[0].now + 5000);
+    for (const f of settled) assert.ok(f.delay > 25 && f.delay < 45, `rate ${rate}: delay ${f.delay}`);
+  }
+});
+
 test("late and repeated packets are dropped; the newest is held, not extrapolated", () => {
-  const jb = new JitterBuffer(70);
+  const jb = new JitterBuffer();
   jb.push(packet(5, 166, 45), 1000);
   jb.push(packet(4, 133, 36), 1010); // arrives after a newer one
   jb.push(packet(5, 166, 45), 1011);
@@ -25,7 +133,7 @@ test("late and repeated packets are dropped; the newest is held, not extrapolate
 });
 
 test("sequence numbers wrap, and a restarted sender is followed", () => {
-  const jb = new JitterBuffer(0);
+  const jb = new JitterBuffer();
   jb.push(packet(65535, 10000, 10), 0);
   jb.push(packet(0, 10033, 20), 33);
   assert.equal(jb.dropped, 0);
@@ -34,7 +142,7 @@ test("sequence numbers wrap, and a restarted sender is followed", () => {
 });
 
 test("a tracked frame that comes after the server's filled-in poses replaces those it is older than", () => {
-  const jb = new JitterBuffer(0);
+  const jb = new JitterBuffer();
   const tracked = (seq, tMs, deg) => ({ ...packet(seq, tMs, deg), timing: { landmarksMs: 0, solveMs: 1, sendMs: 1 } });
   jb.push(tracked(0, 0, 0), 0);
   jb.push(packet(1, 50, 0), 50); // filled in: frame 0's pose carried forward
@@ -42,4 +150,15 @@ test("a tracked frame that comes after the server's filled-in poses replaces tho
   jb.push(tracked(3, 70, 30), 90); // the real next frame, captured at 70 but late
   assert.deepEqual(jb.packets.map((p) => p.seq), [0, 1, 3]);
   assert.ok(Math.abs(angle(jb.sample(5000).bones.head) - 30) < 1e-9);
+});
+
+test("a packet overtaken on the unordered channel is still shown if it comes before its moment", () => {
+  const jb = new JitterBuffer();
+  const frames = play(jb, { seconds: 3, transit: (i) => (i === 50 ? 45 : 10) }); // overtaken by 51
+  assert.equal(jb.dropped, 0);
+  assert.ok(frames.some((f) => f.seq === 50), "the poses towards packet 50 are shown");
+  const fixed = new JitterBuffer({ adaptive: false, delayMs: 70 });
+  const fixedFrames = play(fixed, { seconds: 3, transit: (i) => (i === 50 ? 45 : 10) });
+  assert.ok(!fixedFrames.some((f) => f.seq === 50));
+  assert.equal(fixed.dropped, 1); // the earlier buffer dropped every overtaken packet
 });
