@@ -45,6 +45,8 @@ OPERATOR_MIRROR = "operator-mirror"
 OPERATOR_VOICE = "operator"  # the operator's voice, as the listeners' mix names it
 CUSTOMER_VOICE = "customer/"  # + the customer's id, in the listeners' mix
 LISTENER_MOTION = "listener/"  # + the listener's id, among the motion hub's receivers
+#: How often server capture's state is said again to the operator's console.
+CAPTURE_BEACON_S = 1.0
 
 
 class RoomError(ValueError):
@@ -79,6 +81,9 @@ class LiveRoom:
         self._capture_task: asyncio.Task[None] | None = None
         self._capture_stops: set[asyncio.Task[None]] = set()
         self._operator_landmarks: RTCDataChannel | None = None
+        #: Server capture's newest state for the console, and the timer that repeats it.
+        self._capture_state: tuple[str, str] | None = None
+        self._capture_beacon: asyncio.TimerHandle | None = None
 
     def _start_capture(self, track: MediaStreamTrack, receiver: object) -> None:
         self._stop_capture()
@@ -87,16 +92,38 @@ class LiveRoom:
         )
         clock = SenderClock(receiver) if receiver is not None else None
         self._capture_task = asyncio.create_task(capture_track(track, self.capture, clock))
+        self._capture_beacon = asyncio.get_running_loop().call_later(
+            CAPTURE_BEACON_S, self._repeat_capture_state
+        )
 
     def _capture_event(self, state: str, message: str) -> None:
         """Tell the operator's console how server capture is doing, on its landmarks channel."""
         if state != "ready":
             logger.warning("room %s: server capture %s: %s", self.room_id, state, message)
+        self._capture_state = (state, message)
+        self._tell_capture_state()
+
+    def _tell_capture_state(self) -> None:
         channel = self._operator_landmarks
-        if channel is not None and channel.readyState == "open":
-            channel.send(json.dumps({"type": "capture", "state": state, "message": message}))
+        if self._capture_state is None or channel is None or channel.readyState != "open":
+            return
+        state, message = self._capture_state
+        channel.send(json.dumps({"type": "capture", "state": state, "message": message}))
+
+    def _repeat_capture_state(self) -> None:
+        # The landmarks channel is unordered and unreliable (it carries motion), and the worker may
+        # be ready before the console's channel opens: a state said once could be lost, leaving the
+        # console saying "starting" for good. Repeating it costs one small message a second.
+        self._tell_capture_state()
+        self._capture_beacon = asyncio.get_running_loop().call_later(
+            CAPTURE_BEACON_S, self._repeat_capture_state
+        )
 
     def _stop_capture(self) -> None:
+        if self._capture_beacon is not None:
+            self._capture_beacon.cancel()
+            self._capture_beacon = None
+        self._capture_state = None
         if self._capture_task is not None:
             self._capture_task.cancel()
             self._capture_task = None
@@ -143,6 +170,7 @@ class LiveRoom:
             if channel.label == "landmarks":
                 self._operator_landmarks = channel
                 channel.on("message", self.hub.on_frame)
+                self._tell_capture_state()  # the worker may have been ready before the channel
             elif channel.label == "motion":  # the console's mirror: what the customers see
                 self.hub.add_customer(OPERATOR_MIRROR, channel.send)
             else:

@@ -237,6 +237,8 @@ export async function mountOperatorMedia(container, options) {
       try {
         const msg = JSON.parse(e.data);
         if (msg.type === "capture" && thisPc === pc) {
+          // the server repeats its word every second (the channel is unreliable): act on changes
+          if (msg.state === state.capture?.state && msg.message === state.capture?.message) return;
           state.capture = { state: msg.state, message: msg.message };
           if (msg.state !== "ready") console.warn("server capture:", msg.message);
           render();

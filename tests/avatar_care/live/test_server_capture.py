@@ -143,6 +143,25 @@ async def test_the_operators_camera_drives_the_customers_avatar_from_a_worker_pr
         await room.close()
 
 
+async def test_the_console_hears_the_capture_state_again_when_a_message_is_lost(
+    clip: list[np.ndarray],
+) -> None:
+    """The landmarks channel is unordered and unreliable: the room says the state again every second."""
+    room, operator, customer = await open_room("capture-state", clip)
+
+    def ready() -> bool:
+        return any(e.get("type") == "capture" and e.get("state") == "ready" for e in operator.events)
+
+    try:
+        await wait_for(ready, 90, "server capture ready")
+        operator.events.clear()  # as if the message had been lost on the way
+        await wait_for(ready, 5, "the state said again")
+    finally:
+        await operator.pc.close()
+        await customer.pc.close()
+        await room.close()
+
+
 async def test_a_camera_faster_than_inference_loses_old_frames_instead_of_queueing(
     clip: list[np.ndarray],
 ) -> None:
