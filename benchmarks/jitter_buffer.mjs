@@ -14,7 +14,7 @@
 // Prints a table per trace and the ratio of the medians; asserts nothing.
 import { readFileSync } from "node:fs";
 
-import { JitterBuffer } from "../web_client/room/jitter_buffer.js";
+import { JitterBuffer, quantile } from "../web_client/room/jitter_buffer.js";
 import { seqNewer } from "../web_client/src/motion_codec.js";
 
 const FRAME_MS = 1000 / 60;
@@ -22,11 +22,6 @@ const BUFFERS = [
   ["fixed 70 ms (previous release)", () => new JitterBuffer({ adaptive: false, delayMs: 70 })],
   ["adaptive (this release)", () => new JitterBuffer()],
 ];
-
-const quantile = (xs, q) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
-};
 
 function replay(stream, make) {
   const buffer = make();

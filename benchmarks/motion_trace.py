@@ -3,19 +3,18 @@
 A trace is one customer's stream: per packet, the arrival on this machine's monotonic clock (ms),
 the packet's sequence number, its capture time (``t_ms``, the operator's clock) and whether it is a
 tracked frame (the server's output clock fills in poses between slower tracked frames). Only the
-packet's header is read, so recording costs the customer next to nothing. A file holds any number
-of streams under a label: ``{"label": ..., "streams": [[[arrival_ms, seq, t_ms, tracked], ...]]}``.
+packet's header is read (``rigging.codec.packet_header``), so recording costs the customer next to
+nothing. A file holds any number of streams under a label:
+``{"label": ..., "streams": [[[arrival_ms, seq, t_ms, tracked], ...]]}``.
 """
 
 from __future__ import annotations
 
 import json
-import struct
 import time
 from pathlib import Path
 
-HEADER = struct.Struct("<BBHd")  # version, flags, seq, t_ms: rigging.codec's packet header
-FLAG_TIMING = 0x01
+from rigging.codec import CodecError, packet_header
 
 
 class MotionTrace:
@@ -26,10 +25,13 @@ class MotionTrace:
         self.recording = False
 
     def record(self, message: bytes | str) -> None:
-        if not self.recording or not isinstance(message, bytes) or len(message) < HEADER.size:
+        if not self.recording or not isinstance(message, bytes):
             return
-        _, flags, seq, t_ms = HEADER.unpack_from(message, 0)
-        self.arrivals.append((time.monotonic() * 1000.0, seq, t_ms, flags & FLAG_TIMING))
+        try:
+            seq, t_ms, tracked = packet_header(message)
+        except CodecError:
+            return  # not a motion packet: nothing to time
+        self.arrivals.append((time.monotonic() * 1000.0, seq, t_ms, int(tracked)))
 
 
 def save(path: Path, label: str, traces: list[MotionTrace]) -> None:

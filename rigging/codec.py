@@ -437,6 +437,17 @@ def _timing_bytes(timing: HopTiming) -> bytes:
     return _TIMING.pack(*(int(min(65535, max(0, round(v * 10)))) for v in tenths))
 
 
+def packet_header(data: bytes) -> tuple[int, float, bool]:
+    """A packet's sequence number, ``t_ms`` and whether it carries hop times, read from its header
+    alone (for tools that follow a stream's timing without decoding every pose)."""
+    if len(data) < _HEADER.size:
+        raise CodecError(f"packet too short: {len(data)} bytes, the header alone is {_HEADER.size}")
+    version, flags, seq, t_ms, *_ = _HEADER.unpack_from(data, 0)
+    if version != VERSION:
+        raise CodecError(f"unknown format version {version} (this decoder reads version {VERSION})")
+    return seq, t_ms, bool(flags & FLAG_TIMING)
+
+
 def decode(data: bytes) -> MotionPacket:
     """The pose in a packet; :class:`CodecError` says what is wrong with a bad one."""
     data = bytes(data)

@@ -92,9 +92,7 @@ class LiveRoom:
         )
         clock = SenderClock(receiver) if receiver is not None else None
         self._capture_task = asyncio.create_task(capture_track(track, self.capture, clock))
-        self._capture_beacon = asyncio.get_running_loop().call_later(
-            CAPTURE_BEACON_S, self._repeat_capture_state
-        )
+        self._repeat_capture_state()  # no state yet: this arms the repeats
 
     def _capture_event(self, state: str, message: str) -> None:
         """Tell the operator's console how server capture is doing, on its landmarks channel."""

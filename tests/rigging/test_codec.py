@@ -7,7 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rigging.codec import CodecError, HopTiming, MotionPacket, decode, encode, encode_batch, seq_newer
+from rigging.codec import (
+    CodecError,
+    HopTiming,
+    MotionPacket,
+    decode,
+    encode,
+    encode_batch,
+    packet_header,
+    seq_newer,
+)
 from rigging.frame import parse_frame
 from rigging.pose import AvatarPose
 from rigging.quaternion import angle_between, normalize
@@ -201,3 +210,13 @@ def test_solved_poses_changed_afterwards_encode_what_they_hold() -> None:
     assert encode_batch(solved, list(range(4)), [timing] * 4) == expected
     assert [encode(p, i, timing) for i, p in enumerate(solved)] == expected
     assert encode_batch(solved[1:2], [1], [timing]) == expected[1:2]
+
+
+def test_the_header_alone_gives_sequence_capture_time_and_timing() -> None:
+    lines = (ROOT / "assets" / "demo" / "book.jsonl").read_text().splitlines()
+    pose = Retargeter().solve(parse_frame(json.loads(lines[0])))
+    for seq, timing in ((7, HopTiming(1.0, 2.5, 3.25)), (65535, None)):
+        packet = encode(pose, seq, timing)
+        assert packet_header(packet) == (seq, pose.t_ms, timing is not None)
+    with pytest.raises(CodecError, match="too short"):
+        packet_header(packet[:5])

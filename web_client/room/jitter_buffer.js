@@ -33,7 +33,7 @@ function slerp(a, b, t) {
 }
 
 /** The q-quantile of a list of numbers (nearest rank). */
-function quantile(values, q) {
+export function quantile(values, q) {
   const sorted = [...values].sort((x, y) => x - y);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
@@ -81,6 +81,7 @@ export class JitterBuffer {
     this.offsetMs = null; // fixed buffer: local clock minus capture clock, smallest seen
     this.needs = []; // adaptive: per arrival, the lag that had it in time
     this.offsets = []; // adaptive: per arrival, local clock minus capture clock
+    this.floorMs = null; // adaptive: the smallest of those offsets (the least delayed packet)
     this.lastSampleAt = null;
   }
 
@@ -90,8 +91,13 @@ export class JitterBuffer {
    */
   get delayMs() {
     if (!this.options.adaptive) return this.options.delayMs;
-    if (this.lagMs === null || !this.offsets.length) return null;
-    return this.lagMs - Math.min(...this.offsets);
+    if (this.lagMs === null || this.floorMs === null) return null;
+    return this.lagMs - this.floorMs;
+  }
+
+  /** The capture time shown at local time nowMs, before the sample's own adjustments. */
+  _playout(nowMs) {
+    return this.options.adaptive ? nowMs - this.lagMs : nowMs - this.offsetMs - this.options.delayMs;
   }
 
   /**
@@ -105,11 +111,7 @@ export class JitterBuffer {
       this._reset(); // the sender restarted its clock (a new operator connection)
       newest = null;
     }
-    const playout = !newest
-      ? -Infinity
-      : o.adaptive
-        ? nowMs - this.lagMs
-        : nowMs - this.offsetMs - o.delayMs;
+    const playout = newest ? this._playout(nowMs) : -Infinity;
     if (newest && this.lastSeq !== null && !seqNewer(packet.seq, this.lastSeq)) {
       // older than a packet already here: a repeat, or overtaken on the unordered channel. The
       // adaptive buffer still takes it while the playout has not reached it; the fixed one never did.
@@ -140,6 +142,7 @@ export class JitterBuffer {
       // the first packet, or the first after a pause: shown at once, the lag learned afresh
       this.needs = [];
       this.offsets = [offset];
+      this.floorMs = offset;
       this.lagMs = offset;
       this.targetLagMs = newest === null ? offset + o.delayMs : offset;
       return;
@@ -151,10 +154,10 @@ export class JitterBuffer {
     }
     if (this.offsets.length > o.window) this.offsets.splice(0, this.offsets.length - o.window);
     if (this.needs.length > o.window) this.needs.splice(0, this.needs.length - o.window);
+    this.floorMs = Math.min(...this.offsets); // once a packet here, not in every frame's delayMs
     if (this.needs.length >= 10) {
-      const floor = Math.min(...this.offsets);
       const need = quantile(this.needs, o.quantile) + o.marginMs;
-      this.targetLagMs = Math.min(floor + o.maxDelayMs, Math.max(floor, need));
+      this.targetLagMs = Math.min(this.floorMs + o.maxDelayMs, Math.max(this.floorMs, need));
     }
   }
 
@@ -163,23 +166,17 @@ export class JitterBuffer {
     if (!this.packets.length) return null;
     const ps = this.packets;
     const newest = ps[ps.length - 1];
-    let t;
-    if (this.options.adaptive) {
-      if (this.lastSampleAt !== null) {
-        const step = this.options.slew * Math.max(0, nowMs - this.lastSampleAt);
-        this.lagMs += Math.max(-step, Math.min(step, this.targetLagMs - this.lagMs));
-      }
-      this.lastSampleAt = nowMs;
-      if (nowMs - this.lagMs > newest.tMs) {
-        // the next packet is late: wait at the newest pose rather than run past it
-        this.lagMs = nowMs - newest.tMs;
-        this.waits += 1;
-      }
-      t = nowMs - this.lagMs;
-    } else {
-      t = nowMs - this.offsetMs - this.options.delayMs;
-      if (t > newest.tMs) this.waits += 1;
+    if (this.options.adaptive && this.lastSampleAt !== null) {
+      const step = this.options.slew * Math.max(0, nowMs - this.lastSampleAt);
+      this.lagMs += Math.max(-step, Math.min(step, this.targetLagMs - this.lagMs));
     }
+    this.lastSampleAt = nowMs;
+    if (this._playout(nowMs) > newest.tMs) {
+      this.waits += 1;
+      // the next packet is late: the adaptive playout waits at the newest pose rather than run past it
+      if (this.options.adaptive) this.lagMs = nowMs - newest.tMs;
+    }
+    const t = this._playout(nowMs);
     if (t <= ps[0].tMs) return ps[0];
     if (t >= newest.tMs) return newest; // hold the newest: never extrapolate
     let i = 1;
