@@ -64,6 +64,7 @@ export async function mountCustomerRoom(container, options) {
     receiveToRenderMs: null,
     jitterBufferMs: null, // how far behind the least delayed recent packet poses are shown
     xrPresenting: false,
+    peerConnections: 0, // how many the page has made: more than one after it reconnected
     error: null,
   };
   window.avatarCare = state;
@@ -178,6 +179,7 @@ export async function mountCustomerRoom(container, options) {
   let micTrack = null;
   let audio = null;
   function setupPeer(pc) {
+    state.peerConnections += 1;
     channel = pc.createDataChannel("motion", { ordered: false, maxRetransmits: 0 });
     channel.binaryType = "arraybuffer";
     channel.onmessage = (e) => onPacket(e.data);
