@@ -45,10 +45,11 @@ if [ "$dev" = 1 ]; then
   (cd benchmarks && npm ci --no-audit --no-fund --loglevel=error)
   # Debian packages the tests drive: chromium for the browser tests, postgresql's server programs
   # (initdb, pg_ctl) for the throwaway cluster the database tests start (tests/postgres_cluster.py),
-  # coturn for the TURN relay tests (tests/coturn.py).
+  # coturn for the TURN relay tests (tests/coturn.py), caddy for the reverse-proxy test (deploy/Caddyfile).
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/bin/turnserver ] || missing+=(coturn)
+  [ -x /usr/bin/caddy ] || missing+=(caddy)
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
   if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
