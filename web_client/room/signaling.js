@@ -9,15 +9,17 @@
 // When the connection is lost (ICE failed, disconnected for a while, the signaling socket closed,
 // or the device changed network), the link makes a new peer connection and joins again with the
 // same credentials: the server replaces this participant's previous peer in the same session (the
-// server's WebRTC stack cannot restart ICE on an existing connection). After MAX_ATTEMPTS attempts
-// in a row that never connect, it stops and says "blocked": the page tells the person that their
-// network blocks the call, and tries again by itself when the network changes.
+// server's WebRTC stack cannot restart ICE on an existing connection). After `maxAttempts` attempts
+// in a row that never connect, it says "blocked": the page tells the person that their network
+// blocks the call, instead of spinning; it keeps trying now and then in the background (the server
+// may have been restarting) and at once when the device changes network.
 
 export const RECONNECT = {
   disconnectedGraceMs: 3000, // "disconnected" often heals by itself within a few seconds
   attemptTimeoutMs: 15000, // an attempt that has not connected by then has failed
   maxAttempts: 3,
   backoffMs: [300, 1500, 4000],
+  blockedRetryMs: 20000, // once blocked, a quiet attempt this often
 };
 
 /** What the pages say about the network, in Italian and English. */
@@ -26,13 +28,13 @@ export const NETWORK_STRINGS = {
     reconnecting: "Connessione persa: riconnessione in corso…",
     blocked:
       "La rete che stai usando sembra bloccare la chiamata. Prova un'altra rete (per esempio i dati mobili invece del Wi-Fi), " +
-      "disattiva VPN o proxy, oppure chiedi al tuo servizio informatico di consentire le chiamate WebRTC. Riproveremo da soli quando cambi rete.",
+      "disattiva VPN o proxy, oppure chiedi al tuo servizio informatico di consentire le chiamate WebRTC. Intanto continuiamo a riprovare da soli.",
   },
   en: {
     reconnecting: "Connection lost: reconnecting…",
     blocked:
       "The network you are on seems to block the call. Try another network (for example mobile data instead of Wi-Fi), " +
-      "turn off a VPN or proxy, or ask your IT desk to allow WebRTC calls. We will try again by ourselves when your network changes.",
+      "turn off a VPN or proxy, or ask your IT desk to allow WebRTC calls. Meanwhile we keep trying by ourselves.",
   },
 };
 
@@ -58,6 +60,7 @@ export function openPeerLink(roomId, join, handlers, options = {}) {
   let stopped = false;
   let failures = 0;
   let everConnected = false;
+  let blocked = false; // said so; attempts go on quietly until one connects
   let attemptTimer = null;
   let graceTimer = null;
   let retryTimer = null;
@@ -82,7 +85,7 @@ export function openPeerLink(roomId, join, handlers, options = {}) {
   function attempt() {
     teardown();
     if (stopped) return;
-    handlers.onState(everConnected ? "reconnecting" : "connecting");
+    if (!blocked) handlers.onState(everConnected ? "reconnecting" : "connecting");
     const socket = new WebSocket(url);
     ws = socket;
     attemptTimer = setTimeout(() => lost("no connection in time"), opts.attemptTimeoutMs);
@@ -127,9 +130,10 @@ export function openPeerLink(roomId, join, handlers, options = {}) {
       clearTimeout(graceTimer);
       failures = 0;
       everConnected = true;
+      blocked = false;
       handlers.onState("connected");
     } else if (s === "disconnected") {
-      handlers.onState("reconnecting");
+      if (!blocked) handlers.onState("reconnecting");
       clearTimeout(graceTimer);
       graceTimer = setTimeout(() => peer === pc && lost("disconnected"), opts.disconnectedGraceMs);
     } else if (s === "failed") {
@@ -142,12 +146,15 @@ export function openPeerLink(roomId, join, handlers, options = {}) {
     teardown();
     failures += 1;
     console.info(`live room connection lost (${why}); attempt ${failures} of ${opts.maxAttempts}`);
-    if (failures >= opts.maxAttempts) {
+    const giveUp = failures >= opts.maxAttempts;
+    if (giveUp && !blocked) {
+      blocked = true;
       handlers.onState("blocked");
-      return; // until the network changes (below) or the page asks
+    } else if (!blocked) {
+      handlers.onState(everConnected ? "reconnecting" : "connecting");
     }
-    handlers.onState(everConnected ? "reconnecting" : "connecting");
-    retryTimer = setTimeout(attempt, opts.backoffMs[Math.min(failures, opts.backoffMs.length) - 1]);
+    const delay = giveUp ? opts.blockedRetryMs : opts.backoffMs[Math.min(failures, opts.backoffMs.length) - 1];
+    retryTimer = setTimeout(attempt, delay);
   }
 
   function networkChanged() {
