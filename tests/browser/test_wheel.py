@@ -69,7 +69,7 @@ def _install(venv: Path, wheel: Path) -> Path:
     _run(sys.executable, "-m", "venv", venv, timeout=300)
     python = venv / "bin" / "python"
     pip: list[str | Path] = [python, "-m", "pip", "--quiet", "--disable-pip-version-check"]
-    offline = [*pip, "install", "--no-index", "--find-links", WHEELHOUSE]
+    offline = [*pip, "install", "--no-compile", "--no-index", "--find-links", WHEELHOUSE]
     try:
         _run(*offline, wheel, "-r", RUNTIME)
     except AssertionError:  # not yet in the wheelhouse: download once
