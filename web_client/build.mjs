@@ -47,6 +47,20 @@ const result = await esbuild.build({
   logLevel: "warning",
 });
 
+// A module's own URL (import.meta.url) stays right only where its code stays in its own file: code
+// that pages share moves into chunks/, so a URL relative to it would point elsewhere. Such a module
+// should name the file from the site root (/app/..., /vendor/...), as the pages do.
+for (const [output, { inputs }] of Object.entries(result.metafile.outputs)) {
+  for (const input of Object.keys(inputs)) {
+    const source = resolve(input);
+    const own = join(outdir, relative(here, source));
+    if (source.includes(`${sep}node_modules${sep}`) || resolve(output) === own) continue;
+    if (readFileSync(source, "utf8").includes("import.meta.url")) {
+      throw new Error(`${input} uses import.meta.url, but its code is bundled into ${output}: name the URL from the site root`);
+    }
+  }
+}
+
 for (const file of files.filter((f) => !modules.includes(f))) {
   const target = join(outdir, relative(here, file));
   mkdirSync(dirname(target), { recursive: true });

@@ -185,3 +185,28 @@ def test_the_customer_sees_the_installed_demo_operator_sign(
     assert "Connected" in page.locator(".room-status").inner_text()
     assert not failed, failed  # every script, chunk, style and model the page asked for was there
     context.close()
+
+
+#: What the console's edge capture loads (web_client/console/operator_media.js), run on a blank image.
+TRACKING = """async () => {
+  const vision = "/vendor/@mediapipe/tasks-vision";
+  const { FilesetResolver, HolisticLandmarker } = await import(`${vision}/vision_bundle.mjs`);
+  const files = await FilesetResolver.forVisionTasks(`${vision}/wasm`);
+  const landmarker = await HolisticLandmarker.createFromOptions(files, {
+    baseOptions: { modelAssetPath: "/assets/models/holistic_landmarker.task", delegate: "CPU" },
+    runningMode: "IMAGE",
+  });
+  const result = landmarker.detect(new ImageData(64, 64));
+  landmarker.close();
+  return { poses: result.poseLandmarks.length };
+}"""
+
+
+def test_the_operators_tracking_loads_from_the_package(
+    browser: Browser, installed_demo: InstalledDemo
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{installed_demo.base}/api/health")
+    assert page.evaluate(TRACKING) == {"poses": 0}  # MediaPipe's wasm ran the model: nobody in a blank image
+    context.close()
