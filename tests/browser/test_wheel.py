@@ -165,14 +165,15 @@ def test_the_customer_sees_the_installed_demo_operator_sign(
     page.goto(installed_demo.customer_url)
     page.wait_for_function("window.avatarCare && window.avatarCare.connected", timeout=60000)
     page.wait_for_function("Object.keys(window.avatarCare.lastBones).length > 0", timeout=60000)
-    page.wait_for_timeout(2500)
-    state = page.evaluate("window.avatarCare")
-    assert state["error"] is None
-    assert 24 <= state["packetsPerSecond"] <= 36, state["packetsPerSecond"]  # about 30 a second
+    # motion keeps arriving and the arms move as the recorded person signs (the rate of about 30 a
+    # second is test_demo_room's to check; this test is about what the installed package serves)
+    received = page.evaluate("window.avatarCare.packetsReceived")
     samples = []
-    for _ in range(12):  # the arms move as the recorded person signs
+    for _ in range(12):
         samples.append(page.evaluate("window.avatarCare.lastBones"))
         page.wait_for_timeout(150)
+    assert page.evaluate("window.avatarCare.packetsReceived") >= received + 10
+    assert page.evaluate("window.avatarCare.error") is None
 
     def spread(bone: str) -> float:
         qs = [s[bone] for s in samples if bone in s]
