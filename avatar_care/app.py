@@ -18,6 +18,7 @@ from avatar_care.api.routes.queue_ws import QueueHub
 from avatar_care.api.transport_security import StrictTransportSecurity
 from avatar_care.core.config import Settings, get_settings
 from avatar_care.core.db import open_database
+from avatar_care.core.paths import vendor_dir
 from avatar_care.live.demo_operator import load_recording, load_voice, replay
 from avatar_care.live.ice import IceConfig
 from avatar_care.live.registry import LiveRooms
@@ -43,7 +44,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "avatar_care.api.routes.figures",
     "avatar_care.api.routes.queue_ws",
 )
-DEMO_RECORDING = Path(__file__).resolve().parents[1] / "assets" / "demo" / "book.jsonl"
+#: The demo operator's recorded session, under the shipped assets (a checkout's or the package's).
+DEMO_RECORDING = Path("demo") / "book.jsonl"
 
 
 def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
@@ -58,8 +60,9 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
         tasks = [asyncio.create_task(_queue_ticker(app.state.desk, settings.queue_tick_s))]
         if demo:
             room, _ = live_rooms.open("demo")
-            voice = load_voice(DEMO_RECORDING.parent)
-            tasks.append(asyncio.create_task(replay(room, load_recording(DEMO_RECORDING), voice)))
+            recording = settings.assets_dir / DEMO_RECORDING
+            voice = load_voice(recording.parent)
+            tasks.append(asyncio.create_task(replay(room, load_recording(recording), voice)))
         try:
             yield
         finally:
@@ -105,11 +108,11 @@ async def _queue_ticker(desk: CareDesk, interval_s: float) -> None:
 
 
 def _mount_static(app: FastAPI, settings: Settings) -> None:
-    """The pages, their npm packages and the public assets, served by the same process."""
+    """The pages, the npm files they fetch by URL and the public assets, served by the same process."""
     (settings.data_dir / "avatars").mkdir(parents=True, exist_ok=True)
     mounts = {
         "/media/avatars": settings.data_dir / "avatars",  # avatars brands upload, once accepted
-        "/vendor": settings.web_client_dir / "node_modules",
+        "/vendor": vendor_dir(settings.web_client_dir),
         "/app": settings.web_client_dir,
         "/assets/avatars": settings.assets_dir / "avatars",
         "/assets/models": settings.assets_dir / "models",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a checkout to run or test avatar-care: a virtual environment with the pinned Python
-# packages, the project installed in it, and the pages' npm packages. Safe to run again.
+# packages, the project installed in it, the pages' npm packages, and the pages bundled as a wheel
+# carries them (avatar_care/web/; the checkout's server serves the sources). Safe to run again.
 #   scripts/setup.sh          what running the product needs
 #   scripts/setup.sh --dev    also the test tools, and Debian's chromium and postgresql for the tests
 set -euo pipefail
@@ -14,7 +15,8 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
   echo "avatar-care needs Python 3.11 or newer (set PYTHON=/path/to/python3.11)" >&2
   exit 1
 fi
-# Node.js and npm install the pages' packages: Debian's, when running as root on a machine without them.
+# Node.js and npm install the pages' packages and bundle them (build tools only: an installed server
+# needs neither): Debian's, when running as root on a machine without them.
 if ! { command -v node >/dev/null && command -v npm >/dev/null; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
@@ -38,7 +40,7 @@ pip=(.venv/bin/python -m pip --quiet --disable-pip-version-check)
   exit 1
 }
 
-(cd web_client && npm ci --no-audit --no-fund --loglevel=error)
+(cd web_client && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 
 if [ "$dev" = 1 ]; then
   "${pip[@]}" install -r requirements/dev.txt

@@ -6,7 +6,8 @@ mediapipe 1.2 when the size changes). VIDEO mode, the default, tracks from frame
 smooths the landmarks itself; ``prefiltered`` says so, and the solver's own temporal filter is then
 left off so that motion is filtered once (docs/capture.md has the measurements).
 Image coordinates in ``pose_image`` are mapped back to the original frame (0..1 of its width and
-height). The model bundle is loaded from the project's ``assets/models``, never from the network.
+height). The model bundle is loaded from the shipped ``assets/models`` (a checkout's or the installed
+package's), never from the network.
 
 Handedness: the holistic task reports ``left_hand_*`` as the person's own left hand in an
 unmirrored image (its wrist sits on pose landmark 15), which is exactly the contract's meaning,
@@ -25,11 +26,12 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from avatar_care.core.paths import default_assets_dir
 from rigging.frame import TrackingFrame
 
 logger = logging.getLogger(__name__)
 
-MODEL: Final = Path(__file__).resolve().parents[2] / "assets" / "models" / "holistic_landmarker.task"
+MODEL: Final = default_assets_dir() / "models" / "holistic_landmarker.task"
 
 
 def _landmarks(items: Any, with_visibility: bool) -> NDArray[np.float64] | None:

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from avatar_care.core.paths import default_assets_dir, default_data_dir, default_web_client_dir
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ENV_PREFIX = "AVATAR_CARE_"
 
@@ -53,16 +55,18 @@ def is_turn_url(url: str) -> bool:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
-    #: Where the embedded database and uploaded files live.
-    data_dir: Path = Field(default=PROJECT_ROOT / "data")
+    #: Where the embedded database and uploaded files live (a checkout's ``data/``, else ``./data``).
+    data_dir: Path = Field(default_factory=default_data_dir)
     #: SQLAlchemy URL; empty means SQLite in ``data_dir`` (the embedded default). PostgreSQL:
     #: ``postgresql://user:password@host/database`` (psycopg 3; docs/customer-care.md, Persistence).
     database_url: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
-    #: Where the pages and their npm dependencies are served from.
-    web_client_dir: Path = Field(default=PROJECT_ROOT / "web_client")
-    assets_dir: Path = Field(default=PROJECT_ROOT / "assets")
+    #: Where the pages are served from: a checkout's web_client sources (their npm packages from
+    #: its node_modules), else the bundle built into the installed package (core/paths.py).
+    web_client_dir: Path = Field(default_factory=default_web_client_dir)
+    #: The shipped avatars, MediaPipe model and demo recording: the checkout's, else the package's.
+    assets_dir: Path = Field(default_factory=default_assets_dir)
     #: Seconds an operator has to accept an offered customer before it goes to the next one.
     accept_timeout_s: float = 20.0
     #: How often the server expires missed offers and makes new ones.
