@@ -32,6 +32,9 @@ const STRINGS = {
     hopCapture: "videocamera → punti", hopServer: "server", hopReceive: "→ cliente",
     hopRender: "→ disegnato", hopTotal: "videocamera → cliente", latencyNone: "Latenza: in attesa dei dati",
     median: "mediana (p95)",
+    cameraNone: "Nessuna videocamera: il tuo avatar parla con la tua voce",
+    cameraRefused: "Videocamera non consentita: il tuo avatar parla con la tua voce",
+    cameraLost: "Videocamera persa: il tuo avatar continua con la tua voce",
   },
   en: {
     connecting: "Connecting to the room…", connected: "You are live: customers see you as the avatar",
@@ -47,10 +50,15 @@ const STRINGS = {
     hopCapture: "camera → landmarks", hopServer: "server", hopReceive: "→ customer",
     hopRender: "→ drawn", hopTotal: "camera → customer", latencyNone: "Latency: waiting for figures",
     median: "median (p95)",
+    cameraNone: "No camera: your avatar speaks with your voice",
+    cameraRefused: "Camera not allowed: your avatar speaks with your voice",
+    cameraLost: "Camera lost: your avatar goes on with your voice",
   },
 };
 const CAPTURE_TEXT = { starting: "captureStarting", ready: "captureReady", restarting: "captureRestarting", failed: "captureFailed" };
+const CAMERA_TEXT = { none: "cameraNone", refused: "cameraRefused", lost: "cameraLost" };
 const METRICS_EVERY_MS = 2000;
+const CAMERA_CHECK_MS = 500;
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -79,6 +87,7 @@ export async function mountOperatorMedia(container, options) {
     framesSent: 0, landmarksPerSecond: 0, inferenceMs: null, tracking: false,
     packetsReceived: 0, lastBones: {}, lastExpressions: {}, jitterBufferMs: null, latency: null, error: null,
     peerConnection: "new", capture: null, hops: {}, mirrorError: null,
+    camera: "starting", // "on", or the operator goes on with the voice alone: "none", "refused", "lost"
   };
   window.avatarCare = state;
 
@@ -93,10 +102,12 @@ export async function mountOperatorMedia(container, options) {
   const modeSelect = el("select", { class: "media-mode" });
   const modeLabel = el("label", {}, el("span"), modeSelect);
   const captureStatus = el("p", { class: "media-capture", role: "status", "aria-live": "polite" });
+  const cameraStatus = el("p", { class: "media-camera", role: "status", "aria-live": "polite" });
   // updated every two seconds: readable on demand, not announced each time
   const latency = el("p", { class: "media-latency" });
+  const ctx = overlay.getContext("2d");
   for (const m of ["edge", "server"]) modeSelect.append(el("option", { value: m }));
-  container.append(status, captureStatus, el("div", { class: "media-controls" }, mute, modeLabel), preview, mirrorBox, latency);
+  container.append(status, cameraStatus, captureStatus, el("div", { class: "media-controls" }, mute, modeLabel), preview, mirrorBox, latency);
   function render() {
     const s = STRINGS[lang] ?? STRINGS.en;
     status.textContent = s[state.connection];
@@ -109,7 +120,12 @@ export async function mountOperatorMedia(container, options) {
     modeSelect.value = mode;
     preview.querySelector("figcaption").textContent = s.camera;
     mirrorBox.querySelector("figcaption").textContent = s.mirror;
-    const capture = mode === "server" ? (state.capture?.state ?? "starting") : null;
+    const cameraText = CAMERA_TEXT[state.camera];
+    cameraStatus.textContent = cameraText ? s[cameraText] : "";
+    cameraStatus.dataset.state = state.camera;
+    cameraStatus.hidden = !cameraText;
+    preview.hidden = state.camera !== "on" && state.camera !== "starting";
+    const capture = mode === "server" && state.camera === "on" ? (state.capture?.state ?? "starting") : null;
     captureStatus.textContent = capture ? s[CAPTURE_TEXT[capture]] : "";
     captureStatus.dataset.state = capture ?? "";
     captureStatus.hidden = !capture;
@@ -137,20 +153,42 @@ export async function mountOperatorMedia(container, options) {
   }
   render();
 
-  // camera and microphone
+  // camera and microphone; without a camera (none, refused) the microphone alone goes live: the
+  // server gives the avatar a mouth from the voice and keeps it alive (docs/live-room.md)
+  const voice = { echoCancellation: true, noiseSuppression: true };
   let media;
   try {
-    media = await navigator.mediaDevices.getUserMedia({
-      video: { width: WIDTH, height: HEIGHT, frameRate: 30 },
-      audio: { echoCancellation: true, noiseSuppression: true },
-    });
+    media = await navigator.mediaDevices.getUserMedia({ video: { width: WIDTH, height: HEIGHT, frameRate: 30 }, audio: voice });
+    state.camera = "on";
   } catch (err) {
-    state.error = `${STRINGS[lang].noCamera}: ${err.name}`;
-    setConnection("failed");
-    throw err;
+    try {
+      media = await navigator.mediaDevices.getUserMedia({ audio: voice });
+      state.camera = err.name === "NotAllowedError" || err.name === "SecurityError" ? "refused" : "none";
+      console.info("going live with the microphone alone:", err.name);
+    } catch {
+      state.error = `${STRINGS[lang].noCamera}: ${err.name}`;
+      setConnection("failed");
+      throw err;
+    }
   }
-  video.srcObject = media;
-  await video.play().catch(() => {});
+  const cameraTrack = media.getVideoTracks()[0] ?? null;
+  const cameraLive = () => cameraTrack !== null && cameraTrack.readyState === "live";
+  if (cameraTrack) {
+    video.srcObject = media;
+    await video.play().catch(() => {});
+  }
+  render();
+  // A camera unplugged, taken by another program or stopped: the voice goes on alone. A track
+  // stopped by a page does not fire "ended", so its state is also looked at twice a second.
+  function cameraGone() {
+    if (state.camera !== "on" || cameraLive()) return;
+    state.camera = "lost";
+    state.tracking = false;
+    ctx.clearRect(0, 0, WIDTH, HEIGHT);
+    render();
+  }
+  cameraTrack?.addEventListener("ended", cameraGone);
+  const cameraTimer = setInterval(cameraGone, CAMERA_CHECK_MS);
   const micTrack = media.getAudioTracks()[0];
   mute.addEventListener("click", () => {
     state.muted = !state.muted;
@@ -205,8 +243,8 @@ export async function mountOperatorMedia(container, options) {
     if (micTrack) pc.addTrack(micTrack, media);
     else pc.addTransceiver("audio", { direction: "recvonly" });
     state.capture = null;
-    if (mode === "server") {
-      const camera = media.getVideoTracks()[0];
+    if (mode === "server" && cameraLive()) {
+      const camera = cameraTrack;
       // The server letterboxes every frame into SERVER_INFERENCE_SIZE pixels: sending more costs
       // this browser's encoder and the server's decoder time (latency) and the tracker nothing.
       const scale = Math.max(1, Math.max(camera.getSettings().width ?? WIDTH, camera.getSettings().height ?? HEIGHT) / SERVER_INFERENCE_SIZE);
@@ -275,7 +313,6 @@ export async function mountOperatorMedia(container, options) {
   connect();
 
   // edge capture: MediaPipe's holistic landmarker on the latest camera frame, one at a time
-  const ctx = overlay.getContext("2d");
   // loaded only when edge capture is chosen: in server mode this machine does no tracking at all
   let landmarker = null;
   let loading = null;
@@ -299,6 +336,7 @@ export async function mountOperatorMedia(container, options) {
   }
   function track(now, meta) {
     if (!running) return;
+    if (!cameraLive()) return; // no camera, or it is gone: nothing to track, the voice goes on
     if (mode === "edge" && !landmarker) loadLandmarker();
     if (mode === "edge" && landmarker && video.readyState >= 2) {
       const captured = meta?.captureTime ?? now;
@@ -364,6 +402,7 @@ export async function mountOperatorMedia(container, options) {
       running = false;
       mirrorClosed = true;
       clearInterval(latencyTimer);
+      clearInterval(cameraTimer);
       renderer.setAnimationLoop(null);
       landmarker?.close();
       pc?.close();

@@ -6,6 +6,7 @@ import * as THREE from "three";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 
 import { decodeMotionPacket, seqNewer } from "../src/motion_codec.js";
+import { syncVoiceAndMotion } from "./av_sync.js";
 import { loadAvatar, showBufferedPose } from "./avatar.js";
 import { JitterBuffer } from "./jitter_buffer.js";
 import { connectSignaling } from "./signaling.js";
@@ -42,7 +43,9 @@ const REPORT_EVERY_MS = 300;
 /**
  * Mount the live room into `container`.
  * @param {HTMLElement} container
- * @param {{roomId: string, sessionId?: string, token?: string, avatarUrl?: string, lang?: string}} options
+ * @param {{roomId: string, sessionId?: string, token?: string, avatarUrl?: string, lang?: string,
+ *          trace?: boolean}} options  `trace` (or `?trace` in the page's address): record what is
+ *          heard and shown every 10 ms in window.avatarCare.trace (room/av_sync.js)
  * @returns {Promise<{close(): void, setLanguage(lang: string): void}>}
  */
 export async function mountCustomerRoom(container, options) {
@@ -61,6 +64,8 @@ export async function mountCustomerRoom(container, options) {
     latency: null, // the server's hop times of the newest packet, and this page's receive→render
     receiveToRenderMs: null,
     jitterBufferMs: null, // how far behind the least delayed recent packet poses are shown
+    avSyncOffsetMs: null, // the voice's wait minus the motion's, once aligned (room/av_sync.js)
+    avSync: null,
     xrPresenting: false,
     error: null,
   };
@@ -179,6 +184,15 @@ export async function mountCustomerRoom(container, options) {
   channel.onopen = () => setConnection("connected");
   channel.onclose = () => setConnection(closed ? "closed" : "failed");
   const audio = pc.addTransceiver("audio", { direction: "sendrecv" });
+  const sync = syncVoiceAndMotion({
+    pc,
+    receiver: audio.receiver,
+    buffer,
+    state,
+    audioContext: listener.context,
+    analyser,
+    trace: options.trace ?? new URLSearchParams(location.search).has("trace"),
+  });
   pc.ontrack = (e) => {
     const stream = e.streams[0] ?? new MediaStream([e.track]);
     // Chrome only feeds a remote stream into Web Audio while a media element holds it too
@@ -222,6 +236,7 @@ export async function mountCustomerRoom(container, options) {
   } catch (err) {
     // no room without its avatar: hang up rather than leave a voice with nothing to see
     clearInterval(stats);
+    sync.close();
     removeEventListener("resize", onResize);
     ws.close();
     pc.close();
@@ -265,6 +280,7 @@ export async function mountCustomerRoom(container, options) {
     close() {
       closed = true;
       clearInterval(stats);
+      sync.close();
       renderer.setAnimationLoop(null);
       removeEventListener("resize", onResize);
       xr.dispose();
