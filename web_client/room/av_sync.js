@@ -15,7 +15,10 @@
 // alignment: positive when the voice comes later), and avSync {audioMs, motionMs, extraMs,
 // audioTargetMs}. With `trace`, it also records every 10 ms what is heard (the received voice's
 // level) and what the avatar shows at that moment (mouth, blink, right upper arm), for tests and
-// diagnostics, in state.trace.
+// diagnostics, in state.trace. With `marks`, it notes when a sharp sound starts in the voice heard
+// and when the avatar's right arm is raised above the shoulder on screen, in state.syncMarks
+// {heard: [ms], seen: [ms]} (performance.now() times): a clap or a tone with a raised arm, sent
+// together by the operator, shows the offset as the customer lives it.
 
 const EVERY_MS = 1000;
 /** differences below this are left alone (the measures themselves move by a few ms) */
@@ -23,6 +26,30 @@ const DEADBAND_MS = 10;
 const TRACE_EVERY_MS = 10;
 const TRACE_ROWS = 6000;
 const VISEMES = ["aa", "ih", "ou", "ee", "oh"];
+const MARKS_EVERY_MS = 50;
+const MARK_LEVEL = 0.05; // a sound starts: a sample above this after MARK_QUIET_MS below it
+const MARK_QUIET_MS = 50;
+const MARK_ARM_Z = -0.4; // the right upper arm's rotation z below this: raised above the shoulder
+const MARK_STEP_MS = 2;
+const MARK_GAP_MS = 500; // marks closer than this to the previous one are the same event
+
+/**
+ * The sample indexes in `x` where a sound starts: a sample above `level` after at least `quiet`
+ * samples below it (a sound already there at the window's start is not one).
+ */
+export function soundStarts(x, level, quiet) {
+  const starts = [];
+  let below = 0;
+  for (let i = 0; i < x.length; i++) {
+    if (Math.abs(x[i]) > level) {
+      if (below >= quiet) starts.push(i);
+      below = 0;
+    } else {
+      below += 1;
+    }
+  }
+  return starts;
+}
 
 /** The voice's recent jitter buffer wait in ms, from two inbound-rtp audio stats, or null. */
 export function audioBufferMs(previous, current) {
@@ -66,7 +93,7 @@ function setAudioTarget(receiver, ms) {
  * step. `audioContext`: where the voice is played (its output latency counts); `analyser`: an
  * AnalyserNode on the received voice, for the trace. Returns {close()}.
  */
-export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, analyser = null, trace = false }) {
+export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, analyser = null, trace = false, marks = false }) {
   let previous = null;
   let current = { extraMs: 0, audioTargetMs: null };
   state.avSyncOffsetMs = null;
@@ -116,10 +143,55 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
       if (state.trace.length > TRACE_ROWS) state.trace.splice(0, state.trace.length - TRACE_ROWS);
     }, TRACE_EVERY_MS);
   }
+  let marker = null;
+  let markSource = null;
   return {
+    /** The received voice's source node: `marks` listens to it. */
+    listen(source) {
+      if (!marks || markSource) return;
+      markSource = source;
+      marker = watchMarks(source, audioContext, buffer, state);
+    },
     close() {
       clearInterval(timer);
       if (tracer) clearInterval(tracer);
+      if (marker) clearInterval(marker);
     },
   };
+}
+
+function watchMarks(source, ctx, buffer, state) {
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 32768; // 0.68 s at 48 kHz: the whole time since the last look, even if late
+  source.connect(analyser);
+  const x = new Float32Array(analyser.fftSize);
+  const marks = { heard: [], seen: [] };
+  state.syncMarks = marks;
+  let lastHeard = -Infinity;
+  let lastSeen = -Infinity;
+  let lookedAt = null;
+  let raised = true; // an arm already up when watching starts is not a mark
+  return setInterval(() => {
+    const now = performance.now();
+    // the voice: where in the analyser's window a sound starts, and when that sample is heard
+    analyser.getFloatTimeDomainData(x);
+    const stamp = ctx.getOutputTimestamp?.() ?? {};
+    const heardAt = (contextTime) =>
+      stamp.performanceTime > 0
+        ? stamp.performanceTime + 1000 * (contextTime - stamp.contextTime)
+        : now - 1000 * (ctx.currentTime - contextTime);
+    for (const i of soundStarts(x, MARK_LEVEL, Math.round((MARK_QUIET_MS / 1000) * ctx.sampleRate))) {
+      const t = heardAt(ctx.currentTime - (x.length - i) / ctx.sampleRate);
+      if (t > lastHeard + MARK_GAP_MS) marks.heard.push((lastHeard = t));
+    }
+    // the motion: the poses shown since the last look, every 2 ms
+    for (let t = lookedAt ?? now; t <= now; t += MARK_STEP_MS) {
+      const pose = buffer.peek(t);
+      const z = pose?.bones.rightUpperArm?.[2];
+      if (z === undefined) continue;
+      if (z < MARK_ARM_Z && !raised && t > lastSeen + MARK_GAP_MS) marks.seen.push((lastSeen = t));
+      raised = z < MARK_ARM_Z;
+    }
+    lookedAt = now + MARK_STEP_MS;
+  }, MARKS_EVERY_MS);
 }

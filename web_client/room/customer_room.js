@@ -44,8 +44,9 @@ const REPORT_EVERY_MS = 300;
  * Mount the live room into `container`.
  * @param {HTMLElement} container
  * @param {{roomId: string, sessionId?: string, token?: string, avatarUrl?: string, lang?: string,
- *          trace?: boolean}} options  `trace` (or `?trace` in the page's address): record what is
- *          heard and shown every 10 ms in window.avatarCare.trace (room/av_sync.js)
+ *          trace?: boolean, syncMarks?: boolean}} options  `trace` (or `?trace` in the page's address): record what is
+ *          heard and shown every 10 ms in window.avatarCare.trace; `syncMarks` (`?sync-marks`):
+ *          note when a sound starts and when the right arm is raised (room/av_sync.js)
  * @returns {Promise<{close(): void, setLanguage(lang: string): void}>}
  */
 export async function mountCustomerRoom(container, options) {
@@ -192,6 +193,7 @@ export async function mountCustomerRoom(container, options) {
     audioContext: listener.context,
     analyser,
     trace: options.trace ?? new URLSearchParams(location.search).has("trace"),
+    marks: options.syncMarks ?? new URLSearchParams(location.search).has("sync-marks"),
   });
   pc.ontrack = (e) => {
     const stream = e.streams[0] ?? new MediaStream([e.track]);
@@ -201,7 +203,9 @@ export async function mountCustomerRoom(container, options) {
     holder.srcObject = stream;
     holder.play().catch(() => {});
     voice.setMediaStreamSource(stream);
-    listener.context.createMediaStreamSource(stream).connect(analyser);
+    const source = listener.context.createMediaStreamSource(stream);
+    source.connect(analyser);
+    sync.listen(source);
     resume();
   };
   pc.onconnectionstatechange = () => {

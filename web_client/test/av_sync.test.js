@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { alignment, audioBufferMs } from "../room/av_sync.js";
+import { alignment, audioBufferMs, soundStarts } from "../room/av_sync.js";
 
 test("the voice's wait is the jitter buffer's delay per emitted sample over the last interval", () => {
   const before = { jitterBufferDelay: 2400, jitterBufferEmittedCount: 48000 }; // 50 ms a sample
@@ -22,4 +22,14 @@ test("the earlier of voice and motion is delayed, and small changes are left alo
   assert.deepEqual(alignment(65, 60, { extraMs: 0, audioTargetMs: 50 }, 10), { extraMs: 0, audioTargetMs: 50 });
   // the motion's wait shrinks well below the voice's: back to holding the motion
   assert.deepEqual(alignment(65, 30, { extraMs: 0, audioTargetMs: 50 }, 10), { extraMs: 35, audioTargetMs: null });
+});
+
+test("a sound starts where a sample rises above the level after enough quiet", () => {
+  const x = new Float32Array(1000);
+  for (let i = 300; i < 400; i++) x[i] = 0.3 * Math.sin(i); // a burst
+  for (let i = 420; i < 500; i++) x[i] = 0.3 * Math.sin(i); // its echo, too soon after to count
+  for (let i = 0; i < 20; i++) x[i] = 0.3; // a sound already there when the window starts
+  const starts = soundStarts(x, 0.05, 100);
+  assert.equal(starts.length, 1);
+  assert.ok(starts[0] >= 300 && starts[0] < 305, String(starts));
 });
