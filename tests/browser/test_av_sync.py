@@ -35,9 +35,9 @@ pytestmark = pytest.mark.browser
 
 RATE = 48000
 SAMPLES = 960  # 20 ms
-EVERY_S = 2.5  # a burst and a raised arm every 2.5 s: 125 audio frames, 75 motion frames
+EVERY_S = 2.0  # a burst and a raised arm every 2 s: 100 audio frames, 60 motion frames
 BURST_S = 0.3
-BURSTS = 12
+BURSTS = 6
 LIMIT_MS = 100.0
 RAISED = {"rightUpperArm": rq((0, 0, 1), -80)}
 DOWN = {"rightUpperArm": rq((0, 0, 1), 70)}
@@ -59,6 +59,11 @@ class Bursts(MediaStreamTrack):
 
     async def recv(self) -> av.AudioFrame:
         start = self.clock.begin()
+        behind = time.monotonic() - (start + self.n * SAMPLES / RATE)
+        if behind > 2 * SAMPLES / RATE:
+            # asked late (the connection came up after the clock started, or this process was
+            # held up): a microphone has no backlog, so the frames of the past are never sent
+            self.n = int((time.monotonic() - start) * RATE / SAMPLES)
         await asyncio.sleep(max(0.0, start + self.n * SAMPLES / RATE - time.monotonic()))
         t = (self.n * SAMPLES + np.arange(SAMPLES)) / RATE
         on = np.array([in_burst(x) for x in t])
@@ -101,8 +106,9 @@ async def operate(signaling: str, key: str, stop: threading.Event, ready: thread
         ready.set()
         start = clock.begin()
         m = 0
-        while not stop.is_set():
-            # motion frame m at the same instant as the voice's sample m / 30 s
+        while not stop.is_set() and channel.readyState == "open":
+            # motion frame m at the same instant as the voice's sample m / 30 s; none of the past
+            m = max(m, int((time.monotonic() - start) * 30.0))
             await asyncio.sleep(max(0.0, start + m / 30.0 - time.monotonic()))
             t = m / 30.0
             frame = make_frame(RAISED if in_burst(t + 1e-6) else DOWN, t_ms=t * 1000.0)
@@ -142,10 +148,11 @@ def test_a_tone_and_a_raised_arm_sent_together_reach_the_customer_within_100_ms(
         assert not errors, errors
         # marks from before (the demo's recording plays until an operator connects) do not count
         since = customer.evaluate("performance.now()") + 1000
-        customer.wait_for_function(
-            f"(window.avatarCare.syncMarks?.seen ?? []).filter((t) => t > {since}).length >= {BURSTS}",
-            timeout=LOAD_TIMEOUT_MS,
-        )
+        deadline = time.monotonic() + LOAD_TIMEOUT_MS / 1000
+        seen_js = f"(window.avatarCare.syncMarks?.seen ?? []).filter((t) => t > {since}).length"
+        while customer.evaluate(seen_js) < BURSTS and time.monotonic() < deadline and not errors:
+            customer.wait_for_timeout(1000)
+        assert not errors, errors
         customer.wait_for_timeout(1000)  # the last burst's sound, if heard after its arm
         marks = customer.evaluate("window.avatarCare.syncMarks")
         state = customer.evaluate(
@@ -164,7 +171,7 @@ def test_a_tone_and_a_raised_arm_sent_together_reach_the_customer_within_100_ms(
         h = min(heard, key=lambda h: abs(h - s))
         assert abs(h - s) < EVERY_S * 1000 / 2, (heard, seen)
         offsets.append(h - s)  # positive: the voice after the motion
-    assert len(offsets) >= BURSTS - 2, (heard, seen)
+    assert len(offsets) >= BURSTS - 2, ("too few marks", heard, seen, state)
     p50 = statistics.median(offsets)
     p95 = float(np.percentile(np.abs(offsets), 95))
     (artifacts / "av-sync.txt").write_text(

@@ -146,7 +146,10 @@ export async function mountOperatorMedia(container, options) {
     const slow = tracking && state.trackingSlow;
     const slowText = slow ? s.slow.replace("{fps}", fps) : "";
     // said once when tracking falls behind, not again at every second's new figure
-    if (!slow || !slowWarning.textContent) slowWarning.textContent = slowText;
+    if (!slow || !slowWarning.textContent || slowWarning.lang !== lang) {
+      slowWarning.textContent = slowText;
+      slowWarning.lang = lang;
+    }
     slowWarning.hidden = !slow;
     const capture = mode === "server" && state.camera === "on" ? (state.capture?.state ?? "starting") : null;
     captureStatus.textContent = capture ? s[CAPTURE_TEXT[capture]] : "";

@@ -5,8 +5,11 @@
 //
 // - the voice's: the audio receiver's jitterBufferDelay per emitted sample over the last second
 //   (getStats, inbound-rtp), plus the page's audio output latency (it plays through Web Audio);
-// - the motion's: how long packets wait in the jitter buffer from arrival to their moment on
-//   screen (JitterBuffer.meanWaitMs, the same measure as the audio's per-sample delay);
+// - the motion's: how far behind the least delayed recent packet poses are shown
+//   (JitterBuffer.delayMs). Not the packets' mean wait from their arrival: a data channel's
+//   messages reach the page on its main thread, late by whatever the page was doing (drawing a
+//   frame in software takes hundreds of ms), while the voice's packets reach the audio buffer on
+//   threads of their own; the least delayed packet is the one the page took at once.
 // - the voice later: the motion buffer holds poses that much longer (setExtraDelay);
 //   the motion later: the audio receiver's jitterBufferTarget (playoutDelayHint in older
 //   browsers) is raised to the motion's wait.
@@ -110,7 +113,7 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
     }
     const buffered = audioBufferMs(previous, inbound);
     previous = inbound;
-    const waited = buffer.meanWaitMs;
+    const waited = buffer.delayMs;
     if (buffered === null || waited === null) return;
     const outputMs = 1000 * ((audioContext?.baseLatency ?? 0) + (audioContext?.outputLatency ?? 0));
     const audioMs = buffered + outputMs;

@@ -55,12 +55,14 @@ export const JITTER_DEFAULTS = Object.freeze({
   /** added to the learned lag: timer and event-loop noise at the page */
   marginMs: 2,
   maxDelayMs: 500,
+  /** the most setExtraDelay adds (a voice buffer of over a second happens on a starved machine) */
+  maxExtraMs: 1500,
   /** fastest change of the lag, as a share of the time that passes */
   slew: 0.1,
   /** a longer silence between packets is a pause, not jitter: the stream starts afresh after it */
   pauseMs: 500,
-  /** packets kept */
-  capacity: 30,
+  /** packets kept: the longest lag and extra hold, at 30 a second */
+  capacity: 75,
 });
 
 export class JitterBuffer {
@@ -115,7 +117,7 @@ export class JitterBuffer {
 
   /** Hold poses `ms` longer than the buffer itself would (reached gradually). */
   setExtraDelay(ms) {
-    this.extraTargetMs = Math.max(0, Math.min(this.options.maxDelayMs, ms));
+    this.extraTargetMs = Math.max(0, Math.min(this.options.maxExtraMs, ms));
   }
 
   /** The capture time shown at local time nowMs, before the sample's own adjustments. */
