@@ -1,7 +1,7 @@
 """Voice and motion in step at the customer (EN 301 549: at most 100 ms apart).
 
 An operator peer (aiortc, in this process) sends, at the same instants, a tone burst on its voice
-and a raised right arm in its landmarks, every 2.5 s, through `avatar-care demo`; the customer's
+and a raised right arm in its landmarks, every 2 s, through `avatar-care demo`; the customer's
 page in Chromium notes when it hears each burst start (Web Audio, on the received voice) and when
 its avatar's buffered pose shows the arm raised (room/av_sync.js, `?sync-marks`). Each burst's
 heard and seen times must be within 100 ms of each other; the offsets' p50/p95 go to
@@ -165,7 +165,7 @@ def test_a_tone_and_a_raised_arm_sent_together_reach_the_customer_within_100_ms(
     assert not errors, errors
     heard = [t for t in marks["heard"] if t > since - 500]
     seen = [t for t in marks["seen"] if t > since]
-    # pair each raised arm with the burst heard nearest to it (they are 2.5 s apart)
+    # pair each raised arm with the burst heard nearest to it (they are 2 s apart)
     offsets = []
     for s in seen[1:]:  # the first may have been half watched
         h = min(heard, key=lambda h: abs(h - s))

@@ -1,8 +1,8 @@
 // Edge capture off the console's main thread: MediaPipe's holistic landmarker in a worker.
 // The page hands over each camera frame as an ImageBitmap (transferred, not copied) and gets the
 // landmarks back; the page's own thread stays free for the mirror, the connection and the
-// operator's clicks. The GPU delegate is tried first (WebGL2 in the worker's OffscreenCanvas),
-// the CPU one where the browser has no GPU for workers.
+// operator's clicks. The GPU delegate is tried first where the worker has WebGL2 on a real GPU
+// (in an OffscreenCanvas), the CPU one where it has none or only a software renderer.
 //
 // A classic worker: MediaPipe's loader fetches its wasm glue with importScripts, which module
 // workers do not have; its CommonJS build gives its classes through `exports`.
@@ -30,6 +30,19 @@ function plain(result) {
   };
 }
 
+/**
+ * Whether this worker has WebGL2 on a real GPU: a software renderer (SwiftShader, llvmpipe) runs
+ * MediaPipe's GPU graph on the CPU far slower than its own CPU delegate does.
+ */
+function hardwareWebGL2() {
+  if (typeof OffscreenCanvas === "undefined") return false;
+  const gl = new OffscreenCanvas(1, 1).getContext("webgl2");
+  if (!gl) return false;
+  const info = gl.getExtension("WEBGL_debug_renderer_info");
+  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  return !/swiftshader|llvmpipe|softpipe|software/i.test(renderer);
+}
+
 async function init(vision, model, delegate) {
   self.exports = {};
   importScripts(`${vision}/vision_bundle.cjs`);
@@ -40,8 +53,7 @@ async function init(vision, model, delegate) {
     runningMode: "VIDEO",
     outputFaceBlendshapes: true,
   });
-  const canGpu = typeof OffscreenCanvas !== "undefined" && new OffscreenCanvas(1, 1).getContext("webgl2") !== null;
-  if (canGpu && delegate !== "CPU") {
+  if (delegate === "GPU" || (delegate !== "CPU" && hardwareWebGL2())) {
     try {
       landmarker = await HolisticLandmarker.createFromOptions(files, options("GPU"));
       return "GPU";
