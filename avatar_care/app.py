@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import mimetypes
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -109,6 +110,9 @@ async def _queue_ticker(desk: CareDesk, interval_s: float) -> None:
 
 def _mount_static(app: FastAPI, settings: Settings) -> None:
     """The pages, the npm files they fetch by URL and the public assets, served by the same process."""
+    # CommonJS builds are JavaScript too: the console's capture worker loads MediaPipe's with
+    # importScripts, which refuses a script served as anything else (Python knows only .js, .mjs)
+    mimetypes.add_type("text/javascript", ".cjs")
     (settings.data_dir / "avatars").mkdir(parents=True, exist_ok=True)
     mounts = {
         "/media/avatars": settings.data_dir / "avatars",  # avatars brands upload, once accepted

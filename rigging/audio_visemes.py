@@ -26,6 +26,10 @@ class VisemeParams:
     open_full_db: float = 30.0
     #: How fast the noise floor may rise (dB per second); it falls at once to any quieter window.
     floor_rise_db_per_s: float = 3.0
+    #: The floor never goes below this (dBFS): after digital silence (a microphone's noise
+    #: suppression, a muted track) speech would otherwise be far above a floor of -180 dB and hold
+    #: the mouth wide open through every syllable and dip of a sentence.
+    floor_min_db: float = -60.0
 
 
 @dataclass
@@ -46,7 +50,7 @@ class AudioVisemes:
         db = 20.0 * math.log10(rms)
         seconds = x.size / self.sample_rate
         if self._floor_db is None or db < self._floor_db:
-            self._floor_db = db
+            self._floor_db = max(db, self.params.floor_min_db)
         else:
             self._floor_db += self.params.floor_rise_db_per_s * seconds
         above = db - self._floor_db

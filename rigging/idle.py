@@ -18,7 +18,9 @@ from typing import Final
 import numpy as np
 
 from rigging.pose import AvatarPose
-from rigging.quaternion import IDENTITY, from_axis_angle, multiply, normalize
+from rigging.presence import REST_LOCALS
+from rigging.quaternion import IDENTITY, from_axis_angle, multiply, normalize, slerp
+from rigging.skeleton import BONE_INDEX
 
 BLINK_MS: Final = 150.0
 BREATH_HZ: Final = 0.25
@@ -42,6 +44,9 @@ class Liveliness:
         self._phases = self._rng.uniform(0, 2 * math.pi, 4)
 
     def _blink(self, t_ms: float) -> float:
+        if t_ms < self._blink_start_ms:  # a new timeline (another clock): blink again soon on it
+            self._blink_start_ms = -1e9
+            self._next_blink_ms = t_ms + float(self._rng.uniform(1000, 4000))
         if t_ms >= self._next_blink_ms:
             self._blink_start_ms = t_ms
             self._next_blink_ms = t_ms + float(self._rng.uniform(2000, 6000))
@@ -76,3 +81,19 @@ class Liveliness:
                 if weight > 1e-3:
                     expressions[name] = min(1.0, weight)
         return AvatarPose(t_ms=t, hips_position=pose.hips_position, bones=bones, expressions=expressions)
+
+
+def resting_pose(
+    t_ms: float, bones: tuple[str, ...], since: AvatarPose | None = None, k: float = 1.0
+) -> AvatarPose:
+    """The natural rest (arms relaxed down, ``rigging.presence``) of ``bones`` at ``t_ms``; with
+    ``since``, the way there from that pose, ``k`` (0..1) of it, eased in and out, so an avatar
+    whose tracking stopped glides to rest instead of jumping."""
+    rest = REST_LOCALS[[BONE_INDEX[b] for b in bones]]
+    hips = np.zeros(3)
+    if since is not None and k < 1.0:
+        e = k * k * (3.0 - 2.0 * k)
+        start = np.array([since.bones.get(b, IDENTITY) for b in bones])
+        rest = slerp(start, rest, e)
+        hips = since.hips_position * (1.0 - e)
+    return AvatarPose(t_ms=t_ms, hips_position=hips, bones=dict(zip(bones, rest, strict=True)))

@@ -15,7 +15,12 @@ const outdir = resolve(process.argv[2] ?? join(here, "..", "avatar_care", "web")
 // what is not a page: the packages themselves, the node tests, this script and npm's files
 const NOT_PAGES = new Set(["node_modules", "test", "build.mjs", "package.json", "package-lock.json"]);
 // files the pages load by URL rather than import: the holistic landmarker's module and wasm
-const VENDOR_FILES = ["@mediapipe/tasks-vision/vision_bundle.mjs", "@mediapipe/tasks-vision/wasm"];
+// (and the .cjs build for the console's capture worker, a classic worker that loads it with importScripts)
+const VENDOR_FILES = [
+  "@mediapipe/tasks-vision/vision_bundle.mjs",
+  "@mediapipe/tasks-vision/vision_bundle.cjs",
+  "@mediapipe/tasks-vision/wasm",
+];
 const IMPORT_MAP = /[ \t]*<script type="importmap">[\s\S]*?<\/script>\n?/g;
 
 function pageFiles(dir) {

@@ -10,7 +10,14 @@ The output clock: customers get about 30 packets a second even when the operator
 slower. When no tracked frame's packet has gone out for a frame's time and a little more, the hub
 sends its newest pose carried forward in time (``rigging.extrapolate``), then again every 33 ms
 until a tracked frame comes, for up to ``FILL_FOR_S`` after the newest one; then the room is quiet
-until motion comes back. At 30 tracked frames a second nothing is filled in. A bad frame is counted and dropped, never raised into the room; a customer
+until motion comes back. At 30 tracked frames a second nothing is filled in.
+
+The operator's voice (``voice_visemes``, fed by the room's relay) keeps the avatar alive where
+tracking does not reach (``rigging.idle``): while the operator's microphone sends and the face is
+not tracked, every packet's mouth follows the voice and the avatar blinks; while no tracked frame
+has come for ``FILL_FOR_S`` (no camera, the camera refused or lost), the output clock goes on at
+30 packets a second with the avatar gliding to its rest pose and breathing, blinking, swaying and
+speaking there. A bad frame is counted and dropped, never raised into the room; a customer
 whose channel fails is dropped from the room without touching the others. Each packet carries the
 server's hop times (landmarks received, solved, sent) for the latency figures.
 
@@ -32,14 +39,18 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from avatar_care.live.audio_relay import Encoded
 from avatar_care.live.motion_scheduler import MotionScheduler
+from avatar_care.live.voice_visemes import VoiceVisemes
 from rigging import landmark_packet
+from rigging.audio_visemes import VISEMES
 from rigging.codec import HopTiming, encode
 from rigging.extrapolate import carry_forward
 from rigging.frame import FrameError, TrackingFrame, parse_frame
+from rigging.idle import Liveliness, resting_pose
 from rigging.landmark_packet import is_landmark_packet
 from rigging.pose import AvatarPose
-from rigging.solver import Retargeter, SolverOptions
+from rigging.solver import DRIVEN_BONES, Retargeter, SolverOptions
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +64,9 @@ KEEP = 1000  # samples per hop for the quantiles: about half a minute at 30 fram
 FRAME_S = 1.0 / 30.0
 FILL_SLACK_S = 0.015
 FILL_FOR_S = 3.0
+#: How long the avatar takes to glide from its last tracked pose to rest when tracking is gone.
+IDLE_EASE_S = 0.8
+_MOUTH = frozenset((*VISEMES, "blink"))
 
 
 def _samples() -> dict[str, deque[float]]:
@@ -65,6 +79,10 @@ class HubStats:
     packets_sent: int = 0
     #: packets the output clock sent between tracked frames (the newest pose carried forward)
     packets_filled: int = 0
+    #: packets of the avatar at rest, alive and speaking, while no tracked frame comes (voice only)
+    packets_idle: int = 0
+    #: packets whose mouth was the operator's voice (the face not tracked)
+    packets_voiced: int = 0
     rejected: int = 0
     reports_rejected: int = 0
     last_error: str | None = None
@@ -93,6 +111,14 @@ class MotionHub:
         self._last_packet_at = 0.0
         self._fill_timer: asyncio.TimerHandle | None = None
         self._fill_due = 0.0  # loop time the next filled packet is due at
+        #: the operator's voice, for the mouth when the face is not tracked
+        self.voice = VoiceVisemes()
+        self._life = Liveliness()
+        # per frame handed to the solver, in order: (face tracked, head tracked)
+        self._seen: deque[tuple[bool, bool]] = deque(maxlen=64)
+        self._newest_seen = (True, True)
+        self._idle_since: float | None = None
+        self._origin = time.perf_counter()  # the idle timeline's zero while nothing was tracked
 
     def add_customer(self, customer_id: str, send: Send) -> None:
         self.customers[customer_id] = send
@@ -104,7 +130,16 @@ class MotionHub:
         """A new operator connection starts its own clock: forget the old timeline."""
         self.solver.reset()
         self._previous = self._newest = None
+        self._seen.clear()
+        self._idle_since = None
+        self.voice.reset()
         self._disarm()
+
+    def voice_heard(self, packet: Encoded) -> None:
+        """A packet of the operator's microphone (from the room's relay, on the event loop)."""
+        self.voice.push(packet)
+        if self._fill_timer is None and self.customers:
+            self._arm(FRAME_S)  # a voice without tracking: the output clock runs on the voice
 
     def on_frame(self, message: str | bytes) -> bool:
         """Handle one message from the operator's landmark channel; False when it was refused.
@@ -139,6 +174,12 @@ class MotionHub:
         received = time.perf_counter() if received is None else received
         if capture_age_ms is not None:
             self.stats.hops["capture"].append(capture_age_ms)
+        self._seen.append(
+            (
+                frame.face_blendshapes is not None,
+                frame.face_matrix is not None or frame.pose_world is not None,
+            )
+        )
         scheduler = self._scheduler or MotionScheduler.current()
         if scheduler is not None:
             scheduler.submit(self, frame, received)
@@ -159,12 +200,19 @@ class MotionHub:
     ) -> bool:
         """The solver's answer for a frame that arrived at ``received``: send its packet (``packet``
         when the scheduler encoded it with the batch, for ``next_seq``), or count the refusal."""
+        seen = self._seen.popleft() if self._seen else (True, True)
         if isinstance(result, FrameError):
             self._refuse(result)
             return False
         self.stats.frames += 1
         self.stats.hops["solve"].append((solved - received) * 1000.0)
         self._previous, self._newest, self._newest_at = self._newest, result, received
+        self._newest_seen = seen
+        self._idle_since = None
+        shown = self._enliven(result, *seen)
+        if shown is not result:  # the batch encoded the pose without the voice's mouth
+            packet = None
+            result = shown
         if packet is None:
             now = time.perf_counter()
             timing = HopTiming(0.0, (solved - received) * 1000.0, (now - received) * 1000.0)
@@ -184,13 +232,48 @@ class MotionHub:
         self._fill_timer = None
         newest = self._newest
         now = time.perf_counter()
-        if newest is None or not self.customers or now - self._newest_at > FILL_FOR_S:
+        if not self.customers:
             return False
-        pose = carry_forward(self._previous, newest, newest.t_ms + (now - self._newest_at) * 1000.0)
+        if newest is not None and now - self._newest_at <= FILL_FOR_S:
+            pose = carry_forward(self._previous, newest, newest.t_ms + (now - self._newest_at) * 1000.0)
+            pose = self._enliven(pose, self._newest_seen[0], True)  # the head holds its tracked pose
+            self.stats.packets_filled += 1
+        elif self.voice.present(now):
+            pose = self._idle(now)
+            self.stats.packets_idle += 1
+        else:
+            return False
         self._send(encode(pose, self._seq))  # no hop times: this pose was not tracked
-        self.stats.packets_filled += 1
         self._arm(FRAME_S, on_grid=True)
         return True
+
+    def _enliven(self, pose: AvatarPose, face_tracked: bool, head_tracked: bool) -> AvatarPose:
+        """``pose`` with the voice's mouth and blinks while the face is not tracked and the
+        operator's microphone sends; ``pose`` itself otherwise."""
+        if face_tracked or not self.voice.present():
+            return pose
+        self.stats.packets_voiced += 1
+        # the mouth and blinks carried forward from an earlier pose give way to the voice's
+        expressions = {k: v for k, v in pose.expressions.items() if k not in _MOUTH}
+        bare = AvatarPose(pose.t_ms, pose.hips_position, pose.bones, expressions)
+        return self._life.apply(
+            bare, face_tracked=False, head_tracked=head_tracked, visemes=self.voice.visemes()
+        )
+
+    def _idle(self, now: float) -> AvatarPose:
+        """No tracking, a voice: the avatar glides from its last tracked pose to rest, and
+        breathes, blinks, sways and speaks there."""
+        if self._idle_since is None:
+            self._idle_since = now
+        newest = self._newest
+        if newest is not None:  # the same timeline as the tracked frames before
+            t_ms = newest.t_ms + (now - self._newest_at) * 1000.0
+        else:
+            t_ms = (now - self._origin) * 1000.0
+        k = min(1.0, (now - self._idle_since) / IDLE_EASE_S)
+        base = resting_pose(t_ms, DRIVEN_BONES, newest, k)
+        self.stats.packets_voiced += 1
+        return self._life.apply(base, face_tracked=False, head_tracked=False, visemes=self.voice.visemes())
 
     def _arm(self, delay_s: float, on_grid: bool = False) -> None:
         """(Re)start the output clock's wait; only on an event loop (scripts solve and send at once).

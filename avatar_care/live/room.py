@@ -29,6 +29,7 @@ from aiortc.mediastreams import MediaStreamError
 from avatar_care.live.audio_mix import VoiceMix
 from avatar_care.live.audio_relay import (
     AudioFanout,
+    Encoded,
     FanoutTrack,
     PacketSource,
     install_audio_passthrough,
@@ -71,6 +72,9 @@ class LiveRoom:
         self.listeners_hear = VoiceMix(f"{room_id}/to-listeners", self.listener_audio)
         # what customers hear of the operator (or of the demo's recording) is in the listeners' mix
         self.operator_audio.taps.append(lambda packet: self.listeners_hear.push(OPERATOR_VOICE, packet))
+        # the operator's own voice (not the demo's recording) moves the avatar's mouth where the
+        # face is not tracked, and keeps the avatar alive where nothing is (motion_hub)
+        self.operator_audio.taps.append(self._operator_voice)
         #: What customers hear while no operator speaks (the demo operator's recording).
         self.fallback_audio: PacketSource | None = None
         self._customer_mics: dict[str, asyncio.Task[None]] = {}
@@ -130,6 +134,11 @@ class LiveRoom:
             stopping = asyncio.get_running_loop().create_task(capture.stop())
             self._capture_stops.add(stopping)
             stopping.add_done_callback(self._capture_stops.discard)
+
+    def _operator_voice(self, packet: Encoded) -> None:
+        source = self.operator_audio.source
+        if self.operator is not None and source is not None and source is not self.fallback_audio:
+            self.hub.voice_heard(packet)
 
     def set_fallback_audio(self, source: PacketSource | None) -> None:
         self.fallback_audio = source

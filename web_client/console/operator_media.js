@@ -9,6 +9,7 @@ import { decodeMotionPacket } from "../src/motion_codec.js";
 import { loadAvatar, showBufferedPose } from "../room/avatar.js";
 import { JitterBuffer } from "../room/jitter_buffer.js";
 import { NETWORK_STRINGS, openPeerLink } from "../room/signaling.js";
+import { startTracker } from "./edge_tracker.js";
 import { parseHops } from "./hop_figures.js";
 
 const VISION = "/vendor/@mediapipe/tasks-vision";
@@ -33,6 +34,11 @@ const STRINGS = {
     hopRender: "→ disegnato", hopTotal: "videocamera → cliente", latencyNone: "Latenza: in attesa dei dati",
     median: "mediana (p95)",
     ...NETWORK_STRINGS.it,
+    cameraNone: "Nessuna videocamera: il tuo avatar parla con la tua voce",
+    cameraRefused: "Videocamera non consentita: il tuo avatar parla con la tua voce",
+    cameraLost: "Videocamera persa: il tuo avatar continua con la tua voce",
+    tracked: "Riconoscimento: {fps} fotogrammi al secondo", worker: "in un worker", page: "nella pagina",
+    slow: "Il riconoscimento è lento ({fps} fotogrammi al secondo, ne servono almeno 20): chiudi altri programmi o scegli la cattura sul server",
   },
   en: {
     connecting: "Connecting to the room…", connected: "You are live: customers see you as the avatar",
@@ -49,10 +55,20 @@ const STRINGS = {
     hopRender: "→ drawn", hopTotal: "camera → customer", latencyNone: "Latency: waiting for figures",
     median: "median (p95)",
     ...NETWORK_STRINGS.en,
+    cameraNone: "No camera: your avatar speaks with your voice",
+    cameraRefused: "Camera not allowed: your avatar speaks with your voice",
+    cameraLost: "Camera lost: your avatar goes on with your voice",
+    tracked: "Tracking: {fps} frames a second", worker: "in a worker", page: "on the page",
+    slow: "Tracking is slow ({fps} frames a second, at least 20 are needed): close other programs or choose server capture",
   },
 };
 const CAPTURE_TEXT = { starting: "captureStarting", ready: "captureReady", restarting: "captureRestarting", failed: "captureFailed" };
+const CAMERA_TEXT = { none: "cameraNone", refused: "cameraRefused", lost: "cameraLost" };
 const METRICS_EVERY_MS = 2000;
+const CAMERA_CHECK_MS = 500;
+/** The product promises at least this many tracked frames a second; below it the operator is told. */
+const MIN_TRACKED_PER_S = 20;
+const SLOW_AFTER_MS = 3000; // a tracker's first seconds (loading, warming up) are not judged
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -81,6 +97,8 @@ export async function mountOperatorMedia(container, options) {
     framesSent: 0, landmarksPerSecond: 0, inferenceMs: null, tracking: false,
     packetsReceived: 0, lastBones: {}, lastExpressions: {}, jitterBufferMs: null, latency: null, error: null,
     peerConnection: "new", capture: null, hops: {}, mirrorError: null,
+    camera: "starting", // "on", or the operator goes on with the voice alone: "none", "refused", "lost"
+    trackedPerSecond: null, captureThread: null, delegate: null, trackingSlow: false,
   };
   window.avatarCare = state;
 
@@ -95,10 +113,15 @@ export async function mountOperatorMedia(container, options) {
   const modeSelect = el("select", { class: "media-mode" });
   const modeLabel = el("label", {}, el("span"), modeSelect);
   const captureStatus = el("p", { class: "media-capture", role: "status", "aria-live": "polite" });
+  const cameraStatus = el("p", { class: "media-camera", role: "status", "aria-live": "polite" });
+  // the rate changes every second: readable on demand; the warning is said when it comes and goes
+  const trackedRate = el("p", { class: "media-tracked" });
+  const slowWarning = el("p", { class: "media-slow", role: "status", "aria-live": "polite" });
   // updated every two seconds: readable on demand, not announced each time
   const latency = el("p", { class: "media-latency" });
+  const ctx = overlay.getContext("2d");
   for (const m of ["edge", "server"]) modeSelect.append(el("option", { value: m }));
-  container.append(status, captureStatus, el("div", { class: "media-controls" }, mute, modeLabel), preview, mirrorBox, latency);
+  container.append(status, cameraStatus, captureStatus, slowWarning, el("div", { class: "media-controls" }, mute, modeLabel), preview, trackedRate, mirrorBox, latency);
   function render() {
     const s = STRINGS[lang] ?? STRINGS.en;
     status.textContent = s[state.connection];
@@ -111,7 +134,26 @@ export async function mountOperatorMedia(container, options) {
     modeSelect.value = mode;
     preview.querySelector("figcaption").textContent = s.camera;
     mirrorBox.querySelector("figcaption").textContent = s.mirror;
-    const capture = mode === "server" ? (state.capture?.state ?? "starting") : null;
+    const cameraText = CAMERA_TEXT[state.camera];
+    const cameraSays = cameraText ? s[cameraText] : "";
+    if (cameraStatus.textContent !== cameraSays) cameraStatus.textContent = cameraSays; // said once
+    cameraStatus.dataset.state = state.camera;
+    cameraStatus.hidden = !cameraText;
+    preview.hidden = state.camera !== "on" && state.camera !== "starting";
+    const tracking = mode === "edge" && state.camera === "on" && state.trackedPerSecond !== null;
+    const fps = String(state.trackedPerSecond ?? 0);
+    const where = state.captureThread ? ` (${s[state.captureThread]}, ${state.delegate})` : "";
+    trackedRate.textContent = tracking ? s.tracked.replace("{fps}", fps) + where : "";
+    trackedRate.hidden = !tracking;
+    const slow = tracking && state.trackingSlow;
+    const slowText = slow ? s.slow.replace("{fps}", fps) : "";
+    // said once when tracking falls behind, not again at every second's new figure
+    if (!slow || !slowWarning.textContent || slowWarning.lang !== lang) {
+      slowWarning.textContent = slowText;
+      slowWarning.lang = lang;
+    }
+    slowWarning.hidden = !slow;
+    const capture = mode === "server" && state.camera === "on" ? (state.capture?.state ?? "starting") : null;
     captureStatus.textContent = capture ? s[CAPTURE_TEXT[capture]] : "";
     captureStatus.dataset.state = capture ?? "";
     captureStatus.hidden = !capture;
@@ -139,20 +181,42 @@ export async function mountOperatorMedia(container, options) {
   }
   render();
 
-  // camera and microphone
+  // camera and microphone; without a camera (none, refused) the microphone alone goes live: the
+  // server gives the avatar a mouth from the voice and keeps it alive (docs/live-room.md)
+  const voice = { echoCancellation: true, noiseSuppression: true };
   let media;
   try {
-    media = await navigator.mediaDevices.getUserMedia({
-      video: { width: WIDTH, height: HEIGHT, frameRate: 30 },
-      audio: { echoCancellation: true, noiseSuppression: true },
-    });
+    media = await navigator.mediaDevices.getUserMedia({ video: { width: WIDTH, height: HEIGHT, frameRate: 30 }, audio: voice });
+    state.camera = "on";
   } catch (err) {
-    state.error = `${STRINGS[lang].noCamera}: ${err.name}`;
-    setConnection("failed");
-    throw err;
+    try {
+      media = await navigator.mediaDevices.getUserMedia({ audio: voice });
+      state.camera = err.name === "NotAllowedError" || err.name === "SecurityError" ? "refused" : "none";
+      console.info("going live with the microphone alone:", err.name);
+    } catch {
+      state.error = `${STRINGS[lang].noCamera}: ${err.name}`;
+      setConnection("failed");
+      throw err;
+    }
   }
-  video.srcObject = media;
-  await video.play().catch(() => {});
+  const cameraTrack = media.getVideoTracks()[0] ?? null;
+  const cameraLive = () => cameraTrack !== null && cameraTrack.readyState === "live";
+  if (cameraTrack) {
+    video.srcObject = media;
+    await video.play().catch(() => {});
+  }
+  render();
+  // A camera unplugged, taken by another program or stopped: the voice goes on alone. A track
+  // stopped by a page does not fire "ended", so its state is also looked at twice a second.
+  function cameraGone() {
+    if (state.camera !== "on" || cameraLive()) return;
+    state.camera = "lost";
+    state.tracking = false;
+    ctx.clearRect(0, 0, WIDTH, HEIGHT);
+    render();
+  }
+  cameraTrack?.addEventListener("ended", cameraGone);
+  const cameraTimer = setInterval(cameraGone, CAMERA_CHECK_MS);
   const micTrack = media.getAudioTracks()[0];
   mute.addEventListener("click", () => {
     state.muted = !state.muted;
@@ -205,8 +269,8 @@ export async function mountOperatorMedia(container, options) {
     if (micTrack) pc.addTrack(micTrack, media);
     else pc.addTransceiver("audio", { direction: "recvonly" });
     state.capture = null;
-    if (mode === "server") {
-      const camera = media.getVideoTracks()[0];
+    if (mode === "server" && cameraLive()) {
+      const camera = cameraTrack;
       // The server letterboxes every frame into SERVER_INFERENCE_SIZE pixels: sending more costs
       // this browser's encoder and the server's decoder time (latency) and the tracker nothing.
       const scale = Math.max(1, Math.max(camera.getSettings().width ?? WIDTH, camera.getSettings().height ?? HEIGHT) / SERVER_INFERENCE_SIZE);
@@ -274,72 +338,104 @@ export async function mountOperatorMedia(container, options) {
     link.reconnect(); // a new connection: with or without the camera's video
   });
 
-  // edge capture: MediaPipe's holistic landmarker on the latest camera frame, one at a time
-  const ctx = overlay.getContext("2d");
+  // edge capture: MediaPipe's holistic landmarker on the latest camera frame, one at a time, in a
+  // worker (edge_tracker.js; `?capture=page` keeps it on this page's thread, as it was before)
+  const where = new URLSearchParams(location.search).get("capture") === "page" ? "page" : "worker";
+  const delegate = new URLSearchParams(location.search).get("delegate") ?? "auto";
   // loaded only when edge capture is chosen: in server mode this machine does no tracking at all
-  let landmarker = null;
+  let tracker = null;
   let loading = null;
-  function loadLandmarker() {
-    loading ??= (async () => {
-      const { FilesetResolver, HolisticLandmarker } = await import(`${VISION}/vision_bundle.mjs`);
-      const files = await FilesetResolver.forVisionTasks(`${VISION}/wasm`);
-      landmarker = await HolisticLandmarker.createFromOptions(files, {
-        baseOptions: { modelAssetPath: MODEL, delegate: "CPU" },
-        runningMode: "VIDEO",
-        outputFaceBlendshapes: true,
-      });
-    })();
-    return loading;
+  let busy = false;
+  function loadTracker() {
+    loading ??= startTracker({ vision: VISION, model: MODEL, inWorker: where === "worker", delegate }).then(
+      (t) => {
+        if (!running) return t.close();
+        tracker = t;
+        trackingSince = performance.now();
+        state.captureThread = t.where;
+        state.delegate = t.delegate;
+        render();
+      },
+      (err) => {
+        state.error = String(err);
+        console.warn("edge capture could not start:", err);
+      },
+    );
   }
   let running = true;
   let lastTs = -1;
+  let trackingSince = null;
+  const trackedTimes = [];
   function draw(points, color) {
     ctx.fillStyle = color;
     for (const p of points) ctx.fillRect(p.x * WIDTH - 2, p.y * HEIGHT - 2, 4, 4);
   }
   function track(now, meta) {
     if (!running) return;
-    if (mode === "edge" && !landmarker) loadLandmarker();
-    if (mode === "edge" && landmarker && video.readyState >= 2) {
+    if (!cameraLive()) return; // no camera, or it is gone: nothing to track, the voice goes on
+    if (mode === "edge" && !tracker) loadTracker();
+    if (mode === "edge" && tracker && !busy && video.readyState >= 2) {
+      // latest frame wins: frames that come while one is being tracked are let go
+      busy = true;
       const captured = meta?.captureTime ?? now;
       const ts = Math.max(Math.round(now), lastTs + 1);
       lastTs = ts;
-      const started = performance.now();
-      const r = landmarker.detectForVideo(video, ts);
-      const done = performance.now();
-      state.inferenceMs = done - started;
-      ctx.clearRect(0, 0, WIDTH, HEIGHT);
-      const seen = r.poseWorldLandmarks?.length > 0;
-      state.tracking = seen;
-      if (seen) {
-        draw(r.poseLandmarks[0], "#1d7a3a");
-        draw(r.leftHandLandmarks?.[0] ?? [], "#2f6f8f");
-        draw(r.rightHandLandmarks?.[0] ?? [], "#b3261e");
-      }
-      const shapes = r.faceBlendshapes?.[0]?.categories;
-      const frame = {
-        t_ms: ts,
-        pose_world: seen ? toRows(r.poseWorldLandmarks[0], true).map((row, i) => [...row.slice(0, 3), r.poseLandmarks[0][i].visibility ?? 1]) : null,
-        pose_image: seen ? toRows(r.poseLandmarks[0], true) : null,
-        left_hand_world: r.leftHandWorldLandmarks?.[0]?.length ? toRows(r.leftHandWorldLandmarks[0], false) : null,
-        right_hand_world: r.rightHandWorldLandmarks?.[0]?.length ? toRows(r.rightHandWorldLandmarks[0], false) : null,
-        face_blendshapes: shapes ? Object.fromEntries(shapes.filter((c) => c.categoryName !== "_neutral").map((c) => [c.categoryName, c.score])) : null,
-        capture_age_ms: Math.max(0, performance.now() - captured),
-      };
-      if (landmarks?.readyState === "open") {
-        // binary, one SCTP chunk, where the JSON would be five (web_client/src/landmark_packet.js)
-        landmarks.send(encodeLandmarkPacket(frame, frame.capture_age_ms));
-        state.framesSent += 1;
-        sentTimes.push(done);
-        while (sentTimes.length && sentTimes[0] < done - 1000) sentTimes.shift();
-        state.landmarksPerSecond = sentTimes.length;
-      }
+      tracker.detect(video, ts).then(
+        ({ result, inferenceMs }) => {
+          busy = false;
+          if (result && running && mode === "edge" && cameraLive()) tracked(result, ts, captured, inferenceMs);
+        },
+        (err) => {
+          busy = false;
+          state.error = String(err);
+        },
+      );
     } else if (mode !== "edge") {
       ctx.clearRect(0, 0, WIDTH, HEIGHT);
     }
     if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(track);
     else requestAnimationFrame((t) => track(t, null));
   }
+  function tracked(r, ts, captured, inferenceMs) {
+    const done = performance.now();
+    state.inferenceMs = inferenceMs;
+    trackedTimes.push(done);
+    ctx.clearRect(0, 0, WIDTH, HEIGHT);
+    const seen = r.poseWorldLandmarks?.length > 0;
+    state.tracking = seen;
+    if (seen) {
+      draw(r.poseLandmarks[0], "#1d7a3a");
+      draw(r.leftHandLandmarks?.[0] ?? [], "#2f6f8f");
+      draw(r.rightHandLandmarks?.[0] ?? [], "#b3261e");
+    }
+    const shapes = r.faceBlendshapes?.[0]?.categories;
+    const frame = {
+      t_ms: ts,
+      pose_world: seen ? toRows(r.poseWorldLandmarks[0], true).map((row, i) => [...row.slice(0, 3), r.poseLandmarks[0][i].visibility ?? 1]) : null,
+      pose_image: seen ? toRows(r.poseLandmarks[0], true) : null,
+      left_hand_world: r.leftHandWorldLandmarks?.[0]?.length ? toRows(r.leftHandWorldLandmarks[0], false) : null,
+      right_hand_world: r.rightHandWorldLandmarks?.[0]?.length ? toRows(r.rightHandWorldLandmarks[0], false) : null,
+      face_blendshapes: shapes ? Object.fromEntries(shapes.filter((c) => c.categoryName !== "_neutral").map((c) => [c.categoryName, c.score])) : null,
+      capture_age_ms: Math.max(0, performance.now() - captured),
+    };
+    if (landmarks?.readyState === "open") {
+      // binary, one SCTP chunk, where the JSON would be five (web_client/src/landmark_packet.js)
+      landmarks.send(encodeLandmarkPacket(frame, frame.capture_age_ms));
+      state.framesSent += 1;
+      sentTimes.push(done);
+      while (sentTimes.length && sentTimes[0] < done - 1000) sentTimes.shift();
+      state.landmarksPerSecond = sentTimes.length;
+    }
+  }
+  // tracked frames a second, and the warning when they fall below what the product promises
+  const rateTimer = setInterval(() => {
+    const now = performance.now();
+    while (trackedTimes.length && trackedTimes[0] < now - 1000) trackedTimes.shift();
+    const tracking = tracker !== null && mode === "edge" && cameraLive();
+    state.trackedPerSecond = tracking ? trackedTimes.length : null;
+    state.trackingSlow = tracking && now - trackingSince > SLOW_AFTER_MS && trackedTimes.length < MIN_TRACKED_PER_S;
+    render();
+  }, 1000);
   if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(track);
   else requestAnimationFrame((t) => track(t, null));
 
@@ -364,8 +460,10 @@ export async function mountOperatorMedia(container, options) {
       running = false;
       mirrorClosed = true;
       clearInterval(latencyTimer);
+      clearInterval(cameraTimer);
+      clearInterval(rateTimer);
       renderer.setAnimationLoop(null);
-      landmarker?.close();
+      tracker?.close();
       link.close();
       media.getTracks().forEach((t) => t.stop());
       renderer.dispose();

@@ -6,6 +6,7 @@ import * as THREE from "three";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 
 import { decodeMotionPacket, seqNewer } from "../src/motion_codec.js";
+import { syncVoiceAndMotion } from "./av_sync.js";
 import { loadAvatar, showBufferedPose } from "./avatar.js";
 import { JitterBuffer } from "./jitter_buffer.js";
 import { NETWORK_STRINGS, openPeerLink } from "./signaling.js";
@@ -44,7 +45,10 @@ const REPORT_EVERY_MS = 300;
 /**
  * Mount the live room into `container`.
  * @param {HTMLElement} container
- * @param {{roomId: string, sessionId?: string, token?: string, avatarUrl?: string, lang?: string}} options
+ * @param {{roomId: string, sessionId?: string, token?: string, avatarUrl?: string, lang?: string,
+ *          trace?: boolean, syncMarks?: boolean}} options  `trace` (or `?trace` in the page's address): record what is
+ *          heard and shown every 10 ms in window.avatarCare.trace; `syncMarks` (`?sync-marks`):
+ *          note when a sound starts and when the right arm is raised (room/av_sync.js)
  * @returns {Promise<{close(): void, setLanguage(lang: string): void}>}
  */
 export async function mountCustomerRoom(container, options) {
@@ -63,6 +67,8 @@ export async function mountCustomerRoom(container, options) {
     latency: null, // the server's hop times of the newest packet, and this page's receive→render
     receiveToRenderMs: null,
     jitterBufferMs: null, // how far behind the least delayed recent packet poses are shown
+    avSyncOffsetMs: null, // the voice's wait minus the motion's, once aligned (room/av_sync.js)
+    avSync: null,
     xrPresenting: false,
     peerConnections: 0, // how many the page has made: more than one after it reconnected
     error: null,
@@ -178,7 +184,20 @@ export async function mountCustomerRoom(container, options) {
   // takes the old one away (signaling.js); each gets the same channel, voice and microphone.
   let micTrack = null;
   let audio = null;
+  let peer = null;
+  // one alignment of voice and motion for the whole visit, reading whichever connection is current
+  const sync = syncVoiceAndMotion({
+    pc: () => peer,
+    receiver: () => audio?.receiver ?? null,
+    buffer,
+    state,
+    audioContext: listener.context,
+    analyser,
+    trace: options.trace ?? new URLSearchParams(location.search).has("trace"),
+    marks: options.syncMarks ?? new URLSearchParams(location.search).has("sync-marks"),
+  });
   function setupPeer(pc) {
+    peer = pc;
     state.peerConnections += 1;
     channel = pc.createDataChannel("motion", { ordered: false, maxRetransmits: 0 });
     channel.binaryType = "arraybuffer";
@@ -195,7 +214,9 @@ export async function mountCustomerRoom(container, options) {
       holder.play().catch(() => {});
       if (voice.source) voice.disconnect(); // a previous connection's voice
       voice.setMediaStreamSource(stream);
-      listener.context.createMediaStreamSource(stream).connect(analyser);
+      const source = listener.context.createMediaStreamSource(stream);
+      source.connect(analyser);
+      sync.listen(source);
       resume();
     };
   }
@@ -235,6 +256,7 @@ export async function mountCustomerRoom(container, options) {
   } catch (err) {
     // no room without its avatar: hang up rather than leave a voice with nothing to see
     clearInterval(stats);
+    sync.close();
     removeEventListener("resize", onResize);
     link.close();
     renderer.dispose();
@@ -277,6 +299,7 @@ export async function mountCustomerRoom(container, options) {
     close() {
       closed = true;
       clearInterval(stats);
+      sync.close();
       renderer.setAnimationLoop(null);
       removeEventListener("resize", onResize);
       xr.dispose();

@@ -12,6 +12,9 @@
 // instead of running past it, so the motion resumes where it stopped. Learning from the window
 // also follows the drift between the sender's clock and this one.
 //
+// `setExtraDelay(ms)` holds poses that much longer on top (av_sync.js: the voice's buffer is the
+// longer one, and the motion waits for it); it too moves by at most a tenth of the time passing.
+//
 // `{ adaptive: false, delayMs }` is the fixed buffer of earlier releases (poses `delayMs` behind
 // the least delayed packet), kept for the side-by-side benchmark.
 import { seqNewer } from "../src/motion_codec.js";
@@ -52,12 +55,14 @@ export const JITTER_DEFAULTS = Object.freeze({
   /** added to the learned lag: timer and event-loop noise at the page */
   marginMs: 2,
   maxDelayMs: 500,
+  /** the most setExtraDelay adds (a voice buffer of over a second happens on a starved machine) */
+  maxExtraMs: 1500,
   /** fastest change of the lag, as a share of the time that passes */
   slew: 0.1,
   /** a longer silence between packets is a pause, not jitter: the stream starts afresh after it */
   pauseMs: 500,
-  /** packets kept */
-  capacity: 30,
+  /** packets kept: the longest lag and extra hold, at 30 a second */
+  capacity: 75,
 });
 
 export class JitterBuffer {
@@ -69,6 +74,8 @@ export class JitterBuffer {
     this.dropped = 0;
     /** display frames that found no packet newer than the moment to show (the playout waited) */
     this.waits = 0;
+    this.extraMs = 0; // held on top of the lag (setExtraDelay), as it is now
+    this.extraTargetMs = 0;
     /** packets that came after the playout had passed their moment (shown, if at all, late) */
     this.missed = 0;
     this._reset();
@@ -90,14 +97,33 @@ export class JitterBuffer {
    * own share of the latency (about one packet interval on a quiet network).
    */
   get delayMs() {
-    if (!this.options.adaptive) return this.options.delayMs;
+    if (!this.options.adaptive) return this.options.delayMs + this.extraMs;
     if (this.lagMs === null || this.floorMs === null) return null;
-    return this.lagMs - this.floorMs;
+    return this.lagMs + this.extraMs - this.floorMs;
+  }
+
+  /**
+   * How long the recent packets wait here on average, from their arrival to their moment on
+   * screen, in ms (what an audio receiver's jitterBufferDelay per sample measures for the voice).
+   */
+  get meanWaitMs() {
+    if (!this.options.adaptive) {
+      return this.offsetMs === null ? null : this.options.delayMs + this.extraMs;
+    }
+    if (this.lagMs === null || !this.offsets.length) return null;
+    const mean = this.offsets.reduce((a, b) => a + b, 0) / this.offsets.length;
+    return Math.max(0, this.lagMs + this.extraMs - mean);
+  }
+
+  /** Hold poses `ms` longer than the buffer itself would (reached gradually). */
+  setExtraDelay(ms) {
+    this.extraTargetMs = Math.max(0, Math.min(this.options.maxExtraMs, ms));
   }
 
   /** The capture time shown at local time nowMs, before the sample's own adjustments. */
   _playout(nowMs) {
-    return this.options.adaptive ? nowMs - this.lagMs : nowMs - this.offsetMs - this.options.delayMs;
+    const behind = this.options.adaptive ? this.lagMs : this.offsetMs + this.options.delayMs;
+    return nowMs - behind - this.extraMs;
   }
 
   /**
@@ -161,20 +187,32 @@ export class JitterBuffer {
     }
   }
 
+  /**
+   * The pose sample(nowMs) would give, without moving the buffer on: for watching what the
+   * avatar shows between drawn frames (av_sync.js's trace).
+   */
+  peek(nowMs) {
+    const { lagMs, extraMs, lastSampleAt, waits } = this;
+    const pose = this.sample(nowMs);
+    Object.assign(this, { lagMs, extraMs, lastSampleAt, waits });
+    return pose;
+  }
+
   /** The pose to show at local time nowMs, or null before the first packet. */
   sample(nowMs) {
     if (!this.packets.length) return null;
     const ps = this.packets;
     const newest = ps[ps.length - 1];
-    if (this.options.adaptive && this.lastSampleAt !== null) {
+    if (this.lastSampleAt !== null) {
       const step = this.options.slew * Math.max(0, nowMs - this.lastSampleAt);
-      this.lagMs += Math.max(-step, Math.min(step, this.targetLagMs - this.lagMs));
+      if (this.options.adaptive) this.lagMs += Math.max(-step, Math.min(step, this.targetLagMs - this.lagMs));
+      this.extraMs += Math.max(-step, Math.min(step, this.extraTargetMs - this.extraMs));
     }
     this.lastSampleAt = nowMs;
     if (this._playout(nowMs) > newest.tMs) {
       this.waits += 1;
       // the next packet is late: the adaptive playout waits at the newest pose rather than run past it
-      if (this.options.adaptive) this.lagMs = nowMs - newest.tMs;
+      if (this.options.adaptive) this.lagMs = nowMs - newest.tMs - this.extraMs;
     }
     const t = this._playout(nowMs);
     if (t <= ps[0].tMs) return ps[0];

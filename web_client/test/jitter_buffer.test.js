@@ -162,3 +162,27 @@ test("a packet overtaken on the unordered channel is still shown if it comes bef
   assert.ok(!fixedFrames.some((f) => f.seq === 50));
   assert.equal(fixed.dropped, 1); // the earlier buffer dropped every overtaken packet
 });
+
+test("an extra delay holds poses that much longer, reached gradually, and peek moves nothing", () => {
+  const rnd = random(7);
+  const plain = new JitterBuffer();
+  const held = new JitterBuffer();
+  held.setExtraDelay(60);
+  const a = play(plain, { seconds: 6, transit: () => 10 + rnd() * 2 });
+  const rnd2 = random(7);
+  const b = play(held, { seconds: 6, transit: () => 10 + rnd2() * 2 });
+  // a tenth of the time passing: 60 ms more within about 600 ms, and never a jump
+  for (let i = 1; i < b.length; i++) assert.ok(b[i].tMs >= b[i - 1].tMs - 1e-9, "the playout went back");
+  const late = (frames) => frames.filter((f) => f.now > frames[0].now + 3000);
+  const shift = late(a).map((f, i) => f.tMs - late(b)[i].tMs);
+  for (const s of shift) assert.ok(Math.abs(s - 60) < 1, `shown ${s} ms later, not 60`);
+  assert.ok(Math.abs(held.delayMs - plain.delayMs - 60) < 1);
+  assert.ok(Math.abs(held.meanWaitMs - plain.meanWaitMs - 60) < 1);
+  assert.ok(plain.meanWaitMs > 15 && plain.meanWaitMs < 40, `waits ${plain.meanWaitMs} ms`);
+  // peek: the same pose sample would give, and the buffer as it was
+  const now = b[b.length - 1].now + 5;
+  const before = JSON.stringify([held.lagMs, held.extraMs, held.lastSampleAt, held.waits]);
+  const peeked = held.peek(now);
+  assert.equal(JSON.stringify([held.lagMs, held.extraMs, held.lastSampleAt, held.waits]), before);
+  assert.deepEqual(held.sample(now), peeked);
+});

@@ -49,6 +49,16 @@ def metrics_text(rooms: LiveRooms) -> str:
             "motion packets the output clock filled in between tracked frames",
             lambda h: h.stats.packets_filled,
         ),
+        "avatar_care_motion_packets_idle_total": (
+            "counter",
+            "motion packets of the avatar at rest and alive while no tracked frame came (voice only)",
+            lambda h: h.stats.packets_idle,
+        ),
+        "avatar_care_motion_packets_voiced_total": (
+            "counter",
+            "motion packets whose mouth followed the operator's voice (face not tracked)",
+            lambda h: h.stats.packets_voiced,
+        ),
         "avatar_care_customers": ("gauge", "customers receiving motion", lambda h: len(h.customers)),
     }
     lines: list[str] = []

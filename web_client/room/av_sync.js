@@ -1,0 +1,205 @@
+// Voice and motion in step at the customer (EN 301 549 asks at most 100 ms between speech and a
+// signer's video). Both leave the server together; here each waits in its own buffer: the voice
+// in the browser's audio jitter buffer (then the audio output), the motion in room/jitter_buffer.js.
+// Once a second this measures both waits and delays the earlier one:
+//
+// - the voice's: the audio receiver's jitterBufferDelay per emitted sample over the last second
+//   (getStats, inbound-rtp), plus the page's audio output latency (it plays through Web Audio);
+// - the motion's: how far behind the least delayed recent packet poses are shown
+//   (JitterBuffer.delayMs). Not the packets' mean wait from their arrival: a data channel's
+//   messages reach the page on its main thread, late by whatever the page was doing (drawing a
+//   frame in software takes hundreds of ms), while the voice's packets reach the audio buffer on
+//   threads of their own; the least delayed packet is the one the page took at once.
+// - the voice later: the motion buffer holds poses that much longer (setExtraDelay);
+//   the motion later: the audio receiver's jitterBufferTarget (playoutDelayHint in older
+//   browsers) is raised to the motion's wait.
+//
+// Publishes on `state` (window.avatarCare): avSyncOffsetMs (voice minus motion, after the
+// alignment: positive when the voice comes later), and avSync {audioMs, motionMs, extraMs,
+// audioTargetMs}. With `trace`, it also records every 10 ms what is heard (the received voice's
+// level) and what the avatar shows at that moment (mouth, blink, right upper arm), for tests and
+// diagnostics, in state.trace. With `marks`, it notes when a sharp sound starts in the voice heard
+// and when the avatar's right arm is raised above the shoulder on screen, in state.syncMarks
+// {heard: [ms], seen: [ms]} (performance.now() times): a clap or a tone with a raised arm, sent
+// together by the operator, shows the offset as the customer lives it.
+
+const EVERY_MS = 1000;
+/** differences below this are left alone (the measures themselves move by a few ms) */
+const DEADBAND_MS = 10;
+const TRACE_EVERY_MS = 10;
+const TRACE_ROWS = 6000;
+const VISEMES = ["aa", "ih", "ou", "ee", "oh"];
+const MARKS_EVERY_MS = 50;
+const MARK_LEVEL = 0.05; // a sound starts: a sample above this after MARK_QUIET_MS below it
+const MARK_QUIET_MS = 50;
+const MARK_ARM_Z = -0.4; // the right upper arm's rotation z below this: raised above the shoulder
+const MARK_STEP_MS = 2;
+const MARK_GAP_MS = 500; // marks closer than this to the previous one are the same event
+
+/**
+ * The sample indexes in `x` where a sound starts: a sample above `level` after at least `quiet`
+ * samples below it (a sound already there at the window's start is not one).
+ */
+export function soundStarts(x, level, quiet) {
+  const starts = [];
+  let below = 0;
+  for (let i = 0; i < x.length; i++) {
+    if (Math.abs(x[i]) > level) {
+      if (below >= quiet) starts.push(i);
+      below = 0;
+    } else {
+      below += 1;
+    }
+  }
+  return starts;
+}
+
+/** The voice's recent jitter buffer wait in ms, from two inbound-rtp audio stats, or null. */
+export function audioBufferMs(previous, current) {
+  if (!current || current.jitterBufferEmittedCount === undefined) return null;
+  const emitted = current.jitterBufferEmittedCount - (previous?.jitterBufferEmittedCount ?? 0);
+  const delay = current.jitterBufferDelay - (previous?.jitterBufferDelay ?? 0);
+  if (emitted > 0) return (1000 * delay) / emitted;
+  return current.jitterBufferEmittedCount > 0 ? (1000 * current.jitterBufferDelay) / current.jitterBufferEmittedCount : null;
+}
+
+/**
+ * What to do for one measure: `{extraMs, audioTargetMs}`, the motion's extra hold and the audio
+ * receiver's target (null: the browser's own), given the voice's wait and the motion's own wait
+ * (without any extra hold); `current` is what is set now, kept within the dead band.
+ */
+export function alignment(audioMs, motionMs, current = { extraMs: 0, audioTargetMs: null }, outputMs = 0) {
+  const gap = audioMs - motionMs;
+  if (gap > DEADBAND_MS || (current.audioTargetMs === null && gap > 0)) {
+    // the voice comes later: hold the motion for it (and let the audio buffer find its own level)
+    const extraMs = Math.abs(gap - current.extraMs) < DEADBAND_MS / 2 ? current.extraMs : gap;
+    return { extraMs, audioTargetMs: null };
+  }
+  // the motion comes later: the audio waits as long in its buffer (its output adds the rest)
+  const target = Math.max(0, motionMs - outputMs);
+  const audioTargetMs =
+    current.audioTargetMs !== null && Math.abs(target - current.audioTargetMs) < DEADBAND_MS / 2 ? current.audioTargetMs : target;
+  return { extraMs: 0, audioTargetMs };
+}
+
+function setAudioTarget(receiver, ms) {
+  try {
+    if ("jitterBufferTarget" in receiver) receiver.jitterBufferTarget = ms;
+    else if ("playoutDelayHint" in receiver) receiver.playoutDelayHint = ms === null ? null : ms / 1000;
+  } catch (err) {
+    console.info("the audio receiver's delay cannot be set:", err);
+  }
+}
+
+/**
+ * Keep the voice of `receiver` (an RTCRtpReceiver) and the motion of `buffer` (a JitterBuffer) in
+ * step. `audioContext`: where the voice is played (its output latency counts); `analyser`: an
+ * AnalyserNode on the received voice, for the trace. Returns {close()}.
+ */
+export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, analyser = null, trace = false, marks = false }) {
+  let previous = null;
+  let current = { extraMs: 0, audioTargetMs: null };
+  state.avSyncOffsetMs = null;
+  state.avSync = null;
+  // the page may swap its peer connection (a reconnection): either may be given as a function
+  const latest = (x) => (typeof x === "function" ? x() : x);
+  const timer = setInterval(async () => {
+    let inbound = null;
+    const rx = latest(receiver);
+    const peer = latest(pc);
+    if (!rx || !peer) return; // not connected yet
+    try {
+      const report = await (rx.getStats ? rx.getStats() : peer.getStats());
+      report.forEach((s) => {
+        if (s.type === "inbound-rtp" && s.kind === "audio") inbound = s;
+      });
+    } catch {
+      return; // closed, or not connected yet
+    }
+    const buffered = audioBufferMs(previous, inbound);
+    previous = inbound;
+    const waited = buffer.delayMs;
+    if (buffered === null || waited === null) return;
+    const outputMs = 1000 * ((audioContext?.baseLatency ?? 0) + (audioContext?.outputLatency ?? 0));
+    const audioMs = buffered + outputMs;
+    const motionMs = waited - buffer.extraMs; // the motion's own wait, without the hold added here
+    current = alignment(audioMs, motionMs, current, outputMs);
+    buffer.setExtraDelay(current.extraMs);
+    setAudioTarget(rx, current.audioTargetMs);
+    state.avSyncOffsetMs = audioMs - waited;
+    state.avSync = { audioMs, motionMs, extraMs: buffer.extraMs, audioTargetMs: current.audioTargetMs };
+  }, EVERY_MS);
+
+  let tracer = null;
+  if (trace) {
+    state.trace = [];
+    const samples = analyser ? new Float32Array(analyser.fftSize) : null;
+    tracer = setInterval(() => {
+      const now = performance.now();
+      let level = 0;
+      if (analyser) {
+        analyser.getFloatTimeDomainData(samples);
+        let sum = 0;
+        for (const v of samples) sum += v * v;
+        level = Math.sqrt(sum / samples.length);
+      }
+      const pose = buffer.peek(now);
+      if (!pose) return;
+      const mouth = VISEMES.reduce((sum, v) => sum + (pose.expressions[v] ?? 0), 0);
+      const arm = pose.bones.rightUpperArm ?? [0, 0, 0, 1];
+      state.trace.push([now, level, mouth, pose.expressions.blink ?? 0, arm[2]]);
+      if (state.trace.length > TRACE_ROWS) state.trace.splice(0, state.trace.length - TRACE_ROWS);
+    }, TRACE_EVERY_MS);
+  }
+  let marker = null;
+  let markSource = null;
+  return {
+    /** The received voice's source node: `marks` listens to it. */
+    listen(source) {
+      if (!marks || markSource) return;
+      markSource = source;
+      marker = watchMarks(source, audioContext, buffer, state);
+    },
+    close() {
+      clearInterval(timer);
+      if (tracer) clearInterval(tracer);
+      if (marker) clearInterval(marker);
+    },
+  };
+}
+
+function watchMarks(source, ctx, buffer, state) {
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 32768; // 0.68 s at 48 kHz: the whole time since the last look, even if late
+  source.connect(analyser);
+  const x = new Float32Array(analyser.fftSize);
+  const marks = { heard: [], seen: [] };
+  state.syncMarks = marks;
+  let lastHeard = -Infinity;
+  let lastSeen = -Infinity;
+  let lookedAt = null;
+  let raised = true; // an arm already up when watching starts is not a mark
+  return setInterval(() => {
+    const now = performance.now();
+    // the voice: where in the analyser's window a sound starts, and when that sample is heard
+    analyser.getFloatTimeDomainData(x);
+    const stamp = ctx.getOutputTimestamp?.() ?? {};
+    const heardAt = (contextTime) =>
+      stamp.performanceTime > 0
+        ? stamp.performanceTime + 1000 * (contextTime - stamp.contextTime)
+        : now - 1000 * (ctx.currentTime - contextTime);
+    for (const i of soundStarts(x, MARK_LEVEL, Math.round((MARK_QUIET_MS / 1000) * ctx.sampleRate))) {
+      const t = heardAt(ctx.currentTime - (x.length - i) / ctx.sampleRate);
+      if (t > lastHeard + MARK_GAP_MS) marks.heard.push((lastHeard = t));
+    }
+    // the motion: the poses shown since the last look, every 2 ms
+    for (let t = lookedAt ?? now; t <= now; t += MARK_STEP_MS) {
+      const pose = buffer.peek(t);
+      const z = pose?.bones.rightUpperArm?.[2];
+      if (z === undefined) continue;
+      if (z < MARK_ARM_Z && !raised && t > lastSeen + MARK_GAP_MS) marks.seen.push((lastSeen = t));
+      raised = z < MARK_ARM_Z;
+    }
+    lookedAt = now + MARK_STEP_MS;
+  }, MARKS_EVERY_MS);
+}

@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { alignment, audioBufferMs, soundStarts } from "../room/av_sync.js";
+
+test("the voice's wait is the jitter buffer's delay per emitted sample over the last interval", () => {
+  const before = { jitterBufferDelay: 2400, jitterBufferEmittedCount: 48000 }; // 50 ms a sample
+  const after = { jitterBufferDelay: 2400 + 48000 * 0.08, jitterBufferEmittedCount: 96000 }; // then 80
+  assert.ok(Math.abs(audioBufferMs(before, after) - 80) < 1e-9);
+  assert.ok(Math.abs(audioBufferMs(null, before) - 50) < 1e-9);
+  assert.equal(audioBufferMs(after, after), (1000 * after.jitterBufferDelay) / after.jitterBufferEmittedCount);
+  assert.equal(audioBufferMs(null, { kind: "audio" }), null); // a browser without the counters
+});
+
+test("the earlier of voice and motion is delayed, and small changes are left alone", () => {
+  // the voice waits 80 ms, the motion 40: the motion is held 40 ms more, the audio left alone
+  assert.deepEqual(alignment(80, 40), { extraMs: 40, audioTargetMs: null });
+  // the motion waits longer: the audio buffer's target becomes the motion's wait less the output's
+  assert.deepEqual(alignment(30, 60, undefined, 10), { extraMs: 0, audioTargetMs: 50 });
+  // within the dead band nothing moves (the measures wobble by a few ms)
+  assert.deepEqual(alignment(82, 40, { extraMs: 40, audioTargetMs: null }), { extraMs: 40, audioTargetMs: null });
+  assert.deepEqual(alignment(65, 60, { extraMs: 0, audioTargetMs: 50 }, 10), { extraMs: 0, audioTargetMs: 50 });
+  // the motion's wait shrinks well below the voice's: back to holding the motion
+  assert.deepEqual(alignment(65, 30, { extraMs: 0, audioTargetMs: 50 }, 10), { extraMs: 35, audioTargetMs: null });
+});
+
+test("a sound starts where a sample rises above the level after enough quiet", () => {
+  const x = new Float32Array(1000);
+  for (let i = 300; i < 400; i++) x[i] = 0.3 * Math.sin(i); // a burst
+  for (let i = 420; i < 500; i++) x[i] = 0.3 * Math.sin(i); // its echo, too soon after to count
+  for (let i = 0; i < 20; i++) x[i] = 0.3; // a sound already there when the window starts
+  const starts = soundStarts(x, 0.05, 100);
+  assert.equal(starts.length, 1);
+  assert.ok(starts[0] >= 300 && starts[0] < 305, String(starts));
+});
