@@ -122,3 +122,33 @@ def _listening() -> bool:
         except OSError:
             return False
         return True
+
+
+def try_allocation(username: str, password: str, transport: str = "udp") -> str:
+    """Asks coturn for a relay allocation with these credentials, as a peer's ICE agent does:
+    ``"allocated"``, or the error coturn answered (like ``"401 Unauthorized"``). Run it inside a
+    namespace that reaches the server (``Network.call_in``)."""
+    import asyncio
+
+    from aioice import stun, turn
+
+    async def attempt() -> str:
+        try:
+            transport_, _ = await asyncio.wait_for(
+                turn.create_turn_endpoint(
+                    asyncio.DatagramProtocol,
+                    server_addr=(SERVER_IP, TURN_PORT),
+                    username=username,
+                    password=password,
+                    transport=transport,
+                ),
+                20,
+            )
+        except stun.TransactionFailed as exc:
+            code, reason = exc.response.attributes["ERROR-CODE"]
+            return f"{code} {reason}"
+        transport_.close()
+        await asyncio.sleep(0.2)  # the allocation's deletion goes out
+        return "allocated"
+
+    return asyncio.run(attempt())

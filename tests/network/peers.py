@@ -166,8 +166,13 @@ async def customer_connection(args: argparse.Namespace, got: Received) -> tuple[
             tasks.append(asyncio.create_task(listen(track, got)))
 
     started = time.monotonic()
-    await negotiate(ws, pc)
-    await asyncio.wait_for(opened.wait(), args.connect_timeout_s)
+    try:
+        await negotiate(ws, pc)
+        await asyncio.wait_for(opened.wait(), args.connect_timeout_s)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.gather(pc.close(), ws.close()), 3)
+        raise
     pair = nominated_pair(pc)
     info = {"t": time.monotonic(), "seconds_to_open": time.monotonic() - started, "pair": pair}
     got.connections.append(info)
@@ -187,7 +192,7 @@ async def run_customer(args: argparse.Namespace) -> int:
         ws = pc = None
     while pc is not None and time.monotonic() < end:
         await asyncio.sleep(0.05)
-        last = got.packets[-1][0] if got.packets else got.connections[-1]["t"]
+        last = max(got.packets[-1][0] if got.packets else 0.0, got.connections[-1]["t"])
         if args.stall_s > 0 and time.monotonic() - last > args.stall_s:
             emit("stalled", t=time.monotonic(), since=last)
             old_ws, old_pc = ws, pc

@@ -105,19 +105,19 @@ class Peer:
     stderr: list[str] = field(default_factory=list)
 
     def wait_for(self, event: str, timeout_s: float) -> dict[str, Any]:
+        return self.wait_for_nth(event, 1, timeout_s)
+
+    def wait_for_nth(self, event: str, n: int, timeout_s: float) -> dict[str, Any]:
+        """The ``n``-th ``event`` (from 1), waiting for it."""
         deadline = time.monotonic() + timeout_s
         while True:
-            for e in self.events:
-                if e["event"] == event:
-                    return e
+            found = [e for e in self.events if e["event"] == event]
+            if len(found) >= n:
+                return found[n - 1]
             failed = [e for e in self.events if e["event"] == "failed"]
             assert not failed, f"the peer failed: {failed[0]['reason']}\n{self.tail()}"
-            assert self.process.poll() is None or any(e["event"] == event for e in self.events), (
-                f"the peer exited ({self.process.returncode}) before {event!r}\n{self.tail()}"
-            )
-            assert time.monotonic() < deadline, (
-                f"no {event!r} from the peer within {timeout_s} s\n{self.tail()}"
-            )
+            assert self.process.poll() is None, f"the peer exited before {event!r} #{n}\n{self.tail()}"
+            assert time.monotonic() < deadline, f"no {event!r} #{n} within {timeout_s} s\n{self.tail()}"
             time.sleep(0.05)
 
     def summary(self, timeout_s: float) -> dict[str, Any]:

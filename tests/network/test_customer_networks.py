@@ -1,0 +1,264 @@
+"""Customers on simulated real networks: behind a NAT whose firewall drops UDP to the server's media
+ports, with no UDP at all, changing address mid-consultation, with bad TURN credentials.
+
+Everything runs in network namespaces this module creates (tests/network/netns.py): avatar-care and
+Debian's coturn in the server's, the operator (aiortc, the recorded landmarks and a 440 Hz voice) in
+its own, the customer (aiortc) behind the router's masquerade. Each peer is its own process,
+started with ``ip netns exec``. Needs root, iproute2, nftables and coturn: without them these
+tests fail saying so (CI runs as root; scripts/setup.sh --dev installs the packages).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.network.consultation import Consultation, create_brand, customer_session, metric, open_consultation
+from tests.network.coturn import Coturn, running_coturn, try_allocation
+from tests.network.netns import (
+    CUSTOMER_IP,
+    CUSTOMER_MOVED_IP,
+    Network,
+    NetworkUnavailable,
+    Policy,
+    simulated_network,
+)
+from tests.network.servers import Peer, Server, running_avatar_care, start_peer
+
+TURN_SECRET = "a-secret-only-this-test-knows"
+#: The motion the customer must get, packets a second (the room sends 30).
+MIN_MOTION_PER_S = 27
+#: After the customer's network changes, motion must be back within this long.
+RESUME_WITHIN_S = 5.0
+
+
+def rest_credentials(secret: str, who: str, expires_at: int) -> tuple[str, str]:
+    username = f"{expires_at}:{who}"
+    password = base64.b64encode(hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()).decode()
+    return username, password
+
+
+@pytest.fixture(scope="module")
+def net() -> Iterator[Network]:
+    try:
+        with simulated_network() as network:
+            yield network
+    except NetworkUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def turn(net: Network, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
+    with running_coturn(net, tmp_path_factory.mktemp("coturn"), TURN_SECRET) as relay:
+        yield relay
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("care-data")
+
+
+@pytest.fixture(scope="module")
+def brand(data_dir: Path) -> tuple[int, str]:
+    return create_brand(data_dir, "Ottica Rossi")
+
+
+@pytest.fixture(scope="module")
+def server(net: Network, turn: Coturn, data_dir: Path, brand: tuple[int, str]) -> Iterator[Server]:
+    with running_avatar_care(net, data_dir, {}, command="demo") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def consultation(net: Network, server: Server, brand: tuple[int, str]) -> Iterator[tuple[Consultation, Peer]]:
+    """A consultation whose operator is connected (from the operator's network) and sending."""
+    care = net.call_in("operator", lambda: open_consultation(server.base, *brand))
+    operator = start_peer(
+        net, "operator", "operator", f"{server.ws}/ws/rooms/{care.room_id}", "--token", care.operator_token
+    )
+    try:
+        operator.wait_for("connected", 90)
+        yield care, operator
+    finally:
+        operator.stop()
+
+
+@pytest.fixture(autouse=True)
+def customer_network(net: Network) -> Iterator[Network]:
+    """Each test starts with the customer at home, behind the NAT that blocks media ports."""
+    if net.customer_ip != CUSTOMER_IP:
+        net.move_customer(CUSTOMER_IP)
+    net.set_policy(Policy.MEDIA_BLOCKED)
+    yield net
+
+
+def customer_ice(turn: Coturn, url: str, who: str = "customer", policy: str = "all") -> str:
+    username, password = rest_credentials(turn.secret, who, int(time.time()) + 3600)
+    return json.dumps(
+        {
+            "iceServers": [{"urls": [url], "username": username, "credential": password}],
+            "iceTransportPolicy": policy,
+        }
+    )
+
+
+def motion_rate(summary: dict[str, Any], start: float, end: float) -> float:
+    """Motion packets a second that arrived between ``start`` and ``end`` (monotonic seconds)."""
+    count = sum(1 for t, *_ in summary["packets"] if start <= t < end)
+    return count / (end - start)
+
+
+def settled_window(summary: dict[str, Any], connection: int = 0) -> tuple[float, float]:
+    """From half a second after the connection opened to the last packet."""
+    start = summary["connections"][connection]["t"] + 0.5
+    return start, summary["packets"][-1][0]
+
+
+def test_a_customer_behind_the_nat_gets_motion_and_voice_through_the_relay(
+    net: Network, turn: Coturn, server: Server, consultation: tuple[Consultation, Peer]
+) -> None:
+    care, _ = consultation
+    customer = start_peer(
+        net,
+        "customer",
+        "customer",
+        f"{server.ws}/ws/rooms/{care.room_id}",
+        "--token",
+        care.customer_token,
+        "--ice",
+        customer_ice(turn, turn.udp_url()),
+        "--seconds",
+        "6",
+    )
+    summary = customer.summary(120)
+    assert summary["failures"] == [] and len(summary["connections"]) == 1
+    pair = summary["connections"][0]["pair"]
+    assert (pair["local"], pair["relay_transport"]) == ("relay", "udp"), pair
+    start, end = settled_window(summary)
+    assert end - start > 3, summary["connections"]
+    rate = motion_rate(summary, start, end)
+    assert rate >= MIN_MOTION_PER_S, (rate, end - start)
+    assert summary["voiced_frames"] >= 50, summary  # a second of the operator's tone at least
+    counters = net.counters()
+    assert counters["turn_udp"][0] > 0  # the relay carried it...
+    assert counters["udp_dropped"][0] > 0  # ...because the direct path was tried and dropped
+
+
+def test_with_all_udp_blocked_turn_over_tcp_carries_the_consultation(
+    net: Network, turn: Coturn, server: Server, consultation: tuple[Consultation, Peer]
+) -> None:
+    net.set_policy(Policy.UDP_BLOCKED)
+    care, _ = consultation
+    customer = start_peer(
+        net,
+        "customer",
+        "customer",
+        f"{server.ws}/ws/rooms/{care.room_id}",
+        "--token",
+        care.customer_token,
+        "--ice",
+        customer_ice(turn, turn.tcp_url()),
+        "--seconds",
+        "6",
+    )
+    summary = customer.summary(120)
+    assert summary["failures"] == []
+    pair = summary["connections"][0]["pair"]
+    assert (pair["local"], pair["relay_transport"]) == ("relay", "tcp"), pair
+    start, end = settled_window(summary)
+    rate = motion_rate(summary, start, end)
+    assert rate >= MIN_MOTION_PER_S, (rate, end - start)
+    assert summary["voiced_frames"] >= 50
+    counters = net.counters()
+    assert counters["turn_tcp"][1] > 10_000  # the consultation went over TCP to the TURN port
+    assert counters["turn_udp"] == (0, 0) and counters["udp_dropped"][0] > 0  # no UDP got out
+
+
+def test_the_customer_changing_address_gets_motion_back_within_5_s_in_the_same_session(
+    net: Network, turn: Coturn, server: Server, consultation: tuple[Consultation, Peer]
+) -> None:
+    care, _ = consultation
+    customer = start_peer(
+        net,
+        "customer",
+        "customer",
+        f"{server.ws}/ws/rooms/{care.room_id}",
+        "--token",
+        care.customer_token,
+        "--ice",
+        customer_ice(turn, turn.udp_url()),
+        "--seconds",
+        "12",
+        "--stall-s",
+        "1.0",
+    )
+    connected = customer.wait_for("connected", 90)
+    time.sleep(max(0.0, connected["t"] + 3.0 - time.monotonic()))  # three seconds of motion first
+    changed_at = time.monotonic()
+    net.move_customer(CUSTOMER_MOVED_IP)
+    reconnected = customer.wait_for_nth("connected", 2, 60)
+    # while the customer is still there: the same session, still connected, and the room holds one
+    # customer (the new peer replaced the old one)
+    time.sleep(max(0.0, reconnected["t"] + 1.0 - time.monotonic()))
+    session = net.call_in("customer", lambda: customer_session(server.base, care.customer_token))
+    assert session["session_id"] == care.session_id and session["live_room"]["id"] == care.room_id
+    assert net.call_in("operator", lambda: metric(server.base, "avatar_care_customers", care.room_id)) == 1
+    summary = customer.summary(120)
+    assert summary["failures"] == []
+    before = [t for t, *_ in summary["packets"] if t < changed_at]
+    after = [t for t, *_ in summary["packets"] if t >= changed_at]
+    assert len(before) >= 2 * MIN_MOTION_PER_S
+    assert len(summary["connections"]) >= 2, "the customer never noticed the change"
+    resumed = next(t for t in after if t > summary["connections"][1]["t"])
+    assert resumed - changed_at <= RESUME_WITHIN_S, f"motion resumed after {resumed - changed_at:.1f} s"
+    second = summary["connections"][1]["pair"]
+    assert (
+        second["local"] == "relay"
+        and second["local_address"] != summary["connections"][0]["pair"]["local_address"]
+    )
+    start, end = settled_window(summary, connection=len(summary["connections"]) - 1)
+    rate = motion_rate(summary, start, end)
+    assert rate >= MIN_MOTION_PER_S, (rate, end - start, summary["connections"])
+
+
+def test_wrong_or_expired_turn_credentials_are_refused_by_coturn(
+    net: Network, turn: Coturn, server: Server, consultation: tuple[Consultation, Peer]
+) -> None:
+    now = int(time.time())
+    good = rest_credentials(turn.secret, "customer", now + 600)
+    wrong = rest_credentials("not-the-secret", "customer", now + 600)
+    expired = rest_credentials(turn.secret, "customer", now - 60)
+    assert net.call_in("customer", lambda: try_allocation(*good)) == "allocated"
+    assert net.call_in("customer", lambda: try_allocation(*wrong)) == "401 Unauthorized"
+    assert net.call_in("customer", lambda: try_allocation(*expired)) == "401 Unauthorized"
+    assert net.call_in("customer", lambda: try_allocation(*wrong, transport="tcp")) == "401 Unauthorized"
+    # a customer holding them cannot get through a network that lets only the relay pass
+    care, _ = consultation
+    ice = json.dumps(
+        {"iceServers": [{"urls": [turn.udp_url()], "username": wrong[0], "credential": wrong[1]}]}
+    )
+    customer = start_peer(
+        net,
+        "customer",
+        "customer",
+        f"{server.ws}/ws/rooms/{care.room_id}",
+        "--token",
+        care.customer_token,
+        "--ice",
+        ice,
+        "--seconds",
+        "1",
+        "--connect-timeout-s",
+        "5",
+    )
+    summary = customer.summary(120)
+    assert summary["connections"] == [] and summary["failures"], summary["failures"]
+    assert summary["packets"] == []
