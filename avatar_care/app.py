@@ -18,6 +18,7 @@ from avatar_care.api.routes.queue_ws import QueueHub
 from avatar_care.core.config import Settings, get_settings
 from avatar_care.core.db import open_database
 from avatar_care.live.demo_operator import load_recording, load_voice, replay
+from avatar_care.live.ice import IceConfig
 from avatar_care.live.registry import LiveRooms
 from rooms.clock import SystemClock
 from rooms.desk import CareDesk
@@ -48,7 +49,8 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     """The application. With ``demo``, a live room "demo" whose built-in operator replays a recording."""
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    live_rooms = LiveRooms()
+    ice = IceConfig.from_settings(settings)
+    live_rooms = LiveRooms(ice)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     app = FastAPI(title="avatar-care", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.live_rooms = live_rooms
+    app.state.ice = ice
     if demo:
         app.state.demo_operator_key = live_rooms.open("demo")[1]
     app.state.engine, app.state.sessions = open_database(settings)

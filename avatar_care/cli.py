@@ -9,6 +9,10 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol, cast
 
+from pydantic import ValidationError
+
+from avatar_care.core.config import describe_errors
+
 # Each module defines ``register(subparsers)``; ``register`` sets ``func`` on its parser, a callable
 # taking the parsed arguments and returning the exit code.
 COMMAND_MODULES = (
@@ -46,7 +50,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Alembic narrates every migration step at INFO; a start-up that changes nothing should be quiet.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    code = args.func(args)
+    try:
+        code = args.func(args)
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        # a malformed setting stops start-up before anything listens, naming the setting
+        print(f"avatar-care: not started, a setting is wrong:\n{describe_errors(exc)}", file=sys.stderr)
+        return 2
     return int(code)
 
 

@@ -14,6 +14,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 
+from avatar_care.live.ice import IceConfig
 from avatar_care.live.room import LiveRoom
 from rooms.desk import CareDesk
 from rooms.seating import SeatFreed
@@ -35,7 +36,8 @@ class Claim:
 
 
 class LiveRooms:
-    def __init__(self) -> None:
+    def __init__(self, ice: IceConfig | None = None) -> None:
+        self.ice = ice or IceConfig()
         self.rooms: dict[str, LiveRoom] = {}
         self.operator_keys: dict[str, str] = {}
         self._claims: dict[tuple[str, str], Claim] = {}
@@ -47,7 +49,7 @@ class LiveRooms:
         """Open a room entered with a key (the demo's); returns it and the key its operator needs."""
         room = self.rooms.get(room_id)
         if room is None:
-            room = self.rooms[room_id] = LiveRoom(room_id)
+            room = self.rooms[room_id] = LiveRoom(room_id, self.ice)
             self.operator_keys[room_id] = secrets.token_urlsafe(16)
         return room, self.operator_keys[room_id]
 
@@ -58,7 +60,7 @@ class LiveRooms:
         """A consultation's room, opened at the first join (the desk has already admitted it)."""
         room = self.rooms.get(room_id)
         if room is None:
-            room = self.rooms[room_id] = LiveRoom(room_id)
+            room = self.rooms[room_id] = LiveRoom(room_id, self.ice)
             logger.info("live room %s opened", room_id)
         return room
 

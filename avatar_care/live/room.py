@@ -20,7 +20,6 @@ import logging
 
 from aiortc import (
     MediaStreamTrack,
-    RTCConfiguration,
     RTCDataChannel,
     RTCPeerConnection,
     RTCSessionDescription,
@@ -34,6 +33,7 @@ from avatar_care.live.audio_relay import (
     PacketSource,
     install_audio_passthrough,
 )
+from avatar_care.live.ice import IceConfig
 from avatar_care.live.motion_hub import MotionHub
 from avatar_care.live.sender_clock import SenderClock
 from avatar_care.live.server_capture import CaptureStats, ProcessCapture, capture_track
@@ -54,12 +54,11 @@ class RoomError(ValueError):
 
 
 class LiveRoom:
-    def __init__(
-        self, room_id: str, config: RTCConfiguration | None = None, relay_encoded: bool = True
-    ) -> None:
+    def __init__(self, room_id: str, ice: IceConfig | None = None, relay_encoded: bool = True) -> None:
         self.room_id = room_id
         self.hub = MotionHub(room_id)
-        self._config = config or RTCConfiguration(iceServers=[])
+        #: how the room's peers find the participants' (avatar_care/live/ice.py, from the settings)
+        self.ice = ice or IceConfig()
         self.operator: RTCPeerConnection | None = None
         self.customers: dict[str, RTCPeerConnection] = {}
         self.listeners: dict[str, RTCPeerConnection] = {}  # supervisors, listen-only
@@ -143,7 +142,7 @@ class LiveRoom:
             old, self.operator = self.operator, None
             self._stop_capture()  # the new connection brings its own video, or none (edge capture)
             await self._close_peer(old)
-        pc = RTCPeerConnection(self._config)
+        pc = RTCPeerConnection(self.ice.for_server())
         self.operator = pc
         self.hub.operator_reconnected()
 
@@ -177,9 +176,11 @@ class LiveRoom:
         return await self._answer(pc, sdp, self.customer_audio)
 
     async def customer_offer(self, customer_id: str, sdp: str) -> str:
+        """A customer (re)connects: a new offer from the same id replaces their previous peer, in the
+        same session (a page that lost its network comes back this way)."""
         if customer_id in self.customers:
             await self.customer_left(customer_id)
-        pc = RTCPeerConnection(self._config)
+        pc = RTCPeerConnection(self.ice.for_server())
         self.customers[customer_id] = pc
 
         @pc.on("datachannel")
@@ -208,7 +209,9 @@ class LiveRoom:
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
-            if pc.connectionState in ("failed", "closed"):
+            # only while it is still the customer's peer: a reconnecting page's new peer replaces
+            # this one, and this one's closing must not take the new one with it
+            if pc.connectionState in ("failed", "closed") and self.customers.get(customer_id) is pc:
                 await self.customer_left(customer_id)
 
         return await self._answer(pc, sdp, self.operator_audio)
@@ -232,7 +235,7 @@ class LiveRoom:
         avatar's motion packets."""
         if listener_id in self.listeners:
             await self.listener_left(listener_id)
-        pc = RTCPeerConnection(self._config)
+        pc = RTCPeerConnection(self.ice.for_server())
         self.listeners[listener_id] = pc
         motion_key = LISTENER_MOTION + listener_id
 
@@ -331,7 +334,7 @@ class LiveRoom:
         await pc.setLocalDescription(await pc.createAnswer())
         # aiortc gathers every candidate before setLocalDescription returns: the answer is complete.
         description = pc.localDescription
-        return str(description.sdp)
+        return self.ice.announce(str(description.sdp))
 
 
 async def wait_open(channel: RTCDataChannel, timeout: float = 10.0) -> None:

@@ -4,7 +4,10 @@ Messages are JSON with a schema. The first must be ``join``, saying who you are:
 consultation's room a customer brings their session access token, an operator or a listening
 supervisor (role ``listener``) their bearer token (``avatar_care.api.room_access``); in the demo
 room a customer joins without one and the operator brings the room's operator key. Then
-``offer``; the server answers ``answer``. Anything malformed, oversized, out of order or from the
+``offer``; the server answers ``answer``. The ``joined`` message carries ``ice``, the page's
+``RTCConfiguration`` (ICE servers with TURN credentials minted for this participant, and the
+transport policy; avatar_care/live/ice.py). A page that lost its connection joins again the same
+way and offers a new peer: the room replaces the participant's previous one, in the same session. Anything malformed, oversized, out of order or from the
 wrong role gets ``{"type": "error", "message": ...}`` and is logged; a refused join also closes
 the socket (4401 unknown token, 4403 not allowed, 4404 no such room). When a participant's part
 ends (their consultation ended, or they joined again elsewhere) the server sends
@@ -23,6 +26,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from avatar_care.api.room_access import NO_SUCH_ROOM, NOT_ALLOWED, Admission, Refusal, admit
+from avatar_care.live.ice import IceConfig
 from avatar_care.live.registry import Claim, LiveRooms
 from avatar_care.live.room import LiveRoom, RoomError
 from rooms.desk import CareDesk
@@ -53,6 +57,7 @@ Message = TypeAdapter(Annotated[Join | Offer, Field(discriminator="type")])
 async def signaling(websocket: WebSocket, room_id: str) -> None:
     rooms: LiveRooms = websocket.app.state.live_rooms
     desk: CareDesk = websocket.app.state.desk
+    ice: IceConfig = websocket.app.state.ice
     await websocket.accept()
     keyed = rooms.is_keyed(room_id)
     if not keyed and await asyncio.to_thread(desk.live_room, room_id) is None:
@@ -99,7 +104,8 @@ async def signaling(websocket: WebSocket, room_id: str) -> None:
                     room = rooms.open_care(room_id)
                 claim = rooms.claim(room_id, admission.participant)
                 logger.info("room %s: a %s joined", room_id, admission.role)
-                await websocket.send_json({"type": "joined", "role": admission.role, "room": room_id})
+                joined = {"type": "joined", "role": admission.role, "room": room_id}
+                await websocket.send_json(joined | {"ice": ice.for_page(admission.participant)})
             else:
                 if admission is None or room is None:
                     await _error(websocket, "join first, then send the offer")
