@@ -39,6 +39,13 @@ class Coturn:
     def tcp_url(self) -> str:
         return f"turn:{SERVER_IP}:{TURN_PORT}?transport=tcp"
 
+    def settings(self) -> dict[str, str]:
+        """avatar-care's settings for this relay (environment variables), as docs/deploy.md gives them."""
+        return {
+            "AVATAR_CARE_ICE_SERVERS": f"{self.udp_url()},{self.tcp_url()}",
+            "AVATAR_CARE_TURN_SECRET": self.secret,
+        }
+
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
 
@@ -89,7 +96,9 @@ def running_coturn(net: Network, folder: Path, secret: str) -> Iterator[Coturn]:
     log = folder / "turnserver.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            net.command("server", "turnserver", "-c", str(conf), "--log-file", "stdout"),
+            net.command(
+                "server", "turnserver", "-c", str(conf), "--log-file", "stdout", priority=Network.TIMED
+            ),
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -60,12 +60,25 @@ def emit(event: str, **fields: Any) -> None:
     print(json.dumps({"event": event, **fields}), flush=True)
 
 
-def rtc_configuration(ice: dict[str, Any]) -> RTCConfiguration:
-    """The browser's RTCConfiguration JSON as aiortc's."""
-    servers = [
-        RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
-        for s in ice.get("iceServers", [])
-    ]
+def rtc_configuration(ice: dict[str, Any], turn_transport: str | None = None) -> RTCConfiguration:
+    """The browser's RTCConfiguration JSON as aiortc's.
+
+    aiortc uses only the first TURN URL it is given, where a browser tries them all:
+    ``turn_transport`` keeps the TURN URLs of that transport only (``tcp``: what a browser ends up
+    using on a network without UDP)."""
+
+    def wanted(url: str) -> bool:
+        if turn_transport is None or not url.startswith("turn"):
+            return True
+        return url.endswith(f"?transport={turn_transport}") or (turn_transport == "udp" and "?" not in url)
+
+    servers = []
+    for s in ice.get("iceServers", []):
+        urls = [u for u in ([s["urls"]] if isinstance(s["urls"], str) else s["urls"]) if wanted(u)]
+        if urls:
+            servers.append(
+                RTCIceServer(urls=urls, username=s.get("username"), credential=s.get("credential"))
+            )
     policy = RTCIceTransportPolicy(ice.get("iceTransportPolicy", "all"))
     return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
 
@@ -114,9 +127,10 @@ async def negotiate(ws: Any, pc: RTCPeerConnection) -> None:
 
 
 def configuration_for(args: argparse.Namespace, joined: dict[str, Any]) -> RTCConfiguration:
-    if args.ice is not None:
-        return rtc_configuration(json.loads(args.ice))
-    return rtc_configuration(joined.get("ice") or {"iceServers": []})
+    ice = json.loads(args.ice) if args.ice is not None else joined.get("ice") or {"iceServers": []}
+    if args.policy is not None:
+        ice = ice | {"iceTransportPolicy": args.policy}
+    return rtc_configuration(ice, args.turn_transport)
 
 
 # -- the customer ------------------------------------------------------------------------------
@@ -182,7 +196,6 @@ async def customer_connection(args: argparse.Namespace, got: Received) -> tuple[
 
 async def run_customer(args: argparse.Namespace) -> int:
     got = Received()
-    end = time.monotonic() + args.seconds
     closing: set[asyncio.Task[None]] = set()
     try:
         ws, pc = await customer_connection(args, got)
@@ -190,6 +203,7 @@ async def run_customer(args: argparse.Namespace) -> int:
         got.failures.append(f"{type(exc).__name__}: {exc}")
         emit("failed", reason=got.failures[-1])
         ws = pc = None
+    end = time.monotonic() + args.seconds
     while pc is not None and time.monotonic() < end:
         await asyncio.sleep(0.05)
         last = max(got.packets[-1][0] if got.packets else 0.0, got.connections[-1]["t"])
@@ -286,21 +300,29 @@ async def run_operator(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_ice_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ice", help="RTCConfiguration JSON; default: what the server hands out with joined")
+    parser.add_argument("--policy", choices=["all", "relay"], help="override the ICE transport policy")
+    parser.add_argument(
+        "--turn-transport", choices=["udp", "tcp"], help="use only TURN URLs of this transport"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.network.peers")
     sub = parser.add_subparsers(dest="role", required=True)
     c = sub.add_parser("customer")
     c.add_argument("url", help="the room's signaling WebSocket, ws://HOST:PORT/ws/rooms/ROOM")
     c.add_argument("--token", help="the customer's session access token (none in the demo room)")
-    c.add_argument("--ice", help="RTCConfiguration JSON; default: what the server hands out")
-    c.add_argument("--seconds", type=float, default=10.0, help="how long to stay (from the start)")
+    add_ice_options(c)
+    c.add_argument("--seconds", type=float, default=10.0, help="how long to stay once connected")
     c.add_argument("--stall-s", type=float, default=0.0, help="reconnect after this long without motion")
     c.add_argument("--connect-timeout-s", type=float, default=30.0)
     o = sub.add_parser("operator")
     o.add_argument("url")
     o.add_argument("--token", help="the operator's bearer token")
     o.add_argument("--key", help="the demo room's operator key")
-    o.add_argument("--ice")
+    add_ice_options(o)
     o.add_argument("--frames", default=str(Path(__file__).resolve().parents[2] / "assets/demo/book.jsonl"))
     o.add_argument("--seconds", type=float, default=300.0, help="stop after this long at the latest")
     args = parser.parse_args(argv)

@@ -58,6 +58,7 @@ def running_avatar_care(
                 SERVER_IP,
                 "--port",
                 str(PORT),
+                priority=Network.TIMED,
             ),
             cwd=ROOT,
             env=full_env,
@@ -94,6 +95,18 @@ def _healthy(base: str) -> bool:
         return httpx.get(f"{base}/api/health", timeout=2).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def joined(url: str, join: dict[str, Any]) -> dict[str, Any]:
+    """Joins a room through signaling and leaves: the server's ``joined`` message (run it inside a
+    namespace that reaches the server)."""
+    from websockets.sync.client import connect
+
+    with connect(url, open_timeout=30) as ws:
+        ws.send(json.dumps({"type": "join", **join}))
+        reply = json.loads(ws.recv(timeout=30))
+    assert reply["type"] == "joined", reply
+    return dict(reply)
 
 
 @dataclass
@@ -147,7 +160,7 @@ class Peer:
 def start_peer(net: Network, role: str, *args: str) -> Peer:
     """``python -m tests.network.peers ARGS`` inside ``role``'s namespace."""
     process = subprocess.Popen(
-        net.command(role, sys.executable, "-m", "tests.network.peers", *args),
+        net.command(role, sys.executable, "-m", "tests.network.peers", *args, priority=Network.TIMED),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
