@@ -147,6 +147,8 @@ class Network:
     def set_policy(self, policy: Policy) -> None:
         """Replaces the router's filter table with ``policy`` (counters start again from zero)."""
         lan = self.link("rc")
+        # every byte to and from the customer's network, whatever the policy (what a customer costs)
+        counted = [f'oifname "{lan}" counter name to_customer', f'iifname "{lan}" counter name from_customer']
         rules = [f'iifname "{lan}" ip daddr {SERVER_IP} udp dport {TURN_PORT} counter name turn_udp accept']
         rules.append(
             f'iifname "{lan}" ip daddr {SERVER_IP} tcp dport {TURN_PORT} counter name turn_tcp accept'
@@ -163,9 +165,11 @@ class Network:
                 "  counter turn_udp {}",
                 "  counter turn_tcp {}",
                 "  counter udp_dropped {}",
+                "  counter to_customer {}",
+                "  counter from_customer {}",
                 "  chain forward {",
                 "    type filter hook forward priority filter; policy accept;",
-                *[f"    {r}" for r in rules],
+                *[f"    {r}" for r in counted + rules],
                 "  }",
                 "}",
             ]
