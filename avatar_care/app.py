@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from avatar_care.api.deps import install_error_handlers
 from avatar_care.api.routes.queue_ws import QueueHub
+from avatar_care.api.transport_security import StrictTransportSecurity
 from avatar_care.core.config import Settings, get_settings
 from avatar_care.core.db import open_database
 from avatar_care.live.demo_operator import load_recording, load_voice, replay
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     app.state.queue_hub = QueueHub()
     app.state.desk.listeners.append(app.state.queue_hub.notify)
     install_error_handlers(app)
+    app.add_middleware(StrictTransportSecurity)
     for name in ROUTER_MODULES:
         router: APIRouter = importlib.import_module(name).router
         app.include_router(router)

@@ -4,34 +4,32 @@ from __future__ import annotations
 
 import argparse
 
-from avatar_care.commands.serve import add_listen_options, listen_address
+from avatar_care.commands.serve import add_listen_options, listen_address, run_uvicorn, settings_for
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "demo",
         help="start the server with a demo room and a built-in demo operator (no camera needed)",
-        description="Prints 'customer: URL' and 'operator: URL' (the demo room's pages) and starts serving.",
+        description="Prints 'customer: URL' and 'operator: URL' (the demo room's pages, on "
+        "AVATAR_CARE_PUBLIC_URL when it is set) and starts serving.",
     )
     add_listen_options(p)
     p.set_defaults(func=run_demo)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from avatar_care.app import create_app
-    from avatar_care.core.config import get_settings
     from avatar_care.live.ice import use_loopback_only
 
-    settings = get_settings()
+    settings = settings_for(args)
     host, port = listen_address(args, settings)
     if host in ("127.0.0.1", "localhost"):
         use_loopback_only()  # every peer is on this machine: offer the loopback address
     app = create_app(settings, demo=True)
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    origin = settings.origin(host, port)
     key = app.state.demo_operator_key
-    print(f"customer: http://{shown}:{port}/app/room/customer.html?room=demo", flush=True)
-    print(f"operator: http://{shown}:{port}/app/console/index.html?room=demo&key={key}", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    print(f"customer: {origin}/app/room/customer.html?room=demo", flush=True)
+    print(f"operator: {origin}/app/console/index.html?room=demo&key={key}", flush=True)
+    run_uvicorn(app, settings, host, port, "warning")
     return 0

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from avatar_care.core.config import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 logger = logging.getLogger(__name__)
 
@@ -15,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "serve",
         help="start the server (HTTP API and pages) in one process",
         description="Starts avatar-care on uvicorn. The embedded default needs nothing else: data goes to "
-        "AVATAR_CARE_DATA_DIR (./data).",
+        "AVATAR_CARE_DATA_DIR (./data). Behind the internet: docs/deploy.md.",
     )
     add_listen_options(p)
     p.set_defaults(func=run_serve)
@@ -24,6 +29,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def add_listen_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=None, help="port to listen on (default 8000)")
+    parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        default=None,
+        help="PEM certificate (chain): serve HTTPS (AVATAR_CARE_TLS_CERT)",
+    )
+    parser.add_argument(
+        "--tls-key", type=Path, default=None, help="its PEM private key (AVATAR_CARE_TLS_KEY)"
+    )
 
 
 def listen_address(args: argparse.Namespace, settings: Settings) -> tuple[str, int]:
@@ -31,15 +45,36 @@ def listen_address(args: argparse.Namespace, settings: Settings) -> tuple[str, i
     return args.host or settings.host, args.port if args.port is not None else settings.port
 
 
-def run_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from avatar_care.app import create_app
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The settings, with what the command line gives in place of their own (checked the same way)."""
     from avatar_care.core.config import get_settings
 
-    settings = get_settings()
+    overrides = {name: getattr(args, name) for name in ("tls_cert", "tls_key") if getattr(args, name, None)}
+    return Settings(**overrides) if overrides else get_settings()
+
+
+def run_uvicorn(app: FastAPI, settings: Settings, host: str, port: int, log_level: str) -> None:
+    """uvicorn with TLS when a certificate is set, and forwarded headers from trusted proxies only."""
+    import uvicorn
+
+    options: dict[str, Any] = {}
+    if settings.tls_cert is not None and settings.tls_key is not None:
+        options |= {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)}
+    # X-Forwarded-For/-Proto are believed only from the proxies listed; with none, from nobody
+    # (uvicorn's own default would trust 127.0.0.1)
+    options |= {
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": ",".join(settings.trusted_proxies) or "",
+    }
+    uvicorn.run(app, host=host, port=port, log_level=log_level, **options)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from avatar_care.app import create_app
+
+    settings = settings_for(args)
     host, port = listen_address(args, settings)
     app = create_app(settings)
-    print(f"avatar-care: serving on http://{host}:{port} (API docs at /docs)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    print(f"avatar-care: serving on {settings.origin(host, port)} (API docs at /docs)", flush=True)
+    run_uvicorn(app, settings, host, port, "info")
     return 0

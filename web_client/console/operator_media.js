@@ -8,7 +8,7 @@ import { encodeLandmarkPacket } from "../src/landmark_packet.js";
 import { decodeMotionPacket } from "../src/motion_codec.js";
 import { loadAvatar, showBufferedPose } from "../room/avatar.js";
 import { JitterBuffer } from "../room/jitter_buffer.js";
-import { connectSignaling } from "../room/signaling.js";
+import { NETWORK_STRINGS, openPeerLink } from "../room/signaling.js";
 import { parseHops } from "./hop_figures.js";
 
 const VISION = "/vendor/@mediapipe/tasks-vision";
@@ -32,6 +32,7 @@ const STRINGS = {
     hopCapture: "videocamera → punti", hopServer: "server", hopReceive: "→ cliente",
     hopRender: "→ disegnato", hopTotal: "videocamera → cliente", latencyNone: "Latenza: in attesa dei dati",
     median: "mediana (p95)",
+    ...NETWORK_STRINGS.it,
   },
   en: {
     connecting: "Connecting to the room…", connected: "You are live: customers see you as the avatar",
@@ -47,6 +48,7 @@ const STRINGS = {
     hopCapture: "camera → landmarks", hopServer: "server", hopReceive: "→ customer",
     hopRender: "→ drawn", hopTotal: "camera → customer", latencyNone: "Latency: waiting for figures",
     median: "median (p95)",
+    ...NETWORK_STRINGS.en,
   },
 };
 const CAPTURE_TEXT = { starting: "captureStarting", ready: "captureReady", restarting: "captureRestarting", failed: "captureFailed" };
@@ -192,15 +194,13 @@ export async function mountOperatorMedia(container, options) {
     },
   );
 
-  // the connection
+  // the connection: a new peer connection each time the link makes one (the network took the old
+  // one away, or the capture mode changed), set up the same way (room/signaling.js)
   let pc = null;
-  let ws = null;
   let landmarks = null;
   const sentTimes = [];
-  function connect() {
-    pc?.close();
-    ws?.close();
-    pc = new RTCPeerConnection({ iceServers: [] });
+  function setupPeer(newPc) {
+    pc = newPc;
     const thisPc = pc;
     if (micTrack) pc.addTrack(micTrack, media);
     else pc.addTransceiver("audio", { direction: "recvonly" });
@@ -247,32 +247,32 @@ export async function mountOperatorMedia(container, options) {
         state.error = String(err);
       }
     };
-    pc.onconnectionstatechange = () => {
-      state.peerConnection = thisPc.connectionState;
-      if (thisPc === pc && thisPc.connectionState === "failed") setConnection("failed");
-    };
-    landmarks.onclose = () => thisPc === pc && setConnection("failed");
+    pc.addEventListener("connectionstatechange", () => (state.peerConnection = thisPc.connectionState));
     pc.ontrack = (e) => {
       // the customer's voice
       const audio = new Audio();
       audio.srcObject = e.streams[0] ?? new MediaStream([e.track]);
       audio.play().catch(() => {});
     };
-    const who = token ? { token } : { operator_key: operatorKey };
-    ws = connectSignaling(roomId, thisPc, { role: "operator", ...who }, (msg) => {
-      if (msg.type === "error") {
-        state.error = msg.message;
-        setConnection("failed");
-      }
-    });
   }
+  const who = token ? { token } : { operator_key: operatorKey };
+  const link = openPeerLink(roomId, { role: "operator", ...who }, {
+    setup: setupPeer,
+    onState(s, message) {
+      if (s === "connected") return; // said when the landmarks channel opens
+      if (s === "ended") setConnection("failed");
+      else if (s === "refused") {
+        state.error = message;
+        setConnection("failed");
+      } else setConnection(s); // connecting, reconnecting, blocked
+    },
+  });
   modeSelect.addEventListener("change", () => {
     mode = modeSelect.value;
     state.mode = mode;
     setConnection("connecting");
-    connect(); // a new connection: with or without the camera's video
+    link.reconnect(); // a new connection: with or without the camera's video
   });
-  connect();
 
   // edge capture: MediaPipe's holistic landmarker on the latest camera frame, one at a time
   const ctx = overlay.getContext("2d");
@@ -366,8 +366,7 @@ export async function mountOperatorMedia(container, options) {
       clearInterval(latencyTimer);
       renderer.setAnimationLoop(null);
       landmarker?.close();
-      pc?.close();
-      ws?.close();
+      link.close();
       media.getTracks().forEach((t) => t.stop());
       renderer.dispose();
       container.replaceChildren();

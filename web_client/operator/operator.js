@@ -1,5 +1,6 @@
 // The operator console's queue panel: offers to accept, own consultations (chat, notes, products, transfer, end), callbacks.
 import { api, applyTranslations, formatWait, getLanguage, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
+import { NETWORK_STRINGS } from "../room/signaling.js";
 import { listenIn } from "./listen.js";
 
 registerStrings("operator", {
@@ -23,6 +24,7 @@ registerStrings("operator", {
     listenRow: "{customer} con {operator}", notListening: "Non stai ascoltando.", listenNone: "Nessuna consulenza in corso.",
     listenConnecting: "Collegamento all'ascolto di {customer}…", listening: "In ascolto: {customer} con {operator}",
     listenEnded: "La consulenza che ascoltavi è terminata.", listenFailed: "Ascolto non riuscito: {message}",
+    listenReconnecting: NETWORK_STRINGS.it.reconnecting, listenBlocked: NETWORK_STRINGS.it.blocked,
   },
   en: {
     title: "Operator console", signIn: "Sign in", brand: "Brand number", login: "Login", password: "Password",
@@ -44,6 +46,7 @@ registerStrings("operator", {
     listenRow: "{customer} with {operator}", notListening: "You are not listening.", listenNone: "No consultation running.",
     listenConnecting: "Connecting to listen to {customer}…", listening: "Listening: {customer} with {operator}",
     listenEnded: "The consultation you listened to has ended.", listenFailed: "Listening failed: {message}",
+    listenReconnecting: NETWORK_STRINGS.en.reconnecting, listenBlocked: NETWORK_STRINGS.en.blocked,
   },
 });
 
@@ -374,7 +377,7 @@ function renderListenStatus() {
   let text = t("operator.notListening");
   if (listening) {
     const names = { customer: listening.row.customer_name || "—", operator: listening.row.operator_name, message: listening.message ?? "" };
-    text = t({ connecting: "operator.listenConnecting", listening: "operator.listening", ended: "operator.listenEnded", failed: "operator.listenFailed" }[listening.state], names);
+    text = t({ connecting: "operator.listenConnecting", listening: "operator.listening", ended: "operator.listenEnded", failed: "operator.listenFailed", reconnecting: "operator.listenReconnecting", blocked: "operator.listenBlocked" }[listening.state], names);
   }
   status.dataset.state = listening?.state ?? "off";
   if (status.textContent !== text) status.textContent = text;

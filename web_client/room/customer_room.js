@@ -8,7 +8,7 @@ import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 import { decodeMotionPacket, seqNewer } from "../src/motion_codec.js";
 import { loadAvatar, showBufferedPose } from "./avatar.js";
 import { JitterBuffer } from "./jitter_buffer.js";
-import { connectSignaling } from "./signaling.js";
+import { NETWORK_STRINGS, openPeerLink } from "./signaling.js";
 import { buildRoomScene } from "./scene.js";
 import { addEnterVR } from "./xr.js";
 
@@ -21,6 +21,7 @@ const STRINGS = {
     stage: "La stanza della consulenza, con l'avatar dell'operatore",
     micOn: "Il tuo microfono è attivo",
     micOff: "Microfono non disponibile: l'operatore non ti sente, ma tu lo senti",
+    ...NETWORK_STRINGS.it,
   },
   en: {
     connecting: "Connecting to the room…",
@@ -30,6 +31,7 @@ const STRINGS = {
     stage: "The consultation room, with the operator's avatar",
     micOn: "Your microphone is on",
     micOff: "No microphone: the operator cannot hear you, but you can hear them",
+    ...NETWORK_STRINGS.en,
   },
 };
 
@@ -62,6 +64,7 @@ export async function mountCustomerRoom(container, options) {
     receiveToRenderMs: null,
     jitterBufferMs: null, // how far behind the least delayed recent packet poses are shown
     xrPresenting: false,
+    peerConnections: 0, // how many the page has made: more than one after it reconnected
     error: null,
   };
   window.avatarCare = state;
@@ -171,45 +174,55 @@ export async function mountCustomerRoom(container, options) {
   }
 
   // the connection: signaling over a WebSocket; motion on an unordered, unreliable data channel;
-  // voice both ways on one audio line
-  const pc = new RTCPeerConnection({ iceServers: [] });
-  channel = pc.createDataChannel("motion", { ordered: false, maxRetransmits: 0 });
-  channel.binaryType = "arraybuffer";
-  channel.onmessage = (e) => onPacket(e.data);
-  channel.onopen = () => setConnection("connected");
-  channel.onclose = () => setConnection(closed ? "closed" : "failed");
-  const audio = pc.addTransceiver("audio", { direction: "sendrecv" });
-  pc.ontrack = (e) => {
-    const stream = e.streams[0] ?? new MediaStream([e.track]);
-    // Chrome only feeds a remote stream into Web Audio while a media element holds it too
-    const holder = new Audio();
-    holder.muted = true;
-    holder.srcObject = stream;
-    holder.play().catch(() => {});
-    voice.setMediaStreamSource(stream);
-    listener.context.createMediaStreamSource(stream).connect(analyser);
-    resume();
-  };
-  pc.onconnectionstatechange = () => {
-    if (pc.connectionState === "failed") setConnection("failed");
-  };
+  // voice both ways on one audio line. The link makes a new peer connection whenever the network
+  // takes the old one away (signaling.js); each gets the same channel, voice and microphone.
+  let micTrack = null;
+  let audio = null;
+  function setupPeer(pc) {
+    state.peerConnections += 1;
+    channel = pc.createDataChannel("motion", { ordered: false, maxRetransmits: 0 });
+    channel.binaryType = "arraybuffer";
+    channel.onmessage = (e) => onPacket(e.data);
+    channel.onopen = () => setConnection("connected");
+    audio = pc.addTransceiver("audio", { direction: "sendrecv" });
+    if (micTrack) audio.sender.replaceTrack(micTrack);
+    pc.ontrack = (e) => {
+      const stream = e.streams[0] ?? new MediaStream([e.track]);
+      // Chrome only feeds a remote stream into Web Audio while a media element holds it too
+      const holder = new Audio();
+      holder.muted = true;
+      holder.srcObject = stream;
+      holder.play().catch(() => {});
+      if (voice.source) voice.disconnect(); // a previous connection's voice
+      voice.setMediaStreamSource(stream);
+      listener.context.createMediaStreamSource(stream).connect(analyser);
+      resume();
+    };
+  }
   navigator.mediaDevices
     ?.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } })
     .then((stream) => {
-      audio.sender.replaceTrack(stream.getAudioTracks()[0]);
+      micTrack = stream.getAudioTracks()[0];
+      audio?.sender.replaceTrack(micTrack);
       state.microphone = true;
       render();
     })
     .catch((err) => console.info("no microphone:", err.name));
-  const ws = connectSignaling(roomId, pc, { role: "customer", ...(token ? { token } : {}) }, (msg) => {
-    if (msg.type === "error") {
-      state.error = msg.message;
-      setConnection("failed");
-    }
+  const link = openPeerLink(roomId, { role: "customer", ...(token ? { token } : {}) }, {
+    setup: setupPeer,
+    onState(s, message) {
+      if (s === "connected") return; // said when the motion channel opens
+      if (s === "ended") setConnection("closed");
+      else if (s === "refused") {
+        state.error = message;
+        setConnection("failed");
+      } else setConnection(s); // connecting, reconnecting, blocked
+    },
   });
-  ws.onerror = () => setConnection("failed");
 
   const stats = setInterval(async () => {
+    const pc = link.peer();
+    if (!pc) return;
     const report = await pc.getStats();
     report.forEach((s) => {
       if (s.type === "inbound-rtp" && s.kind === "audio") state.audioBytesReceived = s.bytesReceived;
@@ -223,8 +236,7 @@ export async function mountCustomerRoom(container, options) {
     // no room without its avatar: hang up rather than leave a voice with nothing to see
     clearInterval(stats);
     removeEventListener("resize", onResize);
-    ws.close();
-    pc.close();
+    link.close();
     renderer.dispose();
     state.error = String(err);
     setConnection("failed");
@@ -268,8 +280,7 @@ export async function mountCustomerRoom(container, options) {
       renderer.setAnimationLoop(null);
       removeEventListener("resize", onResize);
       xr.dispose();
-      ws.close();
-      pc.close();
+      link.close();
       avatar.dispose?.();
       renderer.dispose();
       container.replaceChildren();

@@ -1,37 +1,175 @@
-// Signaling for a live room (avatar_care/api/routes/signaling.py), shared by the customer's room,
-// the operator's console and a supervisor's listening: one WebSocket per peer connection carries
-// the join, then the offer, then the answer. The offer goes once ICE gathering is complete, since
-// the server takes no trickled candidates (aiortc gathers its own before answering).
+// A peer connection to a live room that survives networks, shared by the customer's room, the
+// operator's console and a supervisor's listening (avatar_care/api/routes/signaling.py).
+//
+// One WebSocket per attempt carries the join, then the offer, then the answer; the server's
+// `joined` message hands out the ICE configuration (servers, TURN credentials minted for this
+// participant, transport policy: avatar_care/live/ice.py), so no page holds one of its own. The
+// offer goes once ICE gathering is complete, since the server takes no trickled candidates.
+//
+// When the connection is lost (ICE failed, disconnected for a while, the signaling socket closed,
+// or the device changed network), the link makes a new peer connection and joins again with the
+// same credentials: the server replaces this participant's previous peer in the same session (the
+// server's WebRTC stack cannot restart ICE on an existing connection). After MAX_ATTEMPTS attempts
+// in a row that never connect, it stops and says "blocked": the page tells the person that their
+// network blocks the call, and tries again by itself when the network changes.
+
+export const RECONNECT = {
+  disconnectedGraceMs: 3000, // "disconnected" often heals by itself within a few seconds
+  attemptTimeoutMs: 15000, // an attempt that has not connected by then has failed
+  maxAttempts: 3,
+  backoffMs: [300, 1500, 4000],
+};
+
+/** What the pages say about the network, in Italian and English. */
+export const NETWORK_STRINGS = {
+  it: {
+    reconnecting: "Connessione persa: riconnessione in corso…",
+    blocked:
+      "La rete che stai usando sembra bloccare la chiamata. Prova un'altra rete (per esempio i dati mobili invece del Wi-Fi), " +
+      "disattiva VPN o proxy, oppure chiedi al tuo servizio informatico di consentire le chiamate WebRTC. Riproveremo da soli quando cambi rete.",
+  },
+  en: {
+    reconnecting: "Connection lost: reconnecting…",
+    blocked:
+      "The network you are on seems to block the call. Try another network (for example mobile data instead of Wi-Fi), " +
+      "turn off a VPN or proxy, or ask your IT desk to allow WebRTC calls. We will try again by ourselves when your network changes.",
+  },
+};
 
 /**
- * Open the room's signaling socket, join (`join` is the message without its type: `{role, token}`
- * or `{role, operator_key}`), offer `pc` and apply the answer.
+ * Connect to the room and keep connected.
  * @param {string} roomId
- * @param {RTCPeerConnection} pc
- * @param {object} join
- * @param {(message: {type: string, message?: string}) => void} onMessage every other message
- *   ("error" with a message to show, "left" when the consultation ends)
- * @returns {WebSocket}
+ * @param {object} join the join message without its type: `{role, token}` or `{role, operator_key}`
+ * @param {{
+ *   setup: (pc: RTCPeerConnection) => void,
+ *   onState: (state: "connecting"|"connected"|"reconnecting"|"blocked"|"ended"|"refused", message?: string) => void,
+ * }} handlers `setup` adds the page's channels, tracks and handlers to each new peer connection;
+ *   `onState` hears the link's state ("ended": the server let this participant go; "refused": the
+ *   server refused the join, for good)
+ * @param {Partial<typeof RECONNECT>} [options]
+ * @returns {{peer(): RTCPeerConnection|null, reconnect(): void, close(): void}}
  */
-export function connectSignaling(roomId, pc, join, onMessage) {
+export function openPeerLink(roomId, join, handlers, options = {}) {
+  const opts = { ...RECONNECT, ...options };
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/ws/rooms/${encodeURIComponent(roomId)}`);
-  ws.onopen = () => ws.send(JSON.stringify({ type: "join", ...join }));
-  ws.onmessage = async (e) => {
-    const msg = JSON.parse(e.data);
-    if (msg.type === "joined") {
-      await pc.setLocalDescription(await pc.createOffer());
-      if (pc.iceGatheringState !== "complete") {
-        await new Promise((resolve) =>
-          pc.addEventListener("icegatheringstatechange", () => pc.iceGatheringState === "complete" && resolve()),
-        );
-      }
-      ws.send(JSON.stringify({ type: "offer", sdp: pc.localDescription.sdp }));
-    } else if (msg.type === "answer") {
-      await pc.setRemoteDescription({ type: "answer", sdp: msg.sdp });
-    } else {
-      onMessage(msg);
+  const url = `${scheme}://${location.host}/ws/rooms/${encodeURIComponent(roomId)}`;
+  let ws = null;
+  let pc = null;
+  let stopped = false;
+  let failures = 0;
+  let everConnected = false;
+  let attemptTimer = null;
+  let graceTimer = null;
+  let retryTimer = null;
+
+  function teardown() {
+    clearTimeout(attemptTimer);
+    clearTimeout(graceTimer);
+    clearTimeout(retryTimer);
+    if (ws) {
+      const old = ws;
+      ws = null;
+      old.onopen = old.onmessage = old.onclose = old.onerror = null;
+      old.close();
     }
+    if (pc) {
+      const old = pc;
+      pc = null;
+      old.close();
+    }
+  }
+
+  function attempt() {
+    teardown();
+    if (stopped) return;
+    handlers.onState(everConnected ? "reconnecting" : "connecting");
+    const socket = new WebSocket(url);
+    ws = socket;
+    attemptTimer = setTimeout(() => lost("no connection in time"), opts.attemptTimeoutMs);
+    socket.onopen = () => socket.send(JSON.stringify({ type: "join", ...join }));
+    socket.onclose = () => socket === ws && lost("signaling closed");
+    socket.onmessage = async (e) => {
+      if (socket !== ws) return;
+      const msg = JSON.parse(e.data);
+      if (msg.type === "joined") {
+        const peer = new RTCPeerConnection(msg.ice);
+        pc = peer;
+        peer.addEventListener("connectionstatechange", () => watch(peer));
+        handlers.setup(peer);
+        await peer.setLocalDescription(await peer.createOffer());
+        if (peer.iceGatheringState !== "complete") {
+          await new Promise((resolve) =>
+            peer.addEventListener("icegatheringstatechange", () => peer.iceGatheringState === "complete" && resolve()),
+          );
+        }
+        if (peer === pc) socket.send(JSON.stringify({ type: "offer", sdp: peer.localDescription.sdp }));
+      } else if (msg.type === "answer") {
+        await pc?.setRemoteDescription({ type: "answer", sdp: msg.sdp });
+      } else if (msg.type === "left") {
+        stop();
+        handlers.onState("ended", msg.message);
+      } else if (msg.type === "error" && msg.code) {
+        // a refused join (unknown token, not allowed, no such room): trying again will not help
+        stop();
+        handlers.onState("refused", msg.message);
+      } else if (msg.type === "error") {
+        console.warn("signaling:", msg.message);
+        lost(msg.message);
+      }
+    };
+  }
+
+  function watch(peer) {
+    if (peer !== pc || stopped) return;
+    const s = peer.connectionState;
+    if (s === "connected") {
+      clearTimeout(attemptTimer);
+      clearTimeout(graceTimer);
+      failures = 0;
+      everConnected = true;
+      handlers.onState("connected");
+    } else if (s === "disconnected") {
+      handlers.onState("reconnecting");
+      clearTimeout(graceTimer);
+      graceTimer = setTimeout(() => peer === pc && lost("disconnected"), opts.disconnectedGraceMs);
+    } else if (s === "failed") {
+      lost("ICE failed");
+    }
+  }
+
+  function lost(why) {
+    if (stopped) return;
+    teardown();
+    failures += 1;
+    console.info(`live room connection lost (${why}); attempt ${failures} of ${opts.maxAttempts}`);
+    if (failures >= opts.maxAttempts) {
+      handlers.onState("blocked");
+      return; // until the network changes (below) or the page asks
+    }
+    handlers.onState(everConnected ? "reconnecting" : "connecting");
+    retryTimer = setTimeout(attempt, opts.backoffMs[Math.min(failures, opts.backoffMs.length) - 1]);
+  }
+
+  function networkChanged() {
+    // a new network (Wi-Fi to mobile, back online): the old path is gone, a new peer finds the new one
+    if (stopped) return;
+    failures = 0;
+    attempt();
+  }
+
+  function stop() {
+    stopped = true;
+    removeEventListener("online", networkChanged);
+    navigator.connection?.removeEventListener?.("change", networkChanged);
+    teardown();
+  }
+
+  addEventListener("online", networkChanged);
+  navigator.connection?.addEventListener?.("change", networkChanged);
+  attempt();
+  return {
+    peer: () => pc,
+    reconnect: networkChanged,
+    close: stop,
   };
-  return ws;
 }
