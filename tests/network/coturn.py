@@ -25,12 +25,55 @@ RELAY_PORTS = (49152, 49999)
 
 @dataclass
 class Coturn:
-    process: subprocess.Popen[bytes]
-    log: Path
+    net: Network
+    folder: Path
     secret: str
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.folder / "turnserver.log"
+
+    def start(self) -> None:
+        conf = self.folder / "turnserver.conf"
+        conf.write_text(config(self.folder, self.secret))
+        with self.log.open("ab") as out:  # one log across restarts
+            self.process = subprocess.Popen(
+                self.net.command(
+                    "server", "turnserver", "-c", str(conf), "--log-file", "stdout", priority=Network.TIMED
+                ),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while not self.net.call_in("server", _listening):
+            code = self.process.poll()
+            assert code is None, f"turnserver exited ({code}):\n{self.log_text()[-3000:]}"
+            assert time.monotonic() < deadline, (
+                f"turnserver not listening within 30 s:\n{self.log_text()[-3000:]}"
+            )
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def restart(self, secret: str) -> None:
+        """The same relay with another static-auth-secret (as when it is changed on coturn alone)."""
+        self.stop()
+        self.secret = secret
+        self.start()
 
     @property
     def pid(self) -> int:
+        assert self.process is not None
         return self.process.pid
 
     def udp_url(self) -> str:
@@ -91,36 +134,12 @@ def config(folder: Path, secret: str) -> str:
 @contextlib.contextmanager
 def running_coturn(net: Network, folder: Path, secret: str) -> Iterator[Coturn]:
     folder.mkdir(parents=True, exist_ok=True)
-    conf = folder / "turnserver.conf"
-    conf.write_text(config(folder, secret))
-    log = folder / "turnserver.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            net.command(
-                "server", "turnserver", "-c", str(conf), "--log-file", "stdout", priority=Network.TIMED
-            ),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    turn = Coturn(process, log, secret)
+    turn = Coturn(net, folder, secret)
     try:
-        deadline = time.monotonic() + 30
-        while not net.call_in("server", _listening):
-            assert process.poll() is None, (
-                f"turnserver exited ({process.returncode}):\n{turn.log_text()[-3000:]}"
-            )
-            assert time.monotonic() < deadline, (
-                f"turnserver not listening within 30 s:\n{turn.log_text()[-3000:]}"
-            )
-            time.sleep(0.1)
+        turn.start()
         yield turn
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        turn.stop()
 
 
 def _listening() -> bool:

@@ -40,11 +40,11 @@ class Server:
 
 @contextlib.contextmanager
 def running_avatar_care(
-    net: Network, data_dir: Path, env: dict[str, str], command: str = "demo"
+    net: Network, data_dir: Path, env: dict[str, str], command: str = "demo", port: int = PORT
 ) -> Iterator[Server]:
     """``avatar-care COMMAND --host SERVER_IP`` inside the server's namespace, until it answers."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    log = data_dir / f"avatar-care-{command}.log"
+    log = data_dir / f"avatar-care-{command}-{port}.log"
     full_env = os.environ | {"AVATAR_CARE_DATA_DIR": str(data_dir), "AVATAR_CARE_DATABASE_URL": ""} | env
     with log.open("w") as err:
         process = subprocess.Popen(
@@ -57,7 +57,7 @@ def running_avatar_care(
                 "--host",
                 SERVER_IP,
                 "--port",
-                str(PORT),
+                str(port),
                 priority=Network.TIMED,
             ),
             cwd=ROOT,
@@ -66,7 +66,7 @@ def running_avatar_care(
             stderr=err,
             text=True,
         )
-    server = Server(process, f"http://{SERVER_IP}:{PORT}", [], log)
+    server = Server(process, f"http://{SERVER_IP}:{port}", [], log)
     assert process.stdout is not None
     threading.Thread(target=_collect, args=(process.stdout, server.lines), daemon=True).start()
     try:
@@ -171,6 +171,33 @@ def start_peer(net: Network, role: str, *args: str) -> Peer:
     threading.Thread(target=_events, args=(process.stdout, peer.events), daemon=True).start()
     threading.Thread(target=_collect, args=(process.stderr, peer.stderr), daemon=True).start()
     return peer
+
+
+def run_browser(net: Network, url: str, expect: str, seconds: float = 5.0) -> dict[str, Any]:
+    """The customer page in chromium inside the customer's namespace (tests/network/browser_customer.py)."""
+    done = subprocess.run(
+        net.command(
+            "customer",
+            sys.executable,
+            "-m",
+            "tests.network.browser_customer",
+            url,
+            expect,
+            "--seconds",
+            str(seconds),
+            priority=Network.TIMED,
+        ),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert lines, f"the browser printed nothing ({done.returncode}):\n{done.stderr[-3000:]}"
+    result = dict(json.loads(lines[-1]))
+    assert "error" not in result, f"{result['error']}\n{done.stderr[-3000:]}"
+    return result
 
 
 def _events(stream: Any, into: list[dict[str, Any]]) -> None:

@@ -30,7 +30,7 @@ from tests.network.netns import (
     Policy,
     simulated_network,
 )
-from tests.network.servers import Peer, Server, joined, running_avatar_care, start_peer
+from tests.network.servers import Peer, Server, joined, run_browser, running_avatar_care, start_peer
 
 TURN_SECRET = "a-secret-only-this-test-knows"
 #: The motion the customer must get, packets a second (the room sends 30).
@@ -117,6 +117,40 @@ def settled_window(summary: dict[str, Any], connection: int = 0) -> tuple[float,
     """From half a second after the connection opened to the last packet."""
     start = summary["connections"][connection]["t"] + 0.5
     return start, summary["packets"][-1][0]
+
+
+@pytest.mark.browser
+def test_chromium_in_the_customers_network_gets_motion_and_voice_through_the_relay(
+    net: Network, turn: Coturn, server: Server
+) -> None:
+    """The demo room's customer page, in chromium behind the NAT: the ICE configuration is the one
+    the server hands out; the direct path is blocked, so the browser selects a relay pair."""
+    page = run_browser(net, server.printed("customer:"), "connect", seconds=5)
+    pair = page["pair"]
+    assert pair is not None and pair["local"] == "relay", pair
+    assert page["packets_per_s"] >= MIN_MOTION_PER_S, page
+    assert page["audio_bytes"] > 10_000 and page["audio_level_max"] > 0.01, page  # the demo operator's voice
+    assert net.counters()["turn_udp"][0] > 0 or net.counters()["turn_tcp"][0] > 0
+
+
+@pytest.mark.browser
+def test_with_credentials_coturn_refuses_the_page_says_the_network_blocks_the_call(
+    net: Network, turn: Coturn, server: Server
+) -> None:
+    """coturn's secret changed, the server's not: every credential the server mints is refused. On
+    a network without UDP nothing else gets through, and the page says so in the customer's language."""
+    net.set_policy(Policy.UDP_BLOCKED)
+    refusals_before = turn.log_text().count("check_stun_auth")
+    turn.restart("a-secret-the-server-does-not-know")
+    try:
+        page = run_browser(net, server.printed("customer:"), "blocked")
+    finally:
+        turn.restart(TURN_SECRET)
+    assert "La rete che stai usando sembra bloccare la chiamata" in page["it"], page
+    assert "The network you are on seems to block the call" in page["en"], page
+    assert page["peer_connections"] >= 3 and not page["ever_connected"], page
+    assert turn.log_text().count("check_stun_auth") > refusals_before  # coturn refused them
+    assert net.counters()["turn_tcp"][0] > 0  # the page did reach the relay, over TCP
 
 
 def test_a_customer_behind_the_nat_gets_motion_and_voice_through_the_relay(
