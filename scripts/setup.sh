@@ -45,11 +45,13 @@ if [ "$dev" = 1 ]; then
   (cd benchmarks && npm ci --no-audit --no-fund --loglevel=error)
   # Debian packages the tests drive: chromium for the browser tests, postgresql's server programs
   # (initdb, pg_ctl) for the throwaway cluster the database tests start (tests/postgres_cluster.py),
-  # coturn for the TURN relay tests (tests/coturn.py, tests/network/), and for the simulated networks
-  # (tests/network/) iproute2 (ip netns, veth) and nftables (NAT and firewall).
+  # coturn for the TURN relay tests (tests/coturn.py, tests/network/), caddy for the reverse-proxy
+  # test (deploy/Caddyfile), and for the simulated networks (tests/network/) iproute2 (ip netns,
+  # veth) and nftables (NAT and firewall).
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/bin/turnserver ] || missing+=(coturn)
+  [ -x /usr/bin/caddy ] || missing+=(caddy)
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
   command -v ip >/dev/null || [ -x /usr/sbin/ip ] || missing+=(iproute2)
   command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing+=(nftables)

@@ -1,0 +1,176 @@
+"""The files docs/deploy.md ships: avatar-care's settings and coturn's configuration agree, coturn
+runs on the shipped turnserver.conf and allocates relays for credentials minted from the shipped
+settings, and systemd accepts the unit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from aioice import Candidate
+from aiortc import RTCPeerConnection
+
+from avatar_care.core.config import Settings
+from avatar_care.live.ice import IceConfig, use_loopback_only
+from tests.coturn import TURNSERVER
+from tests.support import free_port
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+#: what a brand writes in place of the placeholders, here pointing at this machine's loopback
+FILLED = {
+    "<private-ip>": "127.0.0.1",
+    "<public-ip>": "203.0.113.7",
+    "<turn-secret>": "a-long-random-secret",
+    "<db-password>": "pw",
+}
+
+
+def fill(text: str, extra: dict[str, str] | None = None) -> str:
+    for placeholder, value in (FILLED | (extra or {})).items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+def env_file(text: str) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return {key: value for key, value in pairs}
+
+
+def conf(text: str) -> list[tuple[str, str]]:
+    """coturn's options in order: ``name=value``, or a bare ``name`` (value "")."""
+    options = []
+    for line in (line.strip() for line in text.splitlines()):
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            options.append((name, value))
+    return options
+
+
+def shipped_settings(tmp_path: Path, host: str = "care.example.com") -> Settings:
+    env = env_file(fill((DEPLOY / "avatar-care.env").read_text(encoding="utf-8"), {"care.example.com": host}))
+    saved = dict(os.environ)
+    unknown = [key for key in env if key.removeprefix("AVATAR_CARE_").lower() not in Settings.model_fields]
+    assert unknown == [], f"not settings: {unknown}"
+    os.environ.update(env | {"AVATAR_CARE_DATA_DIR": str(tmp_path)})
+    try:
+        return Settings(_env_file=None)  # type: ignore[call-arg]
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def test_the_shipped_settings_are_valid_and_match_coturns(tmp_path: Path) -> None:
+    settings = shipped_settings(tmp_path)
+    turn = conf((DEPLOY / "turnserver.conf").read_text(encoding="utf-8"))
+    options = dict(turn)
+    assert "use-auth-secret" in options and "lt-cred-mech" not in options  # minted, never static
+    env = env_file((DEPLOY / "avatar-care.env").read_text(encoding="utf-8"))
+    assert options["static-auth-secret"] == env["AVATAR_CARE_TURN_SECRET"]  # the same placeholder
+    for url in settings.ice_servers:
+        host_port = url.split(":", 1)[1].split("?")[0]
+        assert host_port == f"{options['realm']}:{options['listening-port']}", url
+    assert urlsplit(settings.public_url).hostname == options["realm"]
+    assert settings.trusted_proxies == ["127.0.0.1"]  # Caddy on the same machine
+    assert settings.public_ip == "203.0.113.7"
+    denied = [value for key, value in turn if key == "denied-peer-ip"]
+    for private in ("10.0.0.0", "172.16.0.0", "192.168.0.0", "127.0.0.0", "169.254.0.0", "100.64.0.0"):
+        assert any(d.startswith(private + "-") for d in denied), private
+    assert options["allowed-peer-ip"] == "<private-ip>"  # avatar-care itself stays reachable
+
+
+@pytest.fixture
+def shipped_coturn(tmp_path: Path) -> Iterator[int]:
+    """coturn on the shipped turnserver.conf, placeholders filled for loopback and free ports."""
+    assert shutil.which(TURNSERVER), "Debian's coturn is needed: apt-get install coturn"
+    port, relay = free_port(), free_port()
+    text = fill((DEPLOY / "turnserver.conf").read_text(encoding="utf-8"))
+    text = text.replace("listening-port=3478", f"listening-port={port}")
+    text = text.replace("min-port=49160", f"min-port={relay}").replace(
+        "max-port=49999", f"max-port={relay + 20}"
+    )
+    text = text.replace("log-file=syslog", "log-file=stdout")
+    (tmp_path / "turnserver.conf").write_text(text, encoding="utf-8")
+    log = (tmp_path / "coturn.log").open("w")
+    proc = subprocess.Popen(
+        [
+            TURNSERVER,
+            "-c",
+            str(tmp_path / "turnserver.conf"),
+            f"--db={tmp_path / 'turndb'}",
+            f"--pidfile={tmp_path / 'pid'}",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert proc.poll() is None, (tmp_path / "coturn.log").read_text()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "coturn did not listen within 20 s"
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+async def test_coturn_on_the_shipped_configuration_relays_for_the_shipped_settings(
+    tmp_path: Path, shipped_coturn: int
+) -> None:
+    settings = shipped_settings(tmp_path, host="127.0.0.1")
+    ice = IceConfig.from_settings(settings)
+    # the shipped settings name port 3478; here coturn listens on a free one
+    ice = IceConfig(
+        urls=tuple(u.replace(":3478", f":{shipped_coturn}") for u in ice.urls),
+        turn_secret=ice.turn_secret,
+        ttl_s=ice.ttl_s,
+    )
+    use_loopback_only()
+    try:
+        pc = RTCPeerConnection(ice.for_server())
+        pc.createDataChannel("motion")
+        await pc.setLocalDescription(await pc.createOffer())
+        sdp = pc.localDescription.sdp
+        await pc.close()
+    finally:
+        use_loopback_only(False)
+    kinds = {
+        Candidate.from_sdp(x[len("a=candidate:") :]).type
+        for x in sdp.splitlines()
+        if x.startswith("a=candidate:")
+    }
+    assert {"host", "relay"} <= kinds, sdp
+
+
+def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.fail("systemd-analyze is needed (Debian's systemd)")
+    unit = (DEPLOY / "avatar-care.service").read_text(encoding="utf-8")
+    assert "EnvironmentFile=/etc/avatar-care/avatar-care.env" in unit
+    # the installed command, where this checkout's environment has it
+    command = Path(sys.executable).with_name("avatar-care")
+    assert command.exists(), command
+    (tmp_path / "avatar-care.service").write_text(
+        unit.replace("/opt/avatar-care/.venv/bin/avatar-care", str(command))
+    )
+    done = subprocess.run(
+        [analyze, "verify", str(tmp_path / "avatar-care.service")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout + done.stderr == "", done.stdout + done.stderr
