@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 
@@ -79,11 +80,19 @@ def connect(page: Page, seconds: float) -> dict[str, Any]:
         page.wait_for_timeout(200)
     after, t1 = page.evaluate("window.avatarCare.packetsReceived"), time.monotonic()
     channel_after, sent_after = page.evaluate(CHANNEL_MESSAGES), page.evaluate(SERVER_SENT)
+    # the page's own handler runs on its main thread, which a busy machine delays: has it handled
+    # every message the channel had received, a few seconds later?
+    try:
+        page.wait_for_function(f"window.avatarCare.packetsReceived >= {channel_after}", timeout=10000)
+        page_caught_up = True
+    except PlaywrightTimeout:
+        page_caught_up = False
     return {
         "connected": True,
         "packets_per_s": (after - before) / (t1 - t0),
         "channel_messages_per_s": (channel_after - channel_before) / (t1 - t0),
         "server_sent_per_s": (sent_after - sent_before) / (t1 - t0),
+        "page_caught_up": page_caught_up,
         "pair": page.evaluate(SELECTED_PAIR),
         "audio_bytes": page.evaluate("window.avatarCare.audioBytesReceived"),
         "audio_level_max": max(levels),

@@ -1,8 +1,10 @@
-"""Debian's coturn, started in the server's namespace with a configuration of the test's own.
+"""Debian's coturn, started in the server's namespace on the shipped deploy/turnserver.conf.
 
-The package's own service is never used: this turnserver reads only the file written here (TURN
-REST API credentials with a shared secret, as docs/deploy.md configures it), keeps its database
-and pid file in the test's temporary folder, and is stopped on the way out.
+The package's own service is never used: this turnserver reads only the file written here (the
+shipped one, as docs/deploy.md has a brand fill it in, with TURN REST API credentials on a shared
+secret), keeps its database and pid file in the test's temporary folder, and is stopped on the way
+out. The relay's own UDP ports stay closed in the customer's firewall: coturn sends from them to
+the server's peers inside the server's network.
 """
 
 from __future__ import annotations
@@ -17,10 +19,7 @@ from pathlib import Path
 
 from tests.network.netns import SERVER_IP, TURN_PORT, Network
 
-REALM = "avatar-care.test"
-#: The relay's own UDP ports; the customer's firewall leaves them closed (coturn sends from them
-#: to the server's peers inside the server's network).
-RELAY_PORTS = (49152, 49999)
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
 @dataclass
@@ -107,28 +106,19 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 def config(folder: Path, secret: str) -> str:
-    return "\n".join(
-        [
-            f"listening-ip={SERVER_IP}",
-            f"relay-ip={SERVER_IP}",
-            f"listening-port={TURN_PORT}",
-            f"min-port={RELAY_PORTS[0]}",
-            f"max-port={RELAY_PORTS[1]}",
-            "use-auth-secret",
-            f"static-auth-secret={secret}",
-            f"realm={REALM}",
-            "fingerprint",
-            "no-tls",
-            "no-dtls",
-            "no-cli",
-            "no-multicast-peers",
-            "no-software-attribute",
-            f"userdb={folder / 'turndb'}",
-            f"pidfile={folder / 'turnserver.pid'}",
-            "simple-log",
-            "",
-        ]
-    )
+    """The shipped deploy/turnserver.conf, filled in for the server's namespace: its address on the
+    simulated internet (no 1:1 NAT in front of it here, so public and private are the same), this
+    test's secret, the log on standard output, database and pid file in ``folder``."""
+    text = (DEPLOY / "turnserver.conf").read_text(encoding="utf-8")
+    for placeholder, value in (
+        ("<private-ip>", SERVER_IP),
+        ("<public-ip>", SERVER_IP),
+        ("<turn-secret>", secret),
+    ):
+        text = text.replace(placeholder, value)
+    assert "<" not in text.replace("<=", ""), "a placeholder of deploy/turnserver.conf is not filled in"
+    text = text.replace("log-file=syslog", "log-file=stdout")
+    return text + f"\nuserdb={folder / 'turndb'}\npidfile={folder / 'turnserver.pid'}\n"
 
 
 @contextlib.contextmanager

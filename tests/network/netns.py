@@ -113,7 +113,7 @@ class Network:
         return self.namespaces["operator"]
 
     #: The nice value of the processes the tests time (server, relay, peers).
-    TIMED = -5
+    TIMED = -15
 
     def link(self, side: str) -> str:
         """A veth end's name (at most 15 characters, the kernel's limit)."""
@@ -123,7 +123,7 @@ class Network:
     def command(self, role: str, *args: str, priority: int = 0) -> list[str]:
         """``args`` run inside the namespace of ``role`` (``ip netns exec`` execs, so pids are kept).
 
-        ``priority`` is a nice value: the peers and the server take -5, so that the rates the tests
+        ``priority`` is a nice value: the server, the relay and the peers take -15, so that the rates the tests
         check (motion packets a second, resuming within seconds) hold on a machine other jobs load;
         they are functional requirements, not measures of speed."""
         return ["nice", "-n", str(priority), "ip", "netns", "exec", self.namespaces[role], *args]
