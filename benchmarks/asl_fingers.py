@@ -136,6 +136,7 @@ def table(title: str, rows: dict[str, ClipFigures]) -> None:
             f"{f.clean_p90:.1f}",
             str(f.clean_hands),
             f"{f.hand_p90:.1f}",
+            f"{f.clean_hand_p90:.1f}",
             f"{f.palm_median:.1f}",
         ]
         print("| " + " | ".join(cells + [str(f.causes[c]) for c in CAUSES]) + " |")

@@ -253,6 +253,7 @@ class ClipFigures:
     clean_p90: float
     clean_hands: int
     hand_p90: float  # the hand's direction, worst tenth
+    clean_hand_p90: float  # the same over the clean hands
     palm_median: float  # the palm's normal
     causes: dict[str, int]  # hands each cause was named for (a hand may have several)
     bends: dict[str, tuple[float, float]]  # joint -> median bend (avatar, tracked), index to little
@@ -263,7 +264,8 @@ def figures(samples: Sequence[HandSample]) -> ClipFigures:
     if not samples:
         raise ValueError("no tracked hand in the clip")
     errors = np.concatenate([s.errors for s in samples])
-    clean = [s.errors for s in samples if not s.causes.intersection(SOLVER_CAUSES)]
+    kept = [s for s in samples if not s.causes.intersection(SOLVER_CAUSES)]
+    clean = [s.errors for s in kept]
     clean_errors = np.concatenate(clean) if clean else np.array([np.nan])
     bends = {
         joint: (
@@ -280,6 +282,7 @@ def figures(samples: Sequence[HandSample]) -> ClipFigures:
         clean_p90=float(np.percentile(clean_errors, 90)),
         clean_hands=len(clean),
         hand_p90=float(np.percentile([s.hand_error for s in samples], 90)),
+        clean_hand_p90=float(np.percentile([s.hand_error for s in kept], 90)) if kept else math.nan,
         palm_median=float(np.median([s.palm_error for s in samples])),
         causes={cause: sum(cause in s.causes for s in samples) for cause in CAUSES},
         bends=bends,

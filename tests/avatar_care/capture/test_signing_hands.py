@@ -57,6 +57,7 @@ def test_fingers_follow_the_tracked_hand(clip: str) -> None:
     assert f.clean_hands >= 0.5 * f.hands  # the named causes explain a minority, not the clip
     assert f.clean_median <= 5.0
     assert f.clean_p90 <= 20.0
+    assert f.clean_hand_p90 <= 20.0  # the hand itself points where the tracked one does
     # Any excess over all hands lies in hands a cause of the solver's was named for.
     if f.median > 5.0 or f.p90 > 20.0:
         assert sum(f.causes[c] for c in SOLVER_CAUSES) > 0
