@@ -193,7 +193,12 @@ def mocap_frames(motion: Motion, fps: float = 30.0, hands: bool = True) -> list[
             joints[f"{side}Foot"], joints[f"{side}Toes"] = at(c["ankle"]), at(c["toe"])
             wrist = at(c["wrist"])
             along = at(c["fingers"]) - wrist
-            thumb = turn @ motion.end_site(c["thumb"], pos, rot) * scale - wrist
+            # The thumb's side of the hand as the hand itself carries it: the thumb joint's own
+            # rotation (driven by a thumb marker, up to +-170 degrees on the right hand of 131_01)
+            # is not the palm's.
+            thumb_site = motion.joints[idx[c["thumb"]]].end_site
+            assert thumb_site is not None
+            thumb = turn @ rot[idx[c["hand"]]] @ thumb_site
             hand_rot = frame(along, thumb) @ _HAND_REST[side].T
             hj = _hand_joints(side, hand_rot, wrist, finger_pose(side, t_s))
             joints |= hj
