@@ -124,9 +124,12 @@ _HEAD_REST_T: Final = face.head_from_points(
 _FIRST_REST_T: Final = np.concatenate(
     (body.TORSO_REST_T[None], body.TORSO_REST_T[None], _HEAD_REST_T[None], body.HAND_REST_T)
 )
-_LIMB_REST_T: Final = np.concatenate((body.ARM_REST_T, body.FOREARM_REST_T))
-_LIMB_REST_T_LEGS: Final = np.concatenate((body.ARM_REST_T, body.THIGH_REST_T, body.FOREARM_REST_T))
-_ARM_ROWS: Final = np.array([10, 11, 14, 15], dtype=np.intp)  # body.UPPER_ARM_DIR, body.LOWER_ARM_DIR
+_LIMB_REST_T_LEGS: Final = np.concatenate((body.ARM_REST_T, body.THIGH_REST_T))
+# A forearm whose hand bends back further than this (cosine between hand and forearm) is not
+# carried back from its hand: a wrist cannot bend so far, and at a half turn the way back is undefined.
+_WRIST_BEND_MAX_COS: Final = -0.5
+# The forearms' rest directions are +X (left) and -X (right): a hand's first column, signed.
+_FOREARM_REST_X: Final = body.LOWER_ARM[:, :1].copy()
 # Both upper arms' rest directions as rows: times the upper chest's transpose, where it carries them.
 _UPPER_ARMS: Final = body.UPPER_ARM.copy()
 # The directions the next bones of a chain have at rest: forearms and shins, then feet (columns).
@@ -278,52 +281,58 @@ def solve_locals(
     hands_w, upper_w = w[:, 4:6], w[:, 2]
 
     # Round 1 of turns: the upper arms carried by the upper chest (the twist a straight arm keeps),
-    # [the thighs onto themselves, for their unit directions,] the fingers' first joints. Each
-    # round's (from, to) pairs are written into one array for one call of turns.
-    pairs = np.empty((n, k + (10 if any_hand else 0), 2, 3))
+    # [the thighs onto themselves, for their unit directions,] the forearms carried back from their
+    # hands, the fingers' first joints. Each round's (from, to) pairs are written into one array for
+    # one call of turns.
+    kf = k + 2  # the fingers' rows
+    pairs = np.empty((n, kf + (10 if any_hand else 0), 2, 3))
     np.matmul(_UPPER_ARMS, upper_w.swapaxes(-1, -2), out=pairs[:, :2, 0])
     pairs[:, :2, 1] = d[:, body.UPPER_ARM_DIR]
     if any_leg:
         pairs[:, 2:4] = d[:, body.THIGH_DIR, None]
+    # The forearm's rest direction (+-X, along the hand's at rest) as each hand carries it, to the forearm.
+    np.multiply(hands_w[..., :, 0], _FOREARM_REST_X, out=pairs[:, k:kf, 0])
+    pairs[:, k:kf, 1] = d[:, body.LOWER_ARM_DIR]
     if any_hand:
         # Every phalanx seen from its hand, (B, 10 fingers, 3 joints, 3): the first joints' views.
         in_hand = (h[:, :, hands.PHALANGES] @ hands_w).reshape(n, 10, 3, 3)
-        pairs[:, k:, 0] = hands.REST_DIRS[0]
-        pairs[:, k:, 1] = in_hand[:, :, 0]
+        pairs[:, kf:, 0] = hands.REST_DIRS[0]
+        pairs[:, kf:, 1] = in_hand[:, :, 0]
     turned, unit_pairs = turns(pairs)
     # The chest's +Z (its third column) as each upper arm's turn carries it: the straight arm's twist.
     fallback = (turned[:, :2] @ upper_w[:, None, :, 2, None])[..., 0]
+    limbs = w[:, 6 : 8 + k]
+    # The limbs' frames: upper arms (and thighs) by their bend planes ...
     if any_leg:
         ref = body.twist_reference(
             unit_pairs[:, :4, 1],
             d[:, _ARM_AND_KNEE_BEND],
             np.concatenate((fallback, d[:, body.HEEL_TO_TOE]), axis=1),
         )
-        primaries, limb_rest_t = d[:, body.UPPER_ARM_DIR.start : body.LOWER_ARM_DIR.stop], _LIMB_REST_T_LEGS
+        primaries, limb_rest_t = d[:, body.UPPER_ARM_DIR.start : body.THIGH_DIR.stop], _LIMB_REST_T_LEGS
     else:
         ref = body.twist_reference(unit_pairs[:, :2, 1], d[:, body.LOWER_ARM_DIR], fallback)
-        primaries, limb_rest_t = d.take(_ARM_ROWS, axis=1), _LIMB_REST_T
-    # The limbs' frames: upper arms (and thighs) by their bend planes, forearms by the palms.
-    across = hands_w[..., :, 2]  # the hands' thumb-side directions (their rest +Z)
-    limbs = w[:, 6 : 8 + k]
-    np.matmul(
-        frame_rows(primaries, np.concatenate((ref, across), axis=1)).swapaxes(-1, -2), limb_rest_t, out=limbs
-    )
+        primaries, limb_rest_t = d[:, body.UPPER_ARM_DIR], body.ARM_REST_T
+    np.matmul(frame_rows(primaries, ref).swapaxes(-1, -2), limb_rest_t, out=limbs[:, :k])
+    # ... and forearms by their hands, carried back along the wrist's bend: the wrist does not
+    # twist (pronation is the forearm's), so the hand's local rotation is a pure bend, and a
+    # bend of flexion and deviation together never shows as a twist the hand's limit would cut.
+    np.matmul(turned[:, k:kf], hands_w, out=limbs[:, k:])
 
     # Round 2: forearms carried by the upper arms (and shins by the thighs), the fingers' second joints.
     pairs = np.empty((n, k + (10 if any_hand else 0), 2, 3))
     pairs[:, :k, 0] = (limbs[:, :k] @ _NEXT_REST[:k])[..., 0]
     pairs[:, :k, 1] = d.take(_FOREARM_AND_SHIN, axis=1) if any_leg else d[:, body.LOWER_ARM_DIR]
     if any_hand:
-        later = in_hand[:, :, 1:] @ turned[:, k:]  # joints 2 and 3 seen from joint 1
+        later = in_hand[:, :, 1:] @ turned[:, kf:]  # joints 2 and 3 seen from joint 1
         pairs[:, k:, 0] = hands.REST_DIRS[1]
         pairs[:, k:, 1] = later[:, :, 0]
     turned2, unit_pairs2 = turns(pairs)
     moved = turned2[:, :k] @ limbs[:, :k]
-    u2 = unit_pairs2[:, :2, 1]
-    # A palm nearly along the forearm says nothing of its twist: then the carried forearm.
-    perp = across - dot_last(across * u2, _ONES3) * u2
-    usable = seen_by.hands_known & (np.sqrt(dot_last(perp * perp, _ONES3))[..., 0] > 0.2)
+    # A hand unknown, or bent back beyond any wrist's reach, says nothing of the forearm's twist:
+    # then the forearm carried by the upper arm.
+    bend_cos = dot_last(unit_pairs[:, k:kf, 0] * unit_pairs[:, k:kf, 1], _ONES3)[..., 0]
+    usable = seen_by.hands_known & (bend_cos > _WRIST_BEND_MAX_COS)
     if np.count_nonzero(usable) != usable.size:
         np.copyto(limbs[:, k:], moved[:, :2], where=~usable[..., None, None])
     if any_leg:
@@ -343,7 +352,7 @@ def solve_locals(
         if any_leg:
             np.matmul(turned3[:, :2], moved[:, 2:4], out=w[:, 14:16])
         if any_hand:
-            w[:, fingers_at : fingers_at + 10] = turned[:, k:]
+            w[:, fingers_at : fingers_at + 10] = turned[:, kf:]
             w[:, fingers_at + 10 : fingers_at + 20] = turned2[:, k:]
             w[:, fingers_at + 20 :] = turned3[:, feet:]
 
