@@ -28,8 +28,19 @@ from rigging.landmarks import PosePoint as P
 from rigging.landmarks import to_avatar
 from rigging.limits import clamp
 from rigging.presence import GROUP_NAMES, REST_LOCALS
-from rigging.quaternion import F64, dot_last, frame_rows, from_matrix, multiply_conjugate, power, turns, unit
-from rigging.skeleton import BONE_INDEX, BONES, FINGER_BONES
+from rigging.quaternion import (
+    F64,
+    cross,
+    dot_last,
+    frame_rows,
+    from_matrix,
+    multiply,
+    multiply_conjugate,
+    power,
+    turns,
+    unit,
+)
+from rigging.skeleton import BONE_INDEX, BONES, FINGER_BONES, REST
 
 SIDES: Final = body.SIDES
 
@@ -140,6 +151,7 @@ _FOREARM_AND_SHIN: Final = np.array([14, 15, 20, 21], dtype=np.intp)  # LOWER_AR
 _ARM_AND_KNEE_BEND: Final = slice(14, 18)  # body.LOWER_ARM_DIR, then body.KNEE_BEND
 _EYE3: Final = np.eye(3)
 _ONES3: Final = np.ones((3, 1))
+_ONES4: Final = np.ones((4, 1))
 
 # solve_locals keeps every world rotation in one array of slots (B, slots, 3, 3): 0 the identity
 # (the parent of the hips and of the fingers, whose turns are already local), 1 hips, 2 upper
@@ -172,8 +184,47 @@ _REST_Q: Final = REST_LOCALS[[BONE_INDEX[b] for b in _AT_REST]]
 _REST_LEGS_Q: Final = REST_LOCALS[[BONE_INDEX[b] for b in _OUT_BONES[_LEGS_OUT]]]
 _REST_FINGERS_Q: Final = REST_LOCALS[[BONE_INDEX[b] for b in _OUT_BONES[_FINGERS_OUT]]]
 # From the whole spine's turn and the head's, the five shared ones (sums to 1 along each chain).
-_SHARE_FROM: Final = np.array([_SPINE_TURN] * 3 + [0, 0], dtype=np.intp)
-_SHARES: Final = np.array([0.4, 0.3, 0.3, 0.5, 0.5])
+# The last share is the spine's turn up to the upper chest's joint (spine and chest: 0.4 + 0.3).
+_SHARE_FROM: Final = np.array([_SPINE_TURN] * 3 + [0, 0, _SPINE_TURN], dtype=np.intp)
+_SHARES: Final = np.array([0.4, 0.3, 0.3, 0.5, 0.5, 0.7])
+
+
+def _torso_lengths() -> tuple[float, float, float, float]:
+    """Heights along each spine bone's own +Y that the torso line (hips' midpoint to shoulders'
+    midpoint) runs through at rest: in the hips (from the hip joints' midpoint to the spine's joint),
+    the spine, the chest, and the upper chest (to the shoulder joints' midpoint)."""
+    o = REST.offsets
+    hips = o["spine"] - 0.5 * (o["leftUpperLeg"] + o["rightUpperLeg"])
+    shoulders = 0.5 * (o["leftShoulder"] + o["leftUpperArm"] + o["rightShoulder"] + o["rightUpperArm"])
+    parts = (hips, o["chest"], o["upperChest"], shoulders)
+    # The rest skeleton's spine is straight up, which the correction below relies on.
+    if any(abs(v[0]) > 1e-12 or abs(v[2]) > 1e-12 for v in parts):  # pragma: no cover
+        raise RuntimeError("rigging.skeleton.REST: the torso's rest offsets must be vertical")
+    a, b, c, e = (float(v[1]) for v in parts)
+    return a, b, c, e
+
+
+_TORSO_A, _TORSO_B, _TORSO_C, _TORSO_E = _torso_lengths()
+# The +Y of the spine's, chest's and upper chest's rotations (in the hips' frame) mixed into the
+# upper chest's part of the torso line (row 0) and the spine's and chest's (row 1).
+_TORSO_MIX: Final = np.array([[0.0, 0.0, _TORSO_E], [_TORSO_B, _TORSO_C, 0.0]])
+_TORSO_HIPS: Final = np.array([0.0, _TORSO_A, 0.0])
+
+
+def _rotate_y_table() -> F64:
+    """A unit quaternion's image of +Y as one linear map of the outer product q_i q_j (16, 3)."""
+    t = np.zeros((4, 4, 3))
+    x, y, z, w = range(4)
+    t[x, y, 0] = t[y, x, 0] = 1.0
+    t[w, z, 0] = t[z, w, 0] = -1.0
+    t[w, w, 1], t[x, x, 1], t[y, y, 1], t[z, z, 1] = 1.0, -1.0, 1.0, -1.0
+    t[y, z, 2] = t[z, y, 2] = 1.0
+    t[w, x, 2] = t[x, w, 2] = 1.0
+    return t.reshape(16, 3)
+
+
+_ROTATE_Y: Final = _rotate_y_table()
+_CONJ: Final = np.array([-1.0, -1.0, -1.0, 1.0])
 _ALL_IDX: Final = np.arange(len(BONES))
 
 
@@ -208,6 +259,48 @@ def _relative_slots(legs: bool, fingers: bool) -> tuple[np.ndarray, np.ndarray]:
 _RELATIVE: Final = {
     (legs, fingers): _relative_slots(legs, fingers) for legs in (False, True) for fingers in (False, True)
 }
+
+
+def _straighten_torso(q: F64, to_upper_chest: F64, hips_w: F64, up: F64) -> None:
+    """Bend the spine's shares so the torso line points where the landmarks' does, in ``q``.
+
+    Shared out as they are, the three spine bones make a curve whose chord, from the hips' midpoint
+    to the shoulders' midpoint, leans off the landmarks' torso line when the trunk leans sideways
+    against the pelvis (up to 6 degrees in a walk). One small turn of the spine and chest together
+    (the same for both, so the chest's own share is kept) swings their part of the chord until the
+    whole chord lies along the landmarks' line; the upper chest gives the turn back, so its world
+    rotation, and everything it carries, is unchanged. ``q`` holds the spine's, chest's and upper
+    chest's shares in slots 0-2 and their whole turn in slot 6 (hips' frame); ``to_upper_chest``
+    (B, 4) is the spine's and chest's shares together, ``hips_w`` (B, 3, 3) the hips' world
+    rotation, ``up`` (B, 3) the landmarks' torso line (world).
+    """
+    n = len(q)
+    spine, whole = q[:, 0], q[:, _SPINE_TURN]
+    turned = np.empty((n, 3, 4))
+    turned[:, 0] = spine
+    turned[:, 1] = to_upper_chest
+    turned[:, 2] = whole
+    ys = (turned[..., :, None] * turned[..., None, :]).reshape(-1, 16).dot(_ROTATE_Y).reshape(n, 3, 3)
+    parts = _TORSO_MIX @ ys  # (B, 2, 3): the upper chest's part, the spine's and chest's
+    fixed = parts[:, 0] + _TORSO_HIPS  # the hips' and upper chest's parts, which stay
+    bent = parts[:, 1]
+    target = unit((up[:, None] @ hips_w)[:, 0])  # the landmarks' line in the hips' frame
+    # The length l along the target at which the bent part, turned, closes the chord:
+    # |l target - fixed| = |bent|.
+    along = dot_last(target * fixed, _ONES3)
+    sq = dot_last(np.concatenate((fixed * fixed, bent * bent), axis=1).reshape(n, 2, 3), _ONES3)[..., 0]
+    length = along + np.sqrt(np.maximum(along * along - sq[:, :1] + sq[:, 1:], 0.0))
+    goal = length * target - fixed
+    # The shortest turn from bent to goal as a quaternion: (bent x goal, |bent||goal| + bent . goal),
+    # kept off zero so that a degenerate row (no torso seen) is the identity.
+    turn = np.empty((n, 4))
+    turn[:, :3] = cross(bent, goal)
+    turn[:, 3:] = np.sqrt(sq[:, 1:] * dot_last(goal * goal, _ONES3)) + dot_last(bent * goal, _ONES3) + 1e-12
+    turn /= np.sqrt(dot_last(turn * turn, _ONES4))
+    # spine' = turn * spine; upper chest' = conj(to_upper_chest) * conj(turn) * whole.
+    pairs = multiply(np.stack((turn, turn * _CONJ), axis=1), np.stack((spine, whole), axis=1))
+    q[:, 0] = pairs[:, 0]
+    q[:, 2] = multiply(to_upper_chest * _CONJ, pairs[:, 1])
 
 
 def avatar_points(stack: FrameStack, camera_t: F64) -> tuple[F64, F64]:
@@ -327,7 +420,7 @@ def solve_locals(
         later = in_hand[:, :, 1:] @ turned[:, kf:]  # joints 2 and 3 seen from joint 1
         pairs[:, k:, 0] = hands.REST_DIRS[1]
         pairs[:, k:, 1] = later[:, :, 0]
-    turned2, unit_pairs2 = turns(pairs)
+    turned2 = turns(pairs)[0]
     moved = turned2[:, :k] @ limbs[:, :k]
     # A hand unknown, or bent back beyond any wrist's reach, says nothing of the forearm's twist:
     # then the forearm carried by the upper arm.
@@ -363,7 +456,9 @@ def solve_locals(
     # The spine's turn shared by spine, chest and upper chest, the head's (less its calibrated
     # offset) by neck and head: both shares in one call.
     q[:, 0] = multiply_conjugate(q[:, _HEAD_TURN], head_offset)
-    q[:, 0:5] = power(q.take(_SHARE_FROM, axis=1), _SHARES)
+    shares = power(q.take(_SHARE_FROM, axis=1), _SHARES)
+    q[:, 0:5] = shares[:, :5]
+    _straighten_torso(q, shares[:, 5], w[:, 1], d[:, body.UP])
     q[:, _REST_OUT] = _REST_Q
     if not any_leg:
         q[:, _LEGS_OUT] = _REST_LEGS_Q
