@@ -122,6 +122,7 @@ def table(title: str, rows: dict[str, ClipFigures]) -> None:
         "clean p90",
         "clean hands",
         "hand p90",
+        "clean hand p90",
         "palm median",
     ]
     print("| " + " | ".join(head + [short[c] for c in CAUSES]) + " |")
