@@ -16,6 +16,7 @@ ankle to ball of the foot), fingers (every phalanx of both hands).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -85,16 +86,61 @@ def finger_pose(side: str, t_s: float) -> dict[str, F64]:
     return out
 
 
-_HAND_REST: Final = {
-    side: frame(
-        REST.offsets[f"{side}MiddleProximal"],
-        REST.offsets[f"{side}IndexProximal"] - REST.offsets[f"{side}LittleProximal"],
-    )
-    for side in SIDES
-}
+@dataclass(frozen=True)
+class HandSkeleton:
+    """Both hands of a skeleton at rest (T-pose, facing +Z, avatar frame), as VRM bones.
+
+    ``offsets``: each finger joint's offset from its parent joint (the first joints' from the hand's);
+    ``tips``: where each distal bone ends, from its own joint. Another skeleton family's hands (a
+    Mixamo rig's knuckles, thumb and curl at rest) differ from the solver's rest skeleton; the
+    landmarks then come from those hands, while the solver still reads them with its own.
+    """
+
+    offsets: dict[str, F64]
+    tips: dict[str, F64]
+
+    @classmethod
+    def from_joints(cls, joints: Mapping[str, F64]) -> HandSkeleton:
+        """From rest positions of each side's ``<side>Hand``, finger joints and ``<bone>Tip`` of
+        each distal bone (any origin, avatar frame)."""
+        missing = [
+            name
+            for side in SIDES
+            for name in (
+                f"{side}Hand",
+                *FINGER_BONES[side],
+                *(f"{b}Tip" for b in FINGER_BONES[side] if b.endswith("Distal")),
+            )
+            if name not in joints
+        ]
+        if missing:
+            raise ValueError(f"hand skeleton: joints missing: {', '.join(missing)}")
+        offsets, tips = {}, {}
+        for side in SIDES:
+            for bone in FINGER_BONES[side]:
+                parent = PARENT[bone]
+                assert parent is not None
+                offsets[bone] = np.asarray(joints[bone] - joints[parent], dtype=np.float64)
+                if bone.endswith("Distal"):
+                    tips[bone] = np.asarray(joints[f"{bone}Tip"] - joints[bone], dtype=np.float64)
+        return cls(offsets=offsets, tips=tips)
+
+    def palm_frame(self, side: str) -> F64:
+        """The hand's rest frame as the solver defines a palm's: to the middle knuckle, little to index."""
+        o = self.offsets
+        return frame(o[f"{side}MiddleProximal"], o[f"{side}IndexProximal"] - o[f"{side}LittleProximal"])
 
 
-def _hand_joints(side: str, hand_rot: F64, wrist: F64, fingers: dict[str, F64]) -> dict[str, F64]:
+#: The solver's own rest hands (rigging.skeleton.REST).
+REST_HANDS: Final = HandSkeleton(
+    offsets={b: REST.offsets[b] for side in SIDES for b in FINGER_BONES[side]},
+    tips={b: REST.tips[b] for side in SIDES for b in FINGER_BONES[side] if b in REST.tips},
+)
+
+
+def _hand_joints(
+    side: str, hand_rot: F64, wrist: F64, fingers: dict[str, F64], skeleton: HandSkeleton
+) -> dict[str, F64]:
     """World positions of a hand's joints and finger tips, its wrist at ``wrist``."""
     hand_q = from_matrix(hand_rot)
     world: dict[str, F64] = {f"{side}Hand": hand_q}
@@ -103,9 +149,9 @@ def _hand_joints(side: str, hand_rot: F64, wrist: F64, fingers: dict[str, F64]) 
         parent = PARENT[bone]
         assert parent is not None
         world[bone] = multiply(world[parent], fingers[bone])
-        pos[bone] = pos[parent] + to_matrix(world[parent]) @ REST.offsets[bone]
-        if bone in REST.tips:
-            pos[bone + "Tip"] = pos[bone] + to_matrix(world[bone]) @ REST.tips[bone]
+        pos[bone] = pos[parent] + to_matrix(world[parent]) @ skeleton.offsets[bone]
+        if bone in skeleton.tips:
+            pos[bone + "Tip"] = pos[bone] + to_matrix(world[bone]) @ skeleton.tips[bone]
     return pos
 
 
@@ -165,8 +211,15 @@ def solved_segments(pose: AvatarPose) -> dict[str, F64]:
     return segments_from_joints(joints)
 
 
-def mocap_frames(motion: Motion, fps: float = 30.0, hands: bool = True) -> list[TruthFrame]:
-    """Tracking frames of a BVH recording resampled to ``fps``, with the truth of each."""
+def mocap_frames(
+    motion: Motion, fps: float = 30.0, hands: bool = True, hand_skeleton: HandSkeleton = REST_HANDS
+) -> list[TruthFrame]:
+    """Tracking frames of a BVH recording resampled to ``fps``, with the truth of each.
+
+    The hands are ``hand_skeleton``'s (the solver's own rest hands unless another is given), posed
+    by :func:`finger_pose` and held at the recorded wrists.
+    """
+    palm_rest = {side: hand_skeleton.palm_frame(side) for side in SIDES}
     step = max(1, round(1.0 / (fps * motion.frame_time)))
     pos0, rot0 = motion.forward(0)
     idx = motion.index
@@ -193,9 +246,14 @@ def mocap_frames(motion: Motion, fps: float = 30.0, hands: bool = True) -> list[
             joints[f"{side}Foot"], joints[f"{side}Toes"] = at(c["ankle"]), at(c["toe"])
             wrist = at(c["wrist"])
             along = at(c["fingers"]) - wrist
-            thumb = turn @ motion.end_site(c["thumb"], pos, rot) * scale - wrist
-            hand_rot = frame(along, thumb) @ _HAND_REST[side].T
-            hj = _hand_joints(side, hand_rot, wrist, finger_pose(side, t_s))
+            # The thumb's side of the hand as the hand itself carries it: the thumb joint's own
+            # rotation (driven by a thumb marker, up to +-170 degrees on the right hand of 131_01)
+            # is not the palm's.
+            thumb_site = motion.joints[idx[c["thumb"]]].end_site
+            assert thumb_site is not None
+            thumb = turn @ rot[idx[c["hand"]]] @ thumb_site
+            hand_rot = frame(along, thumb) @ palm_rest[side].T
+            hj = _hand_joints(side, hand_rot, wrist, finger_pose(side, t_s), hand_skeleton)
             joints |= hj
             hand_pts[side] = _hand_landmarks(side, hj)
         head_rot = turn @ rot[idx["Head"]]

@@ -35,7 +35,11 @@ def _cone_for(bone: str) -> Cone:
     if bone.endswith("UpperArm"):
         return Cone(180, 110)
     if bone.endswith("LowerArm"):
-        return Cone(160, 120)
+        # The forearm turns about half a turn, from palm down (the rest) to palm up, so the rest
+        # sits at one end of its range: a cone symmetric about the rest must let the whole
+        # half-turn through (120 turned upturned palms, and every finger with them, away from
+        # the landmarks; signing holds palms up all the time).
+        return Cone(160, 180)
     if bone.endswith("Hand"):
         return Cone(95, 40)
     if bone.endswith("UpperLeg"):

@@ -28,8 +28,19 @@ from rigging.landmarks import PosePoint as P
 from rigging.landmarks import to_avatar
 from rigging.limits import clamp
 from rigging.presence import GROUP_NAMES, REST_LOCALS
-from rigging.quaternion import F64, dot_last, frame_rows, from_matrix, multiply_conjugate, power, turns, unit
-from rigging.skeleton import BONE_INDEX, BONES, FINGER_BONES
+from rigging.quaternion import (
+    F64,
+    cross,
+    dot_last,
+    frame_rows,
+    from_matrix,
+    multiply,
+    multiply_conjugate,
+    power,
+    turns,
+    unit,
+)
+from rigging.skeleton import BONE_INDEX, BONES, FINGER_BONES, REST
 
 SIDES: Final = body.SIDES
 
@@ -124,9 +135,12 @@ _HEAD_REST_T: Final = face.head_from_points(
 _FIRST_REST_T: Final = np.concatenate(
     (body.TORSO_REST_T[None], body.TORSO_REST_T[None], _HEAD_REST_T[None], body.HAND_REST_T)
 )
-_LIMB_REST_T: Final = np.concatenate((body.ARM_REST_T, body.FOREARM_REST_T))
-_LIMB_REST_T_LEGS: Final = np.concatenate((body.ARM_REST_T, body.THIGH_REST_T, body.FOREARM_REST_T))
-_ARM_ROWS: Final = np.array([10, 11, 14, 15], dtype=np.intp)  # body.UPPER_ARM_DIR, body.LOWER_ARM_DIR
+_LIMB_REST_T_LEGS: Final = np.concatenate((body.ARM_REST_T, body.THIGH_REST_T))
+# A forearm whose hand bends back further than this (cosine between hand and forearm) is not
+# carried back from its hand: a wrist cannot bend so far, and at a half turn the way back is undefined.
+_WRIST_BEND_MAX_COS: Final = -0.5
+# The forearms' rest directions are +X (left) and -X (right): a hand's first column, signed.
+_FOREARM_REST_X: Final = body.LOWER_ARM[:, :1].copy()
 # Both upper arms' rest directions as rows: times the upper chest's transpose, where it carries them.
 _UPPER_ARMS: Final = body.UPPER_ARM.copy()
 # The directions the next bones of a chain have at rest: forearms and shins, then feet (columns).
@@ -137,6 +151,7 @@ _FOREARM_AND_SHIN: Final = np.array([14, 15, 20, 21], dtype=np.intp)  # LOWER_AR
 _ARM_AND_KNEE_BEND: Final = slice(14, 18)  # body.LOWER_ARM_DIR, then body.KNEE_BEND
 _EYE3: Final = np.eye(3)
 _ONES3: Final = np.ones((3, 1))
+_ONES4: Final = np.ones((4, 1))
 
 # solve_locals keeps every world rotation in one array of slots (B, slots, 3, 3): 0 the identity
 # (the parent of the hips and of the fingers, whose turns are already local), 1 hips, 2 upper
@@ -169,8 +184,47 @@ _REST_Q: Final = REST_LOCALS[[BONE_INDEX[b] for b in _AT_REST]]
 _REST_LEGS_Q: Final = REST_LOCALS[[BONE_INDEX[b] for b in _OUT_BONES[_LEGS_OUT]]]
 _REST_FINGERS_Q: Final = REST_LOCALS[[BONE_INDEX[b] for b in _OUT_BONES[_FINGERS_OUT]]]
 # From the whole spine's turn and the head's, the five shared ones (sums to 1 along each chain).
-_SHARE_FROM: Final = np.array([_SPINE_TURN] * 3 + [0, 0], dtype=np.intp)
-_SHARES: Final = np.array([0.4, 0.3, 0.3, 0.5, 0.5])
+# The last share is the spine's turn up to the upper chest's joint (spine and chest: 0.4 + 0.3).
+_SHARE_FROM: Final = np.array([_SPINE_TURN] * 3 + [0, 0, _SPINE_TURN], dtype=np.intp)
+_SHARES: Final = np.array([0.4, 0.3, 0.3, 0.5, 0.5, 0.7])
+
+
+def _torso_lengths() -> tuple[float, float, float, float]:
+    """Heights along each spine bone's own +Y that the torso line (hips' midpoint to shoulders'
+    midpoint) runs through at rest: in the hips (from the hip joints' midpoint to the spine's joint),
+    the spine, the chest, and the upper chest (to the shoulder joints' midpoint)."""
+    o = REST.offsets
+    hips = o["spine"] - 0.5 * (o["leftUpperLeg"] + o["rightUpperLeg"])
+    shoulders = 0.5 * (o["leftShoulder"] + o["leftUpperArm"] + o["rightShoulder"] + o["rightUpperArm"])
+    parts = (hips, o["chest"], o["upperChest"], shoulders)
+    # The rest skeleton's spine is straight up, which the correction below relies on.
+    if any(abs(v[0]) > 1e-12 or abs(v[2]) > 1e-12 for v in parts):  # pragma: no cover
+        raise RuntimeError("rigging.skeleton.REST: the torso's rest offsets must be vertical")
+    a, b, c, e = (float(v[1]) for v in parts)
+    return a, b, c, e
+
+
+_TORSO_A, _TORSO_B, _TORSO_C, _TORSO_E = _torso_lengths()
+# The +Y of the spine's, chest's and upper chest's rotations (in the hips' frame) mixed into the
+# upper chest's part of the torso line (row 0) and the spine's and chest's (row 1).
+_TORSO_MIX: Final = np.array([[0.0, 0.0, _TORSO_E], [_TORSO_B, _TORSO_C, 0.0]])
+_TORSO_HIPS: Final = np.array([0.0, _TORSO_A, 0.0])
+
+
+def _rotate_y_table() -> F64:
+    """A unit quaternion's image of +Y as one linear map of the outer product q_i q_j (16, 3)."""
+    t = np.zeros((4, 4, 3))
+    x, y, z, w = range(4)
+    t[x, y, 0] = t[y, x, 0] = 1.0
+    t[w, z, 0] = t[z, w, 0] = -1.0
+    t[w, w, 1], t[x, x, 1], t[y, y, 1], t[z, z, 1] = 1.0, -1.0, 1.0, -1.0
+    t[y, z, 2] = t[z, y, 2] = 1.0
+    t[w, x, 2] = t[x, w, 2] = 1.0
+    return t.reshape(16, 3)
+
+
+_ROTATE_Y: Final = _rotate_y_table()
+_CONJ: Final = np.array([-1.0, -1.0, -1.0, 1.0])
 _ALL_IDX: Final = np.arange(len(BONES))
 
 
@@ -205,6 +259,48 @@ def _relative_slots(legs: bool, fingers: bool) -> tuple[np.ndarray, np.ndarray]:
 _RELATIVE: Final = {
     (legs, fingers): _relative_slots(legs, fingers) for legs in (False, True) for fingers in (False, True)
 }
+
+
+def _straighten_torso(q: F64, to_upper_chest: F64, hips_w: F64, up: F64) -> None:
+    """Bend the spine's shares so the torso line points where the landmarks' does, in ``q``.
+
+    Shared out as they are, the three spine bones make a curve whose chord, from the hips' midpoint
+    to the shoulders' midpoint, leans off the landmarks' torso line when the trunk leans sideways
+    against the pelvis (up to 6 degrees in a walk). One small turn of the spine and chest together
+    (the same for both, so the chest's own share is kept) swings their part of the chord until the
+    whole chord lies along the landmarks' line; the upper chest gives the turn back, so its world
+    rotation, and everything it carries, is unchanged. ``q`` holds the spine's, chest's and upper
+    chest's shares in slots 0-2 and their whole turn in slot 6 (hips' frame); ``to_upper_chest``
+    (B, 4) is the spine's and chest's shares together, ``hips_w`` (B, 3, 3) the hips' world
+    rotation, ``up`` (B, 3) the landmarks' torso line (world).
+    """
+    n = len(q)
+    spine, whole = q[:, 0], q[:, _SPINE_TURN]
+    turned = np.empty((n, 3, 4))
+    turned[:, 0] = spine
+    turned[:, 1] = to_upper_chest
+    turned[:, 2] = whole
+    ys = (turned[..., :, None] * turned[..., None, :]).reshape(-1, 16).dot(_ROTATE_Y).reshape(n, 3, 3)
+    parts = _TORSO_MIX @ ys  # (B, 2, 3): the upper chest's part, the spine's and chest's
+    fixed = parts[:, 0] + _TORSO_HIPS  # the hips' and upper chest's parts, which stay
+    bent = parts[:, 1]
+    target = unit((up[:, None] @ hips_w)[:, 0])  # the landmarks' line in the hips' frame
+    # The length l along the target at which the bent part, turned, closes the chord:
+    # |l target - fixed| = |bent|.
+    along = dot_last(target * fixed, _ONES3)
+    sq = dot_last(np.concatenate((fixed * fixed, bent * bent), axis=1).reshape(n, 2, 3), _ONES3)[..., 0]
+    length = along + np.sqrt(np.maximum(along * along - sq[:, :1] + sq[:, 1:], 0.0))
+    goal = length * target - fixed
+    # The shortest turn from bent to goal as a quaternion: (bent x goal, |bent||goal| + bent . goal),
+    # kept off zero so that a degenerate row (no torso seen) is the identity.
+    turn = np.empty((n, 4))
+    turn[:, :3] = cross(bent, goal)
+    turn[:, 3:] = np.sqrt(sq[:, 1:] * dot_last(goal * goal, _ONES3)) + dot_last(bent * goal, _ONES3) + 1e-12
+    turn /= np.sqrt(dot_last(turn * turn, _ONES4))
+    # spine' = turn * spine; upper chest' = conj(to_upper_chest) * conj(turn) * whole.
+    pairs = multiply(np.stack((turn, turn * _CONJ), axis=1), np.stack((spine, whole), axis=1))
+    q[:, 0] = pairs[:, 0]
+    q[:, 2] = multiply(to_upper_chest * _CONJ, pairs[:, 1])
 
 
 def avatar_points(stack: FrameStack, camera_t: F64) -> tuple[F64, F64]:
@@ -278,52 +374,58 @@ def solve_locals(
     hands_w, upper_w = w[:, 4:6], w[:, 2]
 
     # Round 1 of turns: the upper arms carried by the upper chest (the twist a straight arm keeps),
-    # [the thighs onto themselves, for their unit directions,] the fingers' first joints. Each
-    # round's (from, to) pairs are written into one array for one call of turns.
-    pairs = np.empty((n, k + (10 if any_hand else 0), 2, 3))
+    # [the thighs onto themselves, for their unit directions,] the forearms carried back from their
+    # hands, the fingers' first joints. Each round's (from, to) pairs are written into one array for
+    # one call of turns.
+    kf = k + 2  # the fingers' rows
+    pairs = np.empty((n, kf + (10 if any_hand else 0), 2, 3))
     np.matmul(_UPPER_ARMS, upper_w.swapaxes(-1, -2), out=pairs[:, :2, 0])
     pairs[:, :2, 1] = d[:, body.UPPER_ARM_DIR]
     if any_leg:
         pairs[:, 2:4] = d[:, body.THIGH_DIR, None]
+    # The forearm's rest direction (+-X, along the hand's at rest) as each hand carries it, to the forearm.
+    np.multiply(hands_w[..., :, 0], _FOREARM_REST_X, out=pairs[:, k:kf, 0])
+    pairs[:, k:kf, 1] = d[:, body.LOWER_ARM_DIR]
     if any_hand:
         # Every phalanx seen from its hand, (B, 10 fingers, 3 joints, 3): the first joints' views.
         in_hand = (h[:, :, hands.PHALANGES] @ hands_w).reshape(n, 10, 3, 3)
-        pairs[:, k:, 0] = hands.REST_DIRS[0]
-        pairs[:, k:, 1] = in_hand[:, :, 0]
+        pairs[:, kf:, 0] = hands.REST_DIRS[0]
+        pairs[:, kf:, 1] = in_hand[:, :, 0]
     turned, unit_pairs = turns(pairs)
     # The chest's +Z (its third column) as each upper arm's turn carries it: the straight arm's twist.
     fallback = (turned[:, :2] @ upper_w[:, None, :, 2, None])[..., 0]
+    limbs = w[:, 6 : 8 + k]
+    # The limbs' frames: upper arms (and thighs) by their bend planes ...
     if any_leg:
         ref = body.twist_reference(
             unit_pairs[:, :4, 1],
             d[:, _ARM_AND_KNEE_BEND],
             np.concatenate((fallback, d[:, body.HEEL_TO_TOE]), axis=1),
         )
-        primaries, limb_rest_t = d[:, body.UPPER_ARM_DIR.start : body.LOWER_ARM_DIR.stop], _LIMB_REST_T_LEGS
+        primaries, limb_rest_t = d[:, body.UPPER_ARM_DIR.start : body.THIGH_DIR.stop], _LIMB_REST_T_LEGS
     else:
         ref = body.twist_reference(unit_pairs[:, :2, 1], d[:, body.LOWER_ARM_DIR], fallback)
-        primaries, limb_rest_t = d.take(_ARM_ROWS, axis=1), _LIMB_REST_T
-    # The limbs' frames: upper arms (and thighs) by their bend planes, forearms by the palms.
-    across = hands_w[..., :, 2]  # the hands' thumb-side directions (their rest +Z)
-    limbs = w[:, 6 : 8 + k]
-    np.matmul(
-        frame_rows(primaries, np.concatenate((ref, across), axis=1)).swapaxes(-1, -2), limb_rest_t, out=limbs
-    )
+        primaries, limb_rest_t = d[:, body.UPPER_ARM_DIR], body.ARM_REST_T
+    np.matmul(frame_rows(primaries, ref).swapaxes(-1, -2), limb_rest_t, out=limbs[:, :k])
+    # ... and forearms by their hands, carried back along the wrist's bend: the wrist does not
+    # twist (pronation is the forearm's), so the hand's local rotation is a pure bend, and a
+    # bend of flexion and deviation together never shows as a twist the hand's limit would cut.
+    np.matmul(turned[:, k:kf], hands_w, out=limbs[:, k:])
 
     # Round 2: forearms carried by the upper arms (and shins by the thighs), the fingers' second joints.
     pairs = np.empty((n, k + (10 if any_hand else 0), 2, 3))
     pairs[:, :k, 0] = (limbs[:, :k] @ _NEXT_REST[:k])[..., 0]
     pairs[:, :k, 1] = d.take(_FOREARM_AND_SHIN, axis=1) if any_leg else d[:, body.LOWER_ARM_DIR]
     if any_hand:
-        later = in_hand[:, :, 1:] @ turned[:, k:]  # joints 2 and 3 seen from joint 1
+        later = in_hand[:, :, 1:] @ turned[:, kf:]  # joints 2 and 3 seen from joint 1
         pairs[:, k:, 0] = hands.REST_DIRS[1]
         pairs[:, k:, 1] = later[:, :, 0]
-    turned2, unit_pairs2 = turns(pairs)
+    turned2 = turns(pairs)[0]
     moved = turned2[:, :k] @ limbs[:, :k]
-    u2 = unit_pairs2[:, :2, 1]
-    # A palm nearly along the forearm says nothing of its twist: then the carried forearm.
-    perp = across - dot_last(across * u2, _ONES3) * u2
-    usable = seen_by.hands_known & (np.sqrt(dot_last(perp * perp, _ONES3))[..., 0] > 0.2)
+    # A hand unknown, or bent back beyond any wrist's reach, says nothing of the forearm's twist:
+    # then the forearm carried by the upper arm.
+    bend_cos = dot_last(unit_pairs[:, k:kf, 0] * unit_pairs[:, k:kf, 1], _ONES3)[..., 0]
+    usable = seen_by.hands_known & (bend_cos > _WRIST_BEND_MAX_COS)
     if np.count_nonzero(usable) != usable.size:
         np.copyto(limbs[:, k:], moved[:, :2], where=~usable[..., None, None])
     if any_leg:
@@ -343,7 +445,7 @@ def solve_locals(
         if any_leg:
             np.matmul(turned3[:, :2], moved[:, 2:4], out=w[:, 14:16])
         if any_hand:
-            w[:, fingers_at : fingers_at + 10] = turned[:, k:]
+            w[:, fingers_at : fingers_at + 10] = turned[:, kf:]
             w[:, fingers_at + 10 : fingers_at + 20] = turned2[:, k:]
             w[:, fingers_at + 20 :] = turned3[:, feet:]
 
@@ -354,7 +456,9 @@ def solve_locals(
     # The spine's turn shared by spine, chest and upper chest, the head's (less its calibrated
     # offset) by neck and head: both shares in one call.
     q[:, 0] = multiply_conjugate(q[:, _HEAD_TURN], head_offset)
-    q[:, 0:5] = power(q.take(_SHARE_FROM, axis=1), _SHARES)
+    shares = power(q.take(_SHARE_FROM, axis=1), _SHARES)
+    q[:, 0:5] = shares[:, :5]
+    _straighten_torso(q, shares[:, 5], w[:, 1], d[:, body.UP])
     q[:, _REST_OUT] = _REST_Q
     if not any_leg:
         q[:, _LEGS_OUT] = _REST_LEGS_Q

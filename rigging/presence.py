@@ -5,6 +5,13 @@ limb that stops being seen keeps its last pose and glides into its rest pose (ar
 legs standing, fingers loose) over about 0.3 s; when it is seen again it glides from wherever it
 is to the tracked pose. Every change of state starts from the pose shown at that moment, so a
 limb that flickers in and out never jumps. All bones are eased in one vectorized step.
+
+The fingers are timed differently, because the handshape is what a sign says: a hand tracker
+loses a hand for a frame or a few all the time (fast motion, one hand over the other), and
+easing the fingers to rest and back in over every such gap showed loose, half-formed handshapes
+for a third of a second each time (on the signing clips the avatar's fingers bent about half as
+much as the tracked ones). So fingers that stop being seen hold their last shape for one ease
+time before they relax, and fingers seen again take their tracked shape at once.
 """
 
 from __future__ import annotations
@@ -53,20 +60,37 @@ def _rest_locals() -> F64:
 #: The natural rest pose of every bone (local rotations, (55, 4)).
 REST_LOCALS: Final[F64] = _rest_locals()
 
+_FINGER_GROUPS: Final = np.array([g.endswith("Fingers") for g in GROUP_NAMES])
+#: Per group, in ease times: how long a group no longer seen holds its last pose before it starts
+#: to relax, and how long a group seen again takes to reach its tracked pose (see the module).
+HOLD: Final = np.where(_FINGER_GROUPS, 1.0, 0.0)
+ARRIVE: Final = np.where(_FINGER_GROUPS, 0.0, 1.0)
+#: After this many ease times since its last change every group has arrived.
+SETTLE: Final = float(max(np.max(HOLD + 1.0), np.max(ARRIVE)))
+
 
 _REST_GROUPED: Final[F64] = REST_LOCALS[GROUPED_BONES]
 _SUM4: Final = np.ones((4, 1))  # sums along the last axis as one product
 _BONE_GROUP4: Final = np.repeat(BONE_GROUP, 4)  # each bone's group for each of its components
 
 
-def progress(since: F64, t_ms: F64, ease_ms: F64) -> F64:
-    """How far each group's transition has come at ``t_ms``, smoothstepped into [0, 1].
+def timing(seen: np.ndarray, ease_ms: F64) -> tuple[F64, F64]:
+    """Each group's hold and ease (..., groups) for a transition toward ``seen`` (..., groups).
 
-    Broadcasts: ``since`` (..., groups), ``t_ms`` and ``ease_ms`` (..., 1). A zero ease is
-    instant (and divides by nothing: the guard only keeps the unused quotient finite).
+    ``ease_ms`` (..., 1) is the solver's ease; a zero ease holds nothing and is instant.
     """
-    x = np.minimum(np.maximum((t_ms - since) / np.maximum(ease_ms, 1e-12), 0.0), 1.0)
-    return cast(F64, np.where(ease_ms > 0, x * x * (3.0 - 2.0 * x), 1.0))
+    return np.where(seen, 0.0, HOLD * ease_ms), ease_ms * np.where(seen, ARRIVE, 1.0)
+
+
+def progress(since: F64, t_ms: F64, ease_ms: F64, seen: np.ndarray) -> F64:
+    """How far each group's transition toward ``seen`` has come at ``t_ms``, smoothstepped into [0, 1].
+
+    Broadcasts: ``since`` and ``seen`` (..., groups), ``t_ms`` and ``ease_ms`` (..., 1). A zero
+    ease is instant (and divides by nothing: the guard only keeps the unused quotient finite).
+    """
+    hold, ease = timing(seen, ease_ms)
+    x = np.minimum(np.maximum((t_ms - since - hold) / np.maximum(ease, 1e-12), 0.0), 1.0)
+    return cast(F64, np.where(ease > 0, x * x * (3.0 - 2.0 * x), 1.0))
 
 
 def seen_amounts(was_seen: np.ndarray, k: F64, seen_now: np.ndarray, ease_ms: F64) -> F64:
@@ -98,15 +122,15 @@ def ease_step(
     where each bone's transition started and what it showed last. ``seen`` (..., groups) this
     frame; ``tracked`` (..., 55, 4) the local rotations (rows of unseen groups are ignored);
     ``t_ms``, ``ease_ms`` (..., 1); ``k`` (..., groups) :func:`progress` at ``t_ms`` from the old
-    ``since`` (computed once for this and :func:`seen_amounts`). Returns the new ``since``,
+    ``since`` and ``was_seen`` (computed once for this and :func:`seen_amounts`). Returns the new ``since``,
     ``start`` and ``shown``, the last being the rotations to show for the grouped bones.
     """
     toggled = seen != was_seen
     if np.count_nonzero(toggled):  # a change of state starts from what is shown at that moment
         since = np.where(toggled, t_ms, since)
         start = np.where(_per_bone(toggled), shown, start)
-        # ... and has come no way yet, unless a zero ease makes it instant (progress(t, t, ease)).
-        k = np.where(toggled, np.where(ease_ms > 0, 0.0, 1.0), k)
+        # ... and has come no way yet, unless its ease is zero (progress(t, t, ease, seen)).
+        k = np.where(toggled, progress(t_ms, t_ms, ease_ms, seen), k)
     # (take rather than an index array, and a mask shaped as the rotations: far fewer cycles)
     target = np.where(_per_bone(seen), tracked.take(GROUPED_BONES, axis=-2), _REST_GROUPED)
     # Most of the time every group has arrived: only bones still on their way are interpolated.
@@ -169,7 +193,7 @@ class Presence:
         """
         g = GROUP_ID[group]
         ease = np.array([self.ease_ms])
-        k = progress(self._since, np.array([t_ms]), ease)
+        k = progress(self._since, np.array([t_ms]), ease, self._seen)
         amounts = seen_amounts(self._seen, k, np.full(len(GROUP_NAMES), seen_now), ease)
         return float(amounts[g])
 
@@ -189,7 +213,7 @@ class Presence:
             tracked,
             t,
             ease,
-            progress(self._since, t, ease),
+            progress(self._since, t, ease, self._seen),
         )
         self._seen = seen.copy()
         out = np.tile(IDENTITY, (len(BONES), 1))

@@ -233,12 +233,12 @@ def _solve_stack(solvers: list[Retargeter], stack: FrameStack) -> list[AvatarPos
     was_seen = m["seen"] > 0.5
     # How far each group's transition has come, once for the legs' read-ahead and the easing.
     # Usually every group has arrived (progress 1), which one comparison tells exactly: progress
-    # divides the time since the toggle by the ease, and the quotient is 1 or more exactly when
-    # the time is the ease or more.
+    # divides the time since the toggle, less any hold, by the group's ease, and no group's hold
+    # and ease add up to more than the settling time.
     if np.count_nonzero(t - m["since"] >= c["settle_ms"]) == m["since"].size:
         k = _ONES_BY_GROUP[:n] if n <= len(_ONES_BY_GROUP) else np.ones_like(m["since"])
     else:
-        k = progress(m["since"], t, ease)
+        k = progress(m["since"], t, ease, was_seen)
 
     seen_by = sight(stack, min_vis)
     pts, hand_pts = avatar_points(stack, c["camera_t"])

@@ -15,7 +15,7 @@ import numpy as np
 
 from rigging.calibration import Calibration
 from rigging.hips import focal_length
-from rigging.presence import GROUP_NAMES, GROUPED_BONES, REST_LOCALS
+from rigging.presence import GROUP_NAMES, GROUPED_BONES, REST_LOCALS, SETTLE
 from rigging.quaternion import F64, to_matrix
 from rigging.skeleton import EXPRESSIONS
 from rigging.solver_options import SolverOptions
@@ -73,8 +73,8 @@ def layouts(n_driven: int) -> tuple[dict[str, Field], int, dict[str, Field], int
             "head": (4,),  # calibrated head turn, removed from the tracked one
             "min_visibility": (1,),
             "ease_ms": (1,),
-            # How long a transition takes as presence's progress divides by it, or -inf for none:
-            # every group has arrived exactly when no group was toggled less than this ago.
+            # The longest a group's transition takes (its hold and its ease), or -inf for none:
+            # every group has arrived when no group was toggled less than this ago.
             "settle_ms": (1,),
             "filter": (1,),  # 1: filter on
             # Rotation filter: min cutoff (Hz), beta; shaped to broadcast against (bones, 1).
@@ -142,7 +142,9 @@ def settings_vector(
     view(flat, layout["head"])[:] = calibration.head
     view(flat, layout["min_visibility"])[:] = settings.min_visibility
     view(flat, layout["ease_ms"])[:] = settings.ease_ms
-    view(flat, layout["settle_ms"])[:] = max(settings.ease_ms, 1e-12) if settings.ease_ms > 0 else -math.inf
+    view(flat, layout["settle_ms"])[:] = (
+        SETTLE * max(settings.ease_ms, 1e-12) if settings.ease_ms > 0 else -math.inf
+    )
     view(flat, layout["filter"])[:] = 1.0 if settings.filter else 0.0
     view(flat, layout["rot_min_cutoff"])[:] = settings.rotation_filter.min_cutoff_hz
     view(flat, layout["rot_beta"])[:] = settings.rotation_filter.beta

@@ -47,16 +47,29 @@ if [ "$dev" = 1 ]; then
   (cd benchmarks && npm ci --no-audit --no-fund --loglevel=error)
   # Debian packages the tests drive: chromium for the browser tests, postgresql's server programs
   # (initdb, pg_ctl) for the throwaway cluster the database tests start (tests/postgres_cluster.py),
-  # coturn for the TURN relay tests (tests/coturn.py), caddy for the reverse-proxy test (deploy/Caddyfile).
+  # coturn for the TURN relay tests (tests/coturn.py, tests/network/), caddy for the reverse-proxy
+  # test (deploy/Caddyfile), and for the simulated networks (tests/network/) iproute2 (ip netns,
+  # veth) and nftables (NAT and firewall).
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/bin/turnserver ] || missing+=(coturn)
   [ -x /usr/bin/caddy ] || missing+=(caddy)
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  command -v ip >/dev/null || [ -x /usr/sbin/ip ] || missing+=(iproute2)
+  command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing+=(nftables)
   if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       apt-get update -qq
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+      # The tests start their own turnserver with their own configuration; the package's system
+      # service is not wanted on a test machine.
+      if [[ " ${missing[*]} " == *" coturn "* ]]; then
+        if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+          systemctl disable --now coturn >/dev/null 2>&1 || true
+        else
+          service coturn stop >/dev/null 2>&1 || true
+        fi
+      fi
     else
       echo "the tests need Debian's ${missing[*]}: sudo apt-get install ${missing[*]}" >&2
       exit 1

@@ -1,9 +1,13 @@
 """The check every avatar passes before a brand may use it (uploads, the command line, the build).
 
-A file is refused, with every reason, when it is not a valid glTF binary, is too large, refers to
-anything outside itself (external URIs), needs a glTF extension the pages cannot load, lacks a
-required humanoid bone that cannot be mapped from common names, has no mouth or blink expression
-to speak and look alive with, or carries a texture over the size limit.
+A file is refused, with every reason, when it cannot be shown or animated: it is not a valid glTF
+binary, is too large, refers to anything outside itself (external URIs), needs a glTF extension the
+pages cannot load, lacks a required humanoid bone that cannot be mapped from common names, or
+carries a texture over the size limit.
+
+A humanoid without the face's morphs (no mouth or blink expression) is accepted with a warning:
+the pages show and animate its body, arms and fingers, and its face stays still, which a brand
+should know before choosing it.
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ SUPPORTED_EXTENSIONS: Final = frozenset(
         "VRMC_vrm", "VRMC_springBone", "VRMC_materials_mtoon", "VRMC_node_constraint", "VRM",
     }
 )  # fmt: skip
-#: What a face needs in order to speak and to blink.
-REQUIRED_EXPRESSIONS: Final = ("aa", "blink")
+#: What a face needs in order to speak and to blink; without them it is still (a warning).
+FACE_EXPRESSIONS: Final = ("aa", "blink")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class AvatarReport:
     bones: dict[str, str] = field(default_factory=dict)  # VRM bone -> node name
     expressions: dict[str, int] = field(default_factory=dict)  # VRM expression -> number of morph binds
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what the avatar will not do, accepted or not
 
     @property
     def accepted(self) -> bool:
@@ -93,6 +98,19 @@ def _images(gltf: dict[str, Any], binary: bytes | None) -> list[tuple[int, bytes
     return out
 
 
+def face_warnings(expressions: dict[str, int] | list[str]) -> list[str]:
+    """What a face with these expressions (name -> morph binds, or the names that have any) cannot do."""
+    have = {e for e in expressions if not isinstance(expressions, dict) or expressions[e]}
+    lacking = [e for e in FACE_EXPRESSIONS if e not in have]
+    if not lacking:
+        return []
+    what = {"aa": "the mouth will not move with speech", "blink": "the eyes will not blink"}
+    return [
+        f"no face morphs for {', '.join(lacking)}: {'; '.join(what[e] for e in lacking)} "
+        "(the body, arms, hands and fingers are animated)"
+    ]
+
+
 def check_avatar(data: bytes, limits: Limits | None = None) -> AvatarReport:
     """Everything wrong with an avatar file, and what was found in it."""
     limits = limits or Limits()
@@ -137,9 +155,7 @@ def check_avatar(data: bytes, limits: Limits | None = None) -> AvatarReport:
         report.expressions = {k: len(v.get("morphTargetBinds", [])) for k, v in preset.items()}
     else:
         report.expressions = {k: len(v) for k, v in expressions.binds.items()}
-    lacking = [e for e in REQUIRED_EXPRESSIONS if not report.expressions.get(e)]
-    if lacking:
-        report.problems.append(f"expressions missing (no morph target found for): {', '.join(lacking)}")
+    report.warnings.extend(face_warnings(report.expressions))
 
     for i, image in _images(gltf, glb.binary):
         if image is None:

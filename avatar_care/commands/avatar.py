@@ -14,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "check",
         help="say whether a brand could use this avatar, and why not",
         description="Prints the format, the humanoid bones and expressions found, and exits 0 when the file "
-        "would be accepted; prints each reason and exits 1 when it would be refused.",
+        "would be accepted (with a warning for what it will not do, such as a face without morphs); prints "
+        "each reason and exits 1 when it would be refused.",
     )
     c.add_argument("file", type=Path)
     c.set_defaults(func=run_check)
@@ -52,6 +53,8 @@ def run_check(args: argparse.Namespace) -> int:
         f"expressions mapped ({len(report.expressions)}): "
         + ", ".join(f"{e} ({n} binds)" for e, n in sorted(report.expressions.items()))
     )
+    for warning in report.warnings:
+        print(f"warning: {warning}")
     if report.accepted:
         print("accepted")
         return 0

@@ -47,3 +47,42 @@ def test_a_flickering_limb_never_jumps() -> None:
     arms, _ = arm_track(pattern)
     steps = [math.degrees(float(angle_between(a, b))) for a, b in itertools.pairwise(arms)]
     assert max(steps) < 30
+
+
+# A fist: every finger joint bent 60 degrees toward the palm (the left hand's palm faces -Y at rest).
+FIST = RAISED | {
+    f"left{finger}{joint}": rq((0, 0, -1), 60)
+    for finger in ("Index", "Middle", "Ring", "Little")
+    for joint in ("Proximal", "Intermediate", "Distal")
+}
+
+
+def finger_track(hand_seen: list[bool]) -> list[float]:
+    """The shown index finger's middle joint's bend (degrees) while the hand comes and goes."""
+    r = Retargeter(SolverOptions(filter=False))
+    bends = []
+    for i, seen in enumerate(hand_seen):
+        pose = r.solve(make_frame(FIST, t_ms=i * 33.0, hands=seen))
+        bends.append(
+            math.degrees(float(angle_between(pose.bones["leftIndexIntermediate"], rq((0, 0, 1), 0))))
+        )
+    return bends
+
+
+def test_fingers_seen_again_show_their_shape_at_once() -> None:
+    # The arm is in view all along; only the hand's own landmarks come and go.
+    bends = finger_track([False] * 20 + [True] * 5)
+    assert bends[19] < 20  # at rest: loosely curled
+    assert abs(bends[20] - 60) < 0.5  # the first frame the hand is found shows its handshape
+
+
+def test_fingers_hold_their_shape_through_a_short_gap_then_relax() -> None:
+    bends = finger_track([True] * 10 + [False] * 4 + [True] * 3 + [False] * 40)
+    # Lost for four frames (0.13 s): the handshape is held, not relaxed and formed again.
+    assert all(abs(b - 60) < 0.5 for b in bends[:17])
+    # Lost for good: held for one ease time (0.3 s), then eased to rest over another.
+    assert abs(bends[17 + 8] - 60) < 0.5
+    assert 20 < bends[17 + 13] < 55
+    assert bends[17 + 20] < 20
+    steps = [abs(a - b) for a, b in itertools.pairwise(bends[17:])]
+    assert max(steps) < 15  # relaxing, it glides

@@ -110,6 +110,22 @@ def test_each_hand_drives_its_own_side() -> None:
     assert max(segment_errors(truth, wrong).values()) > 20
 
 
+@pytest.mark.parametrize("twist", [-170.0, 170.0])
+def test_a_palm_turned_up_keeps_its_hand_where_the_landmarks_put_it(twist: float) -> None:
+    """The forearm turns about half a turn from palm down (the rest) to palm up; its limit is not
+    symmetric about the rest, so it must let the whole half-turn through either way, or the hand
+    (and every finger with it) is turned away from where the landmarks put it."""
+    for side, s in (("left", -1.0), ("right", 1.0)):
+        truth = {
+            f"{side}UpperArm": rq((0, 0, -s), 40),
+            f"{side}LowerArm": multiply(rq((0, s, 0), 90), rq((-s, 0, 0), twist)),
+            f"{side}IndexProximal": rq((0, 0, s), 50),
+        }
+        errs = segment_errors(truth, solve(truth))
+        hand = [v for k, v in errs.items() if k.startswith(f"{side}Hand->") or k.startswith(f"{side}Index")]
+        assert max(hand) < 0.5
+
+
 def test_limits_hold_rotations_inside_their_cones() -> None:
     # A finger bent 170 degrees backwards is beyond any hand: it is clamped to its cone.
     truth = {"leftMiddleIntermediate": rq((0, 0, 1), 170)}

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from pydantic import BaseModel
 
 from avatar_care.api.deps import CurrentBrandAdmin, SessionDep, SettingsDep
-from avatar_care.avatars.check import Limits, check_avatar
+from avatar_care.avatars.check import Limits, check_avatar, face_warnings
 from avatar_care.avatars.thumbnail import make_thumbnail
 from rooms.avatars import add_avatar, brand_avatar, brand_avatars
 from rooms.models import Avatar
@@ -26,6 +26,8 @@ class AvatarOut(BaseModel):
     size_bytes: int
     bones: list[str]
     expressions: list[str]
+    #: What the avatar will not do (it was accepted all the same): a face without morphs stays still.
+    warnings: list[str]
     url: str
     thumbnail_url: str
     created_at: datetime
@@ -39,6 +41,7 @@ def _out(avatar: Avatar) -> AvatarOut:
         size_bytes=avatar.size_bytes,
         bones=avatar.bones,
         expressions=avatar.expressions,
+        warnings=face_warnings(avatar.expressions),
         url=f"/media/avatars/{avatar.file_name}",
         thumbnail_url=f"/media/avatars/{avatar.thumbnail_name}",
         created_at=avatar.created_at,
@@ -83,7 +86,7 @@ async def upload_avatar(
         thumbnail_name=thumb_name,
         size_bytes=len(data),
         bones=sorted(report.bones),
-        expressions=sorted(report.expressions),
+        expressions=sorted(e for e, binds in report.expressions.items() if binds),
     )
     add_avatar(session, brand, avatar, actor=f"brand {brand.id} admin")
     return _out(avatar)

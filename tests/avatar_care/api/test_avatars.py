@@ -97,6 +97,25 @@ def test_broken_avatars_are_refused_with_their_reasons(client: TestClient, make:
     assert any(reason in p for p in detail["problems"]), detail
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_avatar_without_face_morphs_is_accepted_with_a_warning(client: TestClient) -> None:
+    from tests.avatar_care.avatars.morphless import without_face_morphs
+
+    key = brand_key(client, "Ottica Rossi")
+    r = upload(client, key, without_face_morphs(SHIPPED.read_bytes()), "Still face")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["format"] == "vrm1" and "leftIndexDistal" in body["bones"]
+    assert "aa" not in body["expressions"] and "blink" not in body["expressions"]
+    assert len(body["warnings"]) == 1 and body["warnings"][0].startswith("no face morphs for aa, blink")
+    assert client.get(body["thumbnail_url"]).content.startswith(b"\x89PNG")
+    # the listing says so too; an avatar with a face has no warning
+    good = upload(client, key, SHIPPED.read_bytes()).json()
+    assert good["warnings"] == []
+    listed = {a["id"]: a["warnings"] for a in client.get("/api/avatars", headers={"X-API-Key": key}).json()}
+    assert listed == {body["id"]: body["warnings"], good["id"]: []}
+
+
 def test_who_may_upload_and_see(client: TestClient) -> None:
     a, b = brand_key(client, "A"), brand_key(client, "B")
     assert upload(client, None, SHIPPED.read_bytes()).status_code == 401

@@ -13,6 +13,8 @@ from avatar_care.avatars.check import check_avatar, image_size
 from avatar_care.avatars.glb import Glb, GlbError, read_glb, write_glb
 from avatar_care.avatars.humanoid_map import REQUIRED_BONES
 from avatar_care.avatars.vrm_build import BuildError, Meta, _Skeleton, build_vrm
+from tests.avatar_care.avatars.morphless import without_face_morphs
+from tests.avatar_care.avatars.vrm0 import make_vrm0
 from tests.shared_data import shared
 from tests.support import run_cli
 
@@ -71,8 +73,12 @@ def test_the_source_humanoid_is_accepted_and_mapped() -> None:
         ),
         (lambda: edited(lambda g: g["extensionsRequired"].append("KHR_draco_mesh_compression")), "KHR_draco"),
         (
-            lambda: edited(lambda g: [m.get("extras", {}).pop("targetNames", None) for m in g["meshes"]]),
-            "expressions missing",
+            lambda: without_face_morphs(
+                edited(
+                    lambda g: [n.update(name="x" + n["name"]) for n in g["nodes"] if n.get("name") == "Head"]
+                )
+            ),
+            "head",
         ),
     ],
 )
@@ -229,3 +235,55 @@ def test_a_vrm0_avatar_is_recognized() -> None:
     assert (
         report.bones["leftThumbMetacarpal"] == "LeftHandThumb1"
     )  # 0.x "thumbProximal" read as 1.0 metacarpal
+
+
+FACE_WARNING = "no face morphs for aa, blink"
+
+
+@pytest.mark.parametrize(
+    ("kind", "make"),
+    [
+        (
+            "vrm1",
+            lambda: without_face_morphs((ROOT / "assets" / "avatars" / "Asian_F_1_Casual.vrm").read_bytes()),
+        ),
+        ("vrm0", lambda: make_vrm0(without_face_morphs(source()))),
+        ("glb", lambda: without_face_morphs(source())),
+        (
+            "glb",
+            lambda: edited(lambda g: [m.get("extras", {}).pop("targetNames", None) for m in g["meshes"]]),
+        ),
+    ],
+)
+def test_a_humanoid_without_face_morphs_is_accepted_with_a_warning(kind: str, make: Any) -> None:
+    data = make()
+    assert b"targetNames" not in data or kind == "vrm1"  # (the VRM keeps other meshes' names)
+    report = check_avatar(data)
+    assert report.accepted, report.problems
+    assert report.format == kind
+    assert set(REQUIRED_BONES) <= set(report.bones)
+    assert not any(report.expressions.get(e) for e in ("aa", "blink"))
+    assert len(report.warnings) == 1 and report.warnings[0].startswith(FACE_WARNING), report.warnings
+    assert "will not move" in report.warnings[0] and "will not blink" in report.warnings[0]
+
+
+def test_a_face_with_a_mouth_but_no_blink_is_warned_of_the_blink_only() -> None:
+    def drop_blinks(g: dict[str, Any]) -> None:
+        for m in g["meshes"]:
+            names = m.get("extras", {}).get("targetNames")
+            if names:
+                m["extras"]["targetNames"] = [n.replace("eyeClose", "eyeShut") for n in names]
+
+    report = check_avatar(edited(drop_blinks))
+    assert report.accepted and report.expressions.get("aa")
+    assert [w.split(":")[0] for w in report.warnings] == ["no face morphs for blink"], report.warnings
+    assert check_avatar(source()).warnings == []
+
+
+def test_check_command_warns_of_a_still_face(tmp_path: Path) -> None:
+    path = tmp_path / "still.vrm"
+    path.write_bytes(without_face_morphs((ROOT / "assets" / "avatars" / "Asian_F_1_Casual.vrm").read_bytes()))
+    result = run_cli("avatar", "check", str(path))
+    assert result.returncode == 0, result.stdout
+    assert f"warning: {FACE_WARNING}" in result.stdout and "accepted" in result.stdout
+    assert "refused" not in result.stdout

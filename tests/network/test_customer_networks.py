@@ -1,0 +1,301 @@
+"""Customers on simulated real networks: behind a NAT whose firewall drops UDP to the server's media
+ports, with no UDP at all, changing address mid-consultation, with bad TURN credentials.
+
+Everything runs in network namespaces this module creates (tests/network/netns.py): avatar-care and
+Debian's coturn in the server's, the operator (aiortc, the recorded landmarks and a 440 Hz voice) in
+its own, the customer (aiortc) behind the router's masquerade. Each peer is its own process,
+started with ``ip netns exec``. Needs root, iproute2, nftables and coturn: without them these
+tests fail saying so (CI runs as root; scripts/setup.sh --dev installs the packages).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from avatar_care.live.ice import turn_credentials
+from tests.network.consultation import Consultation, create_brand, customer_session, metric, open_consultation
+from tests.network.coturn import Coturn, running_coturn, try_allocation
+from tests.network.netns import (
+    CUSTOMER_IP,
+    CUSTOMER_MOVED_IP,
+    Network,
+    NetworkUnavailable,
+    Policy,
+    simulated_network,
+)
+from tests.network.servers import Peer, Server, joined, run_browser, running_avatar_care, start_peer
+
+TURN_SECRET = "a-secret-only-this-test-knows"
+#: The motion the customer must get, packets a second (the room sends 30).
+MIN_MOTION_PER_S = 27
+#: After the customer's network changes, motion must be back within this long.
+RESUME_WITHIN_S = 5.0
+
+
+@pytest.fixture(scope="module")
+def net() -> Iterator[Network]:
+    try:
+        with simulated_network() as network:
+            yield network
+    except NetworkUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def turn(net: Network, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Coturn]:
+    with running_coturn(net, tmp_path_factory.mktemp("coturn"), TURN_SECRET) as relay:
+        yield relay
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("care-data")
+
+
+@pytest.fixture(scope="module")
+def brand(data_dir: Path) -> tuple[int, str]:
+    return create_brand(data_dir, "Ottica Rossi")
+
+
+@pytest.fixture(scope="module")
+def server(net: Network, turn: Coturn, data_dir: Path, brand: tuple[int, str]) -> Iterator[Server]:
+    with running_avatar_care(net, data_dir, turn.settings(), command="demo") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def consultation(net: Network, server: Server, brand: tuple[int, str]) -> Iterator[tuple[Consultation, Peer]]:
+    """A consultation whose operator is connected (from the operator's network) and sending."""
+    care = net.call_in("operator", lambda: open_consultation(server.base, *brand))
+    operator = start_peer(
+        net, "operator", "operator", f"{server.ws}/ws/rooms/{care.room_id}", "--token", care.operator_token
+    )
+    try:
+        operator.wait_for("connected", 90)
+        yield care, operator
+    finally:
+        operator.stop()
+
+
+@pytest.fixture(autouse=True)
+def customer_network(net: Network) -> Iterator[Network]:
+    """Each test starts with the customer at home, behind the NAT that blocks media ports."""
+    if net.customer_ip != CUSTOMER_IP:
+        net.move_customer(CUSTOMER_IP)
+    net.set_policy(Policy.MEDIA_BLOCKED)
+    yield net
+
+
+def motion_rate(summary: dict[str, Any], start: float, end: float) -> float:
+    """Motion packets a second that arrived between ``start`` and ``end`` (monotonic seconds)."""
+    count = sum(1 for t, *_ in summary["packets"] if start <= t < end)
+    return count / (end - start)
+
+
+def arrivals(summary: dict[str, Any], start: float, end: float) -> str:
+    """What came between ``start`` and ``end``, for a failure's message: packets, of how many the
+    server sent (sequence numbers), how many tracked, the longest gap."""
+    inside = [p for p in summary["packets"] if start <= p[0] < end]
+    if not inside:
+        return "no packets"
+    seqs = [p[1] for p in inside]
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(inside)]
+    return (
+        f"{len(inside)} packets in {end - start:.1f} s, of {max(seqs) - min(seqs) + 1} sent, "
+        f"{sum(p[3] for p in inside)} tracked, longest gap {max(gaps, default=0):.3f} s"
+    )
+
+
+def settled_window(summary: dict[str, Any], connection: int = 0) -> tuple[float, float]:
+    """From half a second after the connection opened to the last packet."""
+    start = summary["connections"][connection]["t"] + 0.5
+    return start, summary["packets"][-1][0]
+
+
+@pytest.mark.browser
+def test_chromium_in_the_customers_network_gets_motion_and_voice_through_the_relay(
+    net: Network, turn: Coturn, server: Server
+) -> None:
+    """The demo room's customer page, in chromium behind the NAT: the ICE configuration is the one
+    the server hands out; the direct path is blocked, so the browser selects a relay pair."""
+    page = run_browser(net, server.printed("customer:"), "connect", seconds=5)
+    pair = page["pair"]
+    assert pair is not None and pair["local"] == "relay", pair
+    # what the browser received (its data channel's count), all of it handled by the page
+    assert page["channel_messages_per_s"] >= MIN_MOTION_PER_S, page
+    assert page["page_caught_up"] and page["peer_connections"] == 1, page
+    assert page["audio_bytes"] > 10_000 and page["audio_level_max"] > 0.01, page  # the demo operator's voice
+    assert net.counters()["turn_udp"][0] > 0 or net.counters()["turn_tcp"][0] > 0
+
+
+@pytest.mark.browser
+def test_with_credentials_coturn_refuses_the_page_says_the_network_blocks_the_call(
+    net: Network, turn: Coturn, server: Server
+) -> None:
+    """coturn's secret changed, the server's not: every credential the server mints is refused. On
+    a network without UDP nothing else gets through, and the page says so in the customer's language."""
+    net.set_policy(Policy.UDP_BLOCKED)
+    refusals_before = turn.log_text().count("check_stun_auth")
+    turn.restart("a-secret-the-server-does-not-know")
+    try:
+        page = run_browser(net, server.printed("customer:"), "blocked")
+    finally:
+        turn.restart(TURN_SECRET)
+    assert "La rete che stai usando sembra bloccare la chiamata" in page["it"], page
+    assert "The network you are on seems to block the call" in page["en"], page
+    assert page["peer_connections"] >= 3 and not page["ever_connected"], page
+    assert turn.log_text().count("check_stun_auth") > refusals_before  # coturn refused them
+    assert net.counters()["turn_tcp"][0] > 0  # the page did reach the relay, over TCP
+
+
+def test_a_customer_behind_the_nat_gets_motion_and_voice_through_the_relay(
+    net: Network, turn: Coturn, server: Server, consultation: tuple[Consultation, Peer]
+) -> None:
+    care, _ = consultation
+    customer = start_peer(
+        net,
+        "customer",
+        "customer",
+        f"{server.ws}/ws/rooms/{care.room_id}",
+        "--token",
+        care.customer_token,
+        "--seconds",
+        "5",
+    )
+    summary = customer.summary(120)
+    assert summary["failures"] == [] and len(summary["connections"]) == 1
+    pair = summary["connections"][0]["pair"]
+    assert (pair["local"], pair["relay_transport"]) == ("relay", "udp"), pair
+    start, end = settled_window(summary)
+    assert end - start > 3, summary["connections"]
+    rate = motion_rate(summary, start, end)
+    assert rate >= MIN_MOTION_PER_S, arrivals(summary, start, end)
+    assert summary["voiced_frames"] >= 50, summary  # a second of the operator's tone at least
+    counters = net.counters()
+    assert counters["turn_udp"][0] > 0  # the relay carried it...
+    assert counters["udp_dropped"][0] > 0  # ...because the direct path was tried and dropped
+
+
+def test_with_all_udp_blocked_turn_over_tcp_carries_the_consultation(
+    net: Network, turn: Coturn, server: Server, consultation: tuple[Consultation, Peer]
+) -> None:
+    net.set_policy(Policy.UDP_BLOCKED)
+    care, _ = consultation
+    customer = start_peer(
+        net,
+        "customer",
+        "customer",
+        f"{server.ws}/ws/rooms/{care.room_id}",
+        "--token",
+        care.customer_token,
+        "--turn-transport",
+        "tcp",
+        "--seconds",
+        "5",
+    )
+    summary = customer.summary(120)
+    assert summary["failures"] == []
+    pair = summary["connections"][0]["pair"]
+    assert (pair["local"], pair["relay_transport"]) == ("relay", "tcp"), pair
+    start, end = settled_window(summary)
+    rate = motion_rate(summary, start, end)
+    assert rate >= MIN_MOTION_PER_S, arrivals(summary, start, end)
+    assert summary["voiced_frames"] >= 50
+    counters = net.counters()
+    assert counters["turn_tcp"][1] > 10_000  # the consultation went over TCP to the TURN port
+    assert counters["turn_udp"] == (0, 0) and counters["udp_dropped"][0] > 0  # no UDP got out
+
+
+def test_the_customer_changing_address_gets_motion_back_within_5_s_in_the_same_session(
+    net: Network, turn: Coturn, server: Server, consultation: tuple[Consultation, Peer]
+) -> None:
+    care, _ = consultation
+    customer = start_peer(
+        net,
+        "customer",
+        "customer",
+        f"{server.ws}/ws/rooms/{care.room_id}",
+        "--token",
+        care.customer_token,
+        "--seconds",
+        "10",
+        "--stall-s",
+        "1.0",
+    )
+    connected = customer.wait_for("connected", 90)
+    time.sleep(max(0.0, connected["t"] + 3.0 - time.monotonic()))  # three seconds of motion first
+    changed_at = time.monotonic()
+    net.move_customer(CUSTOMER_MOVED_IP)
+    reconnected = customer.wait_for_nth("connected", 2, 60)
+    # while the customer is still there: the same session, still connected, and the room holds one
+    # customer (the new peer replaced the old one)
+    time.sleep(max(0.0, reconnected["t"] + 1.0 - time.monotonic()))
+    session = net.call_in("customer", lambda: customer_session(server.base, care.customer_token))
+    assert session["session_id"] == care.session_id and session["live_room"]["id"] == care.room_id
+    assert net.call_in("operator", lambda: metric(server.base, "avatar_care_customers", care.room_id)) == 1
+    summary = customer.summary(120)
+    assert summary["failures"] == []
+    before = [t for t, *_ in summary["packets"] if t < changed_at]
+    after = [t for t, *_ in summary["packets"] if t >= changed_at]
+    assert len(before) >= 2 * MIN_MOTION_PER_S
+    assert len(summary["connections"]) >= 2, "the customer never noticed the change"
+    resumed = next(t for t in after if t > summary["connections"][1]["t"])
+    assert resumed - changed_at <= RESUME_WITHIN_S, f"motion resumed after {resumed - changed_at:.1f} s"
+    second = summary["connections"][1]["pair"]
+    assert (
+        second["local"] == "relay"
+        and second["local_address"] != summary["connections"][0]["pair"]["local_address"]
+    )
+    start, end = settled_window(summary, connection=len(summary["connections"]) - 1)
+    rate = motion_rate(summary, start, end)
+    assert rate >= MIN_MOTION_PER_S, (arrivals(summary, start, end), summary["connections"])
+
+
+def test_wrong_or_expired_turn_credentials_are_refused_by_coturn(
+    net: Network, turn: Coturn, server: Server, consultation: tuple[Consultation, Peer]
+) -> None:
+    care, _ = consultation
+    room = f"{server.ws}/ws/rooms/{care.room_id}"
+    minted = net.call_in("customer", lambda: joined(room, {"role": "customer", "token": care.customer_token}))
+    handed = minted["ice"]["iceServers"][-1]
+    assert handed["urls"] == [turn.udp_url(), turn.tcp_url()]
+    expires_at, who = handed["username"].split(":", 1)
+    assert 0 < int(expires_at) - time.time() <= 6 * 3600 + 60  # short-lived: the settings' default
+    wrong = turn_credentials("not-the-secret", who, 600)
+    expired = turn_credentials(turn.secret, who, -60)
+    assert (
+        net.call_in("customer", lambda: try_allocation(handed["username"], handed["credential"]))
+        == "allocated"
+    )
+    for refused in (wrong, expired):
+        for transport in ("udp", "tcp"):
+            answer = net.call_in(
+                "customer", lambda r=refused, t=transport: try_allocation(r.username, r.password, t)
+            )
+            assert answer == "401 Unauthorized", (refused, transport, answer)
+    # a customer holding them cannot get through a network that lets only the relay pass
+    ice = {"iceServers": [{"urls": handed["urls"], "username": wrong.username, "credential": wrong.password}]}
+    customer = start_peer(
+        net,
+        "customer",
+        "customer",
+        room,
+        "--token",
+        care.customer_token,
+        "--ice",
+        json.dumps(ice),
+        "--seconds",
+        "1",
+        "--connect-timeout-s",
+        "5",
+    )
+    summary = customer.summary(120)
+    assert summary["connections"] == [] and summary["failures"], summary["failures"]
+    assert summary["packets"] == []
