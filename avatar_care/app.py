@@ -14,6 +14,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from avatar_care.api.deps import install_error_handlers
+from avatar_care.api.headers import SecurityHeaders
+from avatar_care.api.limits import BodyLimits
 from avatar_care.api.routes.queue_ws import QueueHub
 from avatar_care.core.config import Settings, get_settings
 from avatar_care.core.db import open_database
@@ -77,6 +79,11 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     app.state.queue_hub = QueueHub()
     app.state.desk.listeners.append(app.state.queue_hub.notify)
     install_error_handlers(app)
+    # Outermost last: the headers go on every answer, the 413s of the limits included.
+    app.add_middleware(BodyLimits)
+    app.add_middleware(
+        SecurityHeaders, web_client_dir=settings.web_client_dir, frame_ancestors=settings.frame_ancestors
+    )
     for name in ROUTER_MODULES:
         router: APIRouter = importlib.import_module(name).router
         app.include_router(router)

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     #: Where the pages and their npm dependencies are served from.
     web_client_dir: Path = Field(default=PROJECT_ROOT / "web_client")
     assets_dir: Path = Field(default=PROJECT_ROOT / "assets")
+    #: Origins that may embed the customer's pages in a frame (space-separated, e.g.
+    #: ``https://www.brand.example``); empty: nobody. Other pages may never be framed (docs/security.md).
+    frame_ancestors: str = ""
     #: Seconds an operator has to accept an offered customer before it goes to the next one.
     accept_timeout_s: float = 20.0
     #: How often the server expires missed offers and makes new ones.
