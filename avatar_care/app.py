@@ -17,6 +17,7 @@ from avatar_care.api.deps import install_error_handlers
 from avatar_care.api.headers import SecurityHeaders
 from avatar_care.api.limits import BodyLimits
 from avatar_care.api.routes.queue_ws import QueueHub
+from avatar_care.avatars.staging import clear_incoming
 from avatar_care.core.config import Settings, get_settings
 from avatar_care.core.db import open_database
 from avatar_care.live.demo_operator import load_recording, load_voice, replay
@@ -109,6 +110,7 @@ async def _queue_ticker(desk: CareDesk, interval_s: float) -> None:
 def _mount_static(app: FastAPI, settings: Settings) -> None:
     """The pages, their npm packages and the public assets, served by the same process."""
     (settings.data_dir / "avatars").mkdir(parents=True, exist_ok=True)
+    clear_incoming(settings.data_dir)
     mounts = {
         "/media/avatars": settings.data_dir / "avatars",  # avatars brands upload, once accepted
         "/vendor": settings.web_client_dir / "node_modules",

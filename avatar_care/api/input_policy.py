@@ -33,6 +33,8 @@ from pydantic import AfterValidator, Field
 from sqlalchemy.exc import DataError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from avatar_care.core.json_depth import json_nesting
+
 logger = logging.getLogger(__name__)
 
 INT64_MIN: Final = -(2**63)
@@ -64,28 +66,6 @@ def _int64(text: str) -> int:
     if not INT64_MIN <= value <= INT64_MAX:
         raise HostileInput(f"the integer {text} is outside 64 bits")
     return value
-
-
-def _depth(raw: bytes) -> int:
-    """The deepest nesting of brackets outside strings, without parsing (so without recursing)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            deepest = max(deepest, depth)
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return deepest
 
 
 def text_problem(value: str) -> str | None:
@@ -121,7 +101,7 @@ def check_value(value: Any, where: str = "body") -> None:
 def parse_json(raw: bytes | str, where: str = "body") -> Any:
     """JSON parsed under the policy; raises :class:`HostileInput` with the reason."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
-    if _depth(data) > MAX_DEPTH:
+    if json_nesting(data) > MAX_DEPTH:
         raise HostileInput(f"{where}: nested deeper than {MAX_DEPTH} levels")
     try:
         value = json.loads(data, parse_int=_int64, parse_float=_finite_float, parse_constant=_refuse_constant)

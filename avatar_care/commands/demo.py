@@ -32,6 +32,6 @@ def run_demo(args: argparse.Namespace) -> int:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     key = app.state.demo_operator_key
     print(f"customer: http://{shown}:{port}/app/room/customer.html?room=demo", flush=True)
-    print(f"operator: http://{shown}:{port}/app/console/index.html?room=demo&key={key}", flush=True)
+    print(f"operator: http://{shown}:{port}/app/console/index.html?room=demo#key={key}", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
     return 0
