@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from avatar_care.commands.serve import add_listen_options, listen_address
+from avatar_care.commands.serve import WS_MAX_SIZE, add_listen_options, listen_address
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,6 +22,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from avatar_care.app import create_app
     from avatar_care.core.config import get_settings
+    from avatar_care.core.logging import log_config
     from avatar_care.live.ice import use_loopback_only
 
     settings = get_settings()
@@ -33,5 +34,13 @@ def run_demo(args: argparse.Namespace) -> int:
     key = app.state.demo_operator_key
     print(f"customer: http://{shown}:{port}/app/room/customer.html?room=demo", flush=True)
     print(f"operator: http://{shown}:{port}/app/console/index.html?room=demo#key={key}", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # Secrets redacted on every log handler; WebSocket messages as large as signaling takes.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        log_config=log_config("warning"),
+        ws_max_size=WS_MAX_SIZE,
+    )
     return 0

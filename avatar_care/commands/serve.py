@@ -8,6 +8,9 @@ import logging
 from avatar_care.core.config import Settings
 
 logger = logging.getLogger(__name__)
+#: The largest WebSocket message the server reads (signaling's own limit is 64 KiB; uvicorn's
+#: default would read 16 MiB before the route could refuse it).
+WS_MAX_SIZE = 128 * 1024
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,10 +39,14 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from avatar_care.app import create_app
     from avatar_care.core.config import get_settings
+    from avatar_care.core.logging import log_config
 
     settings = get_settings()
     host, port = listen_address(args, settings)
     app = create_app(settings)
     print(f"avatar-care: serving on http://{host}:{port} (API docs at /docs)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # Secrets redacted on every log handler; WebSocket messages as large as signaling takes.
+    uvicorn.run(
+        app, host=host, port=port, log_level="info", log_config=log_config("info"), ws_max_size=WS_MAX_SIZE
+    )
     return 0
