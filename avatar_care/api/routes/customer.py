@@ -6,7 +6,6 @@ the page keeps it so a reconnect, even after a server restart, finds the same pl
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
@@ -14,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from avatar_care.api.deps import CurrentCustomer, DeskDep, SessionDep
+from avatar_care.api.input_policy import Instant
 from avatar_care.api.routes.care_sessions import session_detail
 from avatar_care.core.security import JoinClaims, JoinTokenError, unverified_brand, verify_join_token
 from rooms.avatars import template_avatar_url
@@ -46,7 +46,7 @@ class ContactIn(JoinIn):
     kind: str = Field(pattern="^(message|callback)$")
     contact: str = Field(min_length=1, max_length=200)
     text: str = Field(default="", max_length=4000)
-    callback_at: datetime | None = None
+    callback_at: Instant | None = None
 
 
 class ChatIn(BaseModel):
