@@ -83,14 +83,11 @@ async def signaling(websocket: WebSocket, room_id: str) -> None:
                 await websocket.send_json({"type": "left", "message": claim.reason})
                 await websocket.close()
                 return
-            if len(raw) > MAX_MESSAGE:
-                await _error(websocket, f"message too large: {len(raw)} bytes, at most {MAX_MESSAGE}")
-                continue
             try:
-                message = Message.validate_python(parse_json(raw, "message"))
-            except (HostileInput, ValidationError) as exc:
+                message = parse_message(raw)
+            except Malformed as exc:
                 malformed += 1
-                await _error(websocket, f"malformed message: {_reason(exc)}")
+                await _error(websocket, str(exc))
                 if malformed >= MAX_MALFORMED:
                     await websocket.close(code=POLICY_VIOLATION)
                     return
@@ -187,12 +184,28 @@ async def _next_message(websocket: WebSocket, ended: asyncio.Event) -> str | Non
     return None
 
 
-def _reason(exc: HostileInput | ValidationError) -> str:
-    if isinstance(exc, HostileInput):
-        return str(exc)
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "message"
-    return f"{where}: {first['msg']}"
+class Malformed(ValueError):
+    """A message the protocol does not take; the text is what the page is told."""
+
+
+def parse_message(raw: str) -> Join | Offer:
+    """One message from the page, checked: too large, not JSON under the input policy, or not a
+    message of the protocol raises :class:`Malformed` with the reason; nothing else is raised."""
+    if len(raw) > MAX_MESSAGE:
+        raise Malformed(f"message too large: {len(raw)} characters, at most {MAX_MESSAGE}")
+    try:
+        message: Join | Offer = Message.validate_python(parse_json(raw, "message"))
+    except HostileInput as exc:
+        raise Malformed(f"malformed message: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        raise Malformed(f"malformed message: {where}: {_printable(first['msg'])}") from None
+    return message
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 async def _refuse(websocket: WebSocket, room_id: str, refusal: Refusal) -> None:
