@@ -1,8 +1,11 @@
 // The standalone console of a live room (the demo's operator link): the operator's media only.
 import { mountOperatorMedia } from "./operator_media.js";
-const params = new URLSearchParams(location.search);
-// The room's operator key comes in the fragment (#key=…), which is never sent to a server.
-const key = new URLSearchParams(location.hash.slice(1)).get("key") ?? params.get("key") ?? "";
+// The room's operator key comes in the fragment (#key=…), which is never sent to a server; the other
+// settings may come in either part of the address.
+const query = new URLSearchParams(location.search);
+const fragment = new URLSearchParams(location.hash.slice(1));
+const setting = (name) => fragment.get(name) ?? query.get(name);
+const key = setting("key") ?? "";
 let lang = localStorage.getItem("avatarCare.lang") ?? (navigator.language?.toLowerCase().startsWith("it") ? "it" : "en");
 const select = document.getElementById("language");
 const render = () => {
@@ -12,9 +15,9 @@ const render = () => {
 };
 render();
 const media = await mountOperatorMedia(document.getElementById("operator-media"), {
-  roomId: params.get("room") ?? "demo",
+  roomId: setting("room") ?? "demo",
   operatorKey: key,
-  mode: params.get("mode") === "server" ? "server" : "edge",
+  mode: setting("mode") === "server" ? "server" : "edge",
   lang,
 });
 select.addEventListener("change", () => {
