@@ -4,6 +4,7 @@ customer's live room (avatar, WebRTC, voice), the operator's console with MediaP
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,18 +54,28 @@ class Watched:
         return [*self.page.evaluate("window.__cspViolations"), *self.reports]
 
 
+def until(page: Page, expression: str) -> None:
+    """Polls ``expression`` with ``evaluate`` (``wait_for_function`` evaluates a string in the page,
+    which the policy forbids, as it should)."""
+    deadline = time.monotonic() + LOAD_TIMEOUT_MS / 1000
+    while not page.evaluate(f"Boolean({expression})"):
+        assert time.monotonic() < deadline, f"not reached: {expression}"
+        page.wait_for_timeout(250)
+
+
 def test_no_page_reports_a_csp_violation(media_browser: Browser, tmp_path: Path) -> None:
     with demo_server(tmp_path / "data") as links:
         base = links["customer"].split("/app/")[0]
         checked: dict[str, list[str]] = {}
 
         def visit(name: str, url: str, ready: str | None = None, settle_ms: int = 1500) -> Watched:
-            watched = Watched(
-                media_browser.new_context(viewport={"width": 900, "height": 700}, locale="en-US")
+            context = media_browser.new_context(
+                viewport={"width": 900, "height": 700}, locale="en-US", bypass_csp=False
             )
+            watched = Watched(context)
             watched.page.goto(url)
             if ready:
-                watched.page.wait_for_function(ready, timeout=LOAD_TIMEOUT_MS)
+                until(watched.page, ready)
             watched.page.wait_for_timeout(settle_ms)
             assert watched.policies and all("script-src 'self'" in p for p in watched.policies), (
                 name,
