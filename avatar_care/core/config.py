@@ -12,7 +12,10 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AVATAR_CARE_", env_file=".env", extra="ignore")
+    # No setting may be NaN or infinite (a timeout of inf would overflow the clock's arithmetic).
+    model_config = SettingsConfigDict(
+        env_prefix="AVATAR_CARE_", env_file=".env", extra="ignore", allow_inf_nan=False
+    )
 
     #: Where the embedded database and uploaded files live.
     data_dir: Path = Field(default=PROJECT_ROOT / "data")
@@ -28,9 +31,9 @@ class Settings(BaseSettings):
     #: ``https://www.brand.example``); empty: nobody. Other pages may never be framed (docs/security.md).
     frame_ancestors: str = ""
     #: Seconds an operator has to accept an offered customer before it goes to the next one.
-    accept_timeout_s: float = 20.0
+    accept_timeout_s: float = Field(default=20.0, gt=0, le=86_400)
     #: How often the server expires missed offers and makes new ones.
-    queue_tick_s: float = 1.0
+    queue_tick_s: float = Field(default=1.0, gt=0, le=86_400)
 
     @property
     def effective_database_url(self) -> str:

@@ -8,7 +8,9 @@ from typing import Any
 import jwt
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
+from avatar_care.core.config import Settings
 from avatar_care.core.security import make_join_token
 from rooms.clock import ManualClock
 from tests.avatar_care.api.care_support import BrandSetup, bearer, join_token, new_brand, operator
@@ -146,3 +148,12 @@ def test_nesting_deeper_than_the_policy(client: TestClient, brand: BrandSetup) -
     assert "deeper" in refused(raw_json(client, "POST", "/api/templates", deep, brand.admin), 422)
     deep = "[" * 100_000
     refused(raw_json(client, "POST", "/api/customer/join", deep), 422)
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e400", "0", "-1"])
+def test_server_settings_refuse_non_finite_or_non_positive_times(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AVATAR_CARE_ACCEPT_TIMEOUT_S", value)
+    with pytest.raises(ValidationError, match="accept_timeout_s"):
+        Settings()
