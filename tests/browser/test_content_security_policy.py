@@ -73,7 +73,7 @@ def test_no_page_reports_a_csp_violation(media_browser: Browser, tmp_path: Path)
                 viewport={"width": 900, "height": 700}, locale="en-US", bypass_csp=False
             )
             watched = Watched(context)
-            watched.page.goto(url)
+            watched.page.goto(url, wait_until="commit")  # then polled: a loaded machine is slow
             if ready:
                 until(watched.page, ready)
             watched.page.wait_for_timeout(settle_ms)
