@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.live_scenario import LOAD_TIMEOUT_MS, demo_server, launch_media_browser
 
@@ -58,9 +59,16 @@ def until(page: Page, expression: str) -> None:
     """Polls ``expression`` with ``evaluate`` (``wait_for_function`` evaluates a string in the page,
     which the policy forbids, as it should)."""
     deadline = time.monotonic() + LOAD_TIMEOUT_MS / 1000
-    while not page.evaluate(f"Boolean({expression})"):
+    while not _evaluates_true(page, expression):
         assert time.monotonic() < deadline, f"not reached: {expression}"
         page.wait_for_timeout(250)
+
+
+def _evaluates_true(page: Page, expression: str) -> bool:
+    try:
+        return bool(page.evaluate(f"Boolean({expression})"))
+    except PlaywrightError:  # the document is still being replaced: not yet
+        return False
 
 
 def test_no_page_reports_a_csp_violation(media_browser: Browser, tmp_path: Path) -> None:
