@@ -20,15 +20,18 @@ INCOMING = "incoming"
 
 
 class Staged:
-    def __init__(self, folder: Path, files: dict[str, bytes]) -> None:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
         self.paths: dict[str, Path] = {}
-        for name, data in files.items():
-            path = folder / f"{secrets.token_hex(8)}.part"
-            with path.open("wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            self.paths[name] = path
+
+    def add(self, name: str, data: bytes) -> None:
+        """Write ``data`` to a new staged file, on disk before the commit that publishes it."""
+        path = self.folder / f"{secrets.token_hex(8)}.part"
+        self.paths[name] = path  # known before it is written: a failed write is discarded too
+        with path.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
 
     def publish(self, target: Path) -> None:
         """Move every staged file to ``target`` under its final name."""
@@ -47,9 +50,10 @@ class Staged:
 def staged_files(data_dir: Path, files: dict[str, bytes]) -> Iterator[Staged]:
     folder = data_dir / INCOMING
     folder.mkdir(parents=True, exist_ok=True)
-    staged = Staged(folder, {})
+    staged = Staged(folder)
     try:
-        staged.paths = Staged(folder, files).paths
+        for name, data in files.items():
+            staged.add(name, data)
         yield staged
     finally:
         staged.discard()
