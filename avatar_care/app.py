@@ -15,8 +15,10 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from avatar_care.api.deps import install_error_handlers
+from avatar_care.api.headers import SecurityHeaders
+from avatar_care.api.limits import BodyLimits
 from avatar_care.api.routes.queue_ws import QueueHub
-from avatar_care.api.transport_security import StrictTransportSecurity
+from avatar_care.avatars.staging import clear_incoming
 from avatar_care.core.config import Settings, get_settings
 from avatar_care.core.db import open_database
 from avatar_care.core.paths import vendor_dir
@@ -85,7 +87,11 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     app.state.queue_hub = QueueHub()
     app.state.desk.listeners.append(app.state.queue_hub.notify)
     install_error_handlers(app)
-    app.add_middleware(StrictTransportSecurity)
+    # Outermost last: the headers go on every answer, the 413s of the limits included.
+    app.add_middleware(BodyLimits)
+    app.add_middleware(
+        SecurityHeaders, web_client_dir=settings.web_client_dir, frame_ancestors=settings.frame_ancestors
+    )
     for name in ROUTER_MODULES:
         router: APIRouter = importlib.import_module(name).router
         app.include_router(router)
@@ -114,6 +120,7 @@ def _mount_static(app: FastAPI, settings: Settings) -> None:
     # importScripts, which refuses a script served as anything else (Python knows only .js, .mjs)
     mimetypes.add_type("text/javascript", ".cjs")
     (settings.data_dir / "avatars").mkdir(parents=True, exist_ok=True)
+    clear_incoming(settings.data_dir)
     mounts = {
         "/media/avatars": settings.data_dir / "avatars",  # avatars brands upload, once accepted
         "/vendor": vendor_dir(settings.web_client_dir),

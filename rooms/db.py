@@ -151,6 +151,24 @@ def downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(_alembic(connection), revision)
 
 
+def schema_problem(engine: Engine) -> str | None:
+    """Why the database cannot serve now (unreachable, or its schema not at the newest migration),
+    or None when it can."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.exc import SQLAlchemyError
+
+    heads = set(ScriptDirectory(str(MIGRATIONS)).get_heads())
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except SQLAlchemyError as exc:
+        return f"the database is unreachable: {type(exc).__name__}"
+    if current != heads:
+        return f"the database schema is at {sorted(current) or 'nothing'}, not at {sorted(heads)}"
+    return None
+
+
 def commit_first_wins(session: Session) -> bool:
     """Commit; False (and the change rolled back) if a concurrent writer took the same key first.
 

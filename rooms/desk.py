@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rooms.clock import Clock, as_utc
 from rooms.db import commit_first_wins
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound
+from rooms.join_tokens import LinkSpent, OneTimeId, spend_with
 from rooms.models import (
     CareSession,
     ChatMessage,
@@ -245,8 +246,14 @@ class CareDesk:
         return op.presence if op else Presence.OFFLINE
 
     # -- joining and waiting ---------------------------------------------------------------
-    def join(self, template: RoomTemplate, customer: Customer) -> tuple[CareSession, str]:
-        """A new session in the queue and the customer's access token (returned once, stored hashed)."""
+    def join(
+        self, template: RoomTemplate, customer: Customer, one_time: OneTimeId | None = None
+    ) -> tuple[CareSession, str]:
+        """A new session in the queue and the customer's access token (returned once, stored hashed).
+
+        ``one_time``: the join link's id, spent in the same transaction as the session is made, so
+        a crash leaves both or neither (never a spent link with a session nobody holds); a link
+        spent already raises :class:`LinkSpent` and nothing is made."""
         now = self.clock.now()
         if customer.language not in template.languages:
             raise Invalid(
@@ -257,6 +264,8 @@ class CareDesk:
             raise Closed(hours.next_open(now))
         token = secrets.token_urlsafe(32)
         with self._lock, self.sessions() as db:
+            if one_time is not None:
+                spend_with(db, one_time, now)
             cs = CareSession(
                 id=secrets.token_hex(12),
                 brand_id=template.brand_id,
@@ -275,7 +284,8 @@ class CareDesk:
             )
             db.add(cs)
             self._event(db, cs, "queued", {"template": template.id}, now)
-            db.commit()
+            if not commit_first_wins(db):
+                raise LinkSpent()
             self.router.enqueue(self._waiting(db, cs))
         self.tick()
         self._notify(template.brand_id)

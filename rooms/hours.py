@@ -26,9 +26,9 @@ class BusinessHours:
     closed_dates: frozenset[date] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        try:
+        try:  # a folder of the zone database ("Europe") is an OSError, not a zone
             ZoneInfo(self.zone)
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, OSError) as exc:
             raise HoursError(f"unknown time zone {self.zone!r}") from exc
         for day, intervals in self.weekly.items():
             if day not in WEEKDAYS:
@@ -41,11 +41,26 @@ class BusinessHours:
     def parse(
         cls, zone: str, weekly: dict[str, list[str]], closed_dates: list[str] | None = None
     ) -> BusinessHours:
-        """From the plain form brands write: {"mon": ["09:00-13:00", "14:00-18:00"], ...}."""
+        """From the plain form brands write: {"mon": ["09:00-13:00", "14:00-18:00"], ...}.
+
+        The form comes from outside (a request's JSON, a stored template): every part's type is
+        checked here, and anything else is an :class:`HoursError` naming the part."""
+        if not isinstance(zone, str) or not zone:
+            raise HoursError("zone must be the name of a time zone, e.g. Europe/Rome")
+        if not isinstance(weekly, dict):
+            raise HoursError('weekly must be an object, e.g. {"mon": ["09:00-13:00"]}')
+        if closed_dates is not None and (
+            not isinstance(closed_dates, list) or not all(isinstance(d, str) for d in closed_dates)
+        ):
+            raise HoursError("closed_dates must be a list of YYYY-MM-DD dates")
         parsed: dict[str, tuple[tuple[time, time], ...]] = {}
         for day, spans in weekly.items():
+            if not isinstance(spans, list):
+                raise HoursError(f"{day}: expected a list of HH:MM-HH:MM intervals")
             items = []
             for span in spans:
+                if not isinstance(span, str):
+                    raise HoursError(f"{day}: {span!r} is not HH:MM-HH:MM")
                 try:
                     a, b = span.split("-")
                     items.append((time.fromisoformat(a.strip()), time.fromisoformat(b.strip())))

@@ -48,7 +48,7 @@ def _check(spec: TemplateSpec) -> None:
     if spec.hours is not None:
         try:
             BusinessHours.parse(
-                str(spec.hours.get("zone", "")), spec.hours.get("weekly", {}), spec.hours.get("closed_dates")
+                spec.hours.get("zone", ""), spec.hours.get("weekly", {}), spec.hours.get("closed_dates")
             )
         except HoursError as exc:
             raise Invalid(f"hours: {exc}") from None

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, status
-from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from avatar_care.api import input_policy
 from avatar_care.core.config import Settings
 from rooms.brands import brand_for_api_key
 from rooms.desk import CareDesk, Closed
@@ -114,13 +114,15 @@ _STATUS = {NotFound: 404, Conflict: 409, Invalid: 422, Forbidden: 403}
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """The domain's refusals become HTTP errors with their message in ``detail``."""
+    """The domain's refusals become HTTP errors with their message in ``detail``; every other kind
+    of bad input by the one input policy (``avatar_care.api.input_policy``)."""
+    input_policy.install(app)
 
-    async def handle(_request: Request, exc: Exception) -> JSONResponse:
+    async def handle(_request: Request, exc: Exception) -> input_policy.SafeJSONResponse:
         code = next((c for kind, c in _STATUS.items() if isinstance(exc, kind)), 400)
         body: dict[str, object] = {"detail": str(exc)}
         if isinstance(exc, Closed):
             body["next_open"] = exc.next_open.isoformat() if exc.next_open else None
-        return JSONResponse(body, status_code=code)
+        return input_policy.SafeJSONResponse(body, status_code=code)
 
     app.add_exception_handler(CareError, handle)

@@ -3,7 +3,9 @@
 A file is refused, with every reason, when it cannot be shown or animated: it is not a valid glTF
 binary, is too large, refers to anything outside itself (external URIs), needs a glTF extension the
 pages cannot load, lacks a required humanoid bone that cannot be mapped from common names, or
-carries a texture over the size limit.
+carries a texture over the size limit. The JSON's shape is checked first (``gltf_shape``): wrong
+types, indices out of range or a node hierarchy that is not a forest are refused with where they
+are, before anything reads the parts.
 
 A humanoid without the face's morphs (no mouth or blink expression) is accepted with a warning:
 the pages show and animate its body, arms and fingers, and its face stays still, which a brand
@@ -12,12 +14,16 @@ should know before choosing it.
 
 from __future__ import annotations
 
+import logging
 import struct
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from avatar_care.avatars.glb import GlbError, read_glb
+from avatar_care.avatars.gltf_shape import shape_problems
 from avatar_care.avatars.humanoid_map import REQUIRED_BONES, map_bones, map_expressions
+
+logger = logging.getLogger(__name__)
 
 #: glTF extensions the customer page's loader handles (three.js GLTFLoader with the meshopt decoder).
 SUPPORTED_EXTENSIONS: Final = frozenset(
@@ -124,6 +130,20 @@ def check_avatar(data: bytes, limits: Limits | None = None) -> AvatarReport:
         report.problems.append(str(exc))
         return report
     gltf = glb.gltf
+    shape = shape_problems(gltf)
+    if shape:  # what follows reads these parts: a file of the wrong shape is refused here
+        report.problems.extend(f"malformed glTF: {problem}" for problem in shape)
+        return report
+    try:
+        _inspect(gltf, glb.binary, limits, report)
+    except (TypeError, KeyError, IndexError, AttributeError, ValueError, OverflowError) as exc:
+        # The shape check should have caught it: refuse the file rather than fail the request.
+        logger.warning("avatar check: a malformed part got past the shape check: %r", exc)
+        report.problems.append(f"malformed glTF: a part could not be read ({type(exc).__name__})")
+    return report
+
+
+def _inspect(gltf: dict[str, Any], binary: bytes | None, limits: Limits, report: AvatarReport) -> None:
     ext = gltf.get("extensions", {})
     report.format = "vrm1" if "VRMC_vrm" in ext else "vrm0" if "VRM" in ext else "glb"
     if str(gltf.get("asset", {}).get("version", "")) != "2.0":
@@ -157,7 +177,7 @@ def check_avatar(data: bytes, limits: Limits | None = None) -> AvatarReport:
         report.expressions = {k: len(v) for k, v in expressions.binds.items()}
     report.warnings.extend(face_warnings(report.expressions))
 
-    for i, image in _images(gltf, glb.binary):
+    for i, image in _images(gltf, binary):
         if image is None:
             continue
         size = image_size(image)
@@ -167,4 +187,3 @@ def check_avatar(data: bytes, limits: Limits | None = None) -> AvatarReport:
             report.problems.append(
                 f"images[{i}] is {size[0]}x{size[1]}: textures may be at most {limits.max_texture_side} pixels a side"
             )
-    return report

@@ -11,13 +11,24 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Final
 
+from avatar_care.core.json_depth import json_nesting
+
 MAGIC: Final = b"glTF"
 CHUNK_JSON: Final = 0x4E4F534A
 CHUNK_BIN: Final = 0x004E4942
 
 
+#: glTF documents nest a few levels (extensions inside objects inside lists); deeper is refused
+#: before parsing, so a hostile file cannot exhaust the parser's recursion.
+MAX_JSON_DEPTH: Final = 64
+
+
 class GlbError(ValueError):
     """Not a readable glTF binary; the message says what is wrong."""
+
+
+def _no_constant(name: str) -> float:
+    raise GlbError(name)
 
 
 @dataclass
@@ -47,10 +58,15 @@ def read_glb(data: bytes) -> Glb:
         if end > length:
             raise GlbError(f"chunk at byte {offset} runs past the end of the file")
         if chunk_type == CHUNK_JSON and gltf is None:
+            chunk = bytes(data[start:end])
+            if json_nesting(chunk) > MAX_JSON_DEPTH:
+                raise GlbError(f"the JSON chunk is nested deeper than {MAX_JSON_DEPTH} levels")
             try:
-                parsed = json.loads(data[start:end].decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                parsed = json.loads(chunk.decode("utf-8"), parse_constant=_no_constant)
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
                 raise GlbError(f"the JSON chunk is not valid JSON: {exc}") from None
+            except GlbError:
+                raise GlbError("the JSON chunk holds NaN or Infinity, which JSON does not allow") from None
             if not isinstance(parsed, dict):
                 raise GlbError("the JSON chunk is not an object")
             gltf = parsed

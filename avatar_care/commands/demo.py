@@ -30,6 +30,6 @@ def run_demo(args: argparse.Namespace) -> int:
     origin = settings.origin(host, port)
     key = app.state.demo_operator_key
     print(f"customer: {origin}/app/room/customer.html?room=demo", flush=True)
-    print(f"operator: {origin}/app/console/index.html?room=demo&key={key}", flush=True)
+    print(f"operator: {origin}/app/console/index.html?room=demo#key={key}", flush=True)
     run_uvicorn(app, settings, host, port, "warning")
     return 0

@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 logger = logging.getLogger(__name__)
+#: The largest WebSocket message the server reads (signaling's own limit is 64 KiB; uvicorn's
+#: default would read 16 MiB before the route could refuse it).
+WS_MAX_SIZE = 128 * 1024
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,6 +60,8 @@ def run_uvicorn(app: FastAPI, settings: Settings, host: str, port: int, log_leve
     """uvicorn with TLS when a certificate is set, and forwarded headers from trusted proxies only."""
     import uvicorn
 
+    from avatar_care.core.logging import log_config
+
     options: dict[str, Any] = {}
     if settings.tls_cert is not None and settings.tls_key is not None:
         options |= {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key)}
@@ -66,7 +71,16 @@ def run_uvicorn(app: FastAPI, settings: Settings, host: str, port: int, log_leve
         "proxy_headers": bool(settings.trusted_proxies),
         "forwarded_allow_ips": ",".join(settings.trusted_proxies) or "",
     }
-    uvicorn.run(app, host=host, port=port, log_level=log_level, **options)
+    # Secrets redacted on every log handler; WebSocket messages as large as signaling takes.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=log_config(log_level),
+        ws_max_size=WS_MAX_SIZE,
+        **options,
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -53,7 +53,10 @@ def is_turn_url(url: str) -> bool:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
+    # No setting may be NaN or infinite (a timeout of inf would overflow the clock's arithmetic).
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", allow_inf_nan=False
+    )
 
     #: Where the embedded database and uploaded files live (a checkout's ``data/``, else ``./data``).
     data_dir: Path = Field(default_factory=default_data_dir)
@@ -67,10 +70,13 @@ class Settings(BaseSettings):
     web_client_dir: Path = Field(default_factory=default_web_client_dir)
     #: The shipped avatars, MediaPipe model and demo recording: the checkout's, else the package's.
     assets_dir: Path = Field(default_factory=default_assets_dir)
+    #: Origins that may embed the customer's pages in a frame (space-separated, e.g.
+    #: ``https://www.brand.example``); empty: nobody. Other pages may never be framed (docs/security.md).
+    frame_ancestors: str = ""
     #: Seconds an operator has to accept an offered customer before it goes to the next one.
-    accept_timeout_s: float = 20.0
+    accept_timeout_s: float = Field(default=20.0, gt=0, le=86_400)
     #: How often the server expires missed offers and makes new ones.
-    queue_tick_s: float = 1.0
+    queue_tick_s: float = Field(default=1.0, gt=0, le=86_400)
 
     # -- reaching the live rooms from real networks (docs/deploy.md) ---------------------------
     #: STUN and TURN servers, comma-separated (``stun:``, ``turn:``, ``turns:``; ``?transport=tcp``

@@ -9,6 +9,7 @@ token is used, so a copied link cannot be replayed; expiry is checked against th
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,16 +54,33 @@ class JoinClaims:
     priority: int = 0
 
 
+#: Brand ids are positive 64-bit integers; a claim outside is refused before any lookup.
+_MAX_ID = 2**63 - 1
+
+
 def unverified_brand(token: str) -> int:
-    """The brand a token claims to come from, to pick the secret it must be verified with."""
+    """The brand a token claims to come from, to pick the secret it must be verified with.
+
+    Nothing else of an unverified token is read: the caller verifies the signature with that
+    brand's secret before any other claim is looked at (an unknown brand fails the same way)."""
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         raise JoinTokenError("the join token is not a JWT") from None
     brand = claims.get("brand")
-    if not isinstance(brand, int):
+    if not isinstance(brand, int) or isinstance(brand, bool) or not 1 <= brand <= _MAX_ID:
         raise JoinTokenError("the join token names no brand")
     return brand
+
+
+def _expiry(value: object) -> datetime:
+    """The ``exp`` claim as an instant; refused when it is not a finite number inside the calendar."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise JoinTokenError("the join token's exp is not a number of seconds")
+    try:
+        return datetime.fromtimestamp(float(value), UTC)
+    except (OverflowError, OSError, ValueError):
+        raise JoinTokenError("the join token's exp is not a time the calendar holds") from None
 
 
 def verify_join_token(token: str, secret: str, now: datetime) -> JoinClaims:
@@ -77,7 +95,7 @@ def verify_join_token(token: str, secret: str, now: datetime) -> JoinClaims:
         raise JoinTokenError("the join token's signature is wrong") from None
     except jwt.PyJWTError as exc:
         raise JoinTokenError(f"the join token is not valid: {exc}") from None
-    expires_at = datetime.fromtimestamp(float(claims["exp"]), UTC)
+    expires_at = _expiry(claims["exp"])
     if expires_at <= now:
         raise JoinTokenError("the join token has expired")
     if expires_at - now > MAX_JOIN_TOKEN_LIFETIME:
@@ -86,6 +104,10 @@ def verify_join_token(token: str, secret: str, now: datetime) -> JoinClaims:
     priority = claims.get("priority", 0)
     if not isinstance(context, dict) or not isinstance(priority, int) or not 0 <= priority <= 9:
         raise JoinTokenError("context must be an object and priority a whole number from 0 to 9")
+    try:  # stored as JSON on both databases: finite numbers and valid Unicode only
+        json.dumps(context, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        raise JoinTokenError("the join token's context holds a value that cannot be stored") from None
     _check_storable(claims)
     return JoinClaims(
         brand_id=int(claims["brand"]),

@@ -69,6 +69,49 @@ IDLE_EASE_S = 0.8
 _MOUTH = frozenset((*VISEMES, "blink"))
 
 
+#: A frame's ``t_ms`` is the operator's clock, which the room follows: a frame more than
+#: MAX_AHEAD_MS ahead of where that clock should be by now, or not after the previous frame, is
+#: refused without touching the room's timeline (one frame stamped 1e300 must not make every later
+#: frame "too early"). REANCHOR_AFTER refused frames in a row that agree with each other mean the
+#: operator's clock itself restarted (a page reload): the room follows the new clock.
+MAX_AHEAD_MS = 5_000.0
+REANCHOR_AFTER = 5
+
+
+class Timeline:
+    """The room's view of the operator's clock: ``t_ms`` against the frames' arrival times."""
+
+    def __init__(self) -> None:
+        self.offset_ms: float | None = None  # t_ms minus arrival, in ms, of the anchoring frame
+        self.last_t: float | None = None
+        self._strays: list[float] = []  # offsets of the frames refused in a row
+
+    def reset(self) -> None:
+        self.offset_ms = self.last_t = None
+        self._strays.clear()
+
+    def admit(self, t_ms: float, arrived_s: float) -> tuple[bool, str]:
+        """(accepted, reason): reason is the refusal, or "restart" when the clock was re-anchored."""
+        offset = t_ms - arrived_s * 1000.0
+        if self.offset_ms is None or self.last_t is None:
+            self.offset_ms, self.last_t = offset, t_ms
+            return True, ""
+        if t_ms <= self.last_t:
+            reason = f"t_ms {t_ms:g} does not come after the previous frame's {self.last_t:g}"
+        elif offset > self.offset_ms + MAX_AHEAD_MS:
+            reason = f"t_ms {t_ms:g} is {offset - self.offset_ms:.3g} ms ahead of the room's clock"
+        else:
+            self.last_t = t_ms
+            self._strays.clear()
+            return True, ""
+        self._strays.append(offset)
+        if len(self._strays) >= REANCHOR_AFTER and max(self._strays) - min(self._strays) <= MAX_AHEAD_MS:
+            self.offset_ms, self.last_t = offset, t_ms
+            self._strays.clear()
+            return True, "restart"
+        return False, reason
+
+
 def _samples() -> dict[str, deque[float]]:
     return {hop: deque(maxlen=KEEP) for hop in HOPS}
 
@@ -119,6 +162,7 @@ class MotionHub:
         self._newest_seen = (True, True)
         self._idle_since: float | None = None
         self._origin = time.perf_counter()  # the idle timeline's zero while nothing was tracked
+        self.timeline = Timeline()
 
     def add_customer(self, customer_id: str, send: Send) -> None:
         self.customers[customer_id] = send
@@ -129,6 +173,7 @@ class MotionHub:
     def operator_reconnected(self) -> None:
         """A new operator connection starts its own clock: forget the old timeline."""
         self.solver.reset()
+        self.timeline.reset()
         self._previous = self._newest = None
         self._seen.clear()
         self._idle_since = None
@@ -172,6 +217,14 @@ class MotionHub:
     ) -> bool:
         """Handle one checked tracking frame (from the landmark channel or server capture)."""
         received = time.perf_counter() if received is None else received
+        accepted, reason = self.timeline.admit(frame.t_ms, received)
+        if not accepted:
+            self._refuse(FrameError("t_ms", reason))
+            return False
+        if reason == "restart":  # the operator's clock started again: so does the solver's timeline
+            logger.info("room %s: the operator's clock restarted; following it", self.room_id)
+            self.solver.reset()
+            self._previous = self._newest = None
         if capture_age_ms is not None:
             self.stats.hops["capture"].append(capture_age_ms)
         self._seen.append(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.support import running_server
 
@@ -34,6 +35,24 @@ def server(data_dir: Path) -> Iterator[str]:
         yield base
 
 
+def bypassing_csp(browser: Browser) -> Browser:
+    """The browser's new contexts and pages bypass the pages' Content-Security-Policy unless a test
+    says otherwise (``bypass_csp=False``): Playwright's ``wait_for_function`` evaluates its string
+    in the page, which the policy rightly forbids. tests/browser/test_content_security_policy.py
+    runs the pages under the policy, and polls with ``evaluate`` instead."""
+    new_context, new_page = browser.new_context, browser.new_page
+
+    def context(**kwargs: Any) -> BrowserContext:
+        return new_context(**({"bypass_csp": True} | kwargs))
+
+    def page(**kwargs: Any) -> Page:
+        return new_page(**({"bypass_csp": True} | kwargs))
+
+    browser.new_context = context  # type: ignore[method-assign]
+    browser.new_page = page  # type: ignore[method-assign]
+    return browser
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     assert Path(CHROMIUM).exists(), (
@@ -44,7 +63,7 @@ def browser() -> Iterator[Browser]:
             executable_path=CHROMIUM,
             args=CHROMIUM_ARGS,
         )
-        yield b
+        yield bypassing_csp(b)
         b.close()
 
 

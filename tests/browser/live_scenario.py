@@ -20,7 +20,7 @@ import numpy as np
 from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, Route
 
 from rigging.kinematics import forward
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, bypassing_csp
 from tests.shared_data import shared
 from tests.support import free_port
 
@@ -52,16 +52,18 @@ def make_y4m(clip: Path, out: Path) -> Path:
 def launch_media_browser(browser_type: BrowserType, workdir: Path) -> Browser:
     """A Chromium whose camera is the signing clip and whose microphone is a reading voice."""
     y4m = make_y4m(shared(CLIP), workdir / "book.y4m")
-    return browser_type.launch(
-        executable_path=CHROMIUM,
-        # the session browser's flags, and the fake devices
-        args=[
-            *CHROMIUM_ARGS,
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={y4m}",
-            f"--use-file-for-fake-audio-capture={shared(SPEECH)}",
-        ],
+    return bypassing_csp(
+        browser_type.launch(
+            executable_path=CHROMIUM,
+            # the session browser's flags, and the fake devices
+            args=[
+                *CHROMIUM_ARGS,
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={y4m}",
+                f"--use-file-for-fake-audio-capture={shared(SPEECH)}",
+            ],
+        )
     )
 
 

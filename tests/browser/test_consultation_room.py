@@ -73,7 +73,7 @@ def test_the_consultation_has_its_live_room_and_a_supervisor_listens(
     }
 
     customer = context(media_browser, "it-IT").new_page()
-    customer.goto(f"{server}/app/customer/index.html?token={make_join_token(secret, claims)}")
+    customer.goto(f"{server}/app/customer/index.html#token={make_join_token(secret, claims)}")
     expect(customer.get_by_role("status").filter(has_text="coda")).to_contain_text("Sei 1° in coda")
 
     operator = context(media_browser, "en-GB", tokens["anna"]).new_page()

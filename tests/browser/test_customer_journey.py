@@ -62,7 +62,7 @@ def test_customer_journey(browser: Browser, server: str, data_dir: Path, artifac
     expect(admin.locator("#figure-answered")).to_have_text("0")
 
     customer = browser.new_context(locale="it-IT").new_page()
-    customer.goto(f"{server}/app/customer/index.html?token={link_token}")
+    customer.goto(f"{server}/app/customer/index.html#token={link_token}")
     status = customer.get_by_role("status").filter(has_text="coda")
     expect(status).to_contain_text("Sei 1° in coda")
     expect(customer).not_to_have_url(re.compile("token="))  # the spent link leaves the address bar

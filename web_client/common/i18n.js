@@ -116,7 +116,7 @@ export async function api(path, { method = "GET", body, headers = {} } = {}) {
 }
 
 // A WebSocket that reconnects (with back-off) and hands every JSON snapshot to onSnapshot.
-export function liveSnapshots(path, onSnapshot, onClosedForGood) {
+export function liveSnapshots(path, token, onSnapshot, onClosedForGood) {
   let delay = 500;
   let stopped = false;
   let socket = null;
@@ -124,7 +124,11 @@ export function liveSnapshots(path, onSnapshot, onClosedForGood) {
     const url = new URL(path, location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     socket = new WebSocket(url);
-    socket.onopen = () => (delay = 500);
+    // The token goes in the first message, never in the URL (where access logs would keep it).
+    socket.onopen = () => {
+      delay = 500;
+      socket.send(JSON.stringify({ type: "auth", token }));
+    };
     socket.onmessage = (event) => onSnapshot(JSON.parse(event.data));
     socket.onclose = (event) => {
       if (stopped) return;

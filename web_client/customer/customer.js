@@ -41,7 +41,9 @@ registerStrings("customer", {
 const SESSION_KEY = "avatar-care.customer-session";
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
-const joinToken = params.get("token");
+// Join links carry the token in the fragment (#token=…), which browsers never send to a server nor
+// in a Referer; a link with it in the query (?token=…) still works.
+const joinToken = new URLSearchParams(location.hash.slice(1)).get("token") ?? params.get("token");
 let access = localStorage.getItem(SESSION_KEY);
 let last = null;
 let room = null; // the mounted live room (or a placeholder while it loads)
@@ -101,7 +103,7 @@ async function start() {
     return;
   }
   contactWithSession = true;
-  liveSnapshots(`/ws/queue/customer?token=${encodeURIComponent(access)}`, render, () => {
+  liveSnapshots("/ws/queue/customer", access, render, () => {
     localStorage.removeItem(SESSION_KEY);
     show();
     $("error").textContent = t("customer.noLink");

@@ -132,7 +132,7 @@ async function enter() {
   $("signin").hidden = true;
   $("console").hidden = false;
   $("me-title").textContent = t("operator.hello", { name: me.name });
-  live = liveSnapshots(`/ws/queue/operator?token=${encodeURIComponent(token)}`, render);
+  live = liveSnapshots("/ws/queue/operator", token, render);
   if (me.role === "supervisor") {
     $("listen-panel").hidden = false;
     $("supervisor-figures").hidden = false;

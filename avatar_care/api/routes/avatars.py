@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from PIL import Image
 from pydantic import BaseModel
 
 from avatar_care.api.deps import CurrentBrandAdmin, SessionDep, SettingsDep
 from avatar_care.avatars.check import Limits, check_avatar, face_warnings
+from avatar_care.avatars.staging import staged_files
 from avatar_care.avatars.thumbnail import make_thumbnail
 from rooms.avatars import add_avatar, brand_avatar, brand_avatars
 from rooms.models import Avatar
@@ -71,24 +73,32 @@ async def upload_avatar(
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, {"message": "avatar refused", "problems": report.problems}
         )
+    try:
+        thumbnail = make_thumbnail(data)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:  # PIL's "not a picture"
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            {"message": "avatar refused", "problems": [f"its thumbnail is not a picture: {exc}"]},
+        ) from None
     avatar_id = secrets.token_hex(8)
-    folder = settings.data_dir / "avatars"
-    folder.mkdir(parents=True, exist_ok=True)
     suffix = "glb" if report.format == "glb" else "vrm"
-    file_name, thumb_name = f"{avatar_id}.{suffix}", f"{avatar_id}.png"
-    (folder / file_name).write_bytes(data)
-    (folder / thumb_name).write_bytes(make_thumbnail(data))
     avatar = Avatar(
         id=avatar_id,
         name=name,
         format=report.format,
-        file_name=file_name,
-        thumbnail_name=thumb_name,
+        file_name=f"{avatar_id}.{suffix}",
+        thumbnail_name=f"{avatar_id}.png",
         size_bytes=len(data),
         bones=sorted(report.bones),
         expressions=sorted(e for e, binds in report.expressions.items() if binds),
     )
-    add_avatar(session, brand, avatar, actor=f"brand {brand.id} admin")
+    # Written where nothing is served first, moved into the served folder only once the row and
+    # its audit entry are committed: a refused or failed upload leaves nothing anyone can load.
+    with staged_files(
+        settings.data_dir, {avatar.file_name: data, avatar.thumbnail_name: thumbnail}
+    ) as staged:
+        add_avatar(session, brand, avatar, actor=f"brand {brand.id} admin")
+        staged.publish(settings.data_dir / "avatars")
     return _out(avatar)
 
 

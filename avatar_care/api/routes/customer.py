@@ -6,7 +6,6 @@ the page keeps it so a reconnect, even after a server restart, finds the same pl
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
@@ -14,14 +13,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from avatar_care.api.deps import CurrentCustomer, DeskDep, SessionDep
+from avatar_care.api.input_policy import Instant
 from avatar_care.api.routes.care_sessions import session_detail
 from avatar_care.core.security import JoinClaims, JoinTokenError, unverified_brand, verify_join_token
 from rooms.avatars import template_avatar_url
-from rooms.catalogue import checkout, secrets_of
+from rooms.catalogue import checkout
 from rooms.desk import CareDesk, Customer
 from rooms.errors import Conflict, Forbidden, NotFound
-from rooms.join_tokens import is_spent, spend
-from rooms.models import Brand, RoomTemplate
+from rooms.join_tokens import LinkSpent, OneTimeId, is_spent, spend
+from rooms.models import BrandSecrets, RoomTemplate
 
 router = APIRouter(prefix="/api/customer", tags=["customer"])
 
@@ -46,7 +46,7 @@ class ContactIn(JoinIn):
     kind: str = Field(pattern="^(message|callback)$")
     contact: str = Field(min_length=1, max_length=200)
     text: str = Field(default="", max_length=4000)
-    callback_at: datetime | None = None
+    callback_at: Instant | None = None
 
 
 class ChatIn(BaseModel):
@@ -73,10 +73,13 @@ def admit(db: Session, desk: CareDesk, body: JoinIn) -> tuple[RoomTemplate, Cust
             brand_id = unverified_brand(body.token)
         except JoinTokenError as exc:
             raise _unauthorized(str(exc)) from None
-        if db.get(Brand, brand_id) is None:
-            raise _unauthorized("the join token names an unknown brand")
+        # The signature is checked before anything the token says is used: a brand with no join
+        # secret yet (or none at all) cannot have signed it, and gets the same answer.
+        brand_secrets = db.get(BrandSecrets, brand_id)
+        if brand_secrets is None:
+            raise _unauthorized("the join token's signature is wrong")
         try:
-            claims = verify_join_token(body.token, secrets_of(db, brand_id).join_secret, desk.clock.now())
+            claims = verify_join_token(body.token, brand_secrets.join_secret, desk.clock.now())
         except JoinTokenError as exc:
             raise _unauthorized(str(exc)) from None
         if is_spent(db, brand_id, claims.jti):
@@ -116,12 +119,11 @@ def join(body: JoinIn, db: SessionDep, desk: DeskDep) -> JoinOut:
     template, customer, claims = admit(db, desk, body)
     # A closed room or a wrong language refuses before the one-time id is spent: the same link
     # can still leave a message or come back.
-    cs, token = desk.join(template, customer)
+    one_time = None if claims is None else OneTimeId(claims.brand_id, claims.jti, claims.expires_at)
     try:
-        _spend(db, desk, claims)
-    except HTTPException:
-        desk.abandon(cs.id, "join link replayed")
-        raise
+        cs, token = desk.join(template, customer, one_time)
+    except LinkSpent as exc:
+        raise _unauthorized(str(exc)) from None
     return JoinOut(session_id=cs.id, access_token=token, state=desk.status(cs.id).state)
 
 

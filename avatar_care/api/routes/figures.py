@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, status
 from pydantic import BaseModel
 
 from avatar_care.api.deps import DeskDep, SessionDep, operator_from_token
+from avatar_care.api.input_policy import Instant
 from rooms.brands import brand_for_api_key
 from rooms.figures import figures
 
@@ -58,8 +59,8 @@ def get_figures(
     db: SessionDep,
     desk: DeskDep,
     template_id: str | None = None,
-    since: Annotated[datetime | None, Query(description="default: 24 hours ago")] = None,
-    until: Annotated[datetime | None, Query(description="default: now")] = None,
+    since: Annotated[Instant | None, Query(description="default: 24 hours ago")] = None,
+    until: Annotated[Instant | None, Query(description="default: now")] = None,
 ) -> FiguresOut:
     now = desk.clock.now()
     until = until or now + timedelta(seconds=1)

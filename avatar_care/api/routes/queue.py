@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from avatar_care.api.deps import CurrentOperator, DeskDep, SessionDep
+from avatar_care.api.input_policy import RowId
 from rooms.avatars import template_avatar_url
 from rooms.clock import as_utc
 from rooms.desk import CareDesk
@@ -125,6 +126,6 @@ def decline(session_id: str, operator: CurrentOperator, desk: DeskDep, db: Sessi
 
 
 @router.post("/contact-requests/{request_id}/done")
-def contact_done(request_id: int, operator: CurrentOperator, desk: DeskDep) -> dict[str, str]:
+def contact_done(request_id: RowId, operator: CurrentOperator, desk: DeskDep) -> dict[str, str]:
     desk.close_contact_request(operator.brand_id, request_id)
     return {"status": "done"}

@@ -1,12 +1,13 @@
 """Live queue updates over WebSocket: the waiting customer's position and the operator's panel.
 
-``/ws/queue/customer?token=<session access token>`` and ``/ws/queue/operator?token=<operator token>``.
-The server sends a full JSON snapshot on connect and after every change in the brand's queue or
-sessions, and every ``REFRESH_S`` if the body changed with time alone (the same body as
-``GET /api/customer/session`` or ``GET /api/queue``); snapshots rather
-than deltas, so a page that missed a message is never out of step. Offers reach operators this way.
-The token travels in the query because browsers cannot set headers on a WebSocket; it is the
-session's own token, never the customer's identity.
+``/ws/queue/customer`` (a waiting customer, with the session access token) and ``/ws/queue/operator``
+(with the operator's bearer token). The socket is accepted; the page's first message is
+``{"type": "auth", "token": "…"}``; a missing, unknown or expired token closes the socket with code
+4401 and the reason. Then the server sends a full JSON snapshot and another after every change in
+the brand's queue or sessions, and every ``REFRESH_S`` if the body changed with time alone (the same
+body as ``GET /api/customer/session`` or ``GET /api/queue``); snapshots rather than deltas, so a page
+that missed a message is never out of step. Offers reach operators this way. The token is never in
+the URL, so no access log or proxy records it.
 """
 
 from __future__ import annotations
@@ -24,10 +25,16 @@ from avatar_care.api.deps import customer_from_token, operator_from_token
 from avatar_care.api.routes.customer import customer_view
 from avatar_care.api.routes.queue import queue_view
 from rooms.desk import CareDesk
+from rooms.models import OperatorAccount
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/ws/queue", tags=["queue"])
 REFRESH_S = 10.0
+#: How long the server waits for the first message, the one with the token.
+AUTH_WAIT_S = 10.0
+#: The close code of a missing, unknown or expired token (after the socket was accepted, so the
+#: page sees the code and stops retrying, instead of a failed handshake it cannot tell apart).
+UNAUTHORIZED = 4401
 
 
 class QueueHub:
@@ -60,7 +67,6 @@ class QueueHub:
 
 async def _serve(websocket: WebSocket, brand_id: int, snapshot: Callable[[], dict[str, Any]]) -> None:
     hub: QueueHub = websocket.app.state.queue_hub
-    await websocket.accept()
     with hub.subscribe(brand_id) as changes:
         receiver = asyncio.create_task(_drain(websocket))
         sent = ""
@@ -94,13 +100,40 @@ async def _drain(websocket: WebSocket) -> None:
             await websocket.receive_text()
 
 
-@router.websocket("/customer")
-async def customer_updates(websocket: WebSocket, token: str = "") -> None:
-    desk: CareDesk = websocket.app.state.desk
+async def _token(websocket: WebSocket) -> str | None:
+    """Accept, then read the first message: ``{"type": "auth", "token": …}`` within AUTH_WAIT_S.
+
+    The token travels in the first message rather than the URL, so no access log, proxy or
+    browser history records it."""
+    await websocket.accept()
     try:
-        cs = customer_from_token(desk, token)
+        message = await asyncio.wait_for(websocket.receive(), AUTH_WAIT_S)
+    except TimeoutError:
+        return None
+    text = message.get("text")
+    if message["type"] != "websocket.receive" or not isinstance(text, str) or len(text) > 2048:
+        return None
+    try:
+        auth = json.loads(text)
+    except ValueError:
+        return None
+    token = auth.get("token") if isinstance(auth, dict) and auth.get("type") == "auth" else None
+    return token if isinstance(token, str) and token else None
+
+
+async def _refuse(websocket: WebSocket, reason: str) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await websocket.close(code=UNAUTHORIZED, reason=reason)
+
+
+@router.websocket("/customer")
+async def customer_updates(websocket: WebSocket) -> None:
+    desk: CareDesk = websocket.app.state.desk
+    token = await _token(websocket)
+    try:
+        cs = await asyncio.to_thread(customer_from_token, desk, token or "")
     except HTTPException as exc:
-        await websocket.close(code=4401, reason=str(exc.detail))
+        await _refuse(websocket, str(exc.detail))
         return
 
     def snapshot() -> dict[str, Any]:
@@ -111,14 +144,19 @@ async def customer_updates(websocket: WebSocket, token: str = "") -> None:
 
 
 @router.websocket("/operator")
-async def operator_updates(websocket: WebSocket, token: str = "") -> None:
+async def operator_updates(websocket: WebSocket) -> None:
     desk: CareDesk = websocket.app.state.desk
-    with desk.sessions() as db:
-        try:
-            operator = operator_from_token(db, desk, token)
-        except HTTPException as exc:
-            await websocket.close(code=4401, reason=str(exc.detail))
-            return
+    token = await _token(websocket)
+
+    def check() -> OperatorAccount:
+        with desk.sessions() as db:
+            return operator_from_token(db, desk, token or "")
+
+    try:
+        operator = await asyncio.to_thread(check)
+    except HTTPException as exc:
+        await _refuse(websocket, str(exc.detail))
+        return
 
     def snapshot() -> dict[str, Any]:
         return queue_view(desk, operator).model_dump(mode="json")

@@ -9,7 +9,8 @@ room a customer joins without one and the operator brings the room's operator ke
 transport policy; avatar_care/live/ice.py). A page that lost its connection joins again the same
 way and offers a new peer: the room replaces the participant's previous one, in the same session. Anything malformed, oversized, out of order or from the
 wrong role gets ``{"type": "error", "message": ...}`` and is logged; a refused join also closes
-the socket (4401 unknown token, 4403 not allowed, 4404 no such room). When a participant's part
+the socket (4401 unknown token, 4403 not allowed, 4404 no such room); a binary frame gets the error
+and closes it with 1003, and the tenth malformed message in a row with 1008. When a participant's part
 ends (their consultation ended, or they joined again elsewhere) the server sends
 ``{"type": "left", "message": ...}`` and closes the socket normally.
 """
@@ -25,6 +26,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
+from avatar_care.api.input_policy import HostileInput, parse_json
 from avatar_care.api.room_access import NO_SUCH_ROOM, NOT_ALLOWED, Admission, Refusal, admit
 from avatar_care.live.ice import IceConfig
 from avatar_care.live.registry import Claim, LiveRooms
@@ -34,6 +36,11 @@ from rooms.desk import CareDesk
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])
 MAX_MESSAGE = 64 * 1024
+#: Close codes besides the refusals': a binary frame (the protocol is JSON text) closes with 1003;
+#: MAX_MALFORMED malformed messages in a row close with 1008 (each one before gets its error).
+UNSUPPORTED_DATA = 1003
+POLICY_VIOLATION = 1008
+MAX_MALFORMED = 10
 
 
 class Join(BaseModel):
@@ -67,24 +74,30 @@ async def signaling(websocket: WebSocket, room_id: str) -> None:
     room: LiveRoom | None = None
     claim: Claim | None = None
     never = asyncio.Event()
+    malformed = 0  # malformed messages in a row
     try:
         while True:
-            raw = await _next_message(websocket, claim.ended if claim else never)
+            try:
+                raw = await _next_message(websocket, claim.ended if claim else never)
+            except BinaryFrame:
+                await _error(websocket, "binary frames are not part of this protocol: send JSON text")
+                await websocket.close(code=UNSUPPORTED_DATA)
+                return
             if raw is None:
                 assert claim is not None
                 await websocket.send_json({"type": "left", "message": claim.reason})
                 await websocket.close()
                 return
-            if len(raw) > MAX_MESSAGE:
-                await _error(websocket, f"message too large: {len(raw)} bytes, at most {MAX_MESSAGE}")
-                continue
             try:
-                message = Message.validate_json(raw)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first["loc"]) or "message"
-                await _error(websocket, f"malformed message: {where}: {first['msg']}")
+                message = parse_message(raw)
+            except Malformed as exc:
+                malformed += 1
+                await _error(websocket, str(exc))
+                if malformed >= MAX_MALFORMED:
+                    await websocket.close(code=POLICY_VIOLATION)
+                    return
                 continue
+            malformed = 0
             if isinstance(message, Join):
                 if admission is not None:
                     await _error(websocket, "already joined")
@@ -149,9 +162,23 @@ async def _offer(room: LiveRoom, admission: Admission, sdp: str) -> str:
     return await room.customer_offer(admission.participant, sdp)
 
 
+class BinaryFrame(Exception):
+    """The page sent a binary frame; the protocol is JSON text."""
+
+
+async def _receive_text(websocket: WebSocket) -> str:
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    text = message.get("text")
+    if not isinstance(text, str):
+        raise BinaryFrame
+    return text
+
+
 async def _next_message(websocket: WebSocket, ended: asyncio.Event) -> str | None:
     """The next text from the page, or None once the participant's part in the room ended."""
-    receive = asyncio.ensure_future(websocket.receive_text())
+    receive = asyncio.ensure_future(_receive_text(websocket))
     wait_end = asyncio.ensure_future(ended.wait())
     done, _ = await asyncio.wait({receive, wait_end}, return_when=asyncio.FIRST_COMPLETED)
     if receive in done:
@@ -161,6 +188,30 @@ async def _next_message(websocket: WebSocket, ended: asyncio.Event) -> str | Non
     with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
         await receive
     return None
+
+
+class Malformed(ValueError):
+    """A message the protocol does not take; the text is what the page is told."""
+
+
+def parse_message(raw: str) -> Join | Offer:
+    """One message from the page, checked: too large, not JSON under the input policy, or not a
+    message of the protocol raises :class:`Malformed` with the reason; nothing else is raised."""
+    if len(raw) > MAX_MESSAGE:
+        raise Malformed(f"message too large: {len(raw)} characters, at most {MAX_MESSAGE}")
+    try:
+        message: Join | Offer = Message.validate_python(parse_json(raw, "message"))
+    except HostileInput as exc:
+        raise Malformed(f"malformed message: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "message"
+        raise Malformed(f"malformed message: {where}: {_printable(first['msg'])}") from None
+    return message
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 async def _refuse(websocket: WebSocket, room_id: str, refusal: Refusal) -> None:

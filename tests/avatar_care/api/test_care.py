@@ -256,21 +256,26 @@ def test_closed_room_leaves_a_callback_with_the_same_link(client: TestClient, cl
 def test_live_queue_updates_over_websocket(client: TestClient, brand: BrandSetup, clock: ManualClock) -> None:
     first = join(client, join_token(brand, clock)).json()
     second = join(client, join_token(brand, clock)).json()
-    with client.websocket_connect(f"/ws/queue/customer?token={second['access_token']}") as ws:
+    with client.websocket_connect("/ws/queue/customer") as ws:
+        ws.send_json({"type": "auth", "token": second["access_token"]})
         assert ws.receive_json()["position"] == 2
         client.post("/api/customer/leave", headers=bearer(first["access_token"]))
         snapshot = ws.receive_json()
         while snapshot["position"] != 1:
             snapshot = ws.receive_json()
         anna = operator(client, brand, "anna")
-        with client.websocket_connect(f"/ws/queue/operator?token={anna}") as ops:
+        with client.websocket_connect("/ws/queue/operator") as ops:
+            ops.send_json({"type": "auth", "token": anna})
             assert ops.receive_json()["offers"] == [second["session_id"]]
             client.post(f"/api/queue/{second['session_id']}/accept", headers=bearer(anna))
             while snapshot["state"] != "connected":
                 snapshot = ws.receive_json()
             assert snapshot["operator_name"] == "Anna"
-    with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws/queue/customer?token=guess") as ws:
-        ws.receive_json()
+    with client.websocket_connect("/ws/queue/customer") as ws:
+        ws.send_json({"type": "auth", "token": "guess"})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == 4401
 
 
 def test_openapi_lists_every_care_resource(client: TestClient) -> None:
@@ -321,7 +326,8 @@ def test_a_long_wait_reaches_the_waiting_page_without_any_event(
     talking = join(client, join_token(brand, clock)).json()
     client.post(f"/api/queue/{talking['session_id']}/accept", headers=bearer(anna))
     waiting = join(client, join_token(brand, clock)).json()  # first in line, one 180 s round away
-    with client.websocket_connect(f"/ws/queue/customer?token={waiting['access_token']}") as ws:
+    with client.websocket_connect("/ws/queue/customer") as ws:
+        ws.send_json({"type": "auth", "token": waiting["access_token"]})
         first = ws.receive_json()
         assert first["position"] == 1 and first["estimated_wait_s"] == 180 and not first["may_leave_message"]
         clock.advance(301)  # past the template's max_wait_s (300): no event happens, only time passes
