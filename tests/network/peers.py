@@ -285,7 +285,7 @@ async def run_operator(args: argparse.Namespace) -> int:
     start = time.monotonic()
     n = 0
     while not stop.is_set() and time.monotonic() - start < args.seconds:
-        t_ms = n * FRAME_S * 1000.0
+        t_ms = args.t0_ms + n * FRAME_S * 1000.0
         frame = dataclasses.replace(frames[n % len(frames)], t_ms=t_ms)
         if channel.readyState == "open":
             channel.send(landmark_packet.encode(frame))
@@ -325,6 +325,12 @@ def main(argv: list[str] | None = None) -> int:
     add_ice_options(o)
     o.add_argument("--frames", default=str(Path(__file__).resolve().parents[2] / "assets/demo/book.jsonl"))
     o.add_argument("--seconds", type=float, default=300.0, help="stop after this long at the latest")
+    o.add_argument(
+        "--t0-ms",
+        type=float,
+        default=0.0,
+        help="the first frame's t_ms (far from 0, no other operator's frame in the room can share one)",
+    )
     args = parser.parse_args(argv)
     run = run_customer if args.role == "customer" else run_operator
     return asyncio.run(run(args))
