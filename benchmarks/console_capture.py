@@ -35,6 +35,7 @@ from tests.browser.live_scenario import (
 )
 
 WHERE = ("worker", "page")
+READY_TIMEOUT_MS = 600_000
 
 
 def run(
@@ -44,8 +45,9 @@ def run(
     context.set_default_timeout(LOAD_TIMEOUT_MS)
     page = context.new_page()
     page.goto(f"{links['operator']}&mode=edge&capture={where}")
+    # the tracker's start (wasm, model, first inference) takes minutes on a loaded machine
     page.wait_for_function(
-        "window.avatarCare && window.avatarCare.trackedPerSecond > 0", timeout=LOAD_TIMEOUT_MS
+        "window.avatarCare && window.avatarCare.trackedPerSecond > 0", timeout=READY_TIMEOUT_MS
     )
     page.wait_for_timeout(warmup * 1000)
     rates, inference = [], []

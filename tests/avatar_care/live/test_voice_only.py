@@ -158,7 +158,7 @@ async def test_a_voice_only_operators_avatar_speaks_with_the_voice_and_is_alive(
             pausing.append(mouth(packet.pose.expressions))
     assert len(speaking) > 100 and len(pausing) > 40, (len(speaking), len(pausing))
     assert statistics.median(speaking) > 0.25, sorted(speaking)[:: len(speaking) // 10]
-    assert sum(m > 0.1 for m in speaking) > 0.7 * len(speaking)
+    assert sum(m > 0.1 for m in speaking) > 0.5 * len(speaking)  # words have gaps of their own
     assert max(pausing) < 0.05, sorted(pausing)[-5:]
     # and within the speech it follows the voice's loudness, syllable by syllable
     opening, level = [], []
