@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field, HttpUrl
 from avatar_care.api.deps import CurrentBrandAdmin, SessionDep
 from rooms.audit import entries, record
 from rooms.catalogue import secrets_of
+from rooms.errors import Invalid
+from rooms.webhooks import url_problem
 
 router = APIRouter(prefix="/api/brand", tags=["brand"])
 
@@ -48,8 +50,12 @@ def get_brand(brand: CurrentBrandAdmin, db: SessionDep) -> BrandOut:
 
 @router.put("/checkout", response_model=BrandOut)
 def set_checkout(body: CheckoutIn, brand: CurrentBrandAdmin, db: SessionDep) -> BrandOut:
+    url = str(body.checkout_url) if body.checkout_url else None
+    problem = url_problem(url) if url else None
+    if problem is not None:
+        raise Invalid(f"checkout_url: {problem}")
     s = secrets_of(db, brand.id)
-    s.checkout_url = str(body.checkout_url) if body.checkout_url else None
+    s.checkout_url = url
     record(db, brand.id, "brand admin", "brand.checkout_url", {"url": s.checkout_url})
     db.commit()
     return get_brand(brand, db)

@@ -13,15 +13,16 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from avatar_care.api.deps import CurrentCustomer, DeskDep, SessionDep
+from avatar_care.api.deps import CurrentCustomer, DeskDep, SessionDep, SettingsDep
 from avatar_care.api.routes.care_sessions import session_detail
 from avatar_care.core.security import JoinClaims, JoinTokenError, unverified_brand, verify_join_token
 from rooms.avatars import template_avatar_url
-from rooms.catalogue import checkout, secrets_of
+from rooms.catalogue import CheckoutFailed, checkout, secrets_of
 from rooms.desk import CareDesk, Customer
 from rooms.errors import Conflict, Forbidden, NotFound
 from rooms.join_tokens import is_spent, spend
 from rooms.models import Brand, RoomTemplate
+from rooms.webhooks import WebhookPolicy
 
 router = APIRouter(prefix="/api/customer", tags=["customer"])
 
@@ -197,10 +198,15 @@ def survey(body: SurveyIn, cs: CurrentCustomer, desk: DeskDep) -> dict[str, int]
 
 
 @router.post("/checkout")
-def to_checkout(cs: CurrentCustomer, db: SessionDep, desk: DeskDep) -> dict[str, int]:
+def to_checkout(cs: CurrentCustomer, db: SessionDep, desk: DeskDep, settings: SettingsDep) -> dict[str, int]:
     fresh = db.merge(cs)
     if fresh.state != "connected":
         raise Conflict("the cart goes to checkout during the consultation")
-    code = checkout(db, fresh)
+    policy = WebhookPolicy.from_settings(settings.webhook_allowed_networks, settings.webhook_ca_file)
+    try:
+        code = checkout(db, fresh, policy)
+    except CheckoutFailed as exc:
+        desk.record_event(cs.id, "checkout_failed", {"reason": exc.reason})
+        raise
     desk.record_event(cs.id, "checkout", {"status": code})
     return {"status": code}
