@@ -1,14 +1,13 @@
 """Operators' accounts and their bearer tokens (from sign-in or issued by the brand admin).
 
-Password hashing is passed in (``hash_password``/``verify_password``), so this module holds the
-rules and not the algorithm; the server uses argon2.
+Passwords are hashed and checked by the caller (the server uses argon2, off its event loop), so this
+module holds the rules and not the algorithm.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -95,26 +94,11 @@ def issue_token(session: Session, account: OperatorAccount, now: datetime, ttl: 
     return token
 
 
-def sign_in(
-    session: Session,
-    brand_id: int,
-    login: str,
-    password: str,
-    verify_password: Callable[[str, str], bool],
-    now: datetime,
-    ttl: timedelta = timedelta(hours=12),
-) -> str | None:
-    """A token for the right password, else None (the caller answers 401 without saying which part was wrong)."""
-    account = session.scalar(
+def account_for_login(session: Session, brand_id: int, login: str) -> OperatorAccount | None:
+    """The account that signs in with this login in this brand (the caller checks the password)."""
+    return session.scalar(
         select(OperatorAccount).where(OperatorAccount.brand_id == brand_id, OperatorAccount.login == login)
     )
-    if (
-        account is None
-        or account.password_hash is None
-        or not verify_password(account.password_hash, password)
-    ):
-        return None
-    return issue_token(session, account, now, ttl)
 
 
 def operator_for_token(session: Session, token: str, now: datetime) -> OperatorAccount | None:

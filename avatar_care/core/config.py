@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     #: Where rate limits count (the ``limits`` library's storage URL): ``memory://`` in this process,
     #: ``redis://host:6379`` for several processes sharing the counts.
     rate_limit_storage: str = "memory://"
+    #: Sign-in attempts per client address, and failed sign-ins per account, before 429 (docs/security.md).
+    login_rate_per_address: str = "30 per minute"
+    login_failures_per_account: str = "10 per 15 minutes"
+    #: Password checks (argon2, ~50 ms of one core each) running at once; the rest wait their turn.
+    password_hash_concurrency: int = Field(default=2, ge=1)
     #: ``POST /api/retarget``: calls per brand key, and frames per call.
     retarget_rate: str = "30 per minute"
     retarget_max_frames: int = 2000

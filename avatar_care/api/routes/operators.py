@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from avatar_care.api.deps import CurrentBrandAdmin, CurrentOperator, DeskDep, SessionDep
-from avatar_care.core.security import hash_password, verify_password
+from avatar_care.core.login_guard import LoginGuard
+from avatar_care.core.security import hash_password
 from rooms.audit import record
+from rooms.desk import CareDesk
+from rooms.errors import Invalid
 from rooms.models import OperatorAccount
-from rooms.operators import OperatorSpec, brand_operators, create_operator, get_operator, issue_token, sign_in
+from rooms.operators import (
+    OperatorSpec,
+    account_for_login,
+    brand_operators,
+    create_operator,
+    get_operator,
+    issue_token,
+)
+from rooms.passwords import MAX_LENGTH, password_problem
 from rooms.routing import Presence
 
 router = APIRouter(prefix="/api/operators", tags=["operators"])
@@ -25,7 +36,11 @@ class OperatorIn(BaseModel):
     skills: list[str] = []
     role: str = Field(default="operator", pattern="^(operator|supervisor)$")
     capacity: int = Field(default=1, ge=1, le=10)
-    password: str | None = Field(default=None, min_length=8, description="or none, and issue a token")
+    password: str | None = Field(
+        default=None,
+        description="8 to 128 characters, not a common one nor the login (NIST SP 800-63B); "
+        "or none, and issue a token",
+    )
 
 
 class OperatorOut(BaseModel):
@@ -42,8 +57,8 @@ class OperatorOut(BaseModel):
 
 class SignIn(BaseModel):
     brand_id: int
-    login: str
-    password: str
+    login: str = Field(max_length=200)
+    password: str = Field(max_length=MAX_LENGTH)
 
 
 class TokenOut(BaseModel):
@@ -72,6 +87,9 @@ def out(a: OperatorAccount, desk: DeskDep) -> OperatorOut:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OperatorOut)
 def create(body: OperatorIn, brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep) -> OperatorOut:
     spec = OperatorSpec(body.login, body.name, body.languages, body.skills, body.role, body.capacity)
+    problem = password_problem(body.password, body.login) if body.password is not None else None
+    if problem is not None:
+        raise Invalid(f"password: {problem}")
     account = create_operator(
         db, brand, spec, hash_password(body.password) if body.password else None, "brand admin"
     )
@@ -94,17 +112,33 @@ def issue(operator_id: str, brand: CurrentBrandAdmin, db: SessionDep, desk: Desk
 
 
 @router.post("/login", response_model=TokenOut)
-def login(body: SignIn, db: SessionDep, desk: DeskDep) -> TokenOut:
-    token = sign_in(db, body.brand_id, body.login, body.password, verify_password, desk.clock.now())
-    if token is None:
+async def login(body: SignIn, request: Request) -> TokenOut:
+    """A token for the right password (12 hours); throttled, and no quicker for an unknown login."""
+    guard: LoginGuard = request.app.state.login_guard
+    desk: CareDesk = request.app.state.desk
+    scope = str(body.brand_id)
+    guard.admit(scope, body.login, request.client.host if request.client else "")
+
+    def find() -> tuple[str, str | None] | None:
+        with desk.sessions() as db:
+            account = account_for_login(db, body.brand_id, body.login)
+            return None if account is None else (account.id, account.password_hash)
+
+    found = await asyncio.to_thread(find)
+    if not await guard.verify(found[1] if found else None, body.password):
+        guard.failed(scope, body.login)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong brand, login or password")
-    account = db.scalar(
-        select(OperatorAccount).where(
-            OperatorAccount.brand_id == body.brand_id, OperatorAccount.login == body.login
-        )
-    )
-    assert account is not None
-    return TokenOut(token=token, operator=out(account, desk))
+    assert found is not None
+
+    def signed_in() -> TokenOut:
+        with desk.sessions() as db:
+            account = db.get(OperatorAccount, found[0])
+            if account is None:  # deleted meanwhile
+                raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong brand, login or password")
+            token = issue_token(db, account, desk.clock.now(), timedelta(hours=12))
+            return TokenOut(token=token, operator=out(account, desk))
+
+    return await asyncio.to_thread(signed_in)
 
 
 @router.get("/me", response_model=OperatorOut)
