@@ -51,6 +51,17 @@ def secrets_of(db: Session, brand_id: int) -> BrandSecrets:
     return row
 
 
+def rotate_secret(db: Session, brand_id: int, which: str, actor: str) -> BrandSecrets:
+    """A new join or webhook secret (``which``); tokens signed with the old one stop working at once."""
+    if which not in ("join_secret", "webhook_secret"):
+        raise Invalid("which secret: join_secret or webhook_secret")
+    row = secrets_of(db, brand_id)
+    setattr(row, which, secrets.token_urlsafe(32))
+    record(db, brand_id, actor, f"brand.{which}_rotate", {})
+    db.commit()
+    return row
+
+
 def add_item(db: Session, brand: Brand, spec: ItemSpec, actor: str) -> CatalogueItem:
     if spec.kind not in ("image", "model"):
         raise Invalid("kind must be image or model (a 3D model)")

@@ -110,7 +110,8 @@ class CareDesk:
             for account in db.scalars(select(OperatorAccount)):
                 # Nobody is at the desk until their console connects again.
                 account.presence = Presence.OFFLINE.value
-                self.router.add_operator(self._router_operator(account, now))
+                if not account.disabled:
+                    self.router.add_operator(self._router_operator(account, now))
             for cs in db.scalars(select(CareSession).where(CareSession.state.in_(WAITING_STATES))):
                 if cs.state == "offered":
                     cs.state = "queued"
@@ -218,6 +219,15 @@ class CareDesk:
             if old is not None:
                 op.presence, op.active, op.idle_since = old.presence, old.active, old.idle_since
             self.router.add_operator(op)
+
+    def remove_operator(self, operator_id: str) -> None:
+        """A disabled or deleted account leaves the desk: offline, its offers go back to the queue, and
+        routing forgets it (its connected consultations keep going until they end)."""
+        if operator_id not in self.router.operators:
+            return
+        with self._lock:
+            self.set_presence(operator_id, Presence.OFFLINE)
+            self.router.operators.pop(operator_id, None)
 
     def set_presence(self, operator_id: str, presence: Presence) -> None:
         now = self.clock.now()

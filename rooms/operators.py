@@ -111,4 +111,32 @@ def operator_for_token(session: Session, token: str, now: datetime) -> OperatorA
         session.execute(delete(OperatorToken).where(OperatorToken.token_hash == row.token_hash))
         session.commit()
         return None
-    return session.get(OperatorAccount, row.operator_id)
+    account = session.get(OperatorAccount, row.operator_id)
+    if account is None or account.disabled:
+        return None
+    return account
+
+
+def revoke_token(session: Session, token: str) -> None:
+    """The token stops working at once (signing out)."""
+    session.execute(delete(OperatorToken).where(OperatorToken.token_hash == token_hash(token)))
+    session.commit()
+
+
+def set_disabled(session: Session, account: OperatorAccount, disabled: bool, actor: str) -> None:
+    """Disabling keeps the account and its history; it cannot sign in and its tokens are gone."""
+    account.disabled = disabled
+    if disabled:
+        session.execute(delete(OperatorToken).where(OperatorToken.operator_id == account.id))
+    action = "operator.disable" if disabled else "operator.enable"
+    record(session, account.brand_id, actor, action, {"operator": account.id, "login": account.login})
+    session.commit()
+
+
+def delete_operator(session: Session, account: OperatorAccount, actor: str) -> None:
+    session.execute(delete(OperatorToken).where(OperatorToken.operator_id == account.id))
+    record(
+        session, account.brand_id, actor, "operator.delete", {"operator": account.id, "login": account.login}
+    )
+    session.delete(account)
+    session.commit()

@@ -7,6 +7,7 @@ and a customer (``Authorization: Bearer <session access token>`` returned by the
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, status
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from avatar_care.core.config import Settings
 from rooms.brands import brand_for_api_key
+from rooms.clock import as_utc
 from rooms.desk import CareDesk, Closed
 from rooms.errors import CareError, Conflict, Forbidden, Invalid, NotFound
 from rooms.models import Brand, CareSession, OperatorAccount
@@ -95,11 +97,23 @@ def get_current_supervisor(operator: CurrentOperator) -> OperatorAccount:
 CurrentSupervisor = Annotated[OperatorAccount, Depends(get_current_supervisor)]
 
 
+#: After a consultation ends its customer's token may still read it, rate it and report a problem
+#: for this long (the page's closing screen); then it stops working. Chat, cart and checkout close
+#: with the consultation itself.
+CUSTOMER_TOKEN_AFTER_END = timedelta(hours=1)
+
+
 def customer_from_token(desk: CareDesk, token: str) -> CareSession:
     cs = desk.session_for_access(token)
     if cs is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "unknown session token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if cs.ended_at is not None and desk.clock.now() - as_utc(cs.ended_at) > CUSTOMER_TOKEN_AFTER_END:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "this consultation has ended; its link no longer works",
+            headers={"WWW-Authenticate": "Bearer"},
         )
     return cs
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field, HttpUrl
 
 from avatar_care.api.deps import CurrentBrandAdmin, SessionDep
 from rooms.audit import entries, record
-from rooms.catalogue import secrets_of
+from rooms.brands import rotate_api_key
+from rooms.catalogue import rotate_secret, secrets_of
 from rooms.errors import Invalid
 from rooms.webhooks import url_problem
 
@@ -58,6 +59,29 @@ def set_checkout(body: CheckoutIn, brand: CurrentBrandAdmin, db: SessionDep) -> 
     s.checkout_url = url
     record(db, brand.id, "brand admin", "brand.checkout_url", {"url": s.checkout_url})
     db.commit()
+    return get_brand(brand, db)
+
+
+class KeyOut(BaseModel):
+    api_key: str = Field(description="the brand's new admin API key, shown once; the old one no longer works")
+
+
+@router.post("/api-key", response_model=KeyOut)
+def rotate_key(brand: CurrentBrandAdmin, db: SessionDep) -> KeyOut:
+    return KeyOut(api_key=rotate_api_key(db, brand, "brand admin"))
+
+
+@router.post("/join-secret", response_model=BrandOut)
+def rotate_join_secret(brand: CurrentBrandAdmin, db: SessionDep) -> BrandOut:
+    """A new join secret: links signed with the old one are refused from now on."""
+    rotate_secret(db, brand.id, "join_secret", "brand admin")
+    return get_brand(brand, db)
+
+
+@router.post("/webhook-secret", response_model=BrandOut)
+def rotate_webhook_secret(brand: CurrentBrandAdmin, db: SessionDep) -> BrandOut:
+    """A new webhook secret: checkouts are signed with it from now on."""
+    rotate_secret(db, brand.id, "webhook_secret", "brand admin")
     return get_brand(brand, db)
 
 

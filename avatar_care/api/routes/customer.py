@@ -180,6 +180,8 @@ def leave(cs: CurrentCustomer, desk: DeskDep) -> dict[str, str]:
 
 @router.post("/contact-request", status_code=201)
 def contact_from_queue(body: ContactIn, cs: CurrentCustomer, desk: DeskDep, db: SessionDep) -> dict[str, Any]:
+    if cs.ended_at is not None:
+        raise Conflict(f"this consultation is {cs.state}; a message is left from the queue")
     template = db.get(RoomTemplate, cs.template_id)
     assert template is not None
     request = desk.contact_request(template, body.kind, body.contact, body.text, body.callback_at, cs.id)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from avatar_care.api.deps import CurrentBrandAdmin, CurrentOperator, DeskDep, SessionDep
+from avatar_care.api.deps import CurrentBrandAdmin, CurrentOperator, DeskDep, SessionDep, bearer
 from avatar_care.core.login_guard import LoginGuard
 from avatar_care.core.security import hash_password
 from rooms.audit import record
@@ -20,8 +21,11 @@ from rooms.operators import (
     account_for_login,
     brand_operators,
     create_operator,
+    delete_operator,
     get_operator,
     issue_token,
+    revoke_token,
+    set_disabled,
 )
 from rooms.passwords import MAX_LENGTH, password_problem
 from rooms.routing import Presence
@@ -53,6 +57,7 @@ class OperatorOut(BaseModel):
     role: str
     capacity: int
     presence: str
+    disabled: bool
 
 
 class SignIn(BaseModel):
@@ -70,6 +75,10 @@ class PresenceIn(BaseModel):
     presence: Presence
 
 
+class DisabledIn(BaseModel):
+    disabled: bool
+
+
 def out(a: OperatorAccount, desk: DeskDep) -> OperatorOut:
     return OperatorOut(
         id=a.id,
@@ -81,6 +90,7 @@ def out(a: OperatorAccount, desk: DeskDep) -> OperatorOut:
         role=a.role,
         capacity=a.capacity,
         presence=desk.presence(a.id).value,
+        disabled=a.disabled,
     )
 
 
@@ -125,6 +135,7 @@ async def login(body: SignIn, request: Request) -> TokenOut:
             return None if account is None else (account.id, account.password_hash)
 
     found = await asyncio.to_thread(find)
+    # a disabled account is refused after the same password check as a wrong password
     if not await guard.verify(found[1] if found else None, body.password):
         guard.failed(scope, body.login)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong brand, login or password")
@@ -133,12 +144,40 @@ async def login(body: SignIn, request: Request) -> TokenOut:
     def signed_in() -> TokenOut:
         with desk.sessions() as db:
             account = db.get(OperatorAccount, found[0])
-            if account is None:  # deleted meanwhile
+            if account is None or account.disabled:  # deleted or disabled meanwhile
                 raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong brand, login or password")
             token = issue_token(db, account, desk.clock.now(), timedelta(hours=12))
             return TokenOut(token=token, operator=out(account, desk))
 
     return await asyncio.to_thread(signed_in)
+
+
+@router.put("/{operator_id}/disabled", response_model=OperatorOut)
+def disable(
+    operator_id: str, body: DisabledIn, brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep
+) -> OperatorOut:
+    """Disable (or enable again) an account: it cannot sign in, and its tokens stop working at once."""
+    account = get_operator(db, brand.id, operator_id)
+    if body.disabled:
+        desk.remove_operator(account.id)
+    set_disabled(db, account, body.disabled, "brand admin")
+    if not body.disabled:
+        desk.operator_changed(account)
+    return out(account, desk)
+
+
+@router.delete("/{operator_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete(operator_id: str, brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep) -> None:
+    """Delete an account; its tokens stop working at once (its past consultations keep its id)."""
+    account = get_operator(db, brand.id, operator_id)
+    desk.remove_operator(account.id)
+    delete_operator(db, account, "brand admin")
+
+
+@router.post("/me/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(operator: CurrentOperator, db: SessionDep, token: Annotated[str, Depends(bearer)]) -> None:
+    """Sign out: this token stops working at once."""
+    revoke_token(db, token)
 
 
 @router.get("/me", response_model=OperatorOut)
