@@ -93,8 +93,9 @@ class CareDesk:
         self.clock = clock
         self.router = Router(accept_timeout)
         self.estimator = WaitEstimator()
-        #: called with a brand id after anything in that brand's queue or sessions changed
-        self.listeners: list[Callable[[int], None]] = []
+        #: called with a brand id after anything in that brand's queue or sessions changed, and the ids
+        #: (sessions, operators) the change is about, or None when it may concern anyone in the brand
+        self.listeners: list[Callable[[int, frozenset[str] | None], None]] = []
         #: called after a customer left a live room (ended, transferred): the live side lets them go
         self.seat_listeners: list[Callable[[SeatFreed], None]] = []
         # Routes run in a thread pool and the ticker on the event loop: one lock keeps the router whole.
@@ -203,10 +204,10 @@ class CareDesk:
             )
             return any(e.detail.get("supervisor") == supervisor_id for e in events)
 
-    def _notify(self, brand_id: int) -> None:
+    def _notify(self, brand_id: int, about: frozenset[str] | None = None) -> None:
         for listener in list(self.listeners):
             try:
-                listener(brand_id)
+                listener(brand_id, about)
             except Exception:  # a broken listener must not undo a committed change
                 logger.exception("queue listener failed")
 
@@ -633,7 +634,9 @@ class CareDesk:
             message = ChatMessage(session_id=session_id, sender=sender, text=text, at=now)
             db.add(message)
             db.commit()
-        self._notify(cs.brand_id)
+        # a message concerns its session's customer and operator only: waking every page of the brand
+        # for it made the work of one message grow with the number of pages open
+        self._notify(cs.brand_id, frozenset(filter(None, (session_id, cs.operator_id))))
         return message
 
     def transcript(self, session_id: str) -> list[ChatMessage]:
