@@ -111,7 +111,7 @@ class CareDesk:
             for account in db.scalars(select(OperatorAccount)):
                 # Nobody is at the desk until their console connects again.
                 account.presence = Presence.OFFLINE.value
-                if not account.disabled:
+                if not account.disabled and account.role != "admin":
                     self.router.add_operator(self._router_operator(account, now))
             for cs in db.scalars(select(CareSession).where(CareSession.state.in_(WAITING_STATES))):
                 if cs.state == "offered":
@@ -214,6 +214,8 @@ class CareDesk:
     # -- operators ---------------------------------------------------------------------------
     def operator_changed(self, account: OperatorAccount) -> None:
         """A new or edited account: the router learns its languages, skills and capacity."""
+        if account.role == "admin":  # administrators manage the brand; they take no customers
+            return
         with self._lock:
             old = self.router.operators.get(account.id)
             op = self._router_operator(account, self.clock.now())
@@ -236,6 +238,8 @@ class CareDesk:
             account = db.get(OperatorAccount, operator_id)
             if account is None:
                 raise NotFound(f"no operator {operator_id}")
+            if account.role == "admin":
+                raise Forbidden("administrators take no customers; sign in as an operator for that")
             if operator_id not in self.router.operators:
                 self.router.add_operator(self._router_operator(account, now))
             account.presence = presence.value

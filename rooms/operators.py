@@ -20,7 +20,9 @@ from rooms.db import commit_first_wins
 from rooms.errors import Conflict, Invalid, NotFound
 from rooms.models import Brand, OperatorAccount, OperatorToken
 
-ROLES = ("operator", "supervisor")
+ROLES = ("operator", "supervisor", "admin")
+#: the roles that serve customers (an administrator signs in to manage the brand, not to take calls)
+DESK_ROLES = ("operator", "supervisor")
 TOKEN_PREFIX = "aco_"
 
 

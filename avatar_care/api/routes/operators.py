@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from avatar_care.api.deps import CurrentBrandAdmin, CurrentOperator, DeskDep, SessionDep, bearer
+from avatar_care.api.deps import AdminActor, CurrentBrandAdmin, CurrentOperator, DeskDep, SessionDep, bearer
 from avatar_care.core.login_guard import LoginGuard
 from avatar_care.core.security import hash_password
 from rooms.audit import record
@@ -38,7 +38,7 @@ class OperatorIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     languages: list[str] = Field(min_length=1)
     skills: list[str] = []
-    role: str = Field(default="operator", pattern="^(operator|supervisor)$")
+    role: str = Field(default="operator", pattern="^(operator|supervisor|admin)$")
     capacity: int = Field(default=1, ge=1, le=10)
     password: str | None = Field(
         default=None,
@@ -95,14 +95,14 @@ def out(a: OperatorAccount, desk: DeskDep) -> OperatorOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OperatorOut)
-def create(body: OperatorIn, brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep) -> OperatorOut:
+def create(
+    body: OperatorIn, brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep, actor: AdminActor
+) -> OperatorOut:
     spec = OperatorSpec(body.login, body.name, body.languages, body.skills, body.role, body.capacity)
     problem = password_problem(body.password, body.login) if body.password is not None else None
     if problem is not None:
         raise Invalid(f"password: {problem}")
-    account = create_operator(
-        db, brand, spec, hash_password(body.password) if body.password else None, "brand admin"
-    )
+    account = create_operator(db, brand, spec, hash_password(body.password) if body.password else None, actor)
     desk.operator_changed(account)
     return out(account, desk)
 
@@ -113,10 +113,12 @@ def list_operators(brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep) -> l
 
 
 @router.post("/{operator_id}/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenOut)
-def issue(operator_id: str, brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep) -> TokenOut:
+def issue(
+    operator_id: str, brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep, actor: AdminActor
+) -> TokenOut:
     """A sign-in token for an operator, issued by the brand admin (shown once, valid 30 days)."""
     account = get_operator(db, brand.id, operator_id)
-    record(db, brand.id, "brand admin", "operator.token", {"operator": operator_id})
+    record(db, brand.id, actor, "operator.token", {"operator": operator_id})
     token = issue_token(db, account, desk.clock.now(), timedelta(days=30))
     return TokenOut(token=token, operator=out(account, desk))
 
@@ -154,24 +156,31 @@ async def login(body: SignIn, request: Request) -> TokenOut:
 
 @router.put("/{operator_id}/disabled", response_model=OperatorOut)
 def disable(
-    operator_id: str, body: DisabledIn, brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep
+    operator_id: str,
+    body: DisabledIn,
+    brand: CurrentBrandAdmin,
+    db: SessionDep,
+    desk: DeskDep,
+    actor: AdminActor,
 ) -> OperatorOut:
     """Disable (or enable again) an account: it cannot sign in, and its tokens stop working at once."""
     account = get_operator(db, brand.id, operator_id)
     if body.disabled:
         desk.remove_operator(account.id)
-    set_disabled(db, account, body.disabled, "brand admin")
+    set_disabled(db, account, body.disabled, actor)
     if not body.disabled:
         desk.operator_changed(account)
     return out(account, desk)
 
 
 @router.delete("/{operator_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete(operator_id: str, brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep) -> None:
+def delete(
+    operator_id: str, brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep, actor: AdminActor
+) -> None:
     """Delete an account; its tokens stop working at once (its past consultations keep its id)."""
     account = get_operator(db, brand.id, operator_id)
     desk.remove_operator(account.id)
-    delete_operator(db, account, "brand admin")
+    delete_operator(db, account, actor)
 
 
 @router.post("/me/logout", status_code=status.HTTP_204_NO_CONTENT)
