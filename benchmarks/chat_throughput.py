@@ -118,7 +118,7 @@ def setup(base: str, key: str, customers: int) -> tuple[str, list[str], list[str
             r.raise_for_status()
             tokens.append(r.json()["access_token"])
         connected = 0
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 900
         while connected < customers:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"only {connected} of {customers} consultations connected")
