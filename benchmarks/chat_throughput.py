@@ -63,8 +63,10 @@ def server(
         port = free_port()
         proc = subprocess.Popen(
             [sys.executable, "-m", "avatar_care.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            # a slow set-up on a busy machine must not miss offers (a missed offer sets the operator away)
             env=os.environ
             | {"AVATAR_CARE_DATA_DIR": data, "AVATAR_CARE_DATABASE_URL": database_url}
+            | {"AVATAR_CARE_ACCEPT_TIMEOUT_S": "3600"}
             | (env or {}),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
