@@ -21,7 +21,9 @@ from avatar_care.api.routes.queue_ws import QueueHub
 from avatar_care.avatars.staging import clear_incoming
 from avatar_care.core.config import Settings, get_settings
 from avatar_care.core.db import open_database
+from avatar_care.core.login_guard import LoginGuard
 from avatar_care.core.paths import vendor_dir
+from avatar_care.core.rate_limits import RateLimits
 from avatar_care.live.demo_operator import load_recording, load_voice, replay
 from avatar_care.live.ice import IceConfig
 from avatar_care.live.registry import LiveRooms
@@ -83,6 +85,13 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     # The care desk rebuilds the queue from the database: customers keep their place across restarts.
     app.state.desk = CareDesk(
         app.state.sessions, SystemClock(), accept_timeout=timedelta(seconds=settings.accept_timeout_s)
+    )
+    app.state.rate_limits = RateLimits(settings.rate_limit_storage)
+    app.state.login_guard = LoginGuard(
+        app.state.rate_limits,
+        settings.login_rate_per_address,
+        settings.login_failures_per_account,
+        settings.password_hash_concurrency,
     )
     app.state.queue_hub = QueueHub()
     app.state.desk.listeners.append(app.state.queue_hub.notify)

@@ -21,12 +21,25 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def rotate_api_key(session: Session, brand: Brand, actor: str) -> str:
+    """A new admin API key for the brand's servers; the old one stops working at once."""
+    key = new_key()
+    brand.api_key_hash = _hash(key)
+    record(session, brand.id, actor, "brand.api_key_rotate", {})
+    session.commit()
+    return key
+
+
 def create_brand(session: Session, name: str, actor: str = "server operator") -> tuple[Brand, str]:
     """A new brand and its admin API key; the key is returned once and only its hash is stored."""
     name = name.strip()
     if not name:
         raise ValueError("a brand needs a name")
-    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = new_key()
     brand = Brand(name=name, api_key_hash=_hash(key))
     session.add(brand)
     session.flush()

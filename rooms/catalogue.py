@@ -14,14 +14,15 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rooms import webhooks
 from rooms.audit import record
 from rooms.db import commit_first_wins
 from rooms.errors import Conflict, Invalid, NotFound
 from rooms.models import Brand, BrandSecrets, CareSession, CartLine, CatalogueItem
+from rooms.webhooks import WebhookPolicy
 
 logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Avatar-Care-Signature"
@@ -47,6 +48,17 @@ def secrets_of(db: Session, brand_id: int) -> BrandSecrets:
         if not commit_first_wins(db):  # a concurrent first use made them: those stand
             row = db.get(BrandSecrets, brand_id)
             assert row is not None
+    return row
+
+
+def rotate_secret(db: Session, brand_id: int, which: str, actor: str) -> BrandSecrets:
+    """A new join or webhook secret (``which``); tokens signed with the old one stop working at once."""
+    if which not in ("join_secret", "webhook_secret"):
+        raise Invalid("which secret: join_secret or webhook_secret")
+    row = secrets_of(db, brand_id)
+    setattr(row, which, secrets.token_urlsafe(32))
+    record(db, brand_id, actor, f"brand.{which}_rotate", {})
+    db.commit()
     return row
 
 
@@ -122,7 +134,16 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-def checkout(db: Session, cs: CareSession, timeout_s: float = 10.0) -> int:
+class CheckoutFailed(Conflict):
+    """The brand's checkout was not reached or refused the cart; the customer hears only that, the
+    reason goes to the log and the session's events (for the brand)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("the shop's checkout could not take the cart just now; it is kept, try again")
+        self.reason = reason
+
+
+def checkout(db: Session, cs: CareSession, policy: WebhookPolicy, timeout_s: float = 10.0) -> int:
     """POST the cart to the brand's checkout URL; the brand's HTTP status. Raises Conflict if it cannot."""
     lines = cart(db, cs.id)
     if not lines:
@@ -133,19 +154,13 @@ def checkout(db: Session, cs: CareSession, timeout_s: float = 10.0) -> int:
     body = json.dumps(
         {"session_id": cs.id, "customer": cs.customer_ref, "lines": lines}, separators=(",", ":")
     ).encode("utf-8")
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(brand_secrets.webhook_secret, body)}
     try:
-        response = httpx.post(
-            brand_secrets.checkout_url,
-            content=body,
-            headers={
-                "Content-Type": "application/json",
-                SIGNATURE_HEADER: sign(brand_secrets.webhook_secret, body),
-            },
-            timeout=timeout_s,
-        )
-    except httpx.HTTPError as exc:
-        logger.warning("checkout of session %s failed: %s", cs.id, exc)
-        raise Conflict(f"the brand's checkout did not answer: {exc}") from None
+        response = webhooks.post(brand_secrets.checkout_url, body, headers, policy, timeout_s)
+    except webhooks.WebhookRefused as exc:
+        logger.warning("checkout of session %s not sent: %s", cs.id, exc)
+        raise CheckoutFailed(str(exc)) from None
     if response.status_code >= 400:
-        raise Conflict(f"the brand's checkout refused the cart (HTTP {response.status_code})")
+        logger.warning("checkout of session %s refused by the brand: HTTP %s", cs.id, response.status_code)
+        raise CheckoutFailed(f"the brand's checkout answered HTTP {response.status_code}")
     return response.status_code

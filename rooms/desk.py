@@ -94,8 +94,9 @@ class CareDesk:
         self.clock = clock
         self.router = Router(accept_timeout)
         self.estimator = WaitEstimator()
-        #: called with a brand id after anything in that brand's queue or sessions changed
-        self.listeners: list[Callable[[int], None]] = []
+        #: called with a brand id after anything in that brand's queue or sessions changed, and the ids
+        #: (sessions, operators) the change is about, or None when it may concern anyone in the brand
+        self.listeners: list[Callable[[int, frozenset[str] | None], None]] = []
         #: called after a customer left a live room (ended, transferred): the live side lets them go
         self.seat_listeners: list[Callable[[SeatFreed], None]] = []
         # Routes run in a thread pool and the ticker on the event loop: one lock keeps the router whole.
@@ -111,7 +112,8 @@ class CareDesk:
             for account in db.scalars(select(OperatorAccount)):
                 # Nobody is at the desk until their console connects again.
                 account.presence = Presence.OFFLINE.value
-                self.router.add_operator(self._router_operator(account, now))
+                if not account.disabled and account.role != "admin":
+                    self.router.add_operator(self._router_operator(account, now))
             for cs in db.scalars(select(CareSession).where(CareSession.state.in_(WAITING_STATES))):
                 if cs.state == "offered":
                     cs.state = "queued"
@@ -203,16 +205,18 @@ class CareDesk:
             )
             return any(e.detail.get("supervisor") == supervisor_id for e in events)
 
-    def _notify(self, brand_id: int) -> None:
+    def _notify(self, brand_id: int, about: frozenset[str] | None = None) -> None:
         for listener in list(self.listeners):
             try:
-                listener(brand_id)
+                listener(brand_id, about)
             except Exception:  # a broken listener must not undo a committed change
                 logger.exception("queue listener failed")
 
     # -- operators ---------------------------------------------------------------------------
     def operator_changed(self, account: OperatorAccount) -> None:
         """A new or edited account: the router learns its languages, skills and capacity."""
+        if account.role == "admin":  # administrators manage the brand; they take no customers
+            return
         with self._lock:
             old = self.router.operators.get(account.id)
             op = self._router_operator(account, self.clock.now())
@@ -220,12 +224,23 @@ class CareDesk:
                 op.presence, op.active, op.idle_since = old.presence, old.active, old.idle_since
             self.router.add_operator(op)
 
+    def remove_operator(self, operator_id: str) -> None:
+        """A disabled or deleted account leaves the desk: offline, its offers go back to the queue, and
+        routing forgets it (its connected consultations keep going until they end)."""
+        if operator_id not in self.router.operators:
+            return
+        with self._lock:
+            self.set_presence(operator_id, Presence.OFFLINE)
+            self.router.operators.pop(operator_id, None)
+
     def set_presence(self, operator_id: str, presence: Presence) -> None:
         now = self.clock.now()
         with self._lock, self.sessions() as db:
             account = db.get(OperatorAccount, operator_id)
             if account is None:
                 raise NotFound(f"no operator {operator_id}")
+            if account.role == "admin":
+                raise Forbidden("administrators take no customers; sign in as an operator for that")
             if operator_id not in self.router.operators:
                 self.router.add_operator(self._router_operator(account, now))
             account.presence = presence.value
@@ -633,7 +648,9 @@ class CareDesk:
             message = ChatMessage(session_id=session_id, sender=sender, text=text, at=now)
             db.add(message)
             db.commit()
-        self._notify(cs.brand_id)
+        # a message concerns its session's customer and operator only: waking every page of the brand
+        # for it made the work of one message grow with the number of pages open
+        self._notify(cs.brand_id, frozenset(filter(None, (session_id, cs.operator_id))))
         return message
 
     def transcript(self, session_id: str) -> list[ChatMessage]:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rooms.db import Base, UtcDateTime, utcnow
@@ -81,8 +82,13 @@ class RoomTemplate(Base):
 
 
 class OperatorAccount(Base):
+    """A person of the brand who signs in: an operator, a supervisor or an administrator."""
+
     __tablename__ = "operators"
-    __table_args__ = (UniqueConstraint("brand_id", "login"),)
+    __table_args__ = (
+        UniqueConstraint("brand_id", "login"),
+        UniqueConstraint("brand_id", "oidc_subject", name="uq_operators_brand_id_oidc_subject"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), index=True)
@@ -95,6 +101,41 @@ class OperatorAccount(Base):
     capacity: Mapped[int] = mapped_column(Integer, default=1)
     presence: Mapped[str] = mapped_column(String(20), default="offline")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    #: a disabled account keeps its history but cannot sign in, and its tokens stop working
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    #: the ``sub`` of the brand's OpenID provider, for accounts that sign in there
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class BrandSignIn(Base):
+    """How a brand's people sign in: local passwords (on or off) and the brand's OpenID provider."""
+
+    __tablename__ = "brand_sign_in"
+
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True)
+    local_passwords: Mapped[bool] = mapped_column(Boolean, default=True)
+    oidc_issuer: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    oidc_client_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    oidc_client_secret: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    #: provision on first sign-in: whose verified email is in this domain ...
+    oidc_email_domain: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: ... or whose ``groups`` claim holds this group
+    oidc_group: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: the claim naming the role (admin, supervisor or operator); operator when absent
+    oidc_role_claim: Mapped[str] = mapped_column(String(100), default="avatar_care_role")
+
+
+class PendingOidcLogin(Base):
+    """A sign-in sent to the brand's OpenID provider, until it comes back (or expires)."""
+
+    __tablename__ = "oidc_logins"
+
+    state: Mapped[str] = mapped_column(String(64), primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), index=True)
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    nonce: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class OperatorToken(Base):

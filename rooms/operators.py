@@ -1,14 +1,13 @@
 """Operators' accounts and their bearer tokens (from sign-in or issued by the brand admin).
 
-Password hashing is passed in (``hash_password``/``verify_password``), so this module holds the
-rules and not the algorithm; the server uses argon2.
+Passwords are hashed and checked by the caller (the server uses argon2, off its event loop), so this
+module holds the rules and not the algorithm.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,7 +20,9 @@ from rooms.db import commit_first_wins
 from rooms.errors import Conflict, Invalid, NotFound
 from rooms.models import Brand, OperatorAccount, OperatorToken
 
-ROLES = ("operator", "supervisor")
+ROLES = ("operator", "supervisor", "admin")
+#: the roles that serve customers (an administrator signs in to manage the brand, not to take calls)
+DESK_ROLES = ("operator", "supervisor")
 TOKEN_PREFIX = "aco_"
 
 
@@ -95,26 +96,11 @@ def issue_token(session: Session, account: OperatorAccount, now: datetime, ttl: 
     return token
 
 
-def sign_in(
-    session: Session,
-    brand_id: int,
-    login: str,
-    password: str,
-    verify_password: Callable[[str, str], bool],
-    now: datetime,
-    ttl: timedelta = timedelta(hours=12),
-) -> str | None:
-    """A token for the right password, else None (the caller answers 401 without saying which part was wrong)."""
-    account = session.scalar(
+def account_for_login(session: Session, brand_id: int, login: str) -> OperatorAccount | None:
+    """The account that signs in with this login in this brand (the caller checks the password)."""
+    return session.scalar(
         select(OperatorAccount).where(OperatorAccount.brand_id == brand_id, OperatorAccount.login == login)
     )
-    if (
-        account is None
-        or account.password_hash is None
-        or not verify_password(account.password_hash, password)
-    ):
-        return None
-    return issue_token(session, account, now, ttl)
 
 
 def operator_for_token(session: Session, token: str, now: datetime) -> OperatorAccount | None:
@@ -127,4 +113,32 @@ def operator_for_token(session: Session, token: str, now: datetime) -> OperatorA
         session.execute(delete(OperatorToken).where(OperatorToken.token_hash == row.token_hash))
         session.commit()
         return None
-    return session.get(OperatorAccount, row.operator_id)
+    account = session.get(OperatorAccount, row.operator_id)
+    if account is None or account.disabled:
+        return None
+    return account
+
+
+def revoke_token(session: Session, token: str) -> None:
+    """The token stops working at once (signing out)."""
+    session.execute(delete(OperatorToken).where(OperatorToken.token_hash == token_hash(token)))
+    session.commit()
+
+
+def set_disabled(session: Session, account: OperatorAccount, disabled: bool, actor: str) -> None:
+    """Disabling keeps the account and its history; it cannot sign in and its tokens are gone."""
+    account.disabled = disabled
+    if disabled:
+        session.execute(delete(OperatorToken).where(OperatorToken.operator_id == account.id))
+    action = "operator.disable" if disabled else "operator.enable"
+    record(session, account.brand_id, actor, action, {"operator": account.id, "login": account.login})
+    session.commit()
+
+
+def delete_operator(session: Session, account: OperatorAccount, actor: str) -> None:
+    session.execute(delete(OperatorToken).where(OperatorToken.operator_id == account.id))
+    record(
+        session, account.brand_id, actor, "operator.delete", {"operator": account.id, "login": account.login}
+    )
+    session.delete(account)
+    session.commit()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from rooms.audit import record
 from rooms.errors import Invalid, NotFound
 from rooms.hours import BusinessHours, HoursError
-from rooms.models import Brand, RoomTemplate
+from rooms.models import Avatar, Brand, RoomTemplate
 
 
 @dataclass
@@ -38,7 +38,7 @@ def business_hours(template: RoomTemplate) -> BusinessHours | None:
     return BusinessHours.parse(h["zone"], h.get("weekly", {}), h.get("closed_dates", []))
 
 
-def _check(spec: TemplateSpec) -> None:
+def _check(session: Session, brand: Brand, spec: TemplateSpec) -> None:
     if not spec.name.strip():
         raise Invalid("a room template needs a name")
     if not spec.languages:
@@ -52,10 +52,14 @@ def _check(spec: TemplateSpec) -> None:
             )
         except HoursError as exc:
             raise Invalid(f"hours: {exc}") from None
+    if spec.avatar_id is not None:
+        avatar = session.get(Avatar, spec.avatar_id)
+        if avatar is None or avatar.brand_id != brand.id:  # another brand's is as missing as none
+            raise Invalid(f"avatar_id: this brand has no avatar {spec.avatar_id}")
 
 
 def create_template(session: Session, brand: Brand, spec: TemplateSpec, actor: str) -> RoomTemplate:
-    _check(spec)
+    _check(session, brand, spec)
     template = RoomTemplate(id=secrets.token_hex(8), brand_id=brand.id, **spec.__dict__)
     session.add(template)
     record(session, brand.id, actor, "template.create", {"template": template.id, "name": spec.name})
@@ -66,7 +70,7 @@ def create_template(session: Session, brand: Brand, spec: TemplateSpec, actor: s
 def update_template(
     session: Session, brand: Brand, template_id: str, spec: TemplateSpec, actor: str
 ) -> RoomTemplate:
-    _check(spec)
+    _check(session, brand, spec)
     template = get_template(session, brand.id, template_id)
     for key, value in spec.__dict__.items():
         setattr(template, key, value)

@@ -182,6 +182,26 @@ class Settings(BaseSettings):
                 raise ValueError(f"{ENV_PREFIX}{name}: {path} is not a readable file")
         return self
 
+    # -- what is open, and to whom (docs/security.md) ----------------------------------------
+    #: Bearer token ``GET /metrics`` asks for (every brand's live rooms); empty: /metrics answers 404.
+    metrics_token: str = ""
+    #: Where rate limits count (the ``limits`` library's storage URL): ``memory://`` in this process,
+    #: ``redis://host:6379`` for several processes sharing the counts.
+    rate_limit_storage: str = "memory://"
+    #: Sign-in attempts per client address, and failed sign-ins per account, before 429 (docs/security.md).
+    login_rate_per_address: str = "30 per minute"
+    login_failures_per_account: str = "10 per 15 minutes"
+    #: Password checks (argon2, ~50 ms of one core each) running at once; the rest wait their turn.
+    password_hash_concurrency: int = Field(default=2, ge=1)
+    #: ``POST /api/retarget``: calls per brand key, and frames per call.
+    retarget_rate: str = "30 per minute"
+    retarget_max_frames: int = 2000
+    #: Networks a webhook (the brand's checkout URL) may reach although private or loopback, for a
+    #: brand's server inside the same private network; empty: only public addresses, as it should be.
+    webhook_allowed_networks: list[str] = Field(default_factory=list)
+    #: CA bundle webhook TLS is verified with; empty: the system's (certifi's) roots.
+    webhook_ca_file: str = ""
+
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'avatar-care.sqlite3'}"

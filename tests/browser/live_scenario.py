@@ -29,6 +29,8 @@ SPEECH = "speech/sense_and_sensibility_01_austen_64kb-0870.wav"
 HOPS = ("capture", "solve", "send", "receive", "render")
 #: Page loads and first tracking on two cores, with two browsers rendering WebGL in software.
 LOAD_TIMEOUT_MS = 180_000
+#: the demo server's /metrics asks for it (AVATAR_CARE_METRICS_TOKEN)
+METRICS_TOKEN = "live-scenario-metrics"
 
 
 def make_y4m(clip: Path, out: Path) -> Path:
@@ -71,7 +73,7 @@ def launch_media_browser(browser_type: BrowserType, workdir: Path) -> Browser:
 def demo_server(data_dir: Path) -> Iterator[dict[str, str]]:
     """`avatar-care demo` on a free port; yields its printed links and its /metrics URL."""
     port = free_port()
-    env = os.environ | {"AVATAR_CARE_DATA_DIR": str(data_dir)}
+    env = os.environ | {"AVATAR_CARE_DATA_DIR": str(data_dir), "AVATAR_CARE_METRICS_TOKEN": METRICS_TOKEN}
     proc = subprocess.Popen(
         [sys.executable, "-m", "avatar_care.cli", "demo", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
@@ -129,7 +131,7 @@ def open_console(browser: Browser, links: dict[str, str], mode: str) -> Page:
 
 
 def metrics(links: dict[str, str]) -> str:
-    return httpx.get(links["metrics"], timeout=60).text
+    return httpx.get(links["metrics"], headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=60).text
 
 
 def metric(text: str, name: str, labels: str = 'room="demo"') -> float:

@@ -55,10 +55,17 @@ def test_customer_journey(browser: Browser, server: str, data_dir: Path, artifac
         },
     )
 
+    admin_account = {"login": "giulia", "name": "Giulia", "languages": ["it"], "role": "admin"}
+    admin_account["password"] = "la cassa chiude alle sette"
+    with httpx.Client(base_url=server) as http:
+        assert http.post("/api/operators", json=admin_account, headers=admin_headers).status_code == 201
     admin = browser.new_context(locale="en-GB").new_page()
-    admin.goto(f"{server}/app/admin/index.html")
-    admin.get_by_label("API key", exact=True).fill(key)
-    admin.get_by_role("button", name="Open").click()
+    admin.goto(f"{server}/app/admin/index.html")  # a person signs in; the API key stays with the servers
+    admin.get_by_label("Brand number", exact=True).fill(str(brand.id))
+    admin.get_by_role("textbox", name="Login", exact=True).fill("giulia")
+    admin.get_by_label("Password", exact=True).fill("la cassa chiude alle sette")
+    admin.get_by_role("button", name="Sign in").click()
+    expect(admin.get_by_text("Signed in as Giulia")).to_be_visible()
     expect(admin.locator("#figure-answered")).to_have_text("0")
 
     customer = browser.new_context(locale="it-IT").new_page()

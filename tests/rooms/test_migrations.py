@@ -27,6 +27,8 @@ TABLES = {
     "survey_answers",
     "catalogue_items",
     "cart_lines",
+    "brand_sign_in",
+    "oidc_logins",
 }
 
 

@@ -3,7 +3,9 @@ import { api, applyTranslations, formatWait, mountLanguageSwitch, onLanguageChan
 
 registerStrings("admin", {
   it: {
-    title: "Amministrazione brand", keyTitle: "La chiave API del tuo brand", apiKey: "Chiave API", open: "Apri",
+    title: "Amministrazione brand", signInTitle: "Accedi come amministratore del brand", signIn: "Accedi",
+    signInPassword: "Password", signOut: "Esci", signedInAs: "Hai effettuato l'accesso come {name}",
+    notAdmin: "Questo account non è un amministratore del brand",
     brandId: "Numero del brand", checkoutUrl: "URL del webhook di cassa", save: "Salva", figures: "Indicatori",
     period: "Periodo", lastHour: "Ultima ora", lastDay: "Ultime 24 ore", lastWeek: "Ultimi 7 giorni", template: "Stanza",
     allRooms: "Tutte le stanze", templates: "Stanze", name: "Nome", languages: "Lingue", skills: "Competenze",
@@ -20,7 +22,9 @@ registerStrings("admin", {
     csat: "Soddisfazione (CSAT)", sessions: "Consulenze", answered: "Risposte",
   },
   en: {
-    title: "Brand admin", keyTitle: "Your brand's API key", apiKey: "API key", open: "Open",
+    title: "Brand admin", signInTitle: "Sign in as the brand's administrator", signIn: "Sign in",
+    signInPassword: "Password", signOut: "Sign out", signedInAs: "Signed in as {name}",
+    notAdmin: "This account is not one of the brand's administrators",
     brandId: "Brand number", checkoutUrl: "Checkout webhook URL", save: "Save", figures: "Figures",
     period: "Period", lastHour: "Last hour", lastDay: "Last 24 hours", lastWeek: "Last 7 days", template: "Room",
     allRooms: "All rooms", templates: "Rooms", name: "Name", languages: "Languages", skills: "Skills",
@@ -38,16 +42,17 @@ registerStrings("admin", {
   },
 });
 
-const KEY = "avatar-care.admin-key";
+// A person signs in (the brand's API key is for its own servers); the token lasts this tab's life.
+const TOKEN = "avatar-care.admin-token";
 const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 const $ = (id) => document.getElementById(id);
-let key = sessionStorage.getItem(KEY);
+let token = sessionStorage.getItem(TOKEN);
 let lastFigures = null;
 let timer = null;
 
 mountLanguageSwitch($("lang"));
 onLanguageChange(() => lastFigures && renderFigures(lastFigures));
-const headers = () => ({ "X-API-Key": key });
+const headers = () => ({ Authorization: `Bearer ${token}` });
 const fail = (error) => ($("error").textContent = t("common.error", { message: error.message }));
 const list = (text) => text.split(",").map((x) => x.trim()).filter(Boolean);
 
@@ -71,18 +76,42 @@ function cell(text) {
   return td;
 }
 
-$("key-form").addEventListener("submit", async (event) => {
+$("sign-in-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  key = $("api-key").value.trim();
-  await open();
+  try {
+    const out = await api("/api/operators/login", {
+      method: "POST",
+      body: { brand_id: Number($("sign-in-brand").value), login: $("sign-in-login").value, password: $("sign-in-password").value },
+    });
+    $("sign-in-password").value = "";
+    if (out.operator.role !== "admin") {
+      await api("/api/operators/me/logout", { method: "POST", headers: { Authorization: `Bearer ${out.token}` } });
+      throw new Error(t("admin.notAdmin"));
+    }
+    token = out.token;
+    sessionStorage.setItem(TOKEN, token);
+    $("signed-in-as").textContent = t("admin.signedInAs", { name: out.operator.name });
+    await open();
+  } catch (error) {
+    fail(error);
+  }
+});
+
+$("sign-out").addEventListener("click", async () => {
+  clearInterval(timer);
+  await api("/api/operators/me/logout", { method: "POST", headers: headers() }).catch(() => {});
+  sessionStorage.removeItem(TOKEN);
+  token = null;
+  $("admin").hidden = true;
+  $("sign-in-section").hidden = false;
 });
 
 async function open() {
   try {
-    const brand = await api("/api/brand", { headers: headers() });
-    sessionStorage.setItem(KEY, key);
+    const [brand, me] = await Promise.all([api("/api/brand", { headers: headers() }), api("/api/operators/me", { headers: headers() })]);
+    $("signed-in-as").textContent = t("admin.signedInAs", { name: me.name });
     $("error").textContent = "";
-    $("key-section").hidden = true;
+    $("sign-in-section").hidden = true;
     $("admin").hidden = false;
     $("brand-title").textContent = brand.name;
     $("brand-id").textContent = String(brand.id);
@@ -91,7 +120,7 @@ async function open() {
     clearInterval(timer);
     timer = setInterval(refreshFigures, 2000);
   } catch (error) {
-    sessionStorage.removeItem(KEY);
+    sessionStorage.removeItem(TOKEN);
     fail(error);
   }
 }
@@ -215,4 +244,4 @@ $("operator-form").addEventListener("submit", async (event) => {
 });
 
 applyTranslations();
-if (key) open();
+if (token) open();

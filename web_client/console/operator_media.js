@@ -439,10 +439,13 @@ export async function mountOperatorMedia(container, options) {
   if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(track);
   else requestAnimationFrame((t) => track(t, null));
 
-  // the hop figures every room's customers report, from the server's /metrics
+  // the hop figures this room's customers report, from the server's /metrics/rooms/{room}
   async function fetchHops() {
     try {
-      const response = await fetch("/metrics", { cache: "no-store" });
+      const response = await fetch(`/metrics/rooms/${encodeURIComponent(roomId)}`, {
+        cache: "no-store",
+        headers: { Authorization: `Bearer ${token || operatorKey}` },
+      });
       if (response.ok) state.hops = parseHops(await response.text(), roomId);
     } catch {
       // the figures wait for the next round; the room does not depend on them

@@ -8,9 +8,12 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, HttpUrl
 
-from avatar_care.api.deps import CurrentBrandAdmin, SessionDep
+from avatar_care.api.deps import AdminActor, CurrentBrandAdmin, SessionDep
 from rooms.audit import entries, record
-from rooms.catalogue import secrets_of
+from rooms.brands import rotate_api_key
+from rooms.catalogue import rotate_secret, secrets_of
+from rooms.errors import Invalid
+from rooms.webhooks import url_problem
 
 router = APIRouter(prefix="/api/brand", tags=["brand"])
 
@@ -47,11 +50,38 @@ def get_brand(brand: CurrentBrandAdmin, db: SessionDep) -> BrandOut:
 
 
 @router.put("/checkout", response_model=BrandOut)
-def set_checkout(body: CheckoutIn, brand: CurrentBrandAdmin, db: SessionDep) -> BrandOut:
+def set_checkout(body: CheckoutIn, brand: CurrentBrandAdmin, db: SessionDep, actor: AdminActor) -> BrandOut:
+    url = str(body.checkout_url) if body.checkout_url else None
+    problem = url_problem(url) if url else None
+    if problem is not None:
+        raise Invalid(f"checkout_url: {problem}")
     s = secrets_of(db, brand.id)
-    s.checkout_url = str(body.checkout_url) if body.checkout_url else None
-    record(db, brand.id, "brand admin", "brand.checkout_url", {"url": s.checkout_url})
+    s.checkout_url = url
+    record(db, brand.id, actor, "brand.checkout_url", {"url": s.checkout_url})
     db.commit()
+    return get_brand(brand, db)
+
+
+class KeyOut(BaseModel):
+    api_key: str = Field(description="the brand's new admin API key, shown once; the old one no longer works")
+
+
+@router.post("/api-key", response_model=KeyOut)
+def rotate_key(brand: CurrentBrandAdmin, db: SessionDep, actor: AdminActor) -> KeyOut:
+    return KeyOut(api_key=rotate_api_key(db, brand, actor))
+
+
+@router.post("/join-secret", response_model=BrandOut)
+def rotate_join_secret(brand: CurrentBrandAdmin, db: SessionDep, actor: AdminActor) -> BrandOut:
+    """A new join secret: links signed with the old one are refused from now on."""
+    rotate_secret(db, brand.id, "join_secret", actor)
+    return get_brand(brand, db)
+
+
+@router.post("/webhook-secret", response_model=BrandOut)
+def rotate_webhook_secret(brand: CurrentBrandAdmin, db: SessionDep, actor: AdminActor) -> BrandOut:
+    """A new webhook secret: checkouts are signed with it from now on."""
+    rotate_secret(db, brand.id, "webhook_secret", actor)
     return get_brand(brand, db)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from avatar_care.api.deps import CurrentBrandAdmin, CurrentOperator, SessionDep
+from avatar_care.api.deps import AdminActor, CurrentBrandAdmin, CurrentOperator, SessionDep
 from rooms.catalogue import ItemSpec, add_item, brand_items
 from rooms.models import CatalogueItem
 
@@ -29,8 +29,8 @@ def out(i: CatalogueItem) -> ItemOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ItemOut)
-def add(body: ItemIn, brand: CurrentBrandAdmin, db: SessionDep) -> ItemOut:
-    return out(add_item(db, brand, ItemSpec(**body.model_dump()), "brand admin"))
+def add(body: ItemIn, brand: CurrentBrandAdmin, db: SessionDep, actor: AdminActor) -> ItemOut:
+    return out(add_item(db, brand, ItemSpec(**body.model_dump()), actor))
 
 
 @router.get("", response_model=list[ItemOut])

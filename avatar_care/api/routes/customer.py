@@ -6,22 +6,31 @@ the page keeps it so a reconnect, even after a server restart, finds the same pl
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from avatar_care.api.deps import CurrentCustomer, DeskDep, SessionDep
+from avatar_care.api.deps import (
+    CurrentCustomer,
+    DeskDep,
+    SessionDep,
+    SettingsDep,
+    bearer,
+    customer_from_token,
+)
 from avatar_care.api.input_policy import Instant
 from avatar_care.api.routes.care_sessions import session_detail
 from avatar_care.core.security import JoinClaims, JoinTokenError, unverified_brand, verify_join_token
 from rooms.avatars import template_avatar_url
-from rooms.catalogue import checkout
+from rooms.catalogue import CheckoutFailed, checkout
 from rooms.desk import CareDesk, Customer
 from rooms.errors import Conflict, Forbidden, NotFound
 from rooms.join_tokens import LinkSpent, OneTimeId, is_spent, spend
 from rooms.models import BrandSecrets, RoomTemplate
+from rooms.webhooks import WebhookPolicy
 
 router = APIRouter(prefix="/api/customer", tags=["customer"])
 
@@ -167,9 +176,14 @@ def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any
 
 
 @router.post("/chat", status_code=201)
-def chat(body: ChatIn, cs: CurrentCustomer, desk: DeskDep) -> dict[str, str]:
-    message = desk.chat(cs.id, "customer", body.text)
-    return {"text": message.text}
+async def chat(body: ChatIn, desk: DeskDep, token: Annotated[str, Depends(bearer)]) -> dict[str, str]:
+    """The token's check and the message in one trip to a worker thread (chat is the busiest write)."""
+
+    def send() -> str:
+        cs = customer_from_token(desk, token)
+        return desk.chat(cs.id, "customer", body.text).text
+
+    return {"text": await run_in_threadpool(send)}
 
 
 @router.post("/leave")
@@ -181,6 +195,8 @@ def leave(cs: CurrentCustomer, desk: DeskDep) -> dict[str, str]:
 
 @router.post("/contact-request", status_code=201)
 def contact_from_queue(body: ContactIn, cs: CurrentCustomer, desk: DeskDep, db: SessionDep) -> dict[str, Any]:
+    if cs.ended_at is not None:
+        raise Conflict(f"this consultation is {cs.state}; a message is left from the queue")
     template = db.get(RoomTemplate, cs.template_id)
     assert template is not None
     request = desk.contact_request(template, body.kind, body.contact, body.text, body.callback_at, cs.id)
@@ -199,10 +215,15 @@ def survey(body: SurveyIn, cs: CurrentCustomer, desk: DeskDep) -> dict[str, int]
 
 
 @router.post("/checkout")
-def to_checkout(cs: CurrentCustomer, db: SessionDep, desk: DeskDep) -> dict[str, int]:
+def to_checkout(cs: CurrentCustomer, db: SessionDep, desk: DeskDep, settings: SettingsDep) -> dict[str, int]:
     fresh = db.merge(cs)
     if fresh.state != "connected":
         raise Conflict("the cart goes to checkout during the consultation")
-    code = checkout(db, fresh)
+    policy = WebhookPolicy.from_settings(settings.webhook_allowed_networks, settings.webhook_ca_file)
+    try:
+        code = checkout(db, fresh, policy)
+    except CheckoutFailed as exc:
+        desk.record_event(cs.id, "checkout_failed", {"reason": exc.reason})
+        raise
     desk.record_event(cs.id, "checkout", {"status": code})
     return {"status": code}

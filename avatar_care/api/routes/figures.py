@@ -45,7 +45,7 @@ def brand_of_admin_or_supervisor(
         return brand.id
     if authorization and authorization.lower().startswith("bearer "):
         operator = operator_from_token(db, desk, authorization[7:].strip())
-        if operator.role != "supervisor":
+        if operator.role not in ("supervisor", "admin"):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "figures are for supervisors and brand admins")
         return operator.brand_id
     raise HTTPException(

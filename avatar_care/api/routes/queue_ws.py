@@ -38,36 +38,39 @@ UNAUTHORIZED = 4401
 
 
 class QueueHub:
-    """Wakes the WebSockets of a brand when the desk says something changed (from any thread)."""
+    """Wakes the WebSockets of a brand when the desk says something changed (from any thread): all
+    of them, or those whose page shows what the change is about (its session, its operator)."""
 
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.subscribers: dict[int, set[asyncio.Queue[None]]] = {}
+        self.subscribers: dict[int, dict[asyncio.Queue[None], frozenset[str]]] = {}
 
-    def notify(self, brand_id: int) -> None:
+    def notify(self, brand_id: int, about: frozenset[str] | None = None) -> None:
         if self.loop is not None and not self.loop.is_closed():
             with contextlib.suppress(RuntimeError):
-                self.loop.call_soon_threadsafe(self._wake, brand_id)
+                self.loop.call_soon_threadsafe(self._wake, brand_id, about)
 
-    def _wake(self, brand_id: int) -> None:
-        for queue in self.subscribers.get(brand_id, set()):
-            if queue.empty():
+    def _wake(self, brand_id: int, about: frozenset[str] | None) -> None:
+        for queue, shows in self.subscribers.get(brand_id, {}).items():
+            if (about is None or shows & about) and queue.empty():
                 queue.put_nowait(None)
 
     @contextlib.contextmanager
-    def subscribe(self, brand_id: int) -> Any:
+    def subscribe(self, brand_id: int, shows: frozenset[str]) -> Any:
         self.loop = asyncio.get_running_loop()
         queue: asyncio.Queue[None] = asyncio.Queue()
-        self.subscribers.setdefault(brand_id, set()).add(queue)
+        self.subscribers.setdefault(brand_id, {})[queue] = shows
         try:
             yield queue
         finally:
-            self.subscribers[brand_id].discard(queue)
+            self.subscribers[brand_id].pop(queue, None)
 
 
-async def _serve(websocket: WebSocket, brand_id: int, snapshot: Callable[[], dict[str, Any]]) -> None:
+async def _serve(
+    websocket: WebSocket, brand_id: int, shows: frozenset[str], snapshot: Callable[[], dict[str, Any]]
+) -> None:
     hub: QueueHub = websocket.app.state.queue_hub
-    with hub.subscribe(brand_id) as changes:
+    with hub.subscribe(brand_id, shows) as changes:
         receiver = asyncio.create_task(_drain(websocket))
         sent = ""
         try:
@@ -140,7 +143,7 @@ async def customer_updates(websocket: WebSocket) -> None:
         with desk.sessions() as db:
             return customer_view(desk, db, cs.id)
 
-    await _serve(websocket, cs.brand_id, snapshot)
+    await _serve(websocket, cs.brand_id, frozenset({cs.id}), snapshot)
 
 
 @router.websocket("/operator")
@@ -161,4 +164,4 @@ async def operator_updates(websocket: WebSocket) -> None:
     def snapshot() -> dict[str, Any]:
         return queue_view(desk, operator).model_dump(mode="json")
 
-    await _serve(websocket, operator.brand_id, snapshot)
+    await _serve(websocket, operator.brand_id, frozenset({operator.id}), snapshot)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from avatar_care.api.deps import CurrentBrandAdmin, SessionDep
+from avatar_care.api.deps import AdminActor, CurrentBrandAdmin, SessionDep
 from rooms.errors import NotFound
 from rooms.models import RoomTemplate
 from rooms.templates import TemplateSpec, brand_templates, create_template, get_template, update_template
@@ -67,8 +67,8 @@ def out(t: RoomTemplate) -> TemplateOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TemplateOut)
-def create(body: TemplateIn, brand: CurrentBrandAdmin, db: SessionDep) -> TemplateOut:
-    return out(create_template(db, brand, TemplateSpec(**body.model_dump()), "brand admin"))
+def create(body: TemplateIn, brand: CurrentBrandAdmin, db: SessionDep, actor: AdminActor) -> TemplateOut:
+    return out(create_template(db, brand, TemplateSpec(**body.model_dump()), actor))
 
 
 @router.get("", response_model=list[TemplateOut])
@@ -82,8 +82,10 @@ def read(template_id: str, brand: CurrentBrandAdmin, db: SessionDep) -> Template
 
 
 @router.put("/{template_id}", response_model=TemplateOut)
-def update(template_id: str, body: TemplateIn, brand: CurrentBrandAdmin, db: SessionDep) -> TemplateOut:
-    return out(update_template(db, brand, template_id, TemplateSpec(**body.model_dump()), "brand admin"))
+def update(
+    template_id: str, body: TemplateIn, brand: CurrentBrandAdmin, db: SessionDep, actor: AdminActor
+) -> TemplateOut:
+    return out(update_template(db, brand, template_id, TemplateSpec(**body.model_dump()), actor))
 
 
 @router.get("/{template_id}/public", response_model=PublicTemplate)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +16,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from rooms.clock import ManualClock
 from tests.avatar_care.api.care_support import BrandSetup, bearer, join_token, new_brand, operator
+from tests.avatar_care.api.https_receiver import Receiver, https_receiver
 
 
 @pytest.fixture
@@ -116,33 +116,23 @@ def test_join_tokens_forged_expired_replayed_and_cross_brand(
     ]
 
 
-class _Checkout(BaseHTTPRequestHandler):
-    received: ClassVar[list[tuple[bytes, str]]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Checkout.received.append((body, self.headers["X-Avatar-Care-Signature"]))
-        self.send_response(202)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def checkout_server() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), _Checkout)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/cart"
-    server.shutdown()
+def checkout_server(client: TestClient, tmp_path: Path) -> Iterator[Receiver]:
+    """The brand's checkout, on loopback: allowed here by the server's setting, as a brand inside the
+    server's own network would be."""
+    with https_receiver(tmp_path) as receiver:
+        settings = client.app.state.settings  # type: ignore[attr-defined]
+        settings.webhook_allowed_networks = ["127.0.0.0/8"]
+        settings.webhook_ca_file = receiver.ca_file
+        yield receiver
 
 
 def test_a_whole_consultation_with_chat_products_cart_checkout_and_survey(
-    client: TestClient, brand: BrandSetup, clock: ManualClock, checkout_server: str
+    client: TestClient, brand: BrandSetup, clock: ManualClock, checkout_server: Receiver
 ) -> None:
     anna = operator(client, brand, "anna")
-    client.put("/api/brand/checkout", json={"checkout_url": checkout_server}, headers=brand.admin)
+    r = client.put("/api/brand/checkout", json={"checkout_url": checkout_server.url}, headers=brand.admin)
+    assert r.status_code == 200, r.text
     item = client.post(
         "/api/catalogue",
         json={
@@ -178,7 +168,7 @@ def test_a_whole_consultation_with_chat_products_cart_checkout_and_survey(
     assert [m["text"] for m in view["chat"]] == ["Buongiorno", "Salve!"]
     assert view["shown"]["name"] == "Montatura Aria" and view["cart"][0]["quantity"] == 2
     assert client.post("/api/customer/checkout", headers=customer).json() == {"status": 202}
-    body, signature = _Checkout.received[-1]
+    body, signature = checkout_server.received[-1].body, checkout_server.received[-1].signature
     expected = "sha256=" + hmac.new(brand.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
     assert hmac.compare_digest(signature, expected)
     assert json.loads(body)["lines"][0]["name"] == "Montatura Aria"

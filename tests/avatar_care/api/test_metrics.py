@@ -8,9 +8,9 @@ from avatar_care.core.config import Settings
 
 
 def test_metrics_show_the_demo_rooms_motion_in_prometheus_text(tmp_path: Path) -> None:
-    with TestClient(create_app(Settings(data_dir=tmp_path), demo=True)) as client:
+    with TestClient(create_app(Settings(data_dir=tmp_path, metrics_token="m3tr1cs"), demo=True)) as client:
         time.sleep(0.5)  # the demo operator plays about 15 frames
-        text = client.get("/metrics").text
+        text = client.get("/metrics", headers={"Authorization": "Bearer m3tr1cs"}).text
     frames = next(
         line for line in text.splitlines() if line.startswith('avatar_care_motion_frames_total{room="demo"}')
     )
