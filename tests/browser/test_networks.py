@@ -45,7 +45,7 @@ def test_over_https_the_customer_page_gets_its_microphone_and_the_room_connects(
         port = base.rsplit(":", 1)[1]
         context = secure_browser.new_context(viewport={"width": 320, "height": 240}, locale="en-GB")
         page = context.new_page()
-        response = page.goto(f"https://{NAME}:{port}/app/room/customer.html?room=demo")
+        response = page.goto(f"https://{NAME}:{port}/app/room/customer.html?room=demo", timeout=120000)
         assert response is not None and response.headers["strict-transport-security"]
         assert page.evaluate("window.isSecureContext")
         page.wait_for_function("window.avatarCare && window.avatarCare.connected", timeout=60000)
@@ -65,7 +65,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_the_page_comes_back_to_the_room_when_the_network_does(browser: Browser, demo: str) -> None:
     context = browser.new_context(viewport={"width": 320, "height": 240}, locale="en-GB")
     page = context.new_page()
-    page.goto(demo)
+    page.goto(demo, timeout=120000)
     page.wait_for_function("window.avatarCare && window.avatarCare.packetsReceived > 10", timeout=60000)
     assert page.evaluate("window.avatarCare.peerConnections") == 1
     context.set_offline(True)  # the phone leaves the Wi-Fi...
@@ -90,7 +90,7 @@ def test_a_network_that_blocks_the_call_is_named(browser: Browser, tmp_path: Pat
     with running_server("demo", tmp_path, env=env) as (_, first_line):
         context = browser.new_context(viewport={"width": 320, "height": 240}, locale="it-IT")
         page = context.new_page()
-        page.goto(first_line.split(" ", 1)[1])
+        page.goto(first_line.split(" ", 1)[1], timeout=120000)
         page.wait_for_function(
             "window.avatarCare && window.avatarCare.connection === 'blocked'", timeout=120000
         )

@@ -15,7 +15,7 @@
 // may have been restarting) and at once when the device changes network.
 
 export const RECONNECT = {
-  disconnectedGraceMs: 3000, // "disconnected" often heals by itself within a few seconds
+  disconnectedGraceMs: 5000, // "disconnected" often heals by itself (a busy machine, a brief loss)
   attemptTimeoutMs: 15000, // an attempt that has not connected by then has failed
   maxAttempts: 3,
   backoffMs: [300, 1500, 4000],
