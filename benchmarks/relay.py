@@ -172,9 +172,6 @@ def main() -> int:
         print(f"benchmarks/relay.py: {exc}", file=sys.stderr)
         return 1
     table(runs, sent, bytes_direct, bytes_relay, cpu_one, cpu_many, args)
-    print(
-        f"the operator sent {len(sent)} frames and dropped {sent_summary['skipped']} its channel could not take at once"
-    )
     return 0
 
 

@@ -52,8 +52,6 @@ from rigging.frame import parse_frame
 RATE = 48000
 SAMPLES = 960
 FRAME_S = 1 / 30
-#: The operator sends a frame only while less than this is waiting in its channel (two frames).
-MAX_QUEUED_BYTES = 2048
 #: An audio frame louder than this RMS (of full scale 32767) carries voice, not silence.
 VOICE_RMS = 300.0
 
@@ -284,25 +282,18 @@ async def run_operator(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     sent: list[tuple[float, float]] = []
-    skipped = 0
     start = time.monotonic()
     n = 0
     while not stop.is_set() and time.monotonic() - start < args.seconds:
         t_ms = args.t0_ms + n * FRAME_S * 1000.0
         frame = dataclasses.replace(frames[n % len(frames)], t_ms=t_ms)
-        if channel.readyState != "open":
-            pass
-        elif channel.bufferedAmount > MAX_QUEUED_BYTES:
-            # a live camera does not queue: a frame the connection cannot take now is dropped, or
-            # a congested or slow association would build a backlog of seconds
-            skipped += 1
-        else:
+        if channel.readyState == "open":
             channel.send(landmark_packet.encode(frame))
             sent.append((t_ms, time.monotonic()))
         n += 1
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), max(0.0, start + n * FRAME_S - time.monotonic()))
-    emit("summary", sent=sent, skipped=skipped)
+    emit("summary", sent=sent)
     with contextlib.suppress(Exception):
         await asyncio.wait_for(pc.close(), 5)
         await ws.close()

@@ -236,10 +236,17 @@ def test_the_customer_changing_address_gets_motion_back_within_5_s_in_the_same_s
     reconnected = customer.wait_for_nth("connected", 2, 60)
     # while the customer is still there: the same session, still connected, and the room holds one
     # customer (the new peer replaced the old one)
-    time.sleep(max(0.0, reconnected["t"] + 1.0 - time.monotonic()))
+    assert reconnected["t"] - changed_at <= RESUME_WITHIN_S
     session = net.call_in("customer", lambda: customer_session(server.base, care.customer_token))
     assert session["session_id"] == care.session_id and session["live_room"]["id"] == care.room_id
-    assert net.call_in("operator", lambda: metric(server.base, "avatar_care_customers", care.room_id)) == 1
+    in_room: list[float | None] = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and in_room[-1:] != [1.0]:
+        in_room.append(
+            net.call_in("operator", lambda: metric(server.base, "avatar_care_customers", care.room_id))
+        )
+        time.sleep(0.2)
+    assert in_room[-1] == 1.0, in_room  # one customer: the new peer replaced the old one
     summary = customer.summary(120)
     assert summary["failures"] == []
     before = [t for t, *_ in summary["packets"] if t < changed_at]
