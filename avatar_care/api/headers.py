@@ -4,7 +4,7 @@
 pages' import maps, which are data, are allowed by their hash, computed from the pages when the app
 starts), WebAssembly compilation for the console's MediaPipe, pictures also from https (a brand's
 catalogue images) and ``blob:`` (three.js textures), connections to this origin (HTTP and
-WebSocket). ``frame-ancestors``: the customer's pages (``/app/customer/``, ``/app/room/``) may be
+WebSocket) and to ``blob:`` and ``data:`` (three.js fetches a model's embedded textures so). ``frame-ancestors``: the customer's pages (``/app/customer/``, ``/app/room/``) may be
 embedded by the origins in the server setting ``frame_ancestors`` (``AVATAR_CARE_FRAME_ANCESTORS``,
 space-separated, e.g. ``https://www.brand.example``; empty: by nobody); every other page by nobody.
 ``Strict-Transport-Security`` only when the request came over https (a browser ignores it on http).
@@ -50,7 +50,7 @@ def content_security_policy(script_hashes: Iterable[str], frame_ancestors: str) 
             "style-src 'self'",
             "img-src 'self' data: blob: https:",
             "media-src 'self' blob:",
-            "connect-src 'self'",
+            "connect-src 'self' blob: data:",
             "worker-src 'self' blob:",
             "object-src 'none'",
             "base-uri 'none'",
