@@ -40,6 +40,7 @@ EVERY_S = 2.0  # a burst and a raised arm every 2 s: 100 audio frames, 60 motion
 BURST_S = 0.3
 BURSTS = 6
 LIMIT_MS = 100.0
+SETTLE_MS = 12_000
 RAISED = {"rightUpperArm": rq((0, 0, 1), -80)}
 DOWN = {"rightUpperArm": rq((0, 0, 1), 70)}
 
@@ -150,8 +151,10 @@ def test_a_tone_and_a_raised_arm_sent_together_reach_the_customer_within_100_ms(
     try:
         assert ready.wait(60), "the operator peer did not connect"
         assert not errors, errors
-        # marks from before (the demo's recording plays until an operator connects) do not count
-        since = customer.evaluate("performance.now()") + 1000
+        # marks from before (the demo's recording plays until an operator connects) do not count,
+        # nor those of the first seconds, while the page learns both delays and the earlier one
+        # is held back (at most a tenth of the time passing)
+        since = customer.evaluate("performance.now()") + SETTLE_MS
         deadline = time.monotonic() + LOAD_TIMEOUT_MS / 1000
         seen_js = f"(window.avatarCare.syncMarks?.seen ?? []).filter((t) => t > {since}).length"
         while customer.evaluate(seen_js) < BURSTS and time.monotonic() < deadline and not errors:
