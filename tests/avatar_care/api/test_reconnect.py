@@ -58,7 +58,7 @@ def test_a_customer_whose_connection_died_comes_back_in_the_same_session(
         await connect(before, first_ws, {"role": "customer", "token": access})
         await wait_open(before.channel)
         await send_frames(operator_peer, 20)
-        await until(lambda: len(before.packets) >= 7)
+        await until(lambda: len(before.packets) >= 7, timeout_s=30)
         assert raised(before.packets[-1])
         live = rooms.get(room_id)
         assert live is not None
@@ -78,9 +78,9 @@ def test_a_customer_whose_connection_died_comes_back_in_the_same_session(
         assert rooms.get(room_id) is live and live.operator is not None  # the room went on
 
         await send_frames(operator_peer, 20, start_ms=2000)
-        await until(lambda: len(again.packets) >= 7)  # motion resumed
+        await until(lambda: len(again.packets) >= 7, timeout_s=30)  # motion resumed
         assert raised(again.packets[-1])
-        await until(lambda: len(again.heard) >= 50)  # and the operator's voice
+        await until(lambda: len(again.heard) >= 50, timeout_s=30)  # and the operator's voice
         assert abs(again.loudest_hz() - 440) < 30
         for person in (operator_peer, again, silent["peer"]):
             await person.close()
