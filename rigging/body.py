@@ -21,9 +21,8 @@ undefined, so the twist then follows the parent bone without turning about the l
 transport: the least turn from where the parent carries the bone) and blends smoothly into the
 bend plane as the joint bends. Upper arm: points at the elbow, twisting with the plane the elbow
 bends in (at rest the forearm would bend forward, +Z). Forearm: points at the wrist; its twist
-(pronation) follows the thumb-side direction across the palm, which is perpendicular to the forearm
-at rest and stays nearly so under wrist flexion, so the wrist's bend does not leak in; without a
-usable hand it is carried by the upper arm. Thigh: a knee bends backward, so the shin's offset from
+(pronation) is the hand's, carried back along the wrist's bend (``rigging.local_rotations``): a
+wrist bends but does not twist; without a usable hand it is carried by the upper arm. Thigh: a knee bends backward, so the shin's offset from
 the thigh's line points to the leg's back; a straight leg takes its twist from the foot (heel to
 toe). Shin and foot are carried by their parents. Both sides are solved at once (left, right).
 """
