@@ -9,7 +9,6 @@ value to what both can store.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -89,59 +88,6 @@ POOL_SIZE = 10
 POOL_OVERFLOW = 50
 
 
-class SQLiteWriters:
-    """One writer at a time in this process, queued on a lock instead of SQLite's busy handler.
-
-    SQLite lets one connection write at a time. A writer that finds the database locked sleeps in
-    SQLite's busy handler (1, 2, 5, ... up to 100 ms between tries) and does not learn when the lock
-    is freed, so with many writers the lock sat idle while they all slept: 100 customers chatting at
-    once got 6 messages a second through, where one alone got 33, and waited up to a minute
-    (benchmarks/chat_throughput.py). Here a connection takes this lock before its first INSERT,
-    UPDATE or DELETE and lets it go when its transaction commits or rolls back, so waiting writers
-    are woken the moment the one before is done, in turn. The lock is held exactly while SQLite's
-    write lock would be, so it adds no new way to deadlock; a wait past ``timeout_s`` goes on
-    without it (and meets SQLite's own busy timeout, as before). Other processes (a migration, the
-    command line) still meet SQLite's busy handler.
-    """
-
-    WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
-
-    def __init__(self, timeout_s: float = 30.0) -> None:
-        self.lock = threading.Lock()
-        self.timeout_s = timeout_s
-
-    def install(self, engine: Engine) -> None:
-        _WRITERS[engine] = self
-        event.listen(engine, "before_cursor_execute", self._before_execute)
-        for name in ("commit", "rollback"):
-            event.listen(engine, name, self._release)
-        event.listen(engine.pool, "checkin", self._checked_in)
-
-    def _before_execute(self, conn: Connection, _cursor: object, statement: str, *_args: object) -> None:
-        if "sqlite_writer" in conn.info or statement.lstrip()[:6].upper() not in self.WRITES:
-            return
-        if self.lock.acquire(timeout=self.timeout_s):
-            conn.info["sqlite_writer"] = True
-
-    def _release(self, conn: Connection) -> None:
-        if conn.info.pop("sqlite_writer", False):
-            self.lock.release()
-
-    def _checked_in(self, _dbapi_connection: object, record: object) -> None:
-        # a connection returned without commit or rollback (its transaction is rolled back by the pool)
-        info = getattr(record, "info", {})
-        if info.pop("sqlite_writer", False):
-            self.lock.release()
-
-
-_WRITERS: weakref.WeakKeyDictionary[Engine, SQLiteWriters] = weakref.WeakKeyDictionary()
-
-
-def sqlite_writers(engine: Engine) -> SQLiteWriters | None:
-    """The writers' lock of a SQLite engine (None for other databases)."""
-    return _WRITERS.get(engine)
-
-
 def make_engine(url: str) -> Engine:
     parsed = normalized_url(url)
     backend = parsed.get_backend_name()
@@ -161,7 +107,6 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
 
-        SQLiteWriters().install(engine)
         return engine
     if backend == "postgresql":
         # The name shows in pg_stat_activity, so a database shared with others tells our sessions apart.
