@@ -125,8 +125,11 @@ def json_problem(raw: bytes) -> str | None:
 
 
 # -- 2. shared constrained types ----------------------------------------------------------------
-#: A row's integer id (path or body): a positive 64-bit integer.
-RowId = Annotated[int, Field(ge=1, le=INT64_MAX)]
+#: The largest row id: the id columns are SQL ``INTEGER``, 32 bits on PostgreSQL (64 on SQLite),
+#: so a larger id can name no row on either, and a database would refuse to compare with it.
+ROW_ID_MAX: Final = 2**31 - 1
+#: A row's integer id (path or body): a positive integer the id columns can hold.
+RowId = Annotated[int, Field(ge=1, le=ROW_ID_MAX)]
 
 
 def _inside_calendar(value: datetime) -> datetime:

@@ -54,8 +54,9 @@ class JoinClaims:
     priority: int = 0
 
 
-#: Brand ids are positive 64-bit integers; a claim outside is refused before any lookup.
-_MAX_ID = 2**63 - 1
+#: Brand ids are positive integers an SQL ``INTEGER`` holds (32 bits on PostgreSQL); a claim
+#: outside is refused before any lookup.
+_MAX_ID = 2**31 - 1
 
 
 def unverified_brand(token: str) -> int:

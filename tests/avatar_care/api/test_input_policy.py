@@ -58,13 +58,13 @@ def test_integers_beyond_64_bits_in_ids_and_bodies(client: TestClient, brand: Br
 def test_join_token_claims_beyond_64_bits_or_malformed_are_refused_before_any_lookup(
     client: TestClient, brand: BrandSetup, clock: ManualClock
 ) -> None:
-    for brand_claim in (2**64 + 1, -(2**70), 2**63, 0, True, "1", 1.5):
+    for brand_claim in (2**64 + 1, -(2**70), 2**63, 2**31, 0, True, "1", 1.5):
         token = make_join_token(
             brand.join_secret, {"room": "x", "sub": "s", "jti": "j", "exp": 1, "brand": brand_claim}
         )
         assert "brand" in refused(client.post("/api/customer/join", json={"token": token}), 401)
     # a well-formed brand id nobody has, signed with a made-up secret: the same answer as a bad signature
-    forged = jwt.encode({"brand": 2**63 - 1, "room": "x", "sub": "s", "jti": "j", "exp": 1}, "guess")
+    forged = jwt.encode({"brand": 2**31 - 1, "room": "x", "sub": "s", "jti": "j", "exp": 1}, "guess")
     assert "signature" in refused(client.post("/api/customer/join", json={"token": forged}), 401)
     forged = jwt.encode({"brand": brand.id, "room": "x", "sub": "s", "jti": "j", "exp": 1}, "guess")
     assert "signature" in refused(client.post("/api/customer/join", json={"token": forged}), 401)
