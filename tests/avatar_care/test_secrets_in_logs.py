@@ -8,11 +8,9 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,31 +19,26 @@ import pytest
 from websockets.sync.client import connect
 
 from avatar_care.core.security import make_join_token
+from tests.avatar_care.api.https_receiver import Receiver, https_receiver
 from tests.support import free_port
 
 
-class _Shop(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        self.send_response(202)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[Receiver]:
+    """The brand's checkout: an HTTPS receiver on loopback, which the server is told to allow."""
+    with https_receiver(tmp_path) as receiver:
+        yield receiver
 
 
 @pytest.fixture
-def shop() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), _Shop)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/cart"
-    server.shutdown()
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path, str]]:
+def server(tmp_path: Path, shop: Receiver) -> Iterator[tuple[str, Path, str]]:
     """``avatar-care serve`` with everything it writes going to a file; yields its URL, the file and a brand key."""
-    env = os.environ | {"AVATAR_CARE_DATA_DIR": str(tmp_path / "data"), "AVATAR_CARE_QUEUE_TICK_S": "0.2"}
+    env = os.environ | {
+        "AVATAR_CARE_DATA_DIR": str(tmp_path / "data"),
+        "AVATAR_CARE_QUEUE_TICK_S": "0.2",
+        "AVATAR_CARE_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.0/8"]',
+        "AVATAR_CARE_WEBHOOK_CA_FILE": shop.ca_file,
+    }
     created = subprocess.run(
         [sys.executable, "-m", "avatar_care.cli", "brand", "create", "Ottica Rossi"],
         env=env, capture_output=True, text=True, timeout=120, check=True,
@@ -80,12 +73,12 @@ def ok(response: httpx.Response) -> Any:
     return response.json()
 
 
-def test_a_whole_journey_leaves_no_secret_in_the_log(server: tuple[str, Path, str], shop: str) -> None:
+def test_a_whole_journey_leaves_no_secret_in_the_log(server: tuple[str, Path, str], shop: Receiver) -> None:
     base, log, api_key = server
     http = httpx.Client(base_url=base, timeout=30)
     admin = {"X-API-Key": api_key}
     brand = ok(http.get("/api/brand", headers=admin))
-    ok(http.put("/api/brand/checkout", json={"checkout_url": shop}, headers=admin))
+    ok(http.put("/api/brand/checkout", json={"checkout_url": shop.url}, headers=admin))
     template = ok(http.post("/api/templates", json={"name": "Occhiali", "languages": ["it"]}, headers=admin))
     item = ok(http.post("/api/catalogue", headers=admin, json={
         "name": "Aria", "kind": "image", "media_url": "/x.png", "link": "https://shop.example/a", "price": "1"}))  # fmt: skip
