@@ -1,10 +1,9 @@
 // The standalone console of a live room (the demo's operator link): the operator's media only.
+import { addressSetting } from "../common/address.js";
 import { mountOperatorMedia } from "./operator_media.js";
 // The room's operator key comes in the fragment (#key=…), which is never sent to a server; the other
 // settings may come in either part of the address.
-const query = new URLSearchParams(location.search);
-const fragment = new URLSearchParams(location.hash.slice(1));
-const setting = (name) => fragment.get(name) ?? query.get(name);
+const setting = addressSetting;
 const key = setting("key") ?? "";
 let lang = localStorage.getItem("avatarCare.lang") ?? (navigator.language?.toLowerCase().startsWith("it") ? "it" : "en");
 const select = document.getElementById("language");

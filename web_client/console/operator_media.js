@@ -4,6 +4,7 @@
 // Publishes its live state on window.avatarCare for tests and diagnostics.
 import * as THREE from "three";
 
+import { addressSetting } from "../common/address.js";
 import { encodeLandmarkPacket } from "../src/landmark_packet.js";
 import { decodeMotionPacket } from "../src/motion_codec.js";
 import { loadAvatar, showBufferedPose } from "../room/avatar.js";
@@ -340,8 +341,8 @@ export async function mountOperatorMedia(container, options) {
 
   // edge capture: MediaPipe's holistic landmarker on the latest camera frame, one at a time, in a
   // worker (edge_tracker.js; `?capture=page` keeps it on this page's thread, as it was before)
-  const where = new URLSearchParams(location.search).get("capture") === "page" ? "page" : "worker";
-  const delegate = new URLSearchParams(location.search).get("delegate") ?? "auto";
+  const where = addressSetting("capture") === "page" ? "page" : "worker";
+  const delegate = addressSetting("delegate") ?? "auto";
   // loaded only when edge capture is chosen: in server mode this machine does no tracking at all
   let tracker = null;
   let loading = null;

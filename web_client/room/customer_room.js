@@ -5,6 +5,7 @@
 import * as THREE from "three";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
 
+import { addressHas } from "../common/address.js";
 import { decodeMotionPacket, seqNewer } from "../src/motion_codec.js";
 import { syncVoiceAndMotion } from "./av_sync.js";
 import { loadAvatar, showBufferedPose } from "./avatar.js";
@@ -193,8 +194,8 @@ export async function mountCustomerRoom(container, options) {
     state,
     audioContext: listener.context,
     analyser,
-    trace: options.trace ?? new URLSearchParams(location.search).has("trace"),
-    marks: options.syncMarks ?? new URLSearchParams(location.search).has("sync-marks"),
+    trace: options.trace ?? addressHas("trace"),
+    marks: options.syncMarks ?? addressHas("sync-marks"),
   });
   function setupPeer(pc) {
     peer = pc;
