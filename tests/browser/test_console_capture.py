@@ -20,7 +20,7 @@ def test_edge_capture_runs_in_a_worker_and_the_console_warns_when_tracking_is_sl
     media_browser: Browser, tmp_path: Path
 ) -> None:
     with demo_server(tmp_path / "data") as links:
-        console = open_page(media_browser, f"{links['operator']}&mode=edge", (1100, 900))
+        console = open_page(media_browser, f"{links['operator']}&mode=edge&capture=worker", (1100, 900))
         console.wait_for_function("window.avatarCare.trackedPerSecond > 0", timeout=LOAD_TIMEOUT_MS)
         state = console.evaluate("window.avatarCare")
         assert state["captureThread"] == "worker", state["error"]

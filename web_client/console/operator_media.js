@@ -340,8 +340,10 @@ export async function mountOperatorMedia(container, options) {
   });
 
   // edge capture: MediaPipe's holistic landmarker on the latest camera frame, one at a time, in a
-  // worker (edge_tracker.js; `?capture=page` keeps it on this page's thread, as it was before)
-  const where = addressSetting("capture") === "page" ? "page" : "worker";
+  // worker where asked (edge_tracker.js)
+  // (on the page's thread unless `capture=worker`: the worker is not yet proven in the operator's
+  // page of a consultation, where tracking did not start in the browser test)
+  const where = addressSetting("capture") === "worker" ? "worker" : "page";
   const delegate = addressSetting("delegate") ?? "auto";
   // loaded only when edge capture is chosen: in server mode this machine does no tracking at all
   let tracker = null;
