@@ -11,18 +11,17 @@ import hmac
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rooms import webhooks
 from rooms.audit import record
 from rooms.db import commit_first_wins
 from rooms.errors import Conflict, Invalid, NotFound
 from rooms.models import Brand, BrandSecrets, CareSession, CartLine, CatalogueItem
-from rooms.webhooks import WebhookPolicy
 
 logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Avatar-Care-Signature"
@@ -143,8 +142,17 @@ class CheckoutFailed(Conflict):
         self.reason = reason
 
 
-def checkout(db: Session, cs: CareSession, policy: WebhookPolicy, timeout_s: float = 10.0) -> int:
-    """POST the cart to the brand's checkout URL; the brand's HTTP status. Raises Conflict if it cannot."""
+class CartNotSent(Exception):
+    """The sender did not deliver the cart; the message says why (for the log, never the customer)."""
+
+
+#: Delivers a signed cart (URL, body, headers) and answers the brand's HTTP status, or raises
+#: CartNotSent. The I/O shell provides it (avatar_care/webhooks.py): the domain does no network I/O.
+SendCart = Callable[[str, bytes, dict[str, str]], int]
+
+
+def checkout(db: Session, cs: CareSession, send: SendCart) -> int:
+    """Send the cart to the brand's checkout URL; the brand's HTTP status. Raises Conflict if it cannot."""
     lines = cart(db, cs.id)
     if not lines:
         raise Conflict("the cart is empty")
@@ -156,11 +164,11 @@ def checkout(db: Session, cs: CareSession, policy: WebhookPolicy, timeout_s: flo
     ).encode("utf-8")
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(brand_secrets.webhook_secret, body)}
     try:
-        response = webhooks.post(brand_secrets.checkout_url, body, headers, policy, timeout_s)
-    except webhooks.WebhookRefused as exc:
+        status_code = send(brand_secrets.checkout_url, body, headers)
+    except CartNotSent as exc:
         logger.warning("checkout of session %s not sent: %s", cs.id, exc)
         raise CheckoutFailed(str(exc)) from None
-    if response.status_code >= 400:
-        logger.warning("checkout of session %s refused by the brand: HTTP %s", cs.id, response.status_code)
-        raise CheckoutFailed(f"the brand's checkout answered HTTP {response.status_code}")
-    return response.status_code
+    if status_code >= 400:
+        logger.warning("checkout of session %s refused by the brand: HTTP %s", cs.id, status_code)
+        raise CheckoutFailed(f"the brand's checkout answered HTTP {status_code}")
+    return status_code

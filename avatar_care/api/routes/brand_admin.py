@@ -9,11 +9,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, HttpUrl
 
 from avatar_care.api.deps import AdminActor, CurrentBrandAdmin, SessionDep
+from avatar_care.webhooks import url_problem
 from rooms.audit import entries, record
 from rooms.brands import rotate_api_key
 from rooms.catalogue import rotate_secret, secrets_of
 from rooms.errors import Invalid
-from rooms.webhooks import url_problem
 
 router = APIRouter(prefix="/api/brand", tags=["brand"])
 

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from avatar_care import webhooks
 from avatar_care.api.deps import (
     CurrentCustomer,
     DeskDep,
@@ -30,9 +31,10 @@ from rooms.desk import CareDesk, Customer
 from rooms.errors import Conflict, Forbidden, NotFound
 from rooms.join_tokens import LinkSpent, OneTimeId, is_spent, spend
 from rooms.models import BrandSecrets, RoomTemplate
-from rooms.webhooks import WebhookPolicy
 
 router = APIRouter(prefix="/api/customer", tags=["customer"])
+#: How long the brand's checkout may take to answer.
+CHECKOUT_TIMEOUT_S = 10.0
 
 
 class JoinIn(BaseModel):
@@ -219,9 +221,15 @@ def to_checkout(cs: CurrentCustomer, db: SessionDep, desk: DeskDep, settings: Se
     fresh = db.merge(cs)
     if fresh.state != "connected":
         raise Conflict("the cart goes to checkout during the consultation")
-    policy = WebhookPolicy.from_settings(settings.webhook_allowed_networks, settings.webhook_ca_file)
+    policy = webhooks.WebhookPolicy.from_settings(settings.webhook_allowed_networks, settings.webhook_ca_file)
     try:
-        code = checkout(db, fresh, policy)
+        code = checkout(
+            db,
+            fresh,
+            lambda url, body, headers: (
+                webhooks.post(url, body, headers, policy, CHECKOUT_TIMEOUT_S).status_code
+            ),
+        )
     except CheckoutFailed as exc:
         desk.record_event(cs.id, "checkout_failed", {"reason": exc.reason})
         raise

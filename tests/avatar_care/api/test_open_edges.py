@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from avatar_care.app import create_app
 from avatar_care.core.config import Settings
+from avatar_care.webhooks import WebhookPolicy, WebhookRefused, checked_address
 from rooms.clock import ManualClock
 from rooms.models import Avatar
-from rooms.webhooks import WebhookPolicy, WebhookRefused, checked_address
 from tests.avatar_care.api.care_support import BrandSetup, bearer, join_token, new_brand, operator
 from tests.avatar_care.api.https_receiver import https_receiver
 from tests.rigging.posed_landmarks import make_frame, rq

@@ -19,11 +19,13 @@ from dataclasses import dataclass
 import certifi
 import httpx
 
+from rooms.catalogue import CartNotSent
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class WebhookRefused(Exception):
+class WebhookRefused(CartNotSent):
     """The webhook was not sent; the message says why (for the brand's admin and the log)."""
 
 
