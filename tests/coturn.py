@@ -51,17 +51,22 @@ def running_coturn(work: Path, secret: str) -> Iterator[int]:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert proc.poll() is None, (work / "coturn.log").read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "coturn did not listen within 20 s"
-                time.sleep(0.1)
+        wait_listening(proc, port, work / "coturn.log")
         yield port
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+def wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    """Until coturn accepts TCP on ``port`` (its log in the failure if it exits or takes over 20 s)."""
+    deadline = time.monotonic() + 20
+    while True:
+        assert proc.poll() is None, log.read_text()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, "coturn did not listen within 20 s"
+            time.sleep(0.1)

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,7 +18,7 @@ from aiortc import RTCPeerConnection
 
 from avatar_care.core.config import Settings
 from avatar_care.live.ice import IceConfig, use_loopback_only
-from tests.coturn import TURNSERVER
+from tests.coturn import TURNSERVER, wait_listening
 from tests.support import free_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -111,15 +109,7 @@ def shipped_coturn(tmp_path: Path) -> Iterator[int]:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert proc.poll() is None, (tmp_path / "coturn.log").read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "coturn did not listen within 20 s"
-                time.sleep(0.1)
+        wait_listening(proc, port, tmp_path / "coturn.log")
         yield port
     finally:
         proc.terminate()
