@@ -255,7 +255,7 @@ def cpu_seconds(pid: int) -> float:
 def run(
     rooms: int, plain: bool, customers: int, json_frames: bool = False, trace_dir: Path | None = None
 ) -> tuple[int, float, float, float, float, float, dict[str, Any]]:
-    from tests.support import free_port
+    from tests.support import drain, free_port
 
     port = free_port()
     server = subprocess.Popen(
@@ -268,6 +268,7 @@ def run(
     try:
         assert server.stdout is not None
         keys = json.loads(server.stdout.readline())
+        drain(server.stdout)
         time.sleep(1.5)  # uvicorn starts listening
         frames = [x for x in (ROOT / "assets" / "demo" / "book.jsonl").read_text().splitlines() if x.strip()]
         voice = speech()

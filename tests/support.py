@@ -7,10 +7,13 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -30,6 +33,32 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def drain(stream: IO[str], keep: int = 500) -> deque[str]:
+    """Reads a child's output to its end on a thread of its own and keeps the last ``keep`` lines.
+
+    A pipe that nobody reads fills (64 KiB), and the child then blocks on its next write: a server
+    whose access log goes to stdout (uvicorn's does) stops answering partway through a test run."""
+    lines: deque[str] = deque(maxlen=keep)
+
+    def read() -> None:
+        for line in stream:
+            lines.append(line.rstrip("\n"))
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def stop(proc: subprocess.Popen[str], timeout: float = 20) -> None:
+    """SIGTERM, and SIGKILL when the process has not ended within ``timeout`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
 
 
 @contextmanager
@@ -61,6 +90,7 @@ def running_server(
     )
     assert proc.stdout is not None
     first_line = proc.stdout.readline().strip()
+    drain(proc.stdout)
     base = f"{'https' if tls_cert else 'http'}://127.0.0.1:{port}"
     verify = ssl.create_default_context(cafile=str(tls_cert)) if tls_cert else True
     deadline = time.monotonic() + 60
@@ -75,5 +105,4 @@ def running_server(
                 time.sleep(0.2)
         yield base, first_line
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        stop(proc)

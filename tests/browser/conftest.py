@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, sync_playwright
 
 from tests.support import running_server
 
@@ -53,17 +53,23 @@ def bypassing_csp(browser: Browser) -> Browser:
     return browser
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def launch_chromium(browser_type: BrowserType, *args: str) -> Browser:
+    """Debian's chromium with every test browser's flags and ``args``; its pages bypass the CSP
+    (see :func:`bypassing_csp`)."""
     assert Path(CHROMIUM).exists(), (
         "Debian's chromium is needed: apt-get install chromium (scripts/setup.sh --dev)"
     )
+    return bypassing_csp(browser_type.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *args]))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One browser per module, not per session: Playwright's synchronous API keeps an event loop
+    marked running on this thread while it is open, and the asyncio tests of later modules
+    (pytest-asyncio, ``asyncio.run``) refuse to start beside it."""
     with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-        )
-        yield bypassing_csp(b)
+        b = launch_chromium(p.chromium)
+        yield b
         b.close()
 
 

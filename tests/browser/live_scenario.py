@@ -20,9 +20,9 @@ import numpy as np
 from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, Route
 
 from rigging.kinematics import forward
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, bypassing_csp
+from tests.browser.conftest import launch_chromium
 from tests.shared_data import shared
-from tests.support import free_port
+from tests.support import drain, free_port, stop
 
 CLIP = "media/asl/book.mkv"  # a person signing "book" at a webcam: both hands rise in front of the chest
 SPEECH = "speech/sense_and_sensibility_01_austen_64kb-0870.wav"
@@ -54,18 +54,12 @@ def make_y4m(clip: Path, out: Path) -> Path:
 def launch_media_browser(browser_type: BrowserType, workdir: Path) -> Browser:
     """A Chromium whose camera is the signing clip and whose microphone is a reading voice."""
     y4m = make_y4m(shared(CLIP), workdir / "book.y4m")
-    return bypassing_csp(
-        browser_type.launch(
-            executable_path=CHROMIUM,
-            # the session browser's flags, and the fake devices
-            args=[
-                *CHROMIUM_ARGS,
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={y4m}",
-                f"--use-file-for-fake-audio-capture={shared(SPEECH)}",
-            ],
-        )
+    return launch_chromium(
+        browser_type,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={y4m}",
+        f"--use-file-for-fake-audio-capture={shared(SPEECH)}",
     )
 
 
@@ -84,6 +78,7 @@ def demo_server(data_dir: Path) -> Iterator[dict[str, str]]:
     try:
         assert proc.stdout is not None
         links = dict(proc.stdout.readline().strip().split(": ", 1) for _ in range(2))
+        drain(proc.stdout)
         assert set(links) == {"customer", "operator"}, links
         deadline = time.monotonic() + 120
         while True:
@@ -97,8 +92,7 @@ def demo_server(data_dir: Path) -> Iterator[dict[str, str]]:
         links["metrics"] = f"http://127.0.0.1:{port}/metrics"
         yield links
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc, timeout=30)
 
 
 def hold_models(context: BrowserContext) -> list[Route]:

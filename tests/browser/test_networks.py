@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import launch_chromium
 from tests.support import running_server
 from tests.tls_certificate import self_signed
 
@@ -22,15 +22,12 @@ NAME = "care.test"
 def secure_browser(browser: Browser) -> Iterator[Browser]:
     """Chromium that resolves care.test to loopback, accepts the test's own certificate and has a
     fake microphone that it may use without asking."""
-    b = browser.browser_type.launch(
-        executable_path=CHROMIUM,
-        args=[
-            *CHROMIUM_ARGS,
-            f"--host-resolver-rules=MAP {NAME} 127.0.0.1",
-            "--ignore-certificate-errors",
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-        ],
+    b = launch_chromium(
+        browser.browser_type,
+        f"--host-resolver-rules=MAP {NAME} 127.0.0.1",
+        "--ignore-certificate-errors",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
     )
     yield b
     b.close()

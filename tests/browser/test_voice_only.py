@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import launch_chromium
 from tests.browser.live_scenario import CLIP, LOAD_TIMEOUT_MS, demo_server, make_y4m, open_page
 from tests.shared_data import shared
 
@@ -66,14 +66,11 @@ def launch(browser: Browser, workdir: Path, camera: bool) -> Browser:
         if camera
         else ["--use-fake-device-for-media-stream=device-count=0"]
     )
-    return browser.browser_type.launch(
-        executable_path=CHROMIUM,
-        args=[
-            *CHROMIUM_ARGS,
-            "--use-fake-ui-for-media-stream",
-            *devices,
-            f"--use-file-for-fake-audio-capture={wav}",
-        ],
+    return launch_chromium(
+        browser.browser_type,
+        "--use-fake-ui-for-media-stream",
+        *devices,
+        f"--use-file-for-fake-audio-capture={wav}",
     )
 
 

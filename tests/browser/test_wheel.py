@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Response
 
-from tests.support import free_port
+from tests.support import drain, free_port, stop
 
 pytestmark = pytest.mark.browser
 
@@ -124,6 +124,7 @@ def installed_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install
         assert server.stdout is not None
         first_line = server.stdout.readline().strip()
         assert first_line.startswith("customer: http://127.0.0.1:"), first_line
+        drain(server.stdout)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
         while True:
@@ -138,8 +139,7 @@ def installed_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install
                 time.sleep(0.2)
         yield InstalledDemo(first_line.split(" ", 1)[1], base, work / "venv", package_dir)
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop(server)
         shutil.rmtree(work / "venv", ignore_errors=True)  # several hundred MB
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.conftest import launch_chromium
 
 #: Keeps every RTCPeerConnection the page makes, so the test can ask it which pair it selected.
 RECORD_PEERS = """
@@ -121,7 +121,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p.chromium)
         try:
             context = browser.new_context(viewport={"width": 320, "height": 240}, locale="it-IT")
             context.add_init_script(RECORD_PEERS)
