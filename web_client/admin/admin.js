@@ -1,5 +1,6 @@
 // The brand admin's page: rooms, avatars, operators, hours, checkout, and the figures (refreshed live).
 import { api, applyTranslations, formatWait, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
+import { startSingleSignOn, takeSingleSignOnResult } from "../common/sso.js";
 
 registerStrings("admin", {
   it: {
@@ -243,5 +244,21 @@ $("operator-form").addEventListener("submit", async (event) => {
   }
 });
 
+$("sso-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  startSingleSignOn($("sso-brand").value, "admin");
+});
+
 applyTranslations();
+// Back from the brand's provider: signed in (the same token as a password sign-in) or told why not.
+const sso = takeSingleSignOnResult();
+if (sso?.token) {
+  token = sso.token;
+  sessionStorage.setItem(TOKEN, token);
+} else if (sso) {
+  const show = () => ($("error").textContent = sso.error());
+  show();
+  onLanguageChange(show);
+  $("sso-brand").focus();
+}
 if (token) open();
