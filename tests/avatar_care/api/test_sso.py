@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from avatar_care.api.routes.sso import COOKIE
+from avatar_care.core.logging import redact
 from rooms.clock import ManualClock
 from tests.avatar_care.api.care_support import BrandSetup, bearer, new_brand
 from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, running_provider, sign_in_at_provider
@@ -285,3 +286,9 @@ def test_an_unreachable_provider_is_a_refusal_not_a_failure(client: TestClient, 
     assert [e["detail"]["reason"] for e in audit(client, brand) if e["action"] == "sso.refused"] == [
         "unreachable"
     ]
+
+
+def test_the_callbacks_code_and_state_never_reach_a_log_line() -> None:
+    line = '127.0.0.1:5 - "GET /api/sso/callback?code=Zx9-code_1&state=St4te-xyz&iss=http%3A%2F%2Fp HTTP/1.1" 303'
+    cleaned = redact(line)
+    assert "Zx9-code_1" not in cleaned and "St4te-xyz" not in cleaned and "/api/sso/callback" in cleaned
