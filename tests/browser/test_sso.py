@@ -102,3 +102,40 @@ def test_a_person_outside_the_brands_domain_is_refused_with_the_reason(
     page.get_by_role("button", name="Accedi", exact=True).click()
     expect(alert).to_contain_text("single sign-on only")
     context.close()
+
+
+def test_an_administrator_sets_single_sign_on_in_the_page_and_then_uses_it(
+    browser: Browser, server: str, data_dir: Path, issuer: str
+) -> None:
+    engine, sessions = open_database(Settings(data_dir=data_dir))
+    with sessions() as s:
+        brand, key = create_brand(s, "Moda Bianchi")
+    engine.dispose()
+    password = "la cassa chiude alle sette"
+    anna = {"login": "anna", "name": "Anna", "languages": ["it"], "role": "admin", "password": password}
+    r = httpx.post(f"{server}/api/operators", json=anna, headers={"X-API-Key": key}, timeout=10)
+    assert r.status_code == 201, r.text
+    context = browser.new_context(locale="en-GB", bypass_csp=False)
+    page = context.new_page()
+    page.goto(f"{server}/app/admin/index.html")
+    page.locator("#sign-in-brand").fill(str(brand.id))
+    page.get_by_role("textbox", name="Login", exact=True).fill("anna")
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_text("Signed in as Anna")).to_be_visible()
+    expect(page.locator("#sso-callback")).to_have_text(f"{server}/api/sso/callback")
+    page.get_by_label("Issuer URL (https)").fill(issuer)
+    page.get_by_label("Client id").fill(CLIENT_ID)
+    page.get_by_label("Client secret").fill(CLIENT_SECRET)
+    page.get_by_label("Email domain admitted").fill("ottica.example")
+    page.get_by_label("Local passwords off").check()
+    page.get_by_role("region", name="Single sign-on").get_by_role("button", name="Save").press("Enter")
+    expect(page.get_by_role("status")).to_have_text("Sign-in settings saved.")
+    expect(page.get_by_label("Client secret")).to_have_value("")  # never shown back
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in as the brand's administrator")).to_be_visible()
+    sign_in_by_keyboard(page, server, brand.id, "Or with your company's account", "Brand number")
+    at_the_provider(page, "giulia")
+    expect(page.get_by_text("Signed in as Giulia Rossi")).to_be_visible(timeout=20_000)
+    expect(page.locator("#brand-title")).to_have_text("Moda Bianchi")
+    context.close()
