@@ -48,8 +48,11 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
 
 
 @contextmanager
-def running_provider(redirect_uris: list[str], tmp_path: Path) -> Iterator[str]:
-    """The provider on a free loopback port, with one client; yields its issuer URL."""
+def running_provider(
+    redirect_uris: list[str], tmp_path: Path, claims_in_id_token: bool = True
+) -> Iterator[str]:
+    """The provider on a free loopback port, with one client; yields its issuer URL. The people's
+    claims go into the ID token, or (``claims_in_id_token=False``) only to the userinfo endpoint."""
     assert (HERE / "node_modules" / "oidc-provider").is_dir(), (
         "the test provider's npm packages are missing: run scripts/setup.sh --dev (npm ci in tests/oidc)"
     )
@@ -63,6 +66,7 @@ def running_provider(redirect_uris: list[str], tmp_path: Path) -> Iterator[str]:
                     "redirect_uris": redirect_uris,
                 },
                 "accounts": ACCOUNTS,
+                "claims_in_id_token": claims_in_id_token,
             }
         )
     )

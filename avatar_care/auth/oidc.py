@@ -46,6 +46,8 @@ class Provider:
     token_endpoint: str
     jwks_uri: str
     algorithms: tuple[str, ...]
+    #: where more claims about the person may be read with the access token (optional)
+    userinfo_endpoint: str | None = None
 
 
 def _refused(code: str, message: str) -> SignInRefused:
@@ -99,6 +101,9 @@ async def discover(http: httpx.AsyncClient, issuer: str) -> Provider:
         token_endpoint=_endpoint(metadata, "token_endpoint"),
         jwks_uri=_endpoint(metadata, "jwks_uri"),
         algorithms=algorithms,
+        userinfo_endpoint=_endpoint(metadata, "userinfo_endpoint")
+        if metadata.get("userinfo_endpoint")
+        else None,
     )
 
 
@@ -209,3 +214,32 @@ def claims_of_id_token(
         code = "nonce" if which == "nonce" else "invalid_token"
         raise _refused(code, f"the ID token is not valid: {which}") from None
     return dict(claims)
+
+
+async def person_claims(
+    http: httpx.AsyncClient, provider: Provider, tokens: dict[str, Any], id_claims: dict[str, Any]
+) -> dict[str, Any]:
+    """The validated ID token's claims, completed by the provider's userinfo endpoint when it has one
+    (OpenID Connect Core 5.3): providers that follow the specification closely put email, groups and
+    the like only there when an access token is issued. The userinfo answer must name the same
+    subject (5.3.2); where both hold a claim, the signed ID token's value stands."""
+    access_token = tokens.get("access_token")
+    if provider.userinfo_endpoint is None or not isinstance(access_token, str):
+        return id_claims
+    try:
+        response = await http.get(
+            provider.userinfo_endpoint,
+            headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+            timeout=TIMEOUT,
+            follow_redirects=False,
+        )
+    except httpx.HTTPError as exc:
+        raise _refused(
+            "unreachable", f"the provider's userinfo could not be read: {type(exc).__name__}"
+        ) from None
+    if response.status_code != 200:
+        raise _refused("provider", f"the provider's userinfo answered HTTP {response.status_code}")
+    info = _json_of(response, "userinfo")
+    if info.get("sub") != id_claims.get("sub"):
+        raise _refused("invalid_token", "the provider's userinfo names another subject than the ID token")
+    return info | id_claims

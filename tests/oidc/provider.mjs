@@ -1,7 +1,7 @@
 // A real OpenID provider for the single sign-on tests: panva's oidc-provider (OpenID Certified),
 // with its development sign-in pages (any login; the password is not checked) and the accounts
 // and client the test hands it. Usage: node provider.mjs CONFIG.json
-// CONFIG: {"port": 0, "client": {"client_id", "client_secret", "redirect_uris": [...]},
+// CONFIG: {"port": 0, "claims_in_id_token": true, "client": {"client_id", "client_secret", "redirect_uris": [...]},
 //          "accounts": {"login": {"email": ..., "email_verified": true, "name": ..., "groups": [...], ...}}}
 // Prints one line "listening <issuer>" once it answers.
 import { readFileSync } from "node:fs";
@@ -25,8 +25,9 @@ const port = config.port || (await freePort());
 const issuer = `http://127.0.0.1:${port}`;
 const provider = new Provider(issuer, {
   clients: [{ ...config.client, grant_types: ["authorization_code"], response_types: ["code"] }],
-  // the claims go into the ID token itself, as most providers put them
-  conformIdTokenClaims: false,
+  // true: the claims go into the ID token itself, as most providers put them; false: only to the
+  // userinfo endpoint when an access token is issued, as the specification has it
+  conformIdTokenClaims: !config.claims_in_id_token,
   claims: {
     openid: ["sub"],
     email: ["email", "email_verified"],

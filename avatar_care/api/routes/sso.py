@@ -183,7 +183,8 @@ async def callback(request: Request) -> RedirectResponse:
             tokens = await oidc.exchange_code(
                 http, provider, client_id, client_secret, _redirect_uri(request), code, verifier
             )
-            claims = await oidc.verified_claims(http, provider, tokens, client_id, nonce)
+            id_claims = await oidc.verified_claims(http, provider, tokens, client_id, nonce)
+            claims = await oidc.person_claims(http, provider, tokens, id_claims)
 
         def signed_in() -> str:
             with desk.sessions() as db:

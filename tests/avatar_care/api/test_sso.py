@@ -292,3 +292,15 @@ def test_the_callbacks_code_and_state_never_reach_a_log_line() -> None:
     line = '127.0.0.1:5 - "GET /api/sso/callback?code=Zx9-code_1&state=St4te-xyz&iss=http%3A%2F%2Fp HTTP/1.1" 303'
     cleaned = redact(line)
     assert "Zx9-code_1" not in cleaned and "St4te-xyz" not in cleaned and "/api/sso/callback" in cleaned
+
+
+def test_claims_only_at_the_userinfo_endpoint_are_read_there(client: TestClient, tmp_path: Path) -> None:
+    """A provider that puts email and groups only behind its userinfo endpoint (the specification's
+    default when an access token is issued) provisions and refuses the same way."""
+    with running_provider([CALLBACK], tmp_path, claims_in_id_token=False) as strict:
+        brand = new_brand(client, "Ottica Rossi")
+        configure(client, brand, strict)
+        _, fragment = sign_in(client, brand.id, "giulia")
+        me = client.get("/api/operators/me", headers=bearer(fragment["token"])).json()
+        assert (me["login"], me["role"]) == ("giulia@ottica.example", "admin")
+        assert sign_in(client, brand.id, "eve")[1] == {"sso_error": "domain"}
