@@ -70,7 +70,9 @@ def test_an_administrator_signs_in_at_the_admin_page_through_the_brands_provider
 ) -> None:
     context = browser.new_context(locale="en-GB", bypass_csp=False)
     page = context.new_page()
-    sign_in_by_keyboard(page, server, brand_id, "Or with your company's account", "Brand number")
+    sign_in_by_keyboard(
+        page, server, brand_id, "Or with your company's account", "Brand number (single sign-on)"
+    )
     expect(page).to_have_url(re.compile(re.escape(issuer)))
     at_the_provider(page, "giulia")
     expect(page.get_by_text("Signed in as Giulia Rossi")).to_be_visible(timeout=20_000)
@@ -87,7 +89,9 @@ def test_a_person_outside_the_brands_domain_is_refused_with_the_reason(
 ) -> None:
     context = browser.new_context(locale="it-IT", bypass_csp=False)
     page = context.new_page()
-    sign_in_by_keyboard(page, server, brand_id, "Oppure con l'account della tua azienda", "Numero del brand")
+    sign_in_by_keyboard(
+        page, server, brand_id, "Oppure con l'account della tua azienda", "Numero del brand (single sign-on)"
+    )
     at_the_provider(page, "eve")
     alert = page.get_by_role("alert")
     expect(alert).to_have_text(
@@ -134,7 +138,9 @@ def test_an_administrator_sets_single_sign_on_in_the_page_and_then_uses_it(
     expect(page.get_by_label("Client secret")).to_have_value("")  # never shown back
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in as the brand's administrator")).to_be_visible()
-    sign_in_by_keyboard(page, server, brand.id, "Or with your company's account", "Brand number")
+    sign_in_by_keyboard(
+        page, server, brand.id, "Or with your company's account", "Brand number (single sign-on)"
+    )
     at_the_provider(page, "giulia")
     expect(page.get_by_text("Signed in as Giulia Rossi")).to_be_visible(timeout=20_000)
     expect(page.locator("#brand-title")).to_have_text("Moda Bianchi")

@@ -6,8 +6,8 @@ import { registerStrings, t } from "./i18n.js";
 
 registerStrings("sso", {
   it: {
-    title: "Oppure con l'account della tua azienda", button: "Accedi con il single sign-on",
-    brand: "Numero del brand",
+    title: "Oppure con l'account della tua azienda", button: "Continua con il single sign-on",
+    brand: "Numero del brand (single sign-on)",
     help: "Si apre la pagina di accesso del tuo brand; poi torni qui, con l'accesso già fatto.",
     not_configured: "Questo brand non ha configurato il single sign-on.",
     unreachable: "Il servizio di accesso del brand non risponde. Riprova tra poco.",
@@ -25,8 +25,8 @@ registerStrings("sso", {
     unknown: "Accesso non riuscito.",
   },
   en: {
-    title: "Or with your company's account", button: "Sign in with single sign-on",
-    brand: "Brand number",
+    title: "Or with your company's account", button: "Continue with single sign-on",
+    brand: "Brand number (single sign-on)",
     help: "Your brand's sign-in page opens; then you come back here, signed in.",
     not_configured: "This brand has not set up single sign-on.",
     unreachable: "The brand's sign-in service does not answer. Try again shortly.",
