@@ -145,3 +145,18 @@ def test_an_administrator_sets_single_sign_on_in_the_page_and_then_uses_it(
     expect(page.get_by_text("Signed in as Giulia Rossi")).to_be_visible(timeout=20_000)
     expect(page.locator("#brand-title")).to_have_text("Moda Bianchi")
     context.close()
+
+
+def test_an_operator_signs_in_at_the_operator_page_through_the_brands_provider(
+    browser: Browser, server: str, issuer: str, brand_id: int
+) -> None:
+    context = browser.new_context(locale="en-GB", bypass_csp=False)
+    page = context.new_page()
+    page.goto(f"{server}/app/operator/index.html")
+    form = page.get_by_role("form", name="Or with your company's account")
+    form.get_by_label("Brand number (single sign-on)").fill(str(brand_id))
+    form.get_by_role("button", name="Continue with single sign-on").press("Enter")
+    at_the_provider(page, "marco")
+    expect(page.get_by_role("heading", name="Hello, Marco Bianchi")).to_be_visible(timeout=20_000)
+    assert "token" not in page.url
+    context.close()
