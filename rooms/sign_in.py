@@ -11,7 +11,7 @@ import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
@@ -23,6 +23,7 @@ from rooms.db import commit_first_wins
 from rooms.errors import Forbidden, Invalid
 from rooms.models import BrandSignIn, OperatorAccount, PendingOidcLogin
 from rooms.operators import ROLES
+from rooms.storable import problem
 
 #: How long a person has at the provider before the pending login is forgotten.
 PENDING_LOGIN_TTL: Final = timedelta(minutes=10)
@@ -51,7 +52,11 @@ def issuer_problem(url: str) -> str | None:
     https only, except on loopback hosts: a provider on the same machine (the tests' own, a local
     development provider, as RFC 8252 allows loopback redirects for native apps) never crosses a
     network, so plain http there exposes nothing."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a port out of range raises here)
+    except ValueError:
+        return "is not a URL"
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "must be an https URL like https://login.example.com"
     if parts.query or parts.fragment or parts.username or parts.password:
@@ -221,18 +226,31 @@ def _strings(value: object) -> tuple[str, ...]:
     return ()
 
 
+def _storable(value: object, column: Any) -> str | None:
+    """``value`` when it is text the column stores on every database (valid Unicode, no NUL,
+    short enough), else None."""
+    if not isinstance(value, str) or not value.strip() or problem(column.type, value) is not None:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    return value
+
+
 def identity_from_claims(claims: dict[str, object], role_claim: str) -> Identity:
-    """The claims this module reads, each of the type it must have (others are ignored)."""
-    subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject or len(subject) > 255:
+    """The claims this module reads, each of the type it must have and storable (others are ignored)."""
+    columns = OperatorAccount.__table__.c
+    subject = _storable(claims.get("sub"), columns.oidc_subject)
+    if subject is None:
         raise SignInRefused("invalid_token", "the provider's answer names no usable subject")
-    email = claims.get("email")
+    email = _storable(claims.get("email"), columns.email)
     name = claims.get("name")
     return Identity(
         subject=subject,
-        email=email if isinstance(email, str) and "@" in email and len(email) <= 320 else None,
+        email=email if email is not None and "@" in email else None,
         email_verified=claims.get("email_verified") is True,
-        name=name[:200] if isinstance(name, str) and name.strip() else None,
+        name=_storable(name[:200], columns.name) if isinstance(name, str) else None,
         groups=_strings(claims.get("groups")),
         role_values=_strings(claims.get(role_claim)),
     )
@@ -262,7 +280,8 @@ def role_for(row: BrandSignIn, who: Identity) -> str:
 
 def _free_login(session: Session, brand_id: int, who: Identity) -> str:
     digest = hashlib.sha256(who.subject.encode("utf-8")).hexdigest()[:10]
-    wanted = who.email or f"sso-{digest}"
+    # the login column holds 200 characters; an email may have 320
+    wanted = who.email if who.email is not None and len(who.email) <= 180 else f"sso-{digest}"
     taken = session.scalar(
         select(OperatorAccount.id).where(
             OperatorAccount.brand_id == brand_id, OperatorAccount.login == wanted

@@ -29,6 +29,8 @@ from rooms.sign_in import (
         ("https://user:pw@login.example.com", False),
         ("javascript:alert(1)", False),
         ("https://", False),
+        ("https://[::1", False),
+        ("https://login.example.com:99999", False),
     ],
 )
 def test_issuers_are_https_except_on_loopback(url: str, ok: bool) -> None:
@@ -92,6 +94,9 @@ def test_claims_of_the_wrong_type_are_ignored_not_trusted() -> None:
     assert who == Identity(
         subject="s", email=None, email_verified=False, groups=("care",), role_values=("admin",)
     )
-    for bad in ({}, {"sub": 5}, {"sub": ""}, {"sub": "x" * 256}):
+    # text no database stores (NUL, a lone surrogate, too long) is dropped, not stored half-way
+    odd = identity_from_claims({"sub": "s", "email": "a\x00@b.c", "name": "Ada\ud800"}, "role")
+    assert (odd.email, odd.name) == (None, None)
+    for bad in ({}, {"sub": 5}, {"sub": ""}, {"sub": "x" * 256}, {"sub": "a\x00"}, {"sub": "\udc00"}):
         with pytest.raises(SignInRefused):
             identity_from_claims(bad, "role")
