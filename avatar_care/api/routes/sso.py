@@ -11,6 +11,7 @@ else started (login CSRF) is refused. Every refusal sends the person back to the
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from datetime import timedelta
 from typing import Annotated, Final
@@ -137,7 +138,7 @@ async def callback(request: Request) -> RedirectResponse:
     the person found or provisioned by the brand's rule, and signed in."""
     desk: CareDesk = request.app.state.desk
     state = _param(request, "state")
-    if state is None or request.cookies.get(COOKIE) != state:
+    if state is None or not hmac.compare_digest(request.cookies.get(COOKIE, "").encode(), state.encode()):
         # no state, or not the one this browser was sent with (a link someone else started)
         refused = SignInRefused("browser", "this sign-in was not started in this browser")
         await asyncio.to_thread(_audit_refusal, desk, None, refused)
