@@ -40,6 +40,8 @@ ROUTER_MODULES: tuple[str, ...] = (
     "avatar_care.api.routes.signaling",
     "avatar_care.api.routes.metrics",
     "avatar_care.api.routes.brand_admin",
+    "avatar_care.api.routes.sign_in_settings",
+    "avatar_care.api.routes.sso",
     "avatar_care.api.routes.templates",
     "avatar_care.api.routes.operators",
     "avatar_care.api.routes.catalogue",

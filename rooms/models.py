@@ -124,6 +124,9 @@ class BrandSignIn(Base):
     oidc_group: Mapped[str | None] = mapped_column(String(200), nullable=True)
     #: the claim naming the role (admin, supervisor or operator); operator when absent
     oidc_role_claim: Mapped[str] = mapped_column(String(100), default="avatar_care_role")
+    #: the role claim's values and the role each gives (``{"care-admins": "admin"}``); None: the
+    #: claim's value names the role itself
+    oidc_role_map: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
 
 
 class PendingOidcLogin(Base):
@@ -136,6 +139,8 @@ class PendingOidcLogin(Base):
     code_verifier: Mapped[str] = mapped_column(String(128))
     nonce: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: the page the person is sent back to, signed in (a name from a fixed list, never a URL)
+    return_to: Mapped[str] = mapped_column(String(20), default="admin", server_default="admin")
 
 
 class OperatorToken(Base):

@@ -45,6 +45,8 @@ pip=(.venv/bin/python -m pip --quiet --disable-pip-version-check)
 if [ "$dev" = 1 ]; then
   "${pip[@]}" install -r requirements/dev.txt
   (cd benchmarks && npm ci --no-audit --no-fund --loglevel=error)
+  # the OpenID provider the single sign-on tests start (oidc-provider, tests/oidc/provider.mjs)
+  (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
   # Debian packages the tests drive: chromium for the browser tests, postgresql's server programs
   # (initdb, pg_ctl) for the throwaway cluster the database tests start (tests/postgres_cluster.py),
   # coturn for the TURN relay tests (tests/coturn.py, tests/network/), caddy for the reverse-proxy

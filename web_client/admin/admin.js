@@ -1,5 +1,6 @@
 // The brand admin's page: rooms, avatars, operators, hours, checkout, and the figures (refreshed live).
 import { api, applyTranslations, formatWait, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
+import { startSingleSignOn, takeSingleSignOnResult } from "../common/sso.js";
 
 registerStrings("admin", {
   it: {
@@ -20,6 +21,14 @@ registerStrings("admin", {
     presence: "Presenza", alwaysOpen: "sempre aperto", queueLength: "In coda ora", asa: "Velocità media di risposta",
     serviceLevel: "Livello di servizio (20 s)", abandonment: "Tasso di abbandono", aht: "Durata media",
     csat: "Soddisfazione (CSAT)", sessions: "Consulenze", answered: "Risposte",
+    ssoTitle: "Single sign-on", ssoCallback: "Registra questo indirizzo come redirect URI presso il tuo provider:",
+    ssoIssuer: "URL dell'issuer (https)", ssoClientId: "Client id", ssoClientSecret: "Client secret",
+    ssoSecretHelp: "Non viene più mostrato dopo il salvataggio; lascia vuoto per tenere quello salvato.",
+    ssoDomain: "Dominio email ammesso (es. example.com)", ssoGroup: "Gruppo richiesto (claim groups)",
+    ssoRoleClaim: "Claim che dà il ruolo",
+    ssoRoleMap: "Corrispondenza dei ruoli, es. care-leads=supervisor, it-admins=admin (vuoto: il claim nomina il ruolo)",
+    ssoPasswordsOff: "Password locali disattivate: le persone di questo brand accedono solo con il single sign-on",
+    ssoOff: "Disattiva il single sign-on", ssoSaved: "Impostazioni di accesso salvate.", ssoIsOff: "Single sign-on disattivato.",
   },
   en: {
     title: "Brand admin", signInTitle: "Sign in as the brand's administrator", signIn: "Sign in",
@@ -39,6 +48,14 @@ registerStrings("admin", {
     presence: "Presence", alwaysOpen: "always open", queueLength: "Waiting now", asa: "Average speed of answer",
     serviceLevel: "Service level (20 s)", abandonment: "Abandonment rate", aht: "Average handle time",
     csat: "Satisfaction (CSAT)", sessions: "Consultations", answered: "Answered",
+    ssoTitle: "Single sign-on", ssoCallback: "Register this address as the redirect URI at your provider:",
+    ssoIssuer: "Issuer URL (https)", ssoClientId: "Client id", ssoClientSecret: "Client secret",
+    ssoSecretHelp: "Never shown again once saved; leave empty to keep the one saved.",
+    ssoDomain: "Email domain admitted (e.g. example.com)", ssoGroup: "Group required (groups claim)",
+    ssoRoleClaim: "Claim that gives the role",
+    ssoRoleMap: "Role map, e.g. care-leads=supervisor, it-admins=admin (empty: the claim names the role)",
+    ssoPasswordsOff: "Local passwords off: people of this brand sign in only with single sign-on",
+    ssoOff: "Turn single sign-on off", ssoSaved: "Sign-in settings saved.", ssoIsOff: "Single sign-on is off.",
   },
 });
 
@@ -116,7 +133,7 @@ async function open() {
     $("brand-title").textContent = brand.name;
     $("brand-id").textContent = String(brand.id);
     $("checkout-url").value = brand.checkout_url || "";
-    await Promise.all([loadTemplates(), loadOperators(), loadAvatars(), refreshFigures()]);
+    await Promise.all([loadTemplates(), loadOperators(), loadAvatars(), loadSignIn(), refreshFigures()]);
     clearInterval(timer);
     timer = setInterval(refreshFigures, 2000);
   } catch (error) {
@@ -243,5 +260,66 @@ $("operator-form").addEventListener("submit", async (event) => {
   }
 });
 
+// How the brand's people sign in: its OpenID provider and rule; the secret is written, never read back.
+async function loadSignIn() {
+  const settings = await api("/api/brand/sign-in", { headers: headers() });
+  $("sso-callback").textContent = new URL(settings.callback_path, location.href).href;
+  const o = settings.oidc;
+  $("sso-issuer").value = o?.issuer ?? "";
+  $("sso-client-id").value = o?.client_id ?? "";
+  $("sso-client-secret").value = "";
+  $("sso-client-secret").required = !o?.client_secret_set;
+  $("sso-domain").value = o?.email_domain ?? "";
+  $("sso-group").value = o?.group ?? "";
+  $("sso-role-claim").value = o?.role_claim ?? "avatar_care_role";
+  $("sso-role-map").value = Object.entries(o?.role_map ?? {}).map(([k, v]) => `${k}=${v}`).join(", ");
+  $("sso-passwords-off").checked = !settings.local_passwords;
+}
+
+async function saveSignIn(oidc, localPasswords, said) {
+  $("sso-status").textContent = "";
+  try {
+    await api("/api/brand/sign-in", { method: "PUT", headers: headers(), body: { local_passwords: localPasswords, oidc } });
+    await loadSignIn();
+    $("error").textContent = "";
+    $("sso-status").textContent = t(said);
+  } catch (error) {
+    fail(error);
+  }
+}
+
+$("sso-settings-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const map = list($("sso-role-map").value).map((pair) => pair.split("=").map((x) => x.trim()));
+  if (map.some((pair) => pair.length !== 2 || !pair[0])) {
+    fail(new Error(t("admin.ssoRoleMap")));
+    return;
+  }
+  saveSignIn({
+    issuer: $("sso-issuer").value.trim(), client_id: $("sso-client-id").value.trim(),
+    client_secret: $("sso-client-secret").value || null,
+    email_domain: $("sso-domain").value.trim() || null, group: $("sso-group").value.trim() || null,
+    role_claim: $("sso-role-claim").value.trim(), role_map: map.length ? Object.fromEntries(map) : null,
+  }, !$("sso-passwords-off").checked, "admin.ssoSaved");
+});
+
+$("sso-off").addEventListener("click", () => saveSignIn(null, true, "admin.ssoIsOff"));
+
+$("sso-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  startSingleSignOn($("sso-brand").value, "admin");
+});
+
 applyTranslations();
+// Back from the brand's provider: signed in (the same token as a password sign-in) or told why not.
+const sso = takeSingleSignOnResult();
+if (sso?.token) {
+  token = sso.token;
+  sessionStorage.setItem(TOKEN, token);
+} else if (sso) {
+  const show = () => ($("error").textContent = sso.error());
+  show();
+  onLanguageChange(show);
+  $("sso-brand").focus();
+}
 if (token) open();

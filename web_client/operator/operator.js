@@ -2,6 +2,7 @@
 import { api, applyTranslations, formatWait, getLanguage, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
 import { NETWORK_STRINGS } from "../room/signaling.js";
 import { listenIn } from "./listen.js";
+import { startSingleSignOn, takeSingleSignOnResult } from "../common/sso.js";
 
 registerStrings("operator", {
   it: {
@@ -406,5 +407,21 @@ function stopListening() {
   else renderListenStatus();
 }
 
+$("sso-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  startSingleSignOn($("sso-brand").value, "operator");
+});
+
 applyTranslations();
+// Back from the brand's provider: signed in (the same token as a password sign-in) or told why not.
+const sso = takeSingleSignOnResult();
+if (sso?.token) {
+  token = sso.token;
+  localStorage.setItem(TOKEN_KEY, token);
+} else if (sso) {
+  const show = () => ($("error").textContent = sso.error());
+  show();
+  onLanguageChange(show);
+  $("sso-brand").focus();
+}
 if (token) enter();

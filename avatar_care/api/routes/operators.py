@@ -29,6 +29,7 @@ from rooms.operators import (
 )
 from rooms.passwords import MAX_LENGTH, password_problem
 from rooms.routing import Presence
+from rooms.sign_in import local_passwords_on
 
 router = APIRouter(prefix="/api/operators", tags=["operators"])
 
@@ -133,6 +134,12 @@ async def login(body: SignIn, request: Request) -> TokenOut:
 
     def find() -> tuple[str, str | None] | None:
         with desk.sessions() as db:
+            if not local_passwords_on(db, body.brand_id):
+                # the brand's own choice, not a secret: said before any password is looked at
+                raise HTTPException(
+                    status.HTTP_403_FORBIDDEN,
+                    "this brand signs in with single sign-on only; local passwords are off",
+                )
             account = account_for_login(db, body.brand_id, body.login)
             return None if account is None else (account.id, account.password_hash)
 
