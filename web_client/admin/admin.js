@@ -1,5 +1,6 @@
 // The brand admin's page: rooms, avatars, operators, hours, checkout, and the figures (refreshed live).
 import { api, applyTranslations, formatWait, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
+import { mountAvatars } from "./avatars.js";
 
 registerStrings("admin", {
   it: {
@@ -148,10 +149,13 @@ async function loadOperators() {
   }));
 }
 
-async function loadAvatars() {
-  const avatars = await api("/api/avatars", { headers: headers() }).catch(() => []);
-  $("t-avatar").replaceChildren(new Option("—", ""), ...avatars.map((a) => new Option(a.name, a.id)));
-}
+// The avatars' section; every fresh list also refills the room form's avatar choice.
+const avatarSection = mountAvatars({
+  headers,
+  fail,
+  onList: (avatars) => $("t-avatar").replaceChildren(new Option("—", ""), ...avatars.map((a) => new Option(a.name, a.id))),
+});
+const loadAvatars = () => avatarSection.load();
 
 async function refreshFigures() {
   const hours = Number($("period").value);
