@@ -38,10 +38,15 @@ def signed_in_admin(browser: Browser, server: str, data_dir: Path) -> Page:
     return page
 
 
-def upload(page: Page, name: str, file: Path) -> None:
-    page.locator("#a-name").fill(name)
-    page.get_by_label("File (VRM 0.x/1.0 or GLB)").set_input_files(str(file))
-    page.get_by_role("button", name="Upload", exact=True).click()
+def upload(page: Page, name: str, file: Path, file_label: str, button: str) -> None:
+    """Fills the upload form by its labels, as a screen reader's user finds it."""
+    page.locator("#avatar-form").get_by_label(file_label).set_input_files(str(file))
+    page.locator("#avatar-form").get_by_role("textbox").fill(name)
+    page.get_by_role("button", name=button, exact=True).click()
+
+
+def upload_en(page: Page, name: str, file: Path) -> None:
+    upload(page, name, file, "File (VRM 0.x/1.0 or GLB)", "Upload")
 
 
 def test_a_morphless_avatar_is_uploaded_with_its_warning_shown(
@@ -54,7 +59,7 @@ def test_a_morphless_avatar_is_uploaded_with_its_warning_shown(
     page = signed_in_admin(browser, server, data_dir)
     status = page.get_by_role("status").filter(has_text="Avatar")
 
-    upload(page, "Volto fermo", still)
+    upload_en(page, "Volto fermo", still)
     expect(status).to_contain_text("Avatar “Volto fermo” uploaded.")
     expect(status).to_contain_text(
         "No face morphs for aa, blink: the mouth will not move with speech; the eyes will not blink."
@@ -67,13 +72,13 @@ def test_a_morphless_avatar_is_uploaded_with_its_warning_shown(
     page.screenshot(path=str(artifacts / "admin-avatar-warning.png"), full_page=True)
 
     # an avatar with a face: uploaded, no warning, in the status or in its row
-    upload(page, "Con il viso", SHIPPED)
+    upload_en(page, "Con il viso", SHIPPED)
     expect(status).to_contain_text("Avatar “Con il viso” uploaded.")
     expect(status).not_to_contain_text("No face morphs")
     expect(page.locator("#avatar-rows tr", has_text="Con il viso").locator("td").last).to_have_text("—")
 
     # a file that is no avatar: refused with the server's reasons, and the list unchanged
-    upload(page, "Rotto", broken)
+    upload_en(page, "Rotto", broken)
     expect(page.get_by_role("alert")).to_contain_text("Avatar refused:")
     expect(page.locator("#avatar-rows tr")).to_have_count(2)
 
@@ -85,3 +90,11 @@ def test_a_morphless_avatar_is_uploaded_with_its_warning_shown(
         "gli occhi non sbatteranno le palpebre."
     )
     expect(page.get_by_role("columnheader", name="Avvertenze")).to_be_visible()
+
+    # signed out, nothing of the brand's avatars stays on the page
+    upload(page, "Volto fermo 2", still, "File (VRM 0.x/1.0 o GLB)", "Carica")
+    expect(page.get_by_role("status")).to_contain_text("Avatar «Volto fermo 2» caricato.")
+    expect(page.get_by_role("status")).to_contain_text("Nessuna espressione del viso per aa, blink")
+    page.get_by_role("button", name="Esci").click()
+    expect(page.locator("#avatar-rows tr")).to_have_count(0)
+    expect(page.locator("#avatar-status")).to_have_text("")

@@ -103,6 +103,7 @@ $("sign-out").addEventListener("click", async () => {
   await api("/api/operators/me/logout", { method: "POST", headers: headers() }).catch(() => {});
   sessionStorage.removeItem(TOKEN);
   token = null;
+  avatarSection.clear();
   $("admin").hidden = true;
   $("sign-in-section").hidden = false;
 });

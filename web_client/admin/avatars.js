@@ -112,5 +112,13 @@ export function mountAvatars({ headers, fail, onList }) {
     renderStatus();
     renderList();
   });
-  return { load };
+  // Signed out: nothing of this account's avatars stays on the page.
+  function clear() {
+    avatars = [];
+    status = null;
+    renderStatus();
+    renderList();
+  }
+
+  return { load, clear };
 }
