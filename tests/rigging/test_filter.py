@@ -19,7 +19,7 @@ from rigging.groundtruth import mocap_frames
 from rigging.kinematics import forward as forward_kinematics
 from rigging.pose import AvatarPose
 from rigging.quaternion import F64, angle_between, from_axis_angle, normalize
-from rigging.rotation_filter import RotationFilter
+from rigging.rotation_filter import RotationFilter, RotationFilterParams
 from rigging.solver import Retargeter, SolverOptions
 from tests.rigging.posed_landmarks import forward, make_frame, rq
 from tests.shared_data import shared
@@ -41,10 +41,13 @@ def gesture(t: float) -> dict[str, F64]:
     }
 
 
-def run(noise_m: float, seed: int = 0, frames: int = 240) -> tuple[list[AvatarPose], ...]:
+def run(
+    noise_m: float, seed: int = 0, frames: int = 240, params: RotationFilterParams | None = None
+) -> tuple[list[AvatarPose], ...]:
+    """The gesture solved filtered (default settings or ``params``), unfiltered, and clean."""
     rng = np.random.default_rng(seed)
     filtered, unfiltered, clean = (
-        Retargeter(),
+        Retargeter(SolverOptions(rotation_filter=params or RotationFilterParams())),
         Retargeter(SolverOptions(filter=False)),
         Retargeter(SolverOptions(filter=False)),
     )
@@ -94,7 +97,7 @@ def lag_ms(poses: list[AvatarPose], clean: list[AvatarPose]) -> float:
 
 
 # The jitter cut the filter keeps while following fast motion within a frame (2.95x at 5 mm and
-# 3.04x at 15 mm now; docs/accuracy.md). A filter that gave up smoothing for less lag falls below.
+# 3.05x at 15 mm now; docs/accuracy.md). A filter that gave up smoothing for less lag falls below.
 JITTER_CUT_FLOOR = 2.8
 
 
