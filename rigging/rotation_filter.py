@@ -43,13 +43,14 @@ _TINY: Final = 1e-300
 
 @dataclass(frozen=True)
 class RotationFilterParams:
-    #: Cutoff (Hz) of the correction when the bone is still: lower is smoother. 2.8 (with beta 0.4)
-    #: keeps the lag on the fastest tenth of a recorded walk's frames under a frame (2.0 with beta
-    #: 0.5 lagged up to 44 ms there) while still cutting webcam-sized jitter more than 3x
-    #: (docs/accuracy.md, tests/rigging/test_filter.py).
-    min_cutoff_hz: float = 2.8
+    #: Cutoff (Hz) of the correction when the bone is still: lower is smoother. 3.0 with beta
+    #: 0.55 keeps the lag on the fastest tenth of a recorded walk's frames within a frame at its
+    #: speed and at two and three times it (28.5 ms at the worst joint; 2.8 with beta 0.4 lagged
+    #: 42 ms at 3x, 2.0 with 0.5 44 ms at 1x) while still cutting webcam-sized jitter about 3x
+    #: (2.95x at 5 mm; docs/accuracy.md, tests/rigging/test_filter.py).
+    min_cutoff_hz: float = 3.0
     #: How fast the cutoff rises with angular speed (Hz per rad/s): higher follows quick moves sooner.
-    beta: float = 0.4
+    beta: float = 0.55
 
 
 def _product(a: F64, b: F64, right: F64) -> F64:

@@ -104,10 +104,16 @@ def _images(gltf: dict[str, Any], binary: bytes | None) -> list[tuple[int, bytes
     return out
 
 
+def missing_face_expressions(expressions: dict[str, int] | list[str]) -> list[str]:
+    """Which of ``FACE_EXPRESSIONS`` a face with these expressions (name -> morph binds, or the
+    names that have any) lacks, in that order: what pages name in their own language."""
+    have = {e for e in expressions if not isinstance(expressions, dict) or expressions[e]}
+    return [e for e in FACE_EXPRESSIONS if e not in have]
+
+
 def face_warnings(expressions: dict[str, int] | list[str]) -> list[str]:
     """What a face with these expressions (name -> morph binds, or the names that have any) cannot do."""
-    have = {e for e in expressions if not isinstance(expressions, dict) or expressions[e]}
-    lacking = [e for e in FACE_EXPRESSIONS if e not in have]
+    lacking = missing_face_expressions(expressions)
     if not lacking:
         return []
     what = {"aa": "the mouth will not move with speech", "blink": "the eyes will not blink"}

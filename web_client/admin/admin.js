@@ -1,6 +1,7 @@
 // The brand admin's page: rooms, avatars, operators, hours, checkout, and the figures (refreshed live).
 import { api, applyTranslations, formatWait, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
 import { startSingleSignOn, takeSingleSignOnResult } from "../common/sso.js";
+import { mountAvatars } from "./avatars.js";
 
 registerStrings("admin", {
   it: {
@@ -119,6 +120,7 @@ $("sign-out").addEventListener("click", async () => {
   await api("/api/operators/me/logout", { method: "POST", headers: headers() }).catch(() => {});
   sessionStorage.removeItem(TOKEN);
   token = null;
+  avatarSection.clear();
   $("admin").hidden = true;
   $("sign-in-section").hidden = false;
 });
@@ -165,10 +167,13 @@ async function loadOperators() {
   }));
 }
 
-async function loadAvatars() {
-  const avatars = await api("/api/avatars", { headers: headers() }).catch(() => []);
-  $("t-avatar").replaceChildren(new Option("—", ""), ...avatars.map((a) => new Option(a.name, a.id)));
-}
+// The avatars' section; every fresh list also refills the room form's avatar choice.
+const avatarSection = mountAvatars({
+  headers,
+  fail,
+  onList: (avatars) => $("t-avatar").replaceChildren(new Option("—", ""), ...avatars.map((a) => new Option(a.name, a.id))),
+});
+const loadAvatars = () => avatarSection.load();
 
 async function refreshFigures() {
   const hours = Number($("period").value);

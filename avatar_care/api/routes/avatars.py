@@ -11,7 +11,7 @@ from PIL import Image
 from pydantic import BaseModel
 
 from avatar_care.api.deps import CurrentBrandAdmin, SessionDep, SettingsDep
-from avatar_care.avatars.check import Limits, check_avatar, face_warnings
+from avatar_care.avatars.check import Limits, check_avatar, face_warnings, missing_face_expressions
 from avatar_care.avatars.staging import staged_files
 from avatar_care.avatars.thumbnail import make_thumbnail
 from rooms.avatars import add_avatar, brand_avatar, brand_avatars
@@ -30,6 +30,8 @@ class AvatarOut(BaseModel):
     expressions: list[str]
     #: What the avatar will not do (it was accepted all the same): a face without morphs stays still.
     warnings: list[str]
+    #: The face expressions behind ``warnings`` (of "aa", "blink"), for pages that word it themselves.
+    missing_face_expressions: list[str]
     url: str
     thumbnail_url: str
     created_at: datetime
@@ -44,6 +46,7 @@ def _out(avatar: Avatar) -> AvatarOut:
         bones=avatar.bones,
         expressions=avatar.expressions,
         warnings=face_warnings(avatar.expressions),
+        missing_face_expressions=missing_face_expressions(avatar.expressions),
         url=f"/media/avatars/{avatar.file_name}",
         thumbnail_url=f"/media/avatars/{avatar.thumbnail_name}",
         created_at=avatar.created_at,

@@ -108,12 +108,19 @@ def test_an_avatar_without_face_morphs_is_accepted_with_a_warning(client: TestCl
     assert body["format"] == "vrm1" and "leftIndexDistal" in body["bones"]
     assert "aa" not in body["expressions"] and "blink" not in body["expressions"]
     assert len(body["warnings"]) == 1 and body["warnings"][0].startswith("no face morphs for aa, blink")
+    assert body["missing_face_expressions"] == ["aa", "blink"]  # what the admin page words itself
     assert client.get(body["thumbnail_url"]).content.startswith(b"\x89PNG")
     # the listing says so too; an avatar with a face has no warning
     good = upload(client, key, SHIPPED.read_bytes()).json()
-    assert good["warnings"] == []
-    listed = {a["id"]: a["warnings"] for a in client.get("/api/avatars", headers={"X-API-Key": key}).json()}
-    assert listed == {body["id"]: body["warnings"], good["id"]: []}
+    assert good["warnings"] == [] and good["missing_face_expressions"] == []
+    listed = {
+        a["id"]: (a["warnings"], a["missing_face_expressions"])
+        for a in client.get("/api/avatars", headers={"X-API-Key": key}).json()
+    }
+    assert listed == {body["id"]: (body["warnings"], ["aa", "blink"]), good["id"]: ([], [])}
+    # and so does looking one up
+    one = client.get(f"/api/avatars/{body['id']}", headers={"X-API-Key": key}).json()
+    assert one["warnings"] == body["warnings"] and one["missing_face_expressions"] == ["aa", "blink"]
 
 
 def test_who_may_upload_and_see(client: TestClient) -> None:
