@@ -93,8 +93,8 @@ def test_a_morphless_avatar_is_uploaded_with_its_warning_shown(
 
     # signed out, nothing of the brand's avatars stays on the page
     upload(page, "Volto fermo 2", still, "File (VRM 0.x/1.0 o GLB)", "Carica")
-    expect(page.get_by_role("status")).to_contain_text("Avatar «Volto fermo 2» caricato.")
-    expect(page.get_by_role("status")).to_contain_text("Nessuna espressione del viso per aa, blink")
+    expect(status).to_contain_text("Avatar «Volto fermo 2» caricato.")
+    expect(status).to_contain_text("Nessuna espressione del viso per aa, blink")
     page.get_by_role("button", name="Esci").click()
     expect(page.locator("#avatar-rows tr")).to_have_count(0)
     expect(page.locator("#avatar-status")).to_have_text("")

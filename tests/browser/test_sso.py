@@ -134,7 +134,9 @@ def test_an_administrator_sets_single_sign_on_in_the_page_and_then_uses_it(
     page.get_by_label("Email domain admitted").fill("ottica.example")
     page.get_by_label("Local passwords off").check()
     page.get_by_role("region", name="Single sign-on").get_by_role("button", name="Save").press("Enter")
-    expect(page.get_by_role("status")).to_have_text("Sign-in settings saved.")
+    expect(page.get_by_role("region", name="Single sign-on").get_by_role("status")).to_have_text(
+        "Sign-in settings saved."
+    )
     expect(page.get_by_label("Client secret")).to_have_value("")  # never shown back
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in as the brand's administrator")).to_be_visible()
