@@ -126,9 +126,10 @@ function setAudioTarget(receiver, ms) {
 /**
  * Keep the voice of `receiver` (an RTCRtpReceiver) and the motion of `buffer` (a JitterBuffer) in
  * step. `audioContext`: where the voice is played (its output latency counts); `analyser`: an
- * AnalyserNode on the received voice, for the trace. Returns {close()}.
+ * AnalyserNode on the received voice, for the trace; `align` false: measure and publish only (the
+ * benchmark's peer, benchmarks/av_sync.py). Returns {close()}.
  */
-export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, analyser = null, trace = false, marks = false }) {
+export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, analyser = null, trace = false, marks = false, align = true }) {
   let previous = null;
   let current = { extraMs: 0, audioTargetMs: null };
   const recent = []; // [audioMs, motionMs] of the last MEDIAN_OF measures that count
@@ -170,9 +171,11 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
     if (recent.length > MEDIAN_OF) recent.shift();
     const audioMedian = median(recent.map((r) => r[0]));
     const motionMedian = median(recent.map((r) => r[1]));
-    current = alignment(audioMedian, motionMedian, current, outputMs);
-    buffer.setExtraDelay(current.extraMs);
-    setAudioTarget(rx, current.audioTargetMs);
+    if (align) {
+      current = alignment(audioMedian, motionMedian, current, outputMs);
+      buffer.setExtraDelay(current.extraMs);
+      setAudioTarget(rx, current.audioTargetMs);
+    }
     // the offset as it is now: the voice's wait against the motion's with the hold it has reached
     state.avSyncOffsetMs = audioMs - waited;
     state.avSync = {
