@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from avatar_care.core.config import Settings
@@ -79,7 +79,12 @@ def test_the_consultation_has_its_live_room_and_a_supervisor_listens(
     expect(customer.get_by_role("status").filter(has_text="coda")).to_contain_text("Sei 1° in coda")
 
     operator = context(media_browser, "en-GB", tokens["anna"]).new_page()
-    operator.on("console", lambda m: "capture" in m.text and capture_log.append(m.text))
+
+    def note_capture(message: ConsoleMessage) -> None:
+        if "capture" in message.text:
+            capture_log.append(message.text)
+
+    operator.on("console", note_capture)
     operator.goto(f"{server}/app/operator/index.html")
     operator.get_by_label("Presence", exact=True).select_option("available")
     accept = operator.get_by_role("button", name="Accept")
