@@ -72,7 +72,6 @@ export async function startTracker({ vision, model, inWorker = true, delegate = 
   for (const other of [inTheWorker, onThePage]) {
     other.then((t) => t !== winner && t.close(), () => {});
   }
-  if (winner.where === "page") console.warn("edge capture on the page's thread:", why);
   return winner;
 }
 
