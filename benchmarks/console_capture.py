@@ -2,8 +2,9 @@
 
 An `avatar-care demo` server and the operator's console in headless Chromium, whose fake camera is
 the signing clip (../shared/media/asl/book.mkv as a .y4m) and whose microphone a reading voice; edge
-capture with MediaPipe in a Web Worker (`capture=worker`, the default: camera frames transferred
-as ImageBitmaps, the GPU delegate where the worker has WebGL2) and on the page's own thread
+capture with MediaPipe in a Web Worker (`capture=worker`: the worker alone, without the default's
+fallback to the page; camera frames transferred as ImageBitmaps, the GPU delegate where the
+worker has WebGL2 on a real GPU) and on the page's own thread
 (`capture=page`, as before, CPU delegate), alternately, ``--runs`` times each. Per run, after the
 tracker is ready and ``--warmup`` seconds: the console's own count of tracked frames a second,
 sampled every second for ``--seconds``, the inference time, and how often the page draws (its
@@ -74,6 +75,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     results = []
+    load_before = os.getloadavg()[0]
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
         browser = launch_media_browser(p.chromium, Path(tmp))
         with demo_server(Path(tmp) / "data") as links:
@@ -82,7 +84,10 @@ def main() -> int:
                     results.append(run(browser, links, where, args.warmup, args.seconds))
         browser.close()
     load = os.getloadavg()[0]
-    print(f"console edge capture, {args.runs} runs of {args.seconds:.0f} s each way; load average {load:.1f}")
+    print(
+        f"console edge capture, {args.runs} runs of {args.seconds:.0f} s each way; "
+        f"load average {load_before:.1f} before, {load:.1f} after"
+    )
     print("capture | delegate | tracked frames/s p50 (min-max of runs) | inference ms p50 | page draws/s p50")
     medians = {}
     for where in WHERE:
@@ -99,7 +104,7 @@ def main() -> int:
     if medians["page"] > 0:
         print(f"ratio worker / page, tracked frames/s: {medians['worker'] / medians['page']:.2f}")
     if args.json:
-        args.json.write_text(json.dumps({"load": load, "runs": results}, indent=1))
+        args.json.write_text(json.dumps({"load": [load_before, load], "runs": results}, indent=1))
     return 0
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, expect
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from avatar_care.core.config import Settings
 from avatar_care.core.db import open_database
@@ -72,11 +73,18 @@ def test_the_consultation_has_its_live_room_and_a_supervisor_listens(
         "lang": "it",
     }
 
+    capture_log: list[str] = []  # the console's word on where its tracking runs, for the artifacts
     customer = context(media_browser, "it-IT").new_page()
     customer.goto(f"{server}/app/customer/index.html#token={make_join_token(secret, claims)}")
     expect(customer.get_by_role("status").filter(has_text="coda")).to_contain_text("Sei 1° in coda")
 
     operator = context(media_browser, "en-GB", tokens["anna"]).new_page()
+
+    def note_capture(message: ConsoleMessage) -> None:
+        if "capture" in message.text:
+            capture_log.append(message.text)
+
+    operator.on("console", note_capture)
     operator.goto(f"{server}/app/operator/index.html")
     operator.get_by_label("Presence", exact=True).select_option("available")
     accept = operator.get_by_role("button", name="Accept")
@@ -90,7 +98,19 @@ def test_the_consultation_has_its_live_room_and_a_supervisor_listens(
     expect(operator.locator("#media-for")).to_have_text("Live in the consultation with Lucia")
     operator.wait_for_function("window.avatarCare && window.avatarCare.connected", timeout=SLOW)
     operator_connected = time.monotonic() - accepted
-    operator.wait_for_function("window.avatarCare.tracking && window.avatarCare.framesSent > 3", timeout=SLOW)
+    try:
+        operator.wait_for_function(
+            "window.avatarCare.tracking && window.avatarCare.framesSent > 3", timeout=SLOW
+        )
+    except PlaywrightTimeoutError as exc:
+        state = operator.evaluate("window.avatarCare")
+        raise AssertionError(("the operator's tracking did not start", capture_log, state)) from exc
+    # tracking runs in a worker by default, or on the page's thread where the worker could not
+    # (and the console says why)
+    capture = operator.evaluate(
+        "({thread: window.avatarCare.captureThread, fallback: window.avatarCare.captureFallback})"
+    )
+    assert capture["thread"] == "worker" or capture["fallback"], capture
 
     received = customer.evaluate("window.avatarCare.packetsReceived")
     customer.wait_for_function(f"window.avatarCare.packetsReceived > {received + 3}", timeout=SLOW)
@@ -118,6 +138,7 @@ def test_the_consultation_has_its_live_room_and_a_supervisor_listens(
         f"accept to operator's console connected s: {operator_connected:.1f}\n"
         f"accept to customer's motion arriving s: {customer_moving:.1f}\n"
         f"listen to supervisor's first 2 kB of voice s: {supervisor_hearing:.1f}\n"
+        f"operator's tracking: {capture}\n" + "".join(f"  {line}\n" for line in capture_log)
     )
     customer.screenshot(path=str(artifacts / "consultation-customer.png"))
     operator.screenshot(path=str(artifacts / "consultation-operator.png"), full_page=True)

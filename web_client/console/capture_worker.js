@@ -8,12 +8,18 @@
 // workers do not have; its CommonJS build gives its classes through `exports`.
 //
 // Messages in: {type: "init", vision, model, delegate ("auto", "GPU" or "CPU")} then {type: "frame", bitmap, ts}.
-// Messages out: {type: "ready", delegate} or {type: "failed", message}; per frame
+// Messages out: {type: "stage", stage} while starting, then {type: "ready", delegate} or
+// {type: "failed", message}; per frame
 // {type: "result", ts, inferenceMs, result} (result: the fields the console sends, as plain data).
 /* global importScripts */
 "use strict";
 
 let landmarker = null;
+
+/** How far the worker's start has got: the page names it if the start never ends. */
+function stage(name) {
+  postMessage({ type: "stage", stage: name });
+}
 
 function plain(result) {
   const rows = (lists) => (lists ?? []).map((list) => list.map((p) => ({ x: p.x, y: p.y, z: p.z, visibility: p.visibility })));
@@ -31,12 +37,10 @@ function plain(result) {
 }
 
 /**
- * Whether this worker has WebGL2 on a real GPU: a software renderer (SwiftShader, llvmpipe) runs
- * MediaPipe's GPU graph on the CPU far slower than its own CPU delegate does.
+ * Whether `gl` (WebGL2 or null) runs on a real GPU: a software renderer (SwiftShader, llvmpipe)
+ * runs MediaPipe's GPU graph on the CPU far slower than its own CPU delegate does.
  */
-function hardwareWebGL2() {
-  if (typeof OffscreenCanvas === "undefined") return false;
-  const gl = new OffscreenCanvas(1, 1).getContext("webgl2");
+function hardware(gl) {
   if (!gl) return false;
   const info = gl.getExtension("WEBGL_debug_renderer_info");
   const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
@@ -45,22 +49,34 @@ function hardwareWebGL2() {
 
 async function init(vision, model, delegate) {
   self.exports = {};
+  stage("loading MediaPipe");
   importScripts(`${vision}/vision_bundle.cjs`);
   const { FilesetResolver, HolisticLandmarker } = self.exports;
+  stage("resolving wasm");
   const files = await FilesetResolver.forVisionTasks(`${vision}/wasm`);
+  // One canvas, one WebGL2 context: the one looked at for the GPU is the one MediaPipe uploads the
+  // frames with, on either delegate (given no canvas, MediaPipe makes a context of its own). In a
+  // Chromium whose other pages drew in software on a busy machine, a context asked for in this
+  // worker was seen never to come (the page then tracks instead: edge_tracker.js).
+  stage("checking WebGL2");
+  const canvas = new OffscreenCanvas(1, 1);
+  const gl = canvas.getContext("webgl2");
   const options = (delegate) => ({
     baseOptions: { modelAssetPath: model, delegate },
     runningMode: "VIDEO",
     outputFaceBlendshapes: true,
+    canvas,
   });
-  if (delegate === "GPU" || (delegate !== "CPU" && hardwareWebGL2())) {
+  if (delegate === "GPU" || (delegate !== "CPU" && hardware(gl))) {
     try {
+      stage("creating GPU landmarker");
       landmarker = await HolisticLandmarker.createFromOptions(files, options("GPU"));
       return "GPU";
     } catch (err) {
       console.info("no GPU delegate in this worker, tracking on the CPU:", err);
     }
   }
+  stage("creating CPU landmarker");
   landmarker = await HolisticLandmarker.createFromOptions(files, options("CPU"));
   return "CPU";
 }

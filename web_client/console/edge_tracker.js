@@ -3,30 +3,100 @@
 // comparison in docs/live-room.md and as the fallback where a worker cannot track). Both give the
 // same {detect(video, ts) -> Promise<result | null>, close()}, result in MediaPipe's shape.
 
+/** No answer from the worker to a frame within this: it is stuck, and tracking moves to the page. */
+export const FRAME_TIMEOUT_MS = 20_000;
 /**
- * @param {{vision: string, model: string, inWorker?: boolean, delegate?: "auto"|"GPU"|"CPU"}} options
- *   `delegate`: "auto" tries the GPU first in the worker (the page's thread keeps the CPU)
+ * The worker not ready (MediaPipe's wasm and model loaded) within this: the page starts a tracker
+ * of its own as well, and the first ready tracks. A few seconds on an ordinary laptop; on a
+ * two-core machine drawing in software beside other browsers it can be a minute.
  */
-export async function startTracker({ vision, model, inWorker = true, delegate = "auto" }) {
-  if (inWorker && typeof Worker !== "undefined" && typeof createImageBitmap !== "undefined") {
-    try {
-      return await workerTracker(vision, model, delegate);
-    } catch (err) {
-      console.warn("tracking in a worker failed, tracking on the page:", err);
-    }
-  }
-  return pageTracker(vision, model, delegate === "GPU" ? "GPU" : "CPU");
+export const HEAD_START_MS = 30_000;
+/** The worker not ready within this: it is given up (terminated). */
+export const READY_TIMEOUT_MS = 180_000;
+/**
+ * Stages of the worker's start that take well under a second when they work: over this, the
+ * worker is stuck there. A WebGL2 context asked for in a worker (MediaPipe draws each frame into
+ * one, on either delegate) was seen never to come in a Chromium whose other pages were drawing
+ * in software on a busy machine, while the page's own came at once.
+ */
+export const STAGE_TIMEOUT_MS = Object.freeze({ "checking WebGL2": 15_000 });
+
+/**
+ * Whether this browser can track in a worker: MediaPipe's image input there needs an
+ * OffscreenCanvas, and frames reach it as ImageBitmaps. The reason it cannot, or null.
+ */
+export function workerUnavailable(scope = globalThis) {
+  if (typeof scope.Worker === "undefined") return "no Worker";
+  if (typeof scope.createImageBitmap === "undefined") return "no createImageBitmap";
+  if (typeof scope.OffscreenCanvas === "undefined") return "no OffscreenCanvas";
+  return null;
 }
+
+/**
+ * @param {{vision: string, model: string, inWorker?: boolean, delegate?: "auto"|"GPU"|"CPU", headStartMs?: number}} options
+ *   `delegate`: "auto" tries the GPU first in the worker (the page's thread keeps the CPU)
+ * The tracker says where it runs (`where`), with which delegate, and, when it runs on the page
+ * although a worker was asked for, why (`fallback`).
+ */
+export async function startTracker({ vision, model, inWorker = true, delegate = "auto", headStartMs = HEAD_START_MS }) {
+  const onPage = async (fallback) => {
+    const tracker = await pageTracker(vision, model, delegate === "GPU" ? "GPU" : "CPU");
+    tracker.fallback = fallback;
+    return tracker;
+  };
+  if (!inWorker) return onPage(null);
+  const unavailable = workerUnavailable();
+  if (unavailable) return onPage(unavailable);
+  const inTheWorker = workerTracker(vision, model, delegate);
+  const failed = (err) => {
+    console.warn("tracking in a worker failed, tracking on the page:", err);
+    return String(err?.message ?? err);
+  };
+  let late = null;
+  const first = await Promise.race([
+    inTheWorker.then((t) => ({ t }), (err) => ({ err })),
+    new Promise((resolve) => {
+      late = setTimeout(() => resolve(null), headStartMs);
+    }),
+  ]);
+  clearTimeout(late);
+  if (first?.t) return first.t;
+  if (first?.err) return onPage(failed(first.err));
+  // The worker has had its head start and is not ready (a busy machine, or stuck): the page starts
+  // its own tracker too, and the first one ready tracks; the other is closed when it comes.
+  const why = `the capture worker was not ready in ${headStartMs / 1000} s`;
+  const onThePage = onPage(why);
+  const winner = await Promise.any([inTheWorker, onThePage]).catch((err) => {
+    throw err.errors?.at(-1) ?? err;
+  });
+  for (const other of [inTheWorker, onThePage]) {
+    other.then((t) => t !== winner && t.close(), () => {});
+  }
+  return winner;
+}
+
+/** The worker stopped answering: tracking goes on on the page. */
+export class WorkerStuck extends Error {}
 
 async function workerTracker(vision, model, delegate) {
   // named from the site root: bundled, this module's code moves into its page's file (web_client/build.mjs)
   const worker = new Worker("/app/console/capture_worker.js");
   const waiting = new Map(); // ts -> resolve
+  const stages = []; // how far its start got, for the error when it does not get there
+  let stageTimer = null;
   const ready = new Promise((resolve, reject) => {
     worker.onerror = (e) => reject(new Error(e.message || "the capture worker failed to start"));
     worker.onmessage = (e) => {
       const m = e.data;
-      if (m.type === "ready") resolve(m.delegate);
+      if (m.type === "stage") {
+        stages.push(m.stage);
+        console.info("capture worker:", m.stage);
+        clearTimeout(stageTimer);
+        const limit = STAGE_TIMEOUT_MS[m.stage];
+        if (limit) {
+          stageTimer = setTimeout(() => reject(new Error(`the capture worker's ${m.stage} took over ${limit / 1000} s`)), limit);
+        }
+      } else if (m.type === "ready") resolve(m.delegate);
       else if (m.type === "failed") reject(new Error(m.message));
       else if (m.type === "result") {
         const done = waiting.get(m.ts);
@@ -36,6 +106,16 @@ async function workerTracker(vision, model, delegate) {
       }
     };
   });
+  const timeout = setTimeout(
+    () => worker.onerror({ message: `the capture worker was not ready in ${READY_TIMEOUT_MS / 1000} s (${stages.at(-1) ?? "not started"})` }),
+    READY_TIMEOUT_MS,
+  );
+  ready
+    .finally(() => {
+      clearTimeout(timeout);
+      clearTimeout(stageTimer);
+    })
+    .catch(() => {});
   worker.postMessage({ type: "init", vision: new URL(vision, location.href).href, model: new URL(model, location.href).href, delegate });
   let used;
   try {
@@ -47,14 +127,28 @@ async function workerTracker(vision, model, delegate) {
   return {
     where: "worker",
     delegate: used,
+    fallback: null,
     async detect(video, ts) {
       const bitmap = await createImageBitmap(video);
-      const answer = new Promise((resolve) => waiting.set(ts, resolve));
+      let timer;
+      const answer = new Promise((resolve, reject) => {
+        waiting.set(ts, (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        });
+        // a worker that never answers (its thread stuck) must not stop tracking for good: the
+        // console moves to the page's thread on this error (operator_media.js)
+        timer = setTimeout(() => {
+          waiting.delete(ts);
+          reject(new WorkerStuck(`the capture worker did not answer a frame in ${FRAME_TIMEOUT_MS / 1000} s`));
+        }, FRAME_TIMEOUT_MS);
+      });
       worker.postMessage({ type: "frame", bitmap, ts }, [bitmap]); // transferred, not copied
       return answer;
     },
     close() {
       worker.postMessage({ type: "close" });
+      setTimeout(() => worker.terminate(), 1000); // one that does not close itself, in a second
       for (const done of waiting.values()) done({ result: null, inferenceMs: null });
       waiting.clear();
     },

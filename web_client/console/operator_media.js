@@ -10,7 +10,7 @@ import { decodeMotionPacket } from "../src/motion_codec.js";
 import { loadAvatar, showBufferedPose } from "../room/avatar.js";
 import { JitterBuffer } from "../room/jitter_buffer.js";
 import { NETWORK_STRINGS, openPeerLink } from "../room/signaling.js";
-import { startTracker } from "./edge_tracker.js";
+import { HEAD_START_MS, READY_TIMEOUT_MS, startTracker, WorkerStuck } from "./edge_tracker.js";
 import { parseHops } from "./hop_figures.js";
 
 const VISION = "/vendor/@mediapipe/tasks-vision";
@@ -100,6 +100,7 @@ export async function mountOperatorMedia(container, options) {
     peerConnection: "new", capture: null, hops: {}, mirrorError: null,
     camera: "starting", // "on", or the operator goes on with the voice alone: "none", "refused", "lost"
     trackedPerSecond: null, captureThread: null, delegate: null, trackingSlow: false,
+    captureFallback: null, // why tracking is on the page's thread although a worker was asked for
   };
   window.avatarCare = state;
 
@@ -340,23 +341,27 @@ export async function mountOperatorMedia(container, options) {
   });
 
   // edge capture: MediaPipe's holistic landmarker on the latest camera frame, one at a time, in a
-  // worker where asked (edge_tracker.js)
-  // (on the page's thread unless `capture=worker`: the worker is not yet proven in the operator's
-  // page of a consultation, where tracking did not start in the browser test)
-  const where = addressSetting("capture") === "worker" ? "worker" : "page";
+  // worker (edge_tracker.js), or on this page's thread where a worker cannot run, is not ready
+  // after its head start or stops answering. In the address, `capture=page` keeps it on the page
+  // and `capture=worker` in the worker alone (no race with the page: the comparison, the tests)
+  const asked = addressSetting("capture");
+  let where = asked === "page" ? "page" : "worker";
+  const headStartMs = asked === "worker" ? READY_TIMEOUT_MS : HEAD_START_MS;
   const delegate = addressSetting("delegate") ?? "auto";
   // loaded only when edge capture is chosen: in server mode this machine does no tracking at all
   let tracker = null;
   let loading = null;
   let busy = false;
   function loadTracker() {
-    loading ??= startTracker({ vision: VISION, model: MODEL, inWorker: where === "worker", delegate }).then(
+    loading ??= startTracker({ vision: VISION, model: MODEL, inWorker: where === "worker", delegate, headStartMs }).then(
       (t) => {
         if (!running) return t.close();
         tracker = t;
         trackingSince = performance.now();
         state.captureThread = t.where;
         state.delegate = t.delegate;
+        state.captureFallback = t.fallback;
+        if (t.fallback) console.warn("edge capture on the page's thread:", t.fallback);
         render();
       },
       (err) => {
@@ -364,6 +369,17 @@ export async function mountOperatorMedia(container, options) {
         console.warn("edge capture could not start:", err);
       },
     );
+  }
+  /** The worker stopped answering: tracking starts again on the page's thread. */
+  function leaveWorker(err) {
+    console.warn("edge capture moves to the page's thread:", err);
+    tracker?.close();
+    tracker = null;
+    loading = null;
+    where = "page";
+    state.captureThread = null;
+    state.captureFallback = String(err?.message ?? err);
+    loadTracker();
   }
   let running = true;
   let lastTs = -1;
@@ -390,7 +406,8 @@ export async function mountOperatorMedia(container, options) {
         },
         (err) => {
           busy = false;
-          state.error = String(err);
+          if (err instanceof WorkerStuck) leaveWorker(err);
+          else state.error = String(err);
         },
       );
     } else if (mode !== "edge") {

@@ -27,6 +27,15 @@ const EVERY_MS = 1000;
 /** differences below this are left alone (the measures themselves move by a few ms) */
 const DEADBAND_MS = 10;
 const TRACE_EVERY_MS = 10;
+const HISTORY_ROWS = 600; // the last ten minutes of measures, for a run's p50/p95
+/** at most this share of an interval's voice made up by the receiver for its wait to count */
+const MAX_CONCEALED = 0.2;
+/**
+ * decisions follow the median of this many recent measures: one second's jitter buffer wait
+ * moves by tens of ms with the talk (and by far more on a busy machine); the median does not
+ * chase a single second, and a real change is followed within three
+ */
+const MEDIAN_OF = 5;
 const TRACE_ROWS = 6000;
 const VISEMES = ["aa", "ih", "ou", "ee", "oh"];
 const MARKS_EVERY_MS = 50;
@@ -54,13 +63,36 @@ export function soundStarts(x, level, quiet) {
   return starts;
 }
 
-/** The voice's recent jitter buffer wait in ms, from two inbound-rtp audio stats, or null. */
+/**
+ * The voice's jitter buffer wait in ms over the interval between two inbound-rtp audio stats
+ * (the first measure: since the start), or null when no sample left the buffer meanwhile. Never
+ * the whole call's average: a wait learned while the connection came up is not today's.
+ */
 export function audioBufferMs(previous, current) {
   if (!current || current.jitterBufferEmittedCount === undefined) return null;
   const emitted = current.jitterBufferEmittedCount - (previous?.jitterBufferEmittedCount ?? 0);
   const delay = current.jitterBufferDelay - (previous?.jitterBufferDelay ?? 0);
-  if (emitted > 0) return (1000 * delay) / emitted;
-  return current.jitterBufferEmittedCount > 0 ? (1000 * current.jitterBufferDelay) / current.jitterBufferEmittedCount : null;
+  return emitted > 0 ? (1000 * delay) / emitted : null;
+}
+
+/**
+ * The share of the voice played in the interval that the receiver made up (concealment: the
+ * packets did not come), from two inbound-rtp audio stats; 0 where the browser does not say.
+ * A wait measured while most of the voice is made up is not a delay to match: the sender or the
+ * network was stalled, and the buffer's figures swing by seconds from one interval to the next.
+ */
+export function concealedShare(previous, current) {
+  if (!current || current.totalSamplesReceived === undefined || current.concealedSamples === undefined) return 0;
+  const total = current.totalSamplesReceived - (previous?.totalSamplesReceived ?? 0);
+  const concealed = current.concealedSamples - (previous?.concealedSamples ?? 0);
+  return total > 0 ? Math.max(0, Math.min(1, concealed / total)) : 1;
+}
+
+/** The median of a list of numbers (the mean of the middle two for an even count). */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /**
@@ -94,13 +126,17 @@ function setAudioTarget(receiver, ms) {
 /**
  * Keep the voice of `receiver` (an RTCRtpReceiver) and the motion of `buffer` (a JitterBuffer) in
  * step. `audioContext`: where the voice is played (its output latency counts); `analyser`: an
- * AnalyserNode on the received voice, for the trace. Returns {close()}.
+ * AnalyserNode on the received voice, for the trace; `align` false: measure and publish only (the
+ * benchmark's peer, benchmarks/av_sync.py). Returns {close()}.
  */
-export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, analyser = null, trace = false, marks = false }) {
+export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, analyser = null, trace = false, marks = false, align = true }) {
   let previous = null;
   let current = { extraMs: 0, audioTargetMs: null };
+  const recent = []; // [audioMs, motionMs] of the last MEDIAN_OF measures that count
+  let skipped = 0; // measures left out: the voice was mostly made up by the receiver
   state.avSyncOffsetMs = null;
   state.avSync = null;
+  state.avSyncHistory = [];
   // the page may swap its peer connection (a reconnection): either may be given as a function
   const latest = (x) => (typeof x === "function" ? x() : x);
   const timer = setInterval(async () => {
@@ -117,17 +153,42 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
       return; // closed, or not connected yet
     }
     const buffered = audioBufferMs(previous, inbound);
+    const concealed = concealedShare(previous, inbound);
     previous = inbound;
     const waited = buffer.delayMs;
     if (buffered === null || waited === null) return;
+    if (concealed > MAX_CONCEALED) {
+      // the voice did not come (a stalled sender, a lost network): nothing here to align with
+      skipped += 1;
+      state.avSync = { ...(state.avSync ?? {}), skipped };
+      return;
+    }
     const outputMs = 1000 * ((audioContext?.baseLatency ?? 0) + (audioContext?.outputLatency ?? 0));
     const audioMs = buffered + outputMs;
-    const motionMs = waited - buffer.extraMs; // the motion's own wait, without the hold added here
-    current = alignment(audioMs, motionMs, current, outputMs);
-    buffer.setExtraDelay(current.extraMs);
-    setAudioTarget(rx, current.audioTargetMs);
+    // the motion's own wait: without the hold added here (else the hold would be asked for again)
+    const motionMs = waited - buffer.extraMs;
+    recent.push([audioMs, motionMs]);
+    if (recent.length > MEDIAN_OF) recent.shift();
+    const audioMedian = median(recent.map((r) => r[0]));
+    const motionMedian = median(recent.map((r) => r[1]));
+    if (align) {
+      current = alignment(audioMedian, motionMedian, current, outputMs);
+      buffer.setExtraDelay(current.extraMs);
+      setAudioTarget(rx, current.audioTargetMs);
+    }
+    // the offset as it is now: the voice's wait against the motion's with the hold it has reached
     state.avSyncOffsetMs = audioMs - waited;
-    state.avSync = { audioMs, motionMs, extraMs: buffer.extraMs, audioTargetMs: current.audioTargetMs };
+    state.avSync = {
+      audioMs,
+      motionMs,
+      extraMs: buffer.extraMs,
+      extraTargetMs: current.extraMs,
+      audioTargetMs: current.audioTargetMs,
+      concealed,
+      skipped,
+    };
+    state.avSyncHistory.push({ atMs: performance.now(), offsetMs: state.avSyncOffsetMs, ...state.avSync });
+    if (state.avSyncHistory.length > HISTORY_ROWS) state.avSyncHistory.shift();
   }, EVERY_MS);
 
   let tracer = null;

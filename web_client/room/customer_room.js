@@ -50,6 +50,7 @@ const REPORT_EVERY_MS = 300;
  *          trace?: boolean, syncMarks?: boolean}} options  `trace` (or `?trace` in the page's address): record what is
  *          heard and shown every 10 ms in window.avatarCare.trace; `syncMarks` (`?sync-marks`):
  *          note when a sound starts and when the right arm is raised (room/av_sync.js)
+ *          `?sync-off`: voice and motion measured but not aligned (benchmarks/av_sync.py)
  * @returns {Promise<{close(): void, setLanguage(lang: string): void}>}
  */
 export async function mountCustomerRoom(container, options) {
@@ -196,6 +197,7 @@ export async function mountCustomerRoom(container, options) {
     analyser,
     trace: options.trace ?? addressHas("trace"),
     marks: options.syncMarks ?? addressHas("sync-marks"),
+    align: !addressHas("sync-off"), // measured but not aligned: for the side-by-side benchmark
   });
   function setupPeer(pc) {
     peer = pc;

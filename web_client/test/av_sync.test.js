@@ -1,15 +1,30 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { alignment, audioBufferMs, soundStarts } from "../room/av_sync.js";
+import { alignment, audioBufferMs, concealedShare, median, soundStarts } from "../room/av_sync.js";
 
 test("the voice's wait is the jitter buffer's delay per emitted sample over the last interval", () => {
   const before = { jitterBufferDelay: 2400, jitterBufferEmittedCount: 48000 }; // 50 ms a sample
   const after = { jitterBufferDelay: 2400 + 48000 * 0.08, jitterBufferEmittedCount: 96000 }; // then 80
   assert.ok(Math.abs(audioBufferMs(before, after) - 80) < 1e-9);
   assert.ok(Math.abs(audioBufferMs(null, before) - 50) < 1e-9);
-  assert.equal(audioBufferMs(after, after), (1000 * after.jitterBufferDelay) / after.jitterBufferEmittedCount);
+  // nothing left the buffer in the interval: no measure (not the call's average so far)
+  assert.equal(audioBufferMs(after, after), null);
   assert.equal(audioBufferMs(null, { kind: "audio" }), null); // a browser without the counters
+});
+
+test("an interval whose voice the receiver mostly made up is told apart", () => {
+  const before = { totalSamplesReceived: 48000, concealedSamples: 0 };
+  assert.equal(concealedShare(before, { totalSamplesReceived: 96000, concealedSamples: 4800 }), 0.1);
+  assert.equal(concealedShare(before, { totalSamplesReceived: 96000, concealedSamples: 43200 }), 0.9);
+  assert.equal(concealedShare(null, before), 0);
+  assert.equal(concealedShare(before, before), 1); // nothing played at all
+  assert.equal(concealedShare(null, { kind: "audio" }), 0); // a browser that does not say
+});
+
+test("decisions follow the median of recent measures", () => {
+  assert.equal(median([900, 60, 70]), 70); // one stalled second does not move it
+  assert.equal(median([40, 60, 70, 80]), 65);
 });
 
 test("the earlier of voice and motion is delayed, and small changes are left alone", () => {
