@@ -19,6 +19,8 @@ import httpx
 from tests.network.netns import SERVER_IP, Network
 
 PORT = 8000
+#: /metrics answers only with this bearer token (AVATAR_CARE_METRICS_TOKEN): the tests read room figures.
+METRICS_TOKEN = "metrics-token-of-the-network-tests"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -45,7 +47,15 @@ def running_avatar_care(
     """``avatar-care COMMAND --host SERVER_IP`` inside the server's namespace, until it answers."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / f"avatar-care-{command}-{port}.log"
-    full_env = os.environ | {"AVATAR_CARE_DATA_DIR": str(data_dir), "AVATAR_CARE_DATABASE_URL": ""} | env
+    full_env = (
+        os.environ
+        | {
+            "AVATAR_CARE_DATA_DIR": str(data_dir),
+            "AVATAR_CARE_DATABASE_URL": "",
+            "AVATAR_CARE_METRICS_TOKEN": METRICS_TOKEN,
+        }
+        | env
+    )
     with log.open("w") as err:
         process = subprocess.Popen(
             net.command(
@@ -185,6 +195,8 @@ def run_browser(net: Network, url: str, expect: str, seconds: float = 5.0) -> di
             expect,
             "--seconds",
             str(seconds),
+            "--metrics-token",
+            METRICS_TOKEN,
             priority=Network.TIMED,
         ),
         cwd=ROOT,
