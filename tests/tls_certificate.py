@@ -1,4 +1,5 @@
-"""A self-signed certificate for 127.0.0.1 and localhost, made at test time (python cryptography)."""
+"""A self-signed certificate for 127.0.0.1 and localhost (or other addresses), made at test time
+(python cryptography)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """Write ``cert.pem`` and ``key.pem`` into ``directory``; return their paths."""
+def self_signed(directory: Path, addresses: tuple[str, ...] = ("127.0.0.1",)) -> tuple[Path, Path]:
+    """Write ``cert.pem`` and ``key.pem`` for localhost and ``addresses`` into ``directory``; return
+    their paths. The certificate is its own authority (``SSL_CERT_FILE`` can name it)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "avatar-care test")])
     now = datetime.datetime.now(datetime.UTC)
@@ -27,7 +29,7 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                [x509.DNSName("localhost")] + [x509.IPAddress(ipaddress.ip_address(a)) for a in addresses]
             ),
             critical=False,
         )

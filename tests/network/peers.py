@@ -70,6 +70,10 @@ def rtc_configuration(ice: dict[str, Any], turn_transport: str | None = None) ->
     def wanted(url: str) -> bool:
         if turn_transport is None or not url.startswith("turn"):
             return True
+        if turn_transport == "tls":
+            return url.startswith("turns:")
+        if url.startswith("turns:"):
+            return False
         return url.endswith(f"?transport={turn_transport}") or (turn_transport == "udp" and "?" not in url)
 
     servers = []
@@ -95,6 +99,8 @@ def nominated_pair(pc: RTCPeerConnection) -> dict[str, Any]:
     inner = getattr(turn, "_TurnTransport__inner_protocol", None)
     if inner is not None:  # a relay candidate: how this peer reaches its TURN server
         relay_transport = "tcp" if type(inner).__name__ == "TurnClientTcpProtocol" else "udp"
+        if relay_transport == "tcp" and inner.transport.get_extra_info("ssl_object") is not None:
+            relay_transport = "tls"
     return {
         "local": pair.local_candidate.type,
         "remote": pair.remote_candidate.type,
@@ -334,7 +340,9 @@ def add_ice_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ice", help="RTCConfiguration JSON; default: what the server hands out with joined")
     parser.add_argument("--policy", choices=["all", "relay"], help="override the ICE transport policy")
     parser.add_argument(
-        "--turn-transport", choices=["udp", "tcp"], help="use only TURN URLs of this transport"
+        "--turn-transport",
+        choices=["udp", "tcp", "tls"],
+        help="use only TURN URLs of this transport (tls: turns: URLs; trust their certificate with SSL_CERT_FILE)",
     )
 
 
