@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.network.netns import SERVER_IP, TURN_PORT, TURN_TLS_PORT, Network
-from tests.tls_certificate import self_signed
+from tests.tls_certificate import authority_and_server
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
@@ -32,9 +32,9 @@ class Coturn:
 
     @property
     def certificate(self) -> Path:
-        """The relay's self-signed certificate for the server's address (its own authority: a peer
-        trusts it with ``SSL_CERT_FILE``)."""
-        return self.folder / "cert.pem"
+        """The authority that signed the relay's certificate for the server's address (made by the
+        test: a peer trusts it with ``SSL_CERT_FILE``)."""
+        return self.folder / "authority.pem"
 
     @property
     def log(self) -> Path:
@@ -43,7 +43,7 @@ class Coturn:
     def start(self) -> None:
         conf = self.folder / "turnserver.conf"
         if not self.certificate.exists():
-            self_signed(self.folder, (SERVER_IP,))
+            authority_and_server(self.folder, (SERVER_IP,))
         conf.write_text(config(self.folder, self.secret))
         with self.log.open("ab") as out:  # one log across restarts
             self.process = subprocess.Popen(
@@ -122,7 +122,7 @@ def process_cpu_seconds(pid: int) -> float:
 def config(folder: Path, secret: str) -> str:
     """The shipped deploy/turnserver.conf, filled in for the server's namespace: its address on the
     simulated internet (no 1:1 NAT in front of it here, so public and private are the same), this
-    test's secret, the certificate in ``folder`` (:func:`self_signed`), the log on standard output,
+    test's secret, the server certificate in ``folder`` (:func:`authority_and_server`), the log on standard output,
     database and pid file in ``folder``."""
     text = (DEPLOY / "turnserver.conf").read_text(encoding="utf-8")
     for placeholder, value in (
