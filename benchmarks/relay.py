@@ -77,7 +77,9 @@ def customer_run(
 def latencies(summary: dict[str, Any], sent: dict[float, float]) -> list[float]:
     """Milliseconds from the operator's send of each frame to the customer's receipt of its packet."""
     return [
-        (t - sent[t_ms]) * 1000.0 for t, _, t_ms, tracked in summary["packets"] if tracked and t_ms in sent
+        (t - sent[t_ms]) * 1000.0
+        for t, _, t_ms, tracked, *_ in summary["packets"]
+        if tracked and t_ms in sent
     ]
 
 

@@ -62,6 +62,10 @@ class LiveRoom:
         self.ice = ice or IceConfig()
         self.operator: RTCPeerConnection | None = None
         self.customers: dict[str, RTCPeerConnection] = {}
+        # one offer at a time per customer: a page retrying while its previous offer still waits for
+        # the old peer to close must not leave two peers, the older one's failure later taking the
+        # newer one's motion with it
+        self._offering: dict[str, asyncio.Lock] = {}
         self.listeners: dict[str, RTCPeerConnection] = {}  # supervisors, listen-only
         if relay_encoded:  # False only to measure the plain relay (decode, re-encode per listener)
             install_audio_passthrough()
@@ -187,6 +191,11 @@ class LiveRoom:
     async def customer_offer(self, customer_id: str, sdp: str) -> str:
         """A customer (re)connects: a new offer from the same id replaces their previous peer, in the
         same session (a page that lost its network comes back this way)."""
+        lock = self._offering.setdefault(customer_id, asyncio.Lock())
+        async with lock:
+            return await self._customer_offer(customer_id, sdp)
+
+    async def _customer_offer(self, customer_id: str, sdp: str) -> str:
         if customer_id in self.customers:
             await self.customer_left(customer_id)
         pc = RTCPeerConnection(self.ice.for_server())

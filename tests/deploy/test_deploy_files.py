@@ -4,8 +4,10 @@ settings, and systemd accepts the unit."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,13 +15,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from aioice import Candidate
+from aioice import Candidate, turn
 from aiortc import RTCPeerConnection
 
 from avatar_care.core.config import Settings
 from avatar_care.live.ice import IceConfig, use_loopback_only
 from tests.coturn import TURNSERVER, wait_listening
 from tests.support import free_port
+from tests.tls_certificate import self_signed
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 #: what a brand writes in place of the placeholders, here pointing at this machine's loopback
@@ -74,7 +77,10 @@ def test_the_shipped_settings_are_valid_and_match_coturns(tmp_path: Path) -> Non
     assert options["static-auth-secret"] == env["AVATAR_CARE_TURN_SECRET"]  # the same placeholder
     for url in settings.ice_servers:
         host_port = url.split(":", 1)[1].split("?")[0]
-        assert host_port == f"{options['realm']}:{options['listening-port']}", url
+        port = options["tls-listening-port"] if url.startswith("turns:") else options["listening-port"]
+        assert host_port == f"{options['realm']}:{port}", url
+    assert any(u.startswith("turns:") and u.endswith("?transport=tcp") for u in settings.ice_servers)
+    assert "no-tls" not in options and options["cert"] == "<tls-cert>" and options["pkey"] == "<tls-key>"
     assert urlsplit(settings.public_url).hostname == options["realm"]
     assert settings.trusted_proxies == ["127.0.0.1"]  # Caddy on the same machine
     assert settings.public_ip == "203.0.113.7"
@@ -85,12 +91,18 @@ def test_the_shipped_settings_are_valid_and_match_coturns(tmp_path: Path) -> Non
 
 
 @pytest.fixture
-def shipped_coturn(tmp_path: Path) -> Iterator[int]:
-    """coturn on the shipped turnserver.conf, placeholders filled for loopback and free ports."""
+def shipped_coturn(tmp_path: Path) -> Iterator[tuple[int, int, Path]]:
+    """coturn on the shipped turnserver.conf, placeholders filled for loopback, free ports and a
+    self-signed certificate: its TURN port, its TLS port and the certificate."""
     assert shutil.which(TURNSERVER), "Debian's coturn is needed: apt-get install coturn"
-    port, relay = free_port(), free_port()
-    text = fill((DEPLOY / "turnserver.conf").read_text(encoding="utf-8"))
-    text = text.replace("listening-port=3478", f"listening-port={port}")
+    port, relay, tls_port = free_port(), free_port(), free_port()
+    cert, key = self_signed(tmp_path)
+    text = fill(
+        (DEPLOY / "turnserver.conf").read_text(encoding="utf-8"),
+        {"<tls-cert>": str(cert), "<tls-key>": str(key)},
+    )
+    text = text.replace("tls-listening-port=5349", f"tls-listening-port={tls_port}")
+    text = text.replace("\nlistening-port=3478", f"\nlistening-port={port}")
     text = text.replace("min-port=49160", f"min-port={relay}").replace(
         "max-port=49999", f"max-port={relay + 20}"
     )
@@ -110,7 +122,8 @@ def shipped_coturn(tmp_path: Path) -> Iterator[int]:
     )
     try:
         wait_listening(proc, port, tmp_path / "coturn.log")
-        yield port
+        wait_listening(proc, tls_port, tmp_path / "coturn.log")
+        yield port, tls_port, cert
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -118,13 +131,14 @@ def shipped_coturn(tmp_path: Path) -> Iterator[int]:
 
 
 async def test_coturn_on_the_shipped_configuration_relays_for_the_shipped_settings(
-    tmp_path: Path, shipped_coturn: int
+    tmp_path: Path, shipped_coturn: tuple[int, int, Path]
 ) -> None:
+    port, tls_port, cert = shipped_coturn
     settings = shipped_settings(tmp_path, host="127.0.0.1")
     ice = IceConfig.from_settings(settings)
     # the shipped settings name port 3478; here coturn listens on a free one
     ice = IceConfig(
-        urls=tuple(u.replace(":3478", f":{shipped_coturn}") for u in ice.urls),
+        urls=tuple(u.replace(":3478", f":{port}") for u in ice.urls),
         turn_secret=ice.turn_secret,
         ttl_s=ice.ttl_s,
     )
@@ -143,6 +157,28 @@ async def test_coturn_on_the_shipped_configuration_relays_for_the_shipped_settin
         if x.startswith("a=candidate:")
     }
     assert {"host", "relay"} <= kinds, sdp
+    # TURN over TLS on the shipped lines: an allocation through TLS, the certificate checked
+    minted = ice.for_page("customer-1")["iceServers"]
+    assert isinstance(minted, list)
+    credentials = minted[-1]
+    context = ssl.create_default_context(cafile=str(cert))
+    relay, _ = await asyncio.wait_for(
+        turn.create_turn_endpoint(
+            asyncio.DatagramProtocol,
+            server_addr=("127.0.0.1", tls_port),
+            username=credentials["username"],
+            password=credentials["credential"],
+            ssl=context,
+            transport="tcp",
+        ),
+        20,
+    )
+    try:
+        assert relay.get_extra_info("sockname")[0] == "203.0.113.7"  # relayed, on the public address
+        inner = relay._TurnTransport__inner_protocol.transport  # type: ignore[attr-defined]
+        assert inner.get_extra_info("ssl_object") is not None  # it went over TLS
+    finally:
+        relay.close()
 
 
 def test_systemd_accepts_the_unit(tmp_path: Path) -> None:

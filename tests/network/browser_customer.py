@@ -46,8 +46,8 @@ async () => {
 
 #: The motion packets the server's demo room sent so far (its /metrics, fetched by the page).
 SERVER_SENT = """
-async () => {
-  const text = await (await fetch("/metrics")).text();
+async (token) => {
+  const text = await (await fetch("/metrics", {headers: {Authorization: `Bearer ${token}`}})).text();
   const line = text.split("\\n").find((l) => l.startsWith('avatar_care_motion_packets_sent_total{room="demo"}'));
   return line ? Number(line.split(" ").pop()) : null;
 }
@@ -68,18 +68,18 @@ async () => {
 """
 
 
-def connect(page: Page, seconds: float) -> dict[str, Any]:
+def connect(page: Page, seconds: float, metrics_token: str) -> dict[str, Any]:
     page.wait_for_function("window.avatarCare && window.avatarCare.connected", timeout=90000)
     page.wait_for_function("window.avatarCare.packetsReceived > 0", timeout=30000)
     page.wait_for_timeout(500)
-    channel_before, sent_before = page.evaluate(CHANNEL_MESSAGES), page.evaluate(SERVER_SENT)
+    channel_before, sent_before = page.evaluate(CHANNEL_MESSAGES), page.evaluate(SERVER_SENT, metrics_token)
     before, t0 = page.evaluate("window.avatarCare.packetsReceived"), time.monotonic()
     levels = []
     while time.monotonic() < t0 + seconds:  # the voice's level now and then (speech has pauses)
         levels.append(page.evaluate("window.avatarCare.audioLevel"))
         page.wait_for_timeout(200)
     after, t1 = page.evaluate("window.avatarCare.packetsReceived"), time.monotonic()
-    channel_after, sent_after = page.evaluate(CHANNEL_MESSAGES), page.evaluate(SERVER_SENT)
+    channel_after, sent_after = page.evaluate(CHANNEL_MESSAGES), page.evaluate(SERVER_SENT, metrics_token)
     # the page's own handler runs on its main thread, which a busy machine delays: has it handled
     # every message the channel had received, a few seconds later?
     try:
@@ -119,6 +119,7 @@ def main() -> int:
     parser.add_argument("url")
     parser.add_argument("expect", choices=["connect", "blocked"])
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--metrics-token", default="", help="the server's AVATAR_CARE_METRICS_TOKEN")
     args = parser.parse_args()
     with sync_playwright() as p:
         browser = launch_chromium(p.chromium)
@@ -127,7 +128,9 @@ def main() -> int:
             context.add_init_script(RECORD_PEERS)
             page = context.new_page()
             page.goto(args.url)
-            result = connect(page, args.seconds) if args.expect == "connect" else blocked(page)
+            result = (
+                connect(page, args.seconds, args.metrics_token) if args.expect == "connect" else blocked(page)
+            )
         except Exception as exc:  # the test reads what went wrong
             result = {"error": f"{type(exc).__name__}: {exc}"}
         finally:

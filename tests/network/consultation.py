@@ -95,9 +95,11 @@ def customer_session(base: str, token: str) -> dict[str, object]:
     return dict(r.json())
 
 
-def metric(base: str, name: str, room: str) -> float | None:
-    """One room's gauge or counter from ``/metrics``."""
-    text = httpx.get(f"{base}/metrics", timeout=30).text
+def metric(base: str, name: str, room: str, token: str) -> float | None:
+    """One room's gauge or counter from ``/metrics`` (``token``: the server's metrics token)."""
+    answer = httpx.get(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    text = answer.text
     for line in text.splitlines():
         if line.startswith(name + "{") and f'room="{room}"' in line:
             return float(line.rsplit(" ", 1)[1])

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.network.netns import SERVER_IP, TURN_PORT, Network
+from tests.network.netns import SERVER_IP, TURN_PORT, TURN_TLS_PORT, Network
+from tests.tls_certificate import authority_and_server
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
@@ -30,11 +31,19 @@ class Coturn:
     process: subprocess.Popen[bytes] | None = None
 
     @property
+    def certificate(self) -> Path:
+        """The authority that signed the relay's certificate for the server's address (made by the
+        test: a peer trusts it with ``SSL_CERT_FILE``)."""
+        return self.folder / "authority.pem"
+
+    @property
     def log(self) -> Path:
         return self.folder / "turnserver.log"
 
     def start(self) -> None:
         conf = self.folder / "turnserver.conf"
+        if not self.certificate.exists():
+            authority_and_server(self.folder, (SERVER_IP,))
         conf.write_text(config(self.folder, self.secret))
         with self.log.open("ab") as out:  # one log across restarts
             self.process = subprocess.Popen(
@@ -45,7 +54,9 @@ class Coturn:
                 stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 30
-        while not self.net.call_in("server", _listening):
+        while not all(
+            self.net.call_in("server", lambda p=port: _listening(p)) for port in (TURN_PORT, TURN_TLS_PORT)
+        ):
             code = self.process.poll()
             assert code is None, f"turnserver exited ({code}):\n{self.log_text()[-3000:]}"
             assert time.monotonic() < deadline, (
@@ -81,10 +92,13 @@ class Coturn:
     def tcp_url(self) -> str:
         return f"turn:{SERVER_IP}:{TURN_PORT}?transport=tcp"
 
+    def tls_url(self) -> str:
+        return f"turns:{SERVER_IP}:{TURN_TLS_PORT}?transport=tcp"
+
     def settings(self) -> dict[str, str]:
         """avatar-care's settings for this relay (environment variables), as docs/deploy.md gives them."""
         return {
-            "AVATAR_CARE_ICE_SERVERS": f"{self.udp_url()},{self.tcp_url()}",
+            "AVATAR_CARE_ICE_SERVERS": f"{self.udp_url()},{self.tcp_url()},{self.tls_url()}",
             "AVATAR_CARE_TURN_SECRET": self.secret,
         }
 
@@ -108,12 +122,15 @@ def process_cpu_seconds(pid: int) -> float:
 def config(folder: Path, secret: str) -> str:
     """The shipped deploy/turnserver.conf, filled in for the server's namespace: its address on the
     simulated internet (no 1:1 NAT in front of it here, so public and private are the same), this
-    test's secret, the log on standard output, database and pid file in ``folder``."""
+    test's secret, the server certificate in ``folder`` (:func:`authority_and_server`), the log on standard output,
+    database and pid file in ``folder``."""
     text = (DEPLOY / "turnserver.conf").read_text(encoding="utf-8")
     for placeholder, value in (
         ("<private-ip>", SERVER_IP),
         ("<public-ip>", SERVER_IP),
         ("<turn-secret>", secret),
+        ("<tls-cert>", str(folder / "cert.pem")),
+        ("<tls-key>", str(folder / "key.pem")),
     ):
         text = text.replace(placeholder, value)
     assert "<" not in text.replace("<=", ""), "a placeholder of deploy/turnserver.conf is not filled in"
@@ -132,11 +149,11 @@ def running_coturn(net: Network, folder: Path, secret: str) -> Iterator[Coturn]:
         turn.stop()
 
 
-def _listening() -> bool:
+def _listening(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(1)
         try:
-            s.connect((SERVER_IP, TURN_PORT))
+            s.connect((SERVER_IP, port))
         except OSError:
             return False
         return True

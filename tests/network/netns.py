@@ -45,6 +45,9 @@ CUSTOMER_MOVED_IP = "198.51.100.11"
 OPERATOR_GATEWAY = "192.0.2.1"
 OPERATOR_IP = "192.0.2.10"
 TURN_PORT = 3478
+TURN_TLS_PORT = 5349
+#: avatar-care's port in the server's namespace (the pages, signaling): 443 on a real deployment.
+WEB_PORT = 8000
 CLONE_NEWNET = 0x40000000
 
 
@@ -57,6 +60,9 @@ class Policy(enum.Enum):
     MEDIA_BLOCKED = "media-blocked"
     #: No UDP at all leaves the customer's network: only TURN over TCP can carry media.
     UDP_BLOCKED = "udp-blocked"
+    #: No UDP, and TCP only to the web server and to TURN over TLS (a network that lets only TLS
+    #: out): only ``turns:`` can carry media.
+    TLS_ONLY = "tls-only"
 
 
 class NetworkUnavailable(RuntimeError):
@@ -153,10 +159,20 @@ class Network:
         rules.append(
             f'iifname "{lan}" ip daddr {SERVER_IP} tcp dport {TURN_PORT} counter name turn_tcp accept'
         )
+        rules.append(
+            f'iifname "{lan}" ip daddr {SERVER_IP} tcp dport {TURN_TLS_PORT} counter name turn_tls accept'
+        )
         if policy is Policy.MEDIA_BLOCKED:
             rules.append(f'iifname "{lan}" meta l4proto udp counter name udp_dropped drop')
         elif policy is Policy.UDP_BLOCKED:
             rules[0] = f'iifname "{lan}" meta l4proto udp counter name udp_dropped drop'
+        elif policy is Policy.TLS_ONLY:
+            rules[0] = f'iifname "{lan}" meta l4proto udp counter name udp_dropped drop'
+            rules[1] = (
+                f'iifname "{lan}" ip daddr {SERVER_IP} tcp dport {TURN_PORT} counter name tcp_dropped drop'
+            )
+            rules.append(f'iifname "{lan}" ip daddr {SERVER_IP} tcp dport {WEB_PORT} accept')
+            rules.append(f'iifname "{lan}" meta l4proto tcp ct state new counter name tcp_dropped drop')
         script = "\n".join(
             [
                 "table inet customer_firewall",
@@ -164,6 +180,8 @@ class Network:
                 "table inet customer_firewall {",
                 "  counter turn_udp {}",
                 "  counter turn_tcp {}",
+                "  counter turn_tls {}",
+                "  counter tcp_dropped {}",
                 "  counter udp_dropped {}",
                 "  counter to_customer {}",
                 "  counter from_customer {}",
@@ -178,20 +196,13 @@ class Network:
         self.policy = policy
 
     def counters(self) -> dict[str, tuple[int, int]]:
-        """The router's counters: name -> (packets, bytes)."""
-        out = _run(
-            "ip",
-            "netns",
-            "exec",
-            self.router,
-            "nft",
-            "-j",
-            "list",
-            "counters",
-            "table",
-            "inet",
-            "customer_firewall",
-        )
+        """The router's firewall counters: name -> (packets, bytes)."""
+        return self.counters_of("customer_firewall", "inet")
+
+    def counters_of(self, table: str, family: str = "ip", role: str = "router") -> dict[str, tuple[int, int]]:
+        """The named counters of nftables ``table`` in ``role``'s namespace: name -> (packets, bytes)."""
+        namespace = self.namespaces[role]
+        out = _run("ip", "netns", "exec", namespace, "nft", "-j", "list", "counters", "table", family, table)
         found: dict[str, tuple[int, int]] = {}
         for item in json.loads(out)["nftables"]:
             if "counter" in item:
@@ -310,6 +321,78 @@ def simulated_network(policy: Policy = Policy.MEDIA_BLOCKED) -> Iterator[Network
     net = Network(run_id=f"ac{secrets.token_hex(3)}", policy=policy)
     try:
         net.build()
+        yield net
+    finally:
+        problems = net.remove()
+        assert not problems, "; ".join(problems)
+
+
+#: 1:1 NAT (``one_to_one_nat``): the VM's own address, and the public one the edge maps to it.
+VM_PRIVATE_IP = "192.0.2.50"
+VM_GATEWAY = "192.0.2.1"
+VM_PUBLIC_IP = "203.0.113.50"
+EDGE_PUBLIC_SIDE = "203.0.113.1"
+INTERNET_CUSTOMER_IP = "203.0.113.20"
+
+
+@contextlib.contextmanager
+def one_to_one_nat() -> Iterator[Network]:
+    """A cloud VM behind 1:1 NAT, and a customer on the internet side:
+
+    ```
+    server ns (the VM)           router ns (the cloud's edge)                 customer ns
+    192.0.2.50 ──── veth ──── 192.0.2.1 | 203.0.113.1, 203.0.113.50 ──── veth ──── 203.0.113.20
+    ```
+
+    The edge maps 203.0.113.50 to 192.0.2.50 both ways (DNAT in, SNAT out, ports kept); the
+    customer has no route to 192.0.2.0/24, so the VM is reachable only at its public address, and
+    its stateful firewall drops UDP it did not ask for (the server's checks to it).
+    Removed on the way out like :func:`simulated_network`."""
+    check_tools()
+    net = Network(run_id=f"ad{secrets.token_hex(3)}")
+    try:
+        for role in ("server", "router", "customer"):
+            name = f"{net.run_id}-{role}"
+            _run("ip", "netns", "add", name)
+            net.namespaces[role] = name
+            net.ip(role, "link", "set", "lo", "up")
+        net._veth("s", "server", VM_PRIVATE_IP, "rs", "router", VM_GATEWAY)
+        net._veth("c", "customer", INTERNET_CUSTOMER_IP, "rc", "router", EDGE_PUBLIC_SIDE)
+        net.ip("server", "route", "add", "default", "via", VM_GATEWAY)
+        # the edge answers for the public address on the internet side (ARP), then translates it
+        net.ip("router", "addr", "add", f"{VM_PUBLIC_IP}/32", "dev", net.link("rc"))
+        _run("ip", "netns", "exec", net.router, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+        nat = "\n".join(
+            [
+                "table ip cloud_nat {",
+                "  chain prerouting {",
+                "    type nat hook prerouting priority dstnat; policy accept;",
+                f"    ip daddr {VM_PUBLIC_IP} counter name to_vm dnat to {VM_PRIVATE_IP}",
+                "  }",
+                "  counter to_vm {}",
+                "  chain postrouting {",
+                "    type nat hook postrouting priority srcnat; policy accept;",
+                f"    ip saddr {VM_PRIVATE_IP} snat to {VM_PUBLIC_IP}",
+                "  }",
+                "}",
+            ]
+        )
+        _run("ip", "netns", "exec", net.router, "nft", "-f", "-", stdin=nat + "\n")
+        # the customer's own stateful firewall, as every home router has: nothing comes in that it
+        # did not start, so the server's checks reach it only as answers to its own
+        firewall = "\n".join(
+            [
+                "table inet home_firewall {",
+                "  counter unsolicited {}",
+                "  chain input {",
+                "    type filter hook input priority filter; policy accept;",
+                "    ct state established,related accept",
+                "    meta l4proto udp counter name unsolicited drop",
+                "  }",
+                "}",
+            ]
+        )
+        _run("ip", "netns", "exec", net.customer, "nft", "-f", "-", stdin=firewall + "\n")
         yield net
     finally:
         problems = net.remove()

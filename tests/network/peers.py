@@ -70,6 +70,10 @@ def rtc_configuration(ice: dict[str, Any], turn_transport: str | None = None) ->
     def wanted(url: str) -> bool:
         if turn_transport is None or not url.startswith("turn"):
             return True
+        if turn_transport == "tls":
+            return url.startswith("turns:")
+        if url.startswith("turns:"):
+            return False
         return url.endswith(f"?transport={turn_transport}") or (turn_transport == "udp" and "?" not in url)
 
     servers = []
@@ -95,6 +99,8 @@ def nominated_pair(pc: RTCPeerConnection) -> dict[str, Any]:
     inner = getattr(turn, "_TurnTransport__inner_protocol", None)
     if inner is not None:  # a relay candidate: how this peer reaches its TURN server
         relay_transport = "tcp" if type(inner).__name__ == "TurnClientTcpProtocol" else "udp"
+        if relay_transport == "tcp" and inner.transport.get_extra_info("ssl_object") is not None:
+            relay_transport = "tls"
     return {
         "local": pair.local_candidate.type,
         "remote": pair.remote_candidate.type,
@@ -115,7 +121,8 @@ async def signal_join(url: str, join: dict[str, Any]) -> tuple[Any, dict[str, An
 
 
 async def negotiate(ws: Any, pc: RTCPeerConnection) -> None:
-    await pc.setLocalDescription(await pc.createOffer())
+    if pc.localDescription is None:
+        await pc.setLocalDescription(await pc.createOffer())
     await ws.send(json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}))
     while True:
         reply = json.loads(await asyncio.wait_for(ws.recv(), 60))
@@ -136,13 +143,15 @@ def configuration_for(args: argparse.Namespace, joined: dict[str, Any]) -> RTCCo
 # -- the customer ------------------------------------------------------------------------------
 @dataclasses.dataclass
 class Received:
-    packets: list[tuple[float, int, float, bool]] = dataclasses.field(default_factory=list)
+    #: arrival (monotonic s), sequence number, t_ms, tracked, which connection (index in ``connections``)
+    packets: list[tuple[float, int, float, bool, int]] = dataclasses.field(default_factory=list)
     audio_frames: int = 0
     voiced_frames: int = 0
     audio_rms_max: float = 0.0
     first_audio_t: float | None = None
     connections: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     failures: list[str] = dataclasses.field(default_factory=list)
+    retries: list[str] = dataclasses.field(default_factory=list)
 
 
 async def listen(track: MediaStreamTrack, got: Received) -> None:
@@ -160,17 +169,21 @@ async def listen(track: MediaStreamTrack, got: Received) -> None:
 
 async def customer_connection(args: argparse.Namespace, got: Received) -> tuple[Any, RTCPeerConnection]:
     join = {"role": "customer"} | ({"token": args.token} if args.token else {})
+    started = time.monotonic()
     ws, joined = await signal_join(args.url, join)
+    steps = {"joined_s": time.monotonic() - started}
     pc = RTCPeerConnection(configuration_for(args, joined))
     channel = pc.createDataChannel("motion", ordered=False, maxRetransmits=0)
     pc.addTransceiver("audio", direction="recvonly")
     opened = asyncio.Event()
     channel.on("open", opened.set)
 
+    index = len(got.connections)  # this connection's place in ``connections`` once it opens
+
     @channel.on("message")
     def on_motion(message: bytes) -> None:
         seq, t_ms, tracked = packet_header(message)
-        got.packets.append((time.monotonic(), seq, t_ms, tracked))
+        got.packets.append((time.monotonic(), seq, t_ms, tracked, index))
 
     tasks: list[asyncio.Task[None]] = []
 
@@ -179,19 +192,46 @@ async def customer_connection(args: argparse.Namespace, got: Received) -> tuple[
         if track.kind == "audio":
             tasks.append(asyncio.create_task(listen(track, got)))
 
-    started = time.monotonic()
     try:
+        await pc.setLocalDescription(await pc.createOffer())  # gathers the candidates (TURN allocation)
+        steps["gathered_s"] = time.monotonic() - started
         await negotiate(ws, pc)
+        steps["answered_s"] = time.monotonic() - started  # the server gathered its own
         await asyncio.wait_for(opened.wait(), args.connect_timeout_s)
     except BaseException:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.gather(pc.close(), ws.close()), 3)
         raise
     pair = nominated_pair(pc)
-    info = {"t": time.monotonic(), "seconds_to_open": time.monotonic() - started, "pair": pair}
+    info = {
+        "t": time.monotonic(),
+        "seconds_to_open": time.monotonic() - started,
+        "steps": steps,
+        "pair": pair,
+    }
     got.connections.append(info)
     emit("connected", **info)
     return ws, pc
+
+
+async def reconnect(
+    args: argparse.Namespace, got: Received, end: float
+) -> tuple[Any, RTCPeerConnection] | tuple[None, None]:
+    """A new connection with the same join, tried again (a bounded number of times, until ``end``)
+    while the network is still settling, as the page does: a phone's new route may not be there yet."""
+    for attempt in range(1, 11):
+        try:
+            return await customer_connection(args, got)
+        except Exception as exc:
+            reason = f"reconnect #{attempt}: {type(exc).__name__}: {exc}"
+            got.retries.append(reason)
+            emit("retry", t=time.monotonic(), reason=reason)
+            if time.monotonic() + 0.5 >= end:
+                got.failures.append(reason)
+                emit("failed", reason=reason)
+                break
+            await asyncio.sleep(0.5)
+    return None, None
 
 
 async def run_customer(args: argparse.Namespace) -> int:
@@ -216,12 +256,7 @@ async def run_customer(args: argparse.Namespace) -> int:
                 task = asyncio.ensure_future(old)
                 closing.add(task)
                 task.add_done_callback(closing.discard)
-            try:
-                ws, pc = await customer_connection(args, got)
-            except Exception as exc:
-                got.failures.append(f"reconnect: {type(exc).__name__}: {exc}")
-                emit("failed", reason=got.failures[-1])
-                ws = pc = None
+            ws, pc = await reconnect(args, got, end)
     emit(
         "summary",
         packets=got.packets,
@@ -231,6 +266,7 @@ async def run_customer(args: argparse.Namespace) -> int:
         first_audio_t=got.first_audio_t,
         connections=got.connections,
         failures=got.failures,
+        retries=got.retries,
     )
     if pc is not None:
         with contextlib.suppress(Exception):
@@ -304,7 +340,9 @@ def add_ice_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ice", help="RTCConfiguration JSON; default: what the server hands out with joined")
     parser.add_argument("--policy", choices=["all", "relay"], help="override the ICE transport policy")
     parser.add_argument(
-        "--turn-transport", choices=["udp", "tcp"], help="use only TURN URLs of this transport"
+        "--turn-transport",
+        choices=["udp", "tcp", "tls"],
+        help="use only TURN URLs of this transport (tls: turns: URLs; trust their certificate with SSL_CERT_FILE)",
     )
 
 

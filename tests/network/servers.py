@@ -16,9 +16,11 @@ from typing import Any
 
 import httpx
 
-from tests.network.netns import SERVER_IP, Network
+from tests.network.netns import SERVER_IP, WEB_PORT, Network
 
-PORT = 8000
+PORT = WEB_PORT
+#: /metrics answers only with this bearer token (AVATAR_CARE_METRICS_TOKEN): the tests read room figures.
+METRICS_TOKEN = "metrics-token-of-the-network-tests"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -40,12 +42,28 @@ class Server:
 
 @contextlib.contextmanager
 def running_avatar_care(
-    net: Network, data_dir: Path, env: dict[str, str], command: str = "demo", port: int = PORT
+    net: Network,
+    data_dir: Path,
+    env: dict[str, str],
+    command: str = "demo",
+    port: int = PORT,
+    host: str = SERVER_IP,
+    reached_at: str | None = None,
+    probe_from: str = "operator",
 ) -> Iterator[Server]:
-    """``avatar-care COMMAND --host SERVER_IP`` inside the server's namespace, until it answers."""
+    """``avatar-care COMMAND --host HOST`` inside the server's namespace, until it answers at
+    ``reached_at`` (default ``host``) from ``probe_from``'s namespace."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / f"avatar-care-{command}-{port}.log"
-    full_env = os.environ | {"AVATAR_CARE_DATA_DIR": str(data_dir), "AVATAR_CARE_DATABASE_URL": ""} | env
+    full_env = (
+        os.environ
+        | {
+            "AVATAR_CARE_DATA_DIR": str(data_dir),
+            "AVATAR_CARE_DATABASE_URL": "",
+            "AVATAR_CARE_METRICS_TOKEN": METRICS_TOKEN,
+        }
+        | env
+    )
     with log.open("w") as err:
         process = subprocess.Popen(
             net.command(
@@ -55,7 +73,7 @@ def running_avatar_care(
                 "avatar_care.cli",
                 command,
                 "--host",
-                SERVER_IP,
+                host,
                 "--port",
                 str(port),
                 priority=Network.TIMED,
@@ -66,12 +84,12 @@ def running_avatar_care(
             stderr=err,
             text=True,
         )
-    server = Server(process, f"http://{SERVER_IP}:{port}", [], log)
+    server = Server(process, f"http://{reached_at or host}:{port}", [], log)
     assert process.stdout is not None
     threading.Thread(target=_collect, args=(process.stdout, server.lines), daemon=True).start()
     try:
         deadline = time.monotonic() + 120
-        while not net.call_in("operator", lambda: _healthy(server.base)):
+        while not net.call_in(probe_from, lambda: _healthy(server.base)):
             assert process.poll() is None, f"avatar-care {command} exited:\n{log.read_text()[-3000:]}"
             assert time.monotonic() < deadline, f"avatar-care {command} not answering within 120 s"
             time.sleep(0.25)
@@ -157,11 +175,13 @@ class Peer:
         return "\n".join(self.stderr[-30:])
 
 
-def start_peer(net: Network, role: str, *args: str) -> Peer:
-    """``python -m tests.network.peers ARGS`` inside ``role``'s namespace."""
+def start_peer(net: Network, role: str, *args: str, env: dict[str, str] | None = None) -> Peer:
+    """``python -m tests.network.peers ARGS`` inside ``role``'s namespace (``env`` added to its
+    environment)."""
     process = subprocess.Popen(
         net.command(role, sys.executable, "-m", "tests.network.peers", *args, priority=Network.TIMED),
         cwd=ROOT,
+        env=os.environ | (env or {}),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -185,6 +205,8 @@ def run_browser(net: Network, url: str, expect: str, seconds: float = 5.0) -> di
             expect,
             "--seconds",
             str(seconds),
+            "--metrics-token",
+            METRICS_TOKEN,
             priority=Network.TIMED,
         ),
         cwd=ROOT,
