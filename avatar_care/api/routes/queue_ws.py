@@ -22,8 +22,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 
 from avatar_care.api.deps import customer_from_token, operator_from_token
-from avatar_care.api.routes.customer import customer_view
-from avatar_care.api.routes.queue import queue_view
+from avatar_care.api.views import customer_view, queue_view
 from rooms.desk import CareDesk
 from rooms.models import OperatorAccount
 
