@@ -81,6 +81,9 @@ class Offer:
 
 
 class Router:
+    """The queue's rules over its state in memory. Its public methods are the API the desk uses
+    (``rooms.desk.queue_state.QueueState``); the desk reads and changes nothing else of it."""
+
     def __init__(
         self,
         accept_timeout: timedelta = timedelta(seconds=20),
