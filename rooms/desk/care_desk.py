@@ -47,7 +47,7 @@ class CareDesk:
         state: QueueState | None = None,
     ) -> None:
         self.sessions = sessions
-        self.clock = clock
+        self._clock = clock
         #: the queue's state: in this process's memory unless another is given
         self.state: QueueState = state if state is not None else InMemoryQueueState(accept_timeout)
         self.estimator = WaitEstimator()
@@ -62,6 +62,17 @@ class CareDesk:
         self._contact = ContactRequests(sessions, clock, self._queue, self._told)
         self._views = DeskViews(sessions, clock, self.state, self.estimator)
         self.load()
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        """Another clock for every part (the tests run an application's desk on a manual clock)."""
+        self._clock = clock
+        for part in (self._queue, self._in_session, self._contact, self._views):
+            part.clock = clock
 
     def load(self) -> None:
         """Rebuild the queue's state from the database (at start-up, after a restart)."""
