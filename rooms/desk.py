@@ -14,7 +14,7 @@ import hashlib
 import logging
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rooms.clock import Clock, as_utc
 from rooms.db import commit_first_wins
 from rooms.errors import Conflict, Forbidden, Invalid, NotFound
+from rooms.group_commit import GroupCommit
 from rooms.join_tokens import LinkSpent, OneTimeId, spend_with
 from rooms.models import (
     CareSession,
@@ -101,6 +102,7 @@ class CareDesk:
         self.seat_listeners: list[Callable[[SeatFreed], None]] = []
         # Routes run in a thread pool and the ticker on the event loop: one lock keeps the router whole.
         self._lock = threading.RLock()
+        self._chat_writes = GroupCommit(self._write_chat)
         self.load()
 
     # -- start-up ----------------------------------------------------------------------------
@@ -316,18 +318,27 @@ class CareDesk:
             raise NotFound(f"no session {session_id}")
         return cs
 
+    @staticmethod
+    def _operator_name(db: Session, cs: CareSession) -> str | None:
+        account = db.get(OperatorAccount, cs.operator_id) if cs.operator_id else None
+        return account.name if account else None
+
     def status(self, session_id: str) -> WaitStatus:
         now = self.clock.now()
-        with self._lock, self.sessions() as db:
+        with self.sessions() as db:
             cs = db.get(CareSession, session_id)
             if cs is None:
                 raise NotFound(f"no session {session_id}")
+            if cs.state not in WAITING_STATES:
+                # Connected or over: the router has nothing to say, so the desk's lock is not taken
+                # (pages ask this after every chat message; they queued on the lock behind each other).
+                return WaitStatus(cs.id, cs.state, None, None, False, self._operator_name(db, cs))
+        with self._lock, self.sessions() as db:
+            cs = db.get(CareSession, session_id)
+            assert cs is not None
             template = db.get(RoomTemplate, cs.template_id)
             assert template is not None
-            operator_name = None
-            if cs.operator_id:
-                account = db.get(OperatorAccount, cs.operator_id)
-                operator_name = account.name if account else None
+            operator_name = self._operator_name(db, cs)
             if cs.state not in WAITING_STATES:
                 return WaitStatus(cs.id, cs.state, None, None, False, operator_name)
             position = self.router.position(cs.id)
@@ -633,25 +644,40 @@ class CareDesk:
 
     # -- in the session ----------------------------------------------------------------------
     def chat(self, session_id: str, sender: str, text: str) -> ChatMessage:
-        now = self.clock.now()
         text = text.strip()
         if not text:
             raise Invalid("the message is empty")
         if len(text) > 4000:
             raise Invalid("a message holds at most 4000 characters")
-        with self.sessions() as db:
-            cs = db.get(CareSession, session_id)
-            if cs is None:
-                raise NotFound(f"no session {session_id}")
-            if cs.state != "connected":
-                raise Conflict(f"session {session_id} is {cs.state}: chat is open while connected")
-            message = ChatMessage(session_id=session_id, sender=sender, text=text, at=now)
-            db.add(message)
-            db.commit()
+        # Messages sent at once share a commit (rooms.group_commit): chat is the busiest write.
+        message, brand_id, operator_id = self._chat_writes.submit(
+            ChatMessage(session_id=session_id, sender=sender, text=text, at=self.clock.now())
+        )
         # a message concerns its session's customer and operator only: waking every page of the brand
         # for it made the work of one message grow with the number of pages open
-        self._notify(cs.brand_id, frozenset(filter(None, (session_id, cs.operator_id))))
+        self._notify(brand_id, frozenset(filter(None, (session_id, operator_id))))
         return message
+
+    def _write_chat(
+        self, messages: Sequence[ChatMessage]
+    ) -> list[tuple[ChatMessage, int, str | None] | Exception]:
+        """One transaction for a batch of messages; each is refused alone if its session is not
+        connected (the others are kept)."""
+        outcomes: list[tuple[ChatMessage, int, str | None] | Exception] = []
+        with self.sessions() as db:
+            ids = {m.session_id for m in messages}
+            found = {cs.id: cs for cs in db.scalars(select(CareSession).where(CareSession.id.in_(ids)))}
+            for message in messages:
+                cs = found.get(message.session_id)
+                if cs is None:
+                    outcomes.append(NotFound(f"no session {message.session_id}"))
+                elif cs.state != "connected":
+                    outcomes.append(Conflict(f"session {cs.id} is {cs.state}: chat is open while connected"))
+                else:
+                    db.add(message)
+                    outcomes.append((message, cs.brand_id, cs.operator_id))
+            db.commit()
+        return outcomes
 
     def transcript(self, session_id: str) -> list[ChatMessage]:
         with self.sessions() as db:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from avatar_care import webhooks
@@ -23,14 +24,14 @@ from avatar_care.api.deps import (
     customer_from_token,
 )
 from avatar_care.api.input_policy import Instant
-from avatar_care.api.routes.care_sessions import session_detail
 from avatar_care.core.security import JoinClaims, JoinTokenError, unverified_brand, verify_join_token
 from rooms.avatars import template_avatar_url
-from rooms.catalogue import CheckoutFailed, checkout
+from rooms.catalogue import CheckoutFailed, cart, checkout
+from rooms.clock import as_utc
 from rooms.desk import CareDesk, Customer
 from rooms.errors import Conflict, Forbidden, NotFound
 from rooms.join_tokens import LinkSpent, OneTimeId, is_spent, spend
-from rooms.models import BrandSecrets, RoomTemplate
+from rooms.models import BrandSecrets, CareSession, ChatMessage, RoomTemplate, SessionEvent, SurveyAnswer
 
 router = APIRouter(prefix="/api/customer", tags=["customer"])
 #: How long the brand's checkout may take to answer.
@@ -153,9 +154,21 @@ def my_session(cs: CurrentCustomer, desk: DeskDep, db: SessionDep) -> dict[str, 
 
 
 def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any]:
+    """What the customer's page shows. Its queue socket rebuilds this after every message of the
+    consultation, so it reads each thing once, in the caller's database session."""
     s = desk.status(session_id)
-    cs = desk.get_session(db, desk.session_brand(session_id), session_id)
-    detail = session_detail(desk, db, cs)
+    cs = db.get(CareSession, session_id)
+    if cs is None:
+        raise NotFound(f"no session {session_id}")
+    shown = db.scalar(
+        select(SessionEvent.detail)
+        .where(SessionEvent.session_id == session_id, SessionEvent.kind == "product_shown")
+        .order_by(SessionEvent.id.desc())
+        .limit(1)
+    )
+    chat = db.scalars(
+        select(ChatMessage).where(ChatMessage.session_id == session_id).order_by(ChatMessage.id)
+    )
     return {
         "session_id": session_id,
         "template_id": cs.template_id,
@@ -164,10 +177,10 @@ def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any
         "estimated_wait_s": s.estimated_wait_s,
         "may_leave_message": s.may_leave_message,
         "operator_name": s.operator_name,
-        "chat": detail["chat"],
-        "shown": detail["shown"],
-        "cart": detail["cart"],
-        "rated": desk.has_survey(session_id),
+        "chat": [{"sender": m.sender, "text": m.text, "at": as_utc(m.at).isoformat()} for m in chat],
+        "shown": shown,
+        "cart": cart(db, cs.id),
+        "rated": db.get(SurveyAnswer, session_id) is not None,
         # while connected: the live room to join with this session's own token (signaling)
         "live_room": (
             {"id": cs.live_room_id, "avatar_url": template_avatar_url(db, cs.template_id)}

@@ -15,7 +15,7 @@ from avatar_care.api.input_policy import RowId
 from rooms.avatars import template_avatar_url
 from rooms.clock import as_utc
 from rooms.desk import CareDesk
-from rooms.models import CareSession, OperatorAccount
+from rooms.models import CareSession, ChatMessage, OperatorAccount
 
 router = APIRouter(prefix="/api/queue", tags=["queue"])
 
@@ -42,11 +42,19 @@ class QueueView(BaseModel):
 
 def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
     with desk.sessions() as db:
-        mine = db.scalars(
-            select(CareSession).where(
-                CareSession.operator_id == operator.id, CareSession.state == "connected"
+        mine = list(
+            db.scalars(
+                select(CareSession).where(
+                    CareSession.operator_id == operator.id, CareSession.state == "connected"
+                )
             )
         )
+        # every transcript in one query: the panel's socket rebuilds this view as its customers chat
+        chats: dict[str, list[dict[str, str]]] = {cs.id: [] for cs in mine}
+        for m in db.scalars(
+            select(ChatMessage).where(ChatMessage.session_id.in_(chats)).order_by(ChatMessage.id)
+        ):
+            chats[m.session_id].append({"sender": m.sender, "text": m.text, "at": as_utc(m.at).isoformat()})
         sessions = [
             {
                 "session_id": cs.id,
@@ -59,10 +67,7 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
                 # customers of a shared room have the same one: the console goes live there once
                 "live_room_id": cs.live_room_id,
                 "avatar_url": template_avatar_url(db, cs.template_id),
-                "chat": [
-                    {"sender": m.sender, "text": m.text, "at": as_utc(m.at).isoformat()}
-                    for m in desk.transcript(cs.id)
-                ],
+                "chat": chats[cs.id],
             }
             for cs in mine
         ]

@@ -30,6 +30,8 @@ from rooms.models import OperatorAccount
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/ws/queue", tags=["queue"])
 REFRESH_S = 10.0
+#: The shortest time between two snapshots on one socket (changes in between go in the next).
+MIN_GAP_S = 0.25
 #: How long the server waits for the first message, the one with the token.
 AUTH_WAIT_S = 10.0
 #: The close code of a missing, unknown or expired token (after the socket was accepted, so the
@@ -73,8 +75,10 @@ async def _serve(
     with hub.subscribe(brand_id, shows) as changes:
         receiver = asyncio.create_task(_drain(websocket))
         sent = ""
+        loop = asyncio.get_running_loop()
         try:
             while True:
+                built = loop.time()
                 text = json.dumps(await asyncio.to_thread(snapshot), default=str)
                 if text != sent:
                     await websocket.send_text(text)
@@ -90,6 +94,17 @@ async def _serve(
                     return
                 if waiter not in done:
                     waiter.cancel()
+                    continue
+                # At most one snapshot every MIN_GAP_S: the changes of a busy moment (an operator's
+                # ten customers chatting at once) are told together in the next one, which holds
+                # them all, instead of each rebuilding the page's whole view.
+                pause = built + MIN_GAP_S - loop.time()
+                if pause > 0:
+                    done, _ = await asyncio.wait({receiver}, timeout=pause)
+                    if receiver in done:
+                        return
+                    while not changes.empty():
+                        changes.get_nowait()
         except (WebSocketDisconnect, RuntimeError):
             return
         finally:
