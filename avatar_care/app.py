@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from avatar_care.api.deps import install_error_handlers
 from avatar_care.api.headers import SecurityHeaders
 from avatar_care.api.limits import BodyLimits
+from avatar_care.api.open_sockets import OpenSockets
 from avatar_care.api.routes.queue_ws import QueueHub
 from avatar_care.avatars.staging import clear_incoming
 from avatar_care.core.config import Settings, get_settings
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
         settings.password_hash_concurrency,
     )
     app.state.queue_hub = QueueHub()
+    app.state.open_sockets = OpenSockets(settings.socket_recheck_s)
     app.state.desk.listeners.append(app.state.queue_hub.notify)
     install_error_handlers(app)
     # Outermost last: the headers go on every answer, the 413s of the limits included.
