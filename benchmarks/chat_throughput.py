@@ -10,7 +10,12 @@ WebSocket and each operator its panel's (``--no-sockets`` leaves them out). Then
 connections C, C customers send their share of ``--messages`` chat messages at once, each over its
 own HTTP connection, one message after the other (a person does not send the next before the first
 is through). A message's latency is from its send to its answer. Prints a table: messages,
-connections, seconds, messages a second, latency p50 and p99. Asserts nothing.
+connections, seconds, messages a second, latency p50 and p99, and the server process's CPU time a
+message (from /proc: unlike the seconds, it does not grow when other programs share the machine),
+and how many snapshots the pages' sockets received during the burst. Asserts nothing.
+``--before DIR`` runs another checkout's server (e.g. ``git archive`` of an earlier commit) under the
+same load just before this one, for each number of connections. Figures measured: docs/security.md
+("Chat under load").
 
 ``--logins N``: N sign-ins at once with the right password, against a server that throttles at its
 defaults (30 a minute per address: most are refused with 429 at once) and one that does not
