@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from avatar_care.api.deps import install_error_handlers
 from avatar_care.api.headers import SecurityHeaders
 from avatar_care.api.limits import BodyLimits
+from avatar_care.api.open_sockets import OpenSockets
 from avatar_care.api.routes import (
     avatars,
     brand_admin,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
         settings.password_hash_concurrency,
     )
     app.state.queue_hub = queue_ws.QueueHub()
+    app.state.open_sockets = OpenSockets(settings.socket_recheck_s)
     app.state.desk.listeners.append(app.state.queue_hub.notify)
     install_error_handlers(app)
     # Outermost last: the headers go on every answer, the 413s of the limits included.

@@ -15,7 +15,8 @@ from rooms.avatars import template_avatar_url
 from rooms.catalogue import cart
 from rooms.clock import as_utc
 from rooms.desk import CareDesk
-from rooms.models import CareSession, OperatorAccount
+from rooms.errors import NotFound
+from rooms.models import CareSession, ChatMessage, OperatorAccount, SessionEvent, SurveyAnswer
 
 
 def session_detail(desk: CareDesk, db: Session, cs: CareSession) -> dict[str, Any]:
@@ -41,9 +42,23 @@ def session_detail(desk: CareDesk, db: Session, cs: CareSession) -> dict[str, An
 
 
 def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any]:
+    """What the customer's page shows. Its queue socket rebuilds this after every message of the
+    consultation, so it reads each thing once, in the caller's database session."""
     s = desk.status(session_id)
-    cs = desk.get_session(db, desk.session_brand(session_id), session_id)
-    detail = session_detail(desk, db, cs)
+    cs = db.get(CareSession, session_id)
+    if cs is None:
+        raise NotFound(f"no session {session_id}")
+    shown = db.scalar(
+        select(SessionEvent.detail)
+        .where(SessionEvent.session_id == session_id, SessionEvent.kind == "product_shown")
+        .order_by(SessionEvent.id.desc())
+        .limit(1)
+    )
+    chat = db.execute(  # rows, not ORM objects: cheaper by far for a long transcript
+        select(ChatMessage.sender, ChatMessage.text, ChatMessage.at)
+        .where(ChatMessage.session_id == session_id)
+        .order_by(ChatMessage.id)
+    )
     return {
         "session_id": session_id,
         "template_id": cs.template_id,
@@ -52,10 +67,10 @@ def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any
         "estimated_wait_s": s.estimated_wait_s,
         "may_leave_message": s.may_leave_message,
         "operator_name": s.operator_name,
-        "chat": detail["chat"],
-        "shown": detail["shown"],
-        "cart": detail["cart"],
-        "rated": desk.has_survey(session_id),
+        "chat": [{"sender": sender, "text": text, "at": as_utc(at).isoformat()} for sender, text, at in chat],
+        "shown": shown,
+        "cart": cart(db, cs.id),
+        "rated": db.get(SurveyAnswer, session_id) is not None,
         # while connected: the live room to join with this session's own token (signaling)
         "live_room": (
             {"id": cs.live_room_id, "avatar_url": template_avatar_url(db, cs.template_id)}
@@ -87,11 +102,24 @@ class QueueView(BaseModel):
 
 def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
     with desk.sessions() as db:
-        mine = db.scalars(
-            select(CareSession).where(
-                CareSession.operator_id == operator.id, CareSession.state == "connected"
+        mine = list(
+            db.scalars(
+                select(CareSession).where(
+                    CareSession.operator_id == operator.id, CareSession.state == "connected"
+                )
             )
         )
+        # one look-up per room template, not per consultation
+        avatar_urls = {t: template_avatar_url(db, t) for t in {cs.template_id for cs in mine}}
+        # every transcript in one query: the panel's socket rebuilds this view as its customers chat
+        chats: dict[str, list[dict[str, str]]] = {cs.id: [] for cs in mine}
+        # (rows, not ORM objects: building an object per message cost most of the view's time)
+        for session_id, sender, text, at in db.execute(
+            select(ChatMessage.session_id, ChatMessage.sender, ChatMessage.text, ChatMessage.at)
+            .where(ChatMessage.session_id.in_(chats))
+            .order_by(ChatMessage.id)
+        ):
+            chats[session_id].append({"sender": sender, "text": text, "at": as_utc(at).isoformat()})
         sessions = [
             {
                 "session_id": cs.id,
@@ -103,11 +131,8 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
                 "connected_at": as_utc(cs.connected_at).isoformat() if cs.connected_at else None,
                 # customers of a shared room have the same one: the console goes live there once
                 "live_room_id": cs.live_room_id,
-                "avatar_url": template_avatar_url(db, cs.template_id),
-                "chat": [
-                    {"sender": m.sender, "text": m.text, "at": as_utc(m.at).isoformat()}
-                    for m in desk.transcript(cs.id)
-                ],
+                "avatar_url": avatar_urls[cs.template_id],
+                "chat": chats[cs.id],
             }
             for cs in mine
         ]

@@ -3,6 +3,7 @@ notes, problem reports, the survey, and finding a session by its access token.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from rooms.db import commit_first_wins
 from rooms.desk.listeners import Listeners
 from rooms.desk.records import access_hash, add_event
 from rooms.errors import Conflict, Invalid, NotFound
+from rooms.group_commit import GroupCommit
 from rooms.models import CareSession, ChatMessage, ProblemReport, SessionEvent, SurveyAnswer
 
 
@@ -21,6 +23,7 @@ class InSession:
         self.sessions = sessions
         self.clock = clock
         self.listeners = listeners
+        self._chat_writes = GroupCommit(self._write_chat)
 
     def session_for_access(self, token: str) -> CareSession | None:
         with self.sessions() as db:
@@ -41,25 +44,40 @@ class InSession:
             return cs.brand_id
 
     def chat(self, session_id: str, sender: str, text: str) -> ChatMessage:
-        now = self.clock.now()
         text = text.strip()
         if not text:
             raise Invalid("the message is empty")
         if len(text) > 4000:
             raise Invalid("a message holds at most 4000 characters")
-        with self.sessions() as db:
-            cs = db.get(CareSession, session_id)
-            if cs is None:
-                raise NotFound(f"no session {session_id}")
-            if cs.state != "connected":
-                raise Conflict(f"session {session_id} is {cs.state}: chat is open while connected")
-            message = ChatMessage(session_id=session_id, sender=sender, text=text, at=now)
-            db.add(message)
-            db.commit()
+        # Messages sent at once share a commit (rooms.group_commit): chat is the busiest write.
+        message, brand_id, operator_id = self._chat_writes.submit(
+            ChatMessage(session_id=session_id, sender=sender, text=text, at=self.clock.now())
+        )
         # a message concerns its session's customer and operator only: waking every page of the brand
         # for it made the work of one message grow with the number of pages open
-        self.listeners.changed(cs.brand_id, frozenset(filter(None, (session_id, cs.operator_id))))
+        self.listeners.changed(brand_id, frozenset(filter(None, (session_id, operator_id))))
         return message
+
+    def _write_chat(
+        self, messages: Sequence[ChatMessage]
+    ) -> list[tuple[ChatMessage, int, str | None] | Exception]:
+        """One transaction for a batch of messages; each is refused alone if its session is not
+        connected (the others are kept)."""
+        outcomes: list[tuple[ChatMessage, int, str | None] | Exception] = []
+        with self.sessions() as db:
+            ids = {m.session_id for m in messages}
+            found = {cs.id: cs for cs in db.scalars(select(CareSession).where(CareSession.id.in_(ids)))}
+            for message in messages:
+                cs = found.get(message.session_id)
+                if cs is None:
+                    outcomes.append(NotFound(f"no session {message.session_id}"))
+                elif cs.state != "connected":
+                    outcomes.append(Conflict(f"session {cs.id} is {cs.state}: chat is open while connected"))
+                else:
+                    db.add(message)
+                    outcomes.append((message, cs.brand_id, cs.operator_id))
+            db.commit()
+        return outcomes
 
     def transcript(self, session_id: str) -> list[ChatMessage]:
         with self.sessions() as db:

@@ -54,18 +54,27 @@ class DeskViews:
                 )
             return rows
 
+    @staticmethod
+    def _operator_name(db: Session, cs: CareSession) -> str | None:
+        account = db.get(OperatorAccount, cs.operator_id) if cs.operator_id else None
+        return account.name if account else None
+
     def wait_status(self, session_id: str) -> WaitStatus:
         now = self.clock.now()
-        with self.state.held(), self.sessions() as db:
+        with self.sessions() as db:
             cs = db.get(CareSession, session_id)
             if cs is None:
                 raise NotFound(f"no session {session_id}")
+            if cs.state not in WAITING_STATES:
+                # Connected or over: the queue's state has nothing to say, so it is not held (pages
+                # ask this after every chat message; they queued on the lock behind each other).
+                return WaitStatus(cs.id, cs.state, None, None, False, self._operator_name(db, cs))
+        with self.state.held(), self.sessions() as db:
+            cs = db.get(CareSession, session_id)
+            assert cs is not None
             template = db.get(RoomTemplate, cs.template_id)
             assert template is not None
-            operator_name = None
-            if cs.operator_id:
-                account = db.get(OperatorAccount, cs.operator_id)
-                operator_name = account.name if account else None
+            operator_name = self._operator_name(db, cs)
             if cs.state not in WAITING_STATES:
                 return WaitStatus(cs.id, cs.state, None, None, False, operator_name)
             position = self.state.position(cs.id)
