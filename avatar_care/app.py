@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import mimetypes
 from collections.abc import AsyncIterator
@@ -17,7 +16,25 @@ from fastapi.staticfiles import StaticFiles
 from avatar_care.api.deps import install_error_handlers
 from avatar_care.api.headers import SecurityHeaders
 from avatar_care.api.limits import BodyLimits
-from avatar_care.api.routes.queue_ws import QueueHub
+from avatar_care.api.open_sockets import OpenSockets
+from avatar_care.api.routes import (
+    avatars,
+    brand_admin,
+    care_sessions,
+    catalogue,
+    customer,
+    figures,
+    health,
+    metrics,
+    operators,
+    queue,
+    queue_ws,
+    retarget,
+    sign_in_settings,
+    signaling,
+    sso,
+    templates,
+)
 from avatar_care.avatars.staging import clear_incoming
 from avatar_care.core.config import Settings, get_settings
 from avatar_care.core.db import open_database
@@ -32,24 +49,25 @@ from rooms.desk import CareDesk
 
 logger = logging.getLogger(__name__)
 
-# Each module exposes ``router: APIRouter``. One module per resource, as in api/routes/<resource>.py.
-ROUTER_MODULES: tuple[str, ...] = (
-    "avatar_care.api.routes.health",
-    "avatar_care.api.routes.retarget",
-    "avatar_care.api.routes.avatars",
-    "avatar_care.api.routes.signaling",
-    "avatar_care.api.routes.metrics",
-    "avatar_care.api.routes.brand_admin",
-    "avatar_care.api.routes.sign_in_settings",
-    "avatar_care.api.routes.sso",
-    "avatar_care.api.routes.templates",
-    "avatar_care.api.routes.operators",
-    "avatar_care.api.routes.catalogue",
-    "avatar_care.api.routes.queue",
-    "avatar_care.api.routes.care_sessions",
-    "avatar_care.api.routes.customer",
-    "avatar_care.api.routes.figures",
-    "avatar_care.api.routes.queue_ws",
+# One module per resource (api/routes/<resource>.py), each with its ``router``, in the order they are
+# included: imported by name, so a missing or renamed module fails at import and in the type check.
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    retarget.router,
+    avatars.router,
+    signaling.router,
+    metrics.router,
+    brand_admin.router,
+    sign_in_settings.router,
+    sso.router,
+    templates.router,
+    operators.router,
+    catalogue.router,
+    queue.router,
+    care_sessions.router,
+    customer.router,
+    figures.router,
+    queue_ws.router,
 )
 #: The demo operator's recorded session, under the shipped assets (a checkout's or the package's).
 DEMO_RECORDING = Path("demo") / "book.jsonl"
@@ -95,7 +113,8 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
         settings.login_failures_per_account,
         settings.password_hash_concurrency,
     )
-    app.state.queue_hub = QueueHub()
+    app.state.queue_hub = queue_ws.QueueHub()
+    app.state.open_sockets = OpenSockets(settings.socket_recheck_s)
     app.state.desk.listeners.append(app.state.queue_hub.notify)
     install_error_handlers(app)
     # Outermost last: the headers go on every answer, the 413s of the limits included.
@@ -103,8 +122,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     app.add_middleware(
         SecurityHeaders, web_client_dir=settings.web_client_dir, frame_ancestors=settings.frame_ancestors
     )
-    for name in ROUTER_MODULES:
-        router: APIRouter = importlib.import_module(name).router
+    for router in ROUTERS:
         app.include_router(router)
     _mount_static(app, settings)
     return app

@@ -10,7 +10,12 @@ WebSocket and each operator its panel's (``--no-sockets`` leaves them out). Then
 connections C, C customers send their share of ``--messages`` chat messages at once, each over its
 own HTTP connection, one message after the other (a person does not send the next before the first
 is through). A message's latency is from its send to its answer. Prints a table: messages,
-connections, seconds, messages a second, latency p50 and p99. Asserts nothing.
+connections, seconds, messages a second, latency p50 and p99, and the server process's CPU time a
+message (from /proc: unlike the seconds, it does not grow when other programs share the machine),
+and how many snapshots the pages' sockets received during the burst. Asserts nothing.
+``--before DIR`` runs another checkout's server (e.g. ``git archive`` of an earlier commit) under the
+same load just before this one, for each number of connections. Figures measured: docs/security.md
+("Chat under load").
 
 ``--logins N``: N sign-ins at once with the right password, against a server that throttles at its
 defaults (30 a minute per address: most are refused with 429 at once) and one that does not
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -47,9 +53,9 @@ CAPACITY = 10
 @contextmanager
 def server(
     database_url: str, env: dict[str, str] | None = None, checkout: Path = ROOT
-) -> Iterator[tuple[str, str]]:
+) -> Iterator[tuple[str, str, int]]:
     """``avatar-care serve`` of ``checkout``'s code on a free port with a brand made beforehand; its
-    URL and the brand's key."""
+    URL, the brand's key and the server's process id."""
     with tempfile.TemporaryDirectory() as data:
         key = subprocess.run(
             [sys.executable, "-m", "avatar_care.cli", "brand", "create", "Ottica Rossi"],
@@ -83,7 +89,7 @@ def server(
                     if time.monotonic() > deadline or proc.poll() is not None:
                         raise RuntimeError("the server did not come up") from None
                     time.sleep(0.2)
-            yield base, api_key
+            yield base, api_key, proc.pid
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -132,21 +138,27 @@ def setup(base: str, key: str, customers: int) -> tuple[str, list[str], list[str
     return template, operators, tokens
 
 
-async def hold_sockets(base: str, customers: list[str], operators: list[str], stop: asyncio.Event) -> None:
-    """The pages' queue sockets: read every snapshot until told to stop."""
+async def hold_sockets(
+    base: str, customers: list[str], operators: list[str], stop: asyncio.Event, received: list[int]
+) -> None:
+    """The pages' queue sockets: read every snapshot until told to stop, counting each socket's
+    snapshots in ``received``."""
     ws_base = base.replace("http://", "ws://")
-    urls = [f"{ws_base}/ws/queue/customer?token={t}" for t in customers]
-    urls += [f"{ws_base}/ws/queue/operator?token={t}" for t in operators]
+    pages = [(f"{ws_base}/ws/queue/customer", t) for t in customers]
+    pages += [(f"{ws_base}/ws/queue/operator", t) for t in operators]
+    received[:] = [0] * len(pages)
 
-    async def hold(url: str) -> None:
+    async def hold(n: int, url: str, token: str) -> None:
         async with websockets.connect(url, max_size=None) as ws:
+            await ws.send(json.dumps({"type": "auth", "token": token}))  # as the pages do
             while not stop.is_set():
                 try:
                     await asyncio.wait_for(ws.recv(), timeout=0.5)
+                    received[n] += 1
                 except TimeoutError:
                     continue
 
-    await asyncio.gather(*(hold(u) for u in urls), return_exceptions=True)
+    await asyncio.gather(*(hold(n, u, t) for n, (u, t) in enumerate(pages)), return_exceptions=True)
 
 
 async def burst(base: str, tokens: list[str], messages: int) -> tuple[float, list[float], int]:
@@ -171,20 +183,36 @@ async def burst(base: str, tokens: list[str], messages: int) -> tuple[float, lis
     return time.perf_counter() - start, latencies, refused
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far (user and system), from /proc: the server's work for a burst,
+    which unlike wall-clock time does not grow when other programs share the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def chat_table(
-    base: str, key: str, connections: list[int], messages: int, sockets: bool, label: str
+    base: str, key: str, pid: int, connections: list[int], messages: int, sockets: bool, label: str
 ) -> list[str]:
     _, operators, tokens = await asyncio.to_thread(setup, base, key, max(connections))
     stop = asyncio.Event()
-    holder = asyncio.create_task(hold_sockets(base, tokens, operators, stop)) if sockets else None
-    await asyncio.sleep(2 if sockets else 0)
+    received: list[int] = []
+    holder = asyncio.create_task(hold_sockets(base, tokens, operators, stop, received)) if sockets else None
+    deadline = time.monotonic() + 120
+    while sockets and not (received and all(received)):  # every page has its first snapshot
+        if time.monotonic() > deadline or holder is None or holder.done():
+            raise RuntimeError(f"{sum(map(bool, received))} of {len(received)} queue sockets got a snapshot")
+        await asyncio.sleep(0.2)
     rows = []
     for c in connections:
+        cpu, before = cpu_seconds(pid), sum(received)
         seconds, latencies, refused = await burst(base, tokens[:c], messages)
+        cpu = cpu_seconds(pid) - cpu
+        if sockets:
+            print(f"snapshots the pages received during the burst: {sum(received) - before}", flush=True)
         p50, p99 = np.percentile(latencies, [50, 99])
         rows.append(
             f"| {label} | {messages} | {c} | {seconds:.1f} | {messages / seconds:.0f} | {p50 * 1000:.0f} ms | "
-            f"{p99 * 1000:.0f} ms | {refused} |"
+            f"{p99 * 1000:.0f} ms | {cpu / messages * 1000:.1f} ms | {refused} |"
         )
         print(rows[-1], flush=True)
     stop.set()
@@ -232,7 +260,7 @@ def main() -> None:
             ("on (defaults)", {}),
             ("off", {"AVATAR_CARE_LOGIN_RATE_PER_ADDRESS": "100000 per minute"}),
         ):
-            with server(args.database_url, env) as (base, key):
+            with server(args.database_url, env) as (base, key, _pid):
                 seconds, ok, refused = asyncio.run(login_burst(base, key, args.logins))
             print(
                 f"| {label} | {args.logins} | {seconds:.2f} | {args.logins / seconds:.0f} | {ok} | {refused} |"
@@ -242,13 +270,15 @@ def main() -> None:
     print(
         f"queue sockets held: {'no' if args.no_sockets else 'yes'}; database: {args.database_url or 'SQLite'}"
     )
-    print("| code | messages | connections | seconds | messages/s | p50 | p99 | refused |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| code | messages | connections | seconds | messages/s | p50 | p99 | server CPU a message | refused |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for c in connections:  # before and after side by side for each number of connections
         runs = [("before", args.before), ("this", ROOT)] if args.before else [("this", ROOT)]
         for label, checkout in runs:
-            with server(args.database_url, checkout=checkout.resolve()) as (base, key):
-                asyncio.run(chat_table(base, key, [c], args.messages, not args.no_sockets, label))
+            with server(args.database_url, checkout=checkout.resolve()) as (base, key, pid):
+                asyncio.run(chat_table(base, key, pid, [c], args.messages, not args.no_sockets, label))
 
 
 if __name__ == "__main__":

@@ -81,6 +81,9 @@ class Offer:
 
 
 class Router:
+    """The queue's rules over its state in memory. Its public methods are the API the desk uses
+    (``rooms.desk.queue_state.QueueState``); the desk reads and changes nothing else of it."""
+
     def __init__(
         self,
         accept_timeout: timedelta = timedelta(seconds=20),
@@ -104,8 +107,16 @@ class Router:
             op.idle_since = now
         op.presence = presence
         if presence in (Presence.AWAY, Presence.OFFLINE):
-            for offer in [o for o in self.offers.values() if o.operator_id == operator_id]:
+            for offer in self.offers_to(operator_id):
                 del self.offers[offer.session_id]  # goes to someone else at the next dispatch
+
+    def operator(self, operator_id: str) -> Operator | None:
+        """The operator routing knows by this id, or None."""
+        return self.operators.get(operator_id)
+
+    def forget_operator(self, operator_id: str) -> None:
+        """Routing forgets the operator (a disabled or deleted account); call after setting it offline."""
+        self.operators.pop(operator_id, None)
 
     def _operator(self, operator_id: str) -> Operator:
         try:
@@ -121,24 +132,26 @@ class Router:
 
     def leave(self, session_id: str) -> Waiting:
         """The customer gave up (abandoned) or left a message instead."""
-        customer = self._waiting(session_id)
+        customer = self.customer(session_id)
         self.waiting.remove(customer)
         self.offers.pop(session_id, None)
         return customer
 
-    def _waiting(self, session_id: str) -> Waiting:
+    def customer(self, session_id: str) -> Waiting:
+        """The waiting customer of this session (RoutingError when it is not waiting)."""
         for w in self.waiting:
             if w.session_id == session_id:
                 return w
         raise RoutingError(f"session {session_id} is not waiting")
 
-    def _order(self) -> list[Waiting]:
+    def in_order(self) -> list[Waiting]:
+        """Every waiting customer in serving order: priority first, then first come first served."""
         return sorted(self.waiting, key=lambda w: (-w.priority, w.enqueued_at))
 
     def position(self, session_id: str) -> int:
         """1 for the next to be served, among customers of the same room template."""
-        customer = self._waiting(session_id)
-        same = [w for w in self._order() if w.template_id == customer.template_id]
+        customer = self.customer(session_id)
+        same = [w for w in self.in_order() if w.template_id == customer.template_id]
         return same.index(customer) + 1
 
     def eligible(self, customer: Waiting) -> list[Operator]:
@@ -153,16 +166,33 @@ class Router:
         ]
 
     # -- offers ------------------------------------------------------------------------------
-    def dispatch(self, now: datetime) -> list[Offer]:
-        """Expire missed offers, then offer waiting customers to free operators. New offers."""
-        for offer in [o for o in self.offers.values() if o.expires_at <= now]:
+    def offer(self, session_id: str) -> Offer | None:
+        """The open offer of this waiting customer, if any."""
+        return self.offers.get(session_id)
+
+    def offers_to(self, operator_id: str) -> list[Offer]:
+        """The open offers made to this operator."""
+        return [o for o in self.offers.values() if o.operator_id == operator_id]
+
+    def expire_offers(self, now: datetime) -> list[Offer]:
+        """Withdraw the offers nobody answered in time; the missed offers.
+
+        The one place of the missed-offer rule: the customer is not offered to that operator again,
+        and the operator is set away (one who does not answer is probably not at the desk) unless
+        the offer was a seat in a room they already run (they are talking there: busy, not away)."""
+        missed = [o for o in self.offers.values() if o.expires_at <= now]
+        for offer in missed:
             del self.offers[offer.session_id]
-            self._waiting(offer.session_id).declined_by.add(offer.operator_id)
+            self.customer(offer.session_id).declined_by.add(offer.operator_id)
             op = self.operators.get(offer.operator_id)
-            # A missed seat comes while the operator talks in that room: busy, not away.
             if op is not None and offer.room_id is None:
                 op.presence = Presence.AWAY
                 logger.info("operator %s missed an offer: set away", op.id)
+        return missed
+
+    def dispatch(self, now: datetime) -> list[Offer]:
+        """Expire missed offers, then offer waiting customers to free operators. New offers."""
+        self.expire_offers(now)
         busy_with_offer = {o.operator_id for o in self.offers.values()}
         # Offers seat nobody, so the rooms with free seats stay the same for the whole dispatch.
         open_rooms: dict[str, list[SeatedRoom]] = {}
@@ -170,7 +200,7 @@ class Router:
             if room.free_seats > 0:
                 open_rooms.setdefault(room.template_id, []).append(room)
         made = []
-        for customer in self._order():
+        for customer in self.in_order():
             if customer.session_id in self.offers:
                 continue
             eligible = [
@@ -228,7 +258,7 @@ class Router:
                 f"operator {operator_id} has no free seat or capacity for session {session_id}"
             )
         del self.offers[session_id]
-        customer = self._waiting(session_id)
+        customer = self.customer(session_id)
         self.waiting.remove(customer)
         if room is None:
             room = SeatedRoom(
@@ -253,6 +283,14 @@ class Router:
         if room is None or room.operator_id != offer.operator_id or room.free_seats <= 0:
             return None
         return room
+
+    def room(self, room_id: str) -> SeatedRoom | None:
+        """A running room by its id, or None."""
+        return self.rooms.get(room_id)
+
+    def is_seated(self, session_id: str) -> bool:
+        """Whether this session sits in a running room."""
+        return session_id in self.seat_of
 
     def room_of(self, session_id: str) -> SeatedRoom | None:
         room_id = self.seat_of.get(session_id)
@@ -289,7 +327,7 @@ class Router:
         if offer is None or offer.operator_id != operator_id:
             raise RoutingError(f"session {session_id} is not offered to operator {operator_id}")
         del self.offers[session_id]
-        self._waiting(session_id).declined_by.add(operator_id)
+        self.customer(session_id).declined_by.add(operator_id)
 
     def finish(self, operator_id: str, now: datetime) -> None:
         """One of the operator's rooms closed (its last customer ended or was transferred away)."""

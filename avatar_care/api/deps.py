@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request, status
 from sqlalchemy.orm import Session
 
 from avatar_care.api import input_policy
+from avatar_care.api.open_sockets import OpenSockets
 from avatar_care.core.config import Settings
 from rooms.brands import brand_for_api_key
 from rooms.clock import as_utc
@@ -43,7 +44,13 @@ async def get_desk(request: Request) -> CareDesk:
     return desk
 
 
+async def get_open_sockets(request: Request) -> OpenSockets:
+    sockets: OpenSockets = request.app.state.open_sockets
+    return sockets
+
+
 SessionDep = Annotated[Session, Depends(get_db)]
+OpenSocketsDep = Annotated[OpenSockets, Depends(get_open_sockets)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DeskDep = Annotated[CareDesk, Depends(get_desk)]
 

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     accept_timeout_s: float = Field(default=20.0, gt=0, le=86_400)
     #: How often the server expires missed offers and makes new ones.
     queue_tick_s: float = Field(default=1.0, gt=0, le=86_400)
+    #: How often an open socket checks its token again, so one that expired (or was revoked where
+    #: this process did not see it) closes within this time (docs/security.md).
+    socket_recheck_s: float = Field(default=30.0, gt=0, le=86_400)
 
     # -- reaching the live rooms from real networks (docs/deploy.md) ---------------------------
     #: STUN and TURN servers, comma-separated (``stun:``, ``turn:``, ``turns:``; ``?transport=tcp``

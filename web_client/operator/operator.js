@@ -26,6 +26,7 @@ registerStrings("operator", {
     listenConnecting: "Collegamento all'ascolto di {customer}…", listening: "In ascolto: {customer} con {operator}",
     listenEnded: "La consulenza che ascoltavi è terminata.", listenFailed: "Ascolto non riuscito: {message}",
     listenReconnecting: NETWORK_STRINGS.it.reconnecting, listenBlocked: NETWORK_STRINGS.it.blocked,
+    signedOut: "Sei stato disconnesso: l'accesso è stato revocato o è scaduto, oppure l'account è stato disattivato. Accedi di nuovo.",
   },
   en: {
     title: "Operator console", signIn: "Sign in", brand: "Brand number", login: "Login", password: "Password",
@@ -48,6 +49,7 @@ registerStrings("operator", {
     listenConnecting: "Connecting to listen to {customer}…", listening: "Listening: {customer} with {operator}",
     listenEnded: "The consultation you listened to has ended.", listenFailed: "Listening failed: {message}",
     listenReconnecting: NETWORK_STRINGS.en.reconnecting, listenBlocked: NETWORK_STRINGS.en.blocked,
+    signedOut: "You were signed out: the sign-in was revoked or expired, or the account was disabled. Sign in again.",
   },
 });
 
@@ -56,6 +58,7 @@ const $ = (id) => document.getElementById(id);
 let token = localStorage.getItem(TOKEN_KEY);
 let me = null;
 let live = null;
+let figuresTimer = null;
 let last = null;
 let catalogue = [];
 let media = null; // the mounted operator media (or a placeholder while it loads)
@@ -121,6 +124,20 @@ $("presence").addEventListener("change", async () => {
   }
 });
 
+// The server closed the panel's socket for good (4401): the console stops, camera and listening
+// included, and the sign-in form comes back with the reason.
+function signedOut() {
+  localStorage.removeItem(TOKEN_KEY);
+  token = null;
+  live = null;
+  clearInterval(figuresTimer);
+  closeMedia();
+  stopListening();
+  $("console").hidden = true;
+  $("signin").hidden = false;
+  $("error").textContent = t("operator.signedOut");
+}
+
 async function enter() {
   try {
     me = await api("/api/operators/me", { headers: auth() });
@@ -133,12 +150,13 @@ async function enter() {
   $("signin").hidden = true;
   $("console").hidden = false;
   $("me-title").textContent = t("operator.hello", { name: me.name });
-  live = liveSnapshots("/ws/queue/operator", token, render);
+  // 4401 on the open socket: the token was revoked or expired, or the account disabled or deleted
+  live = liveSnapshots("/ws/queue/operator", token, render, signedOut);
   if (me.role === "supervisor") {
     $("listen-panel").hidden = false;
     $("supervisor-figures").hidden = false;
     refreshFigures();
-    setInterval(refreshFigures, 5000);
+    figuresTimer = setInterval(refreshFigures, 5000);
   }
 }
 

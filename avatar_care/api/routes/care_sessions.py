@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from avatar_care.api.deps import CurrentOperator, CurrentSupervisor, DeskDep, SessionDep
+from avatar_care.api.views import session_detail
 from rooms.catalogue import brand_item, cart, set_cart_line
 from rooms.clock import as_utc
 from rooms.errors import Conflict, Forbidden
@@ -45,28 +46,6 @@ def _own(db: SessionDep, desk: DeskDep, operator: OperatorAccount, session_id: s
 def _mine(cs: CareSession, operator: OperatorAccount) -> None:
     if cs.operator_id != operator.id:
         raise Forbidden(f"session {cs.id} is not yours")
-
-
-def session_detail(desk: DeskDep, db: SessionDep, cs: CareSession) -> dict[str, Any]:
-    shown = [e.detail for e in desk.events(cs.id) if e.kind == "product_shown"]
-    return {
-        "session_id": cs.id,
-        "state": cs.state,
-        "customer_name": cs.customer_name,
-        "language": cs.language,
-        "topic": cs.topic,
-        "context": cs.context,
-        "notes": cs.notes,
-        "chat": [
-            {"sender": m.sender, "text": m.text, "at": as_utc(m.at).isoformat()}
-            for m in desk.transcript(cs.id)
-        ],
-        "shown": shown[-1] if shown else None,
-        "cart": cart(db, cs.id),
-        "events": [
-            {"kind": e.kind, "at": as_utc(e.at).isoformat(), "detail": e.detail} for e in desk.events(cs.id)
-        ],
-    }
 
 
 @router.get("/{session_id}")

@@ -23,9 +23,8 @@ from avatar_care.api.deps import (
     customer_from_token,
 )
 from avatar_care.api.input_policy import Instant
-from avatar_care.api.routes.care_sessions import session_detail
+from avatar_care.api.views import customer_view
 from avatar_care.core.security import JoinClaims, JoinTokenError, unverified_brand, verify_join_token
-from rooms.avatars import template_avatar_url
 from rooms.catalogue import CheckoutFailed, checkout
 from rooms.desk import CareDesk, Customer
 from rooms.errors import Conflict, Forbidden, NotFound
@@ -150,31 +149,6 @@ def contact_without_session(body: ContactIn, db: SessionDep, desk: DeskDep) -> d
 @router.get("/session")
 def my_session(cs: CurrentCustomer, desk: DeskDep, db: SessionDep) -> dict[str, Any]:
     return customer_view(desk, db, cs.id)
-
-
-def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any]:
-    s = desk.status(session_id)
-    cs = desk.get_session(db, desk.session_brand(session_id), session_id)
-    detail = session_detail(desk, db, cs)
-    return {
-        "session_id": session_id,
-        "template_id": cs.template_id,
-        "state": s.state,
-        "position": s.position,
-        "estimated_wait_s": s.estimated_wait_s,
-        "may_leave_message": s.may_leave_message,
-        "operator_name": s.operator_name,
-        "chat": detail["chat"],
-        "shown": detail["shown"],
-        "cart": detail["cart"],
-        "rated": desk.has_survey(session_id),
-        # while connected: the live room to join with this session's own token (signaling)
-        "live_room": (
-            {"id": cs.live_room_id, "avatar_url": template_avatar_url(db, cs.template_id)}
-            if s.state == "connected" and cs.live_room_id
-            else None
-        ),
-    }
 
 
 @router.post("/chat", status_code=201)

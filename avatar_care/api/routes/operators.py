@@ -9,7 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
-from avatar_care.api.deps import AdminActor, CurrentBrandAdmin, CurrentOperator, DeskDep, SessionDep, bearer
+from avatar_care.api.deps import (
+    AdminActor,
+    CurrentBrandAdmin,
+    CurrentOperator,
+    DeskDep,
+    OpenSocketsDep,
+    SessionDep,
+    bearer,
+)
 from avatar_care.core.login_guard import LoginGuard
 from avatar_care.core.security import hash_password
 from rooms.audit import record
@@ -169,12 +177,16 @@ def disable(
     db: SessionDep,
     desk: DeskDep,
     actor: AdminActor,
+    sockets: OpenSocketsDep,
 ) -> OperatorOut:
-    """Disable (or enable again) an account: it cannot sign in, and its tokens stop working at once."""
+    """Disable (or enable again) an account: it cannot sign in, and its tokens stop working at once,
+    in its open sockets too."""
     account = get_operator(db, brand.id, operator_id)
     if body.disabled:
         desk.remove_operator(account.id)
     set_disabled(db, account, body.disabled, actor)
+    if body.disabled:
+        sockets.revoke_operator(account.id, "this account was disabled")
     if not body.disabled:
         desk.operator_changed(account)
     return out(account, desk)
@@ -182,18 +194,31 @@ def disable(
 
 @router.delete("/{operator_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete(
-    operator_id: str, brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep, actor: AdminActor
+    operator_id: str,
+    brand: CurrentBrandAdmin,
+    db: SessionDep,
+    desk: DeskDep,
+    actor: AdminActor,
+    sockets: OpenSocketsDep,
 ) -> None:
-    """Delete an account; its tokens stop working at once (its past consultations keep its id)."""
+    """Delete an account; its tokens stop working at once, in its open sockets too (its past
+    consultations keep its id)."""
     account = get_operator(db, brand.id, operator_id)
     desk.remove_operator(account.id)
     delete_operator(db, account, actor)
+    sockets.revoke_operator(account.id, "this account was deleted")
 
 
 @router.post("/me/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(operator: CurrentOperator, db: SessionDep, token: Annotated[str, Depends(bearer)]) -> None:
-    """Sign out: this token stops working at once."""
+def logout(
+    operator: CurrentOperator,
+    db: SessionDep,
+    token: Annotated[str, Depends(bearer)],
+    sockets: OpenSocketsDep,
+) -> None:
+    """Sign out: this token stops working at once, and the sockets opened with it close."""
     revoke_token(db, token)
+    sockets.revoke_token(token, "signed out")
 
 
 @router.get("/me", response_model=OperatorOut)

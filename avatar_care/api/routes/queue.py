@@ -2,108 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from fastapi import APIRouter
-from pydantic import BaseModel
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from avatar_care.api.deps import CurrentOperator, DeskDep, SessionDep
 from avatar_care.api.input_policy import RowId
-from rooms.avatars import template_avatar_url
-from rooms.clock import as_utc
-from rooms.desk import CareDesk
-from rooms.models import CareSession, OperatorAccount
+from avatar_care.api.views import QueueView, queue_view
 
 router = APIRouter(prefix="/api/queue", tags=["queue"])
-
-
-class ContactOut(BaseModel):
-    id: int
-    template_id: str
-    kind: str
-    contact: str
-    text: str
-    callback_at: datetime | None
-    created_at: datetime
-
-
-class QueueView(BaseModel):
-    presence: str
-    waiting: list[dict[str, Any]]
-    offers: list[str]
-    sessions: list[dict[str, Any]]
-    contact_requests: list[ContactOut]
-    #: for supervisors: the brand's connected consultations they may listen to
-    listenable: list[dict[str, Any]] = []
-
-
-def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
-    with desk.sessions() as db:
-        mine = db.scalars(
-            select(CareSession).where(
-                CareSession.operator_id == operator.id, CareSession.state == "connected"
-            )
-        )
-        sessions = [
-            {
-                "session_id": cs.id,
-                "customer_name": cs.customer_name,
-                "language": cs.language,
-                "topic": cs.topic,
-                "context": cs.context,
-                "notes": cs.notes,
-                "connected_at": as_utc(cs.connected_at).isoformat() if cs.connected_at else None,
-                # customers of a shared room have the same one: the console goes live there once
-                "live_room_id": cs.live_room_id,
-                "avatar_url": template_avatar_url(db, cs.template_id),
-                "chat": [
-                    {"sender": m.sender, "text": m.text, "at": as_utc(m.at).isoformat()}
-                    for m in desk.transcript(cs.id)
-                ],
-            }
-            for cs in mine
-        ]
-        listenable = _listenable(db, operator.brand_id) if operator.role == "supervisor" else []
-    return QueueView(
-        presence=desk.presence(operator.id).value,
-        waiting=desk.queue(operator.brand_id),
-        offers=desk.offers_for(operator.id),
-        sessions=sessions,
-        contact_requests=[
-            ContactOut(
-                id=r.id,
-                template_id=r.template_id,
-                kind=r.kind,
-                contact=r.contact,
-                text=r.text,
-                callback_at=as_utc(r.callback_at) if r.callback_at else None,
-                created_at=as_utc(r.created_at),
-            )
-            for r in desk.contact_requests(operator.brand_id)
-        ],
-        listenable=listenable,
-    )
-
-
-def _listenable(db: Session, brand_id: int) -> list[dict[str, Any]]:
-    rows = db.execute(
-        select(CareSession, OperatorAccount.name)
-        .join(OperatorAccount, OperatorAccount.id == CareSession.operator_id)
-        .where(CareSession.brand_id == brand_id, CareSession.state == "connected")
-        .order_by(CareSession.connected_at)
-    )
-    return [
-        {
-            "session_id": cs.id,
-            "customer_name": cs.customer_name,
-            "operator_name": name,
-            "live_room_id": cs.live_room_id,
-        }
-        for cs, name in rows
-    ]
 
 
 @router.get("", response_model=QueueView)

@@ -3,7 +3,8 @@
 ``/ws/queue/customer`` (a waiting customer, with the session access token) and ``/ws/queue/operator``
 (with the operator's bearer token). The socket is accepted; the page's first message is
 ``{"type": "auth", "token": "…"}``; a missing, unknown or expired token closes the socket with code
-4401 and the reason. Then the server sends a full JSON snapshot and another after every change in
+4401 and the reason, and so does a token revoked or expired while the socket is open, or the
+operator's account disabled or deleted (``avatar_care.api.open_sockets``). Then the server sends a full JSON snapshot and another after every change in
 the brand's queue or sessions, and every ``REFRESH_S`` if the body changed with time alone (the same
 body as ``GET /api/customer/session`` or ``GET /api/queue``); snapshots rather than deltas, so a page
 that missed a message is never out of step. Offers reach operators this way. The token is never in
@@ -22,14 +23,16 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 
 from avatar_care.api.deps import customer_from_token, operator_from_token
-from avatar_care.api.routes.customer import customer_view
-from avatar_care.api.routes.queue import queue_view
+from avatar_care.api.open_sockets import Held, OpenSockets
+from avatar_care.api.views import customer_view, queue_view
 from rooms.desk import CareDesk
 from rooms.models import OperatorAccount
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/ws/queue", tags=["queue"])
 REFRESH_S = 10.0
+#: The shortest time between two snapshots on one socket (changes in between go in the next).
+MIN_GAP_S = 0.25
 #: How long the server waits for the first message, the one with the token.
 AUTH_WAIT_S = 10.0
 #: The close code of a missing, unknown or expired token (after the socket was accepted, so the
@@ -67,14 +70,21 @@ class QueueHub:
 
 
 async def _serve(
-    websocket: WebSocket, brand_id: int, shows: frozenset[str], snapshot: Callable[[], dict[str, Any]]
+    websocket: WebSocket,
+    brand_id: int,
+    shows: frozenset[str],
+    snapshot: Callable[[], dict[str, Any]],
+    held: Held,
 ) -> None:
     hub: QueueHub = websocket.app.state.queue_hub
     with hub.subscribe(brand_id, shows) as changes:
-        receiver = asyncio.create_task(_drain(websocket))
+        # the socket ends when the page closes it, or when its token is revoked (open_sockets)
+        receiver = asyncio.create_task(_until_revoked(websocket, held))
         sent = ""
+        loop = asyncio.get_running_loop()
         try:
             while True:
+                built = loop.time()
                 text = json.dumps(await asyncio.to_thread(snapshot), default=str)
                 if text != sent:
                     await websocket.send_text(text)
@@ -90,6 +100,17 @@ async def _serve(
                     return
                 if waiter not in done:
                     waiter.cancel()
+                    continue
+                # At most one snapshot every MIN_GAP_S: the changes of a busy moment (an operator's
+                # ten customers chatting at once) are told together in the next one, which holds
+                # them all, instead of each rebuilding the page's whole view.
+                pause = built + MIN_GAP_S - loop.time()
+                if pause > 0:
+                    done, _ = await asyncio.wait({receiver}, timeout=pause)
+                    if receiver in done:
+                        return
+                    while not changes.empty():
+                        changes.get_nowait()
         except (WebSocketDisconnect, RuntimeError):
             return
         finally:
@@ -101,6 +122,20 @@ async def _drain(websocket: WebSocket) -> None:
     with contextlib.suppress(WebSocketDisconnect):
         while True:
             await websocket.receive_text()
+
+
+async def _until_revoked(websocket: WebSocket, held: Held) -> None:
+    """Returns when the page closed the socket, or closes it with REVOKED (4401) and the reason
+    when its token stopped working."""
+    drain = asyncio.create_task(_drain(websocket))
+    revoked = asyncio.create_task(held.ended.wait())
+    try:
+        done, _ = await asyncio.wait({drain, revoked}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        drain.cancel()
+        revoked.cancel()
+    if revoked in done:
+        await _refuse(websocket, held.reason)
 
 
 async def _token(websocket: WebSocket) -> str | None:
@@ -143,7 +178,16 @@ async def customer_updates(websocket: WebSocket) -> None:
         with desk.sessions() as db:
             return customer_view(desk, db, cs.id)
 
-    await _serve(websocket, cs.brand_id, frozenset({cs.id}), snapshot)
+    def still_valid() -> bool:
+        try:
+            customer_from_token(desk, token or "")
+        except HTTPException:
+            return False
+        return True
+
+    sockets: OpenSockets = websocket.app.state.open_sockets
+    async with sockets.hold(token or "", None, still_valid) as held:
+        await _serve(websocket, cs.brand_id, frozenset({cs.id}), snapshot, held)
 
 
 @router.websocket("/operator")
@@ -164,4 +208,13 @@ async def operator_updates(websocket: WebSocket) -> None:
     def snapshot() -> dict[str, Any]:
         return queue_view(desk, operator).model_dump(mode="json")
 
-    await _serve(websocket, operator.brand_id, frozenset({operator.id}), snapshot)
+    def still_valid() -> bool:
+        try:
+            check()
+        except HTTPException:
+            return False
+        return True
+
+    sockets: OpenSockets = websocket.app.state.open_sockets
+    async with sockets.hold(token or "", operator.id, still_valid) as held:
+        await _serve(websocket, operator.brand_id, frozenset({operator.id}), snapshot, held)

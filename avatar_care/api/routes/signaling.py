@@ -12,7 +12,10 @@ wrong role gets ``{"type": "error", "message": ...}`` and is logged; a refused j
 the socket (4401 unknown token, 4403 not allowed, 4404 no such room); a binary frame gets the error
 and closes it with 1003, and the tenth malformed message in a row with 1008. When a participant's part
 ends (their consultation ended, or they joined again elsewhere) the server sends
-``{"type": "left", "message": ...}`` and closes the socket normally.
+``{"type": "left", "message": ...}`` and closes the socket normally. When an operator's or
+supervisor's token is revoked or expires, or their account is disabled or deleted, while the socket
+is open, the server sends the error with ``code`` 4401 and closes the socket with 4401
+(``avatar_care.api.open_sockets``).
 """
 
 from __future__ import annotations
@@ -21,17 +24,20 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from avatar_care.api.input_policy import HostileInput, parse_json
+from avatar_care.api.open_sockets import REVOKED, Held, OpenSockets
 from avatar_care.api.room_access import NO_SUCH_ROOM, NOT_ALLOWED, Admission, Refusal, admit
 from avatar_care.live.ice import IceConfig
 from avatar_care.live.registry import Claim, LiveRooms
 from avatar_care.live.room import LiveRoom, RoomError
 from rooms.desk import CareDesk
+from rooms.operators import operator_for_token
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["live"])
@@ -65,6 +71,7 @@ async def signaling(websocket: WebSocket, room_id: str) -> None:
     rooms: LiveRooms = websocket.app.state.live_rooms
     desk: CareDesk = websocket.app.state.desk
     ice: IceConfig = websocket.app.state.ice
+    sockets: OpenSockets = websocket.app.state.open_sockets
     await websocket.accept()
     keyed = rooms.is_keyed(room_id)
     if not keyed and await asyncio.to_thread(desk.live_room, room_id) is None:
@@ -73,74 +80,99 @@ async def signaling(websocket: WebSocket, room_id: str) -> None:
     admission: Admission | None = None
     room: LiveRoom | None = None
     claim: Claim | None = None
-    never = asyncio.Event()
+    held: Held | None = None  # an operator's or supervisor's token, watched while the socket is open
     malformed = 0  # malformed messages in a row
-    try:
-        while True:
-            try:
-                raw = await _next_message(websocket, claim.ended if claim else never)
-            except BinaryFrame:
-                await _error(websocket, "binary frames are not part of this protocol: send JSON text")
-                await websocket.close(code=UNSUPPORTED_DATA)
-                return
-            if raw is None:
-                assert claim is not None
-                await websocket.send_json({"type": "left", "message": claim.reason})
-                await websocket.close()
-                return
-            try:
-                message = parse_message(raw)
-            except Malformed as exc:
-                malformed += 1
-                await _error(websocket, str(exc))
-                if malformed >= MAX_MALFORMED:
-                    await websocket.close(code=POLICY_VIOLATION)
-                    return
-                continue
-            malformed = 0
-            if isinstance(message, Join):
-                if admission is not None:
-                    await _error(websocket, "already joined")
-                    continue
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            while True:
                 try:
-                    if keyed:
-                        admission = _admit_keyed(rooms, room_id, message)
-                    else:
-                        admission = await asyncio.to_thread(admit, desk, room_id, message.role, message.token)
-                except Refusal as refusal:
-                    await _refuse(websocket, room_id, refusal)
+                    raw = await _next_message(
+                        websocket, *(e for e in (claim and claim.ended, held and held.ended) if e)
+                    )
+                except BinaryFrame:
+                    await _error(websocket, "binary frames are not part of this protocol: send JSON text")
+                    await websocket.close(code=UNSUPPORTED_DATA)
                     return
-                if keyed:
-                    room = rooms.get(room_id)
-                else:
-                    rooms.follow(desk)
-                    room = rooms.open_care(room_id)
-                claim = rooms.claim(room_id, admission.participant)
-                logger.info("room %s: a %s joined", room_id, admission.role)
-                joined = {"type": "joined", "role": admission.role, "room": room_id}
-                await websocket.send_json(joined | {"ice": ice.for_page(admission.participant)})
-            else:
-                if admission is None or room is None:
-                    await _error(websocket, "join first, then send the offer")
-                    continue
+                if raw is None and held is not None and held.ended.is_set():
+                    # the token was revoked or expired, or the account disabled or deleted
+                    await _refuse(websocket, room_id, Refusal(REVOKED, held.reason))
+                    return
+                if raw is None:
+                    assert claim is not None
+                    await websocket.send_json({"type": "left", "message": claim.reason})
+                    await websocket.close()
+                    return
                 try:
-                    answer = await _offer(room, admission, message.sdp)
-                except RoomError as exc:
+                    message = parse_message(raw)
+                except Malformed as exc:
+                    malformed += 1
                     await _error(websocket, str(exc))
+                    if malformed >= MAX_MALFORMED:
+                        await websocket.close(code=POLICY_VIOLATION)
+                        return
                     continue
-                except Exception:  # the WebRTC stack failed on this offer: this peer only, not the room
-                    logger.exception("room %s: the %s's offer failed", room_id, admission.role)
-                    await _error(websocket, "the room could not take this offer; send a new one")
-                    continue
-                await websocket.send_json({"type": "answer", "sdp": answer})
-    except WebSocketDisconnect:
-        pass
-    finally:
-        if claim is not None and rooms.release(claim) and room is not None and admission is not None:
-            if admission.role == "customer":
-                await room.customer_left(admission.participant)
-            elif admission.role == "listener":
-                await room.listener_left(admission.participant)
+                malformed = 0
+                if isinstance(message, Join):
+                    if admission is not None:
+                        await _error(websocket, "already joined")
+                        continue
+                    try:
+                        if keyed:
+                            admission = _admit_keyed(rooms, room_id, message)
+                        else:
+                            admission = await asyncio.to_thread(
+                                admit, desk, room_id, message.role, message.token
+                            )
+                    except Refusal as refusal:
+                        await _refuse(websocket, room_id, refusal)
+                        return
+                    if keyed:
+                        room = rooms.get(room_id)
+                    else:
+                        rooms.follow(desk)
+                        room = rooms.open_care(room_id)
+                    claim = rooms.claim(room_id, admission.participant)
+                    if admission.role in ("operator", "listener") and message.token:
+                        held = await stack.enter_async_context(
+                            sockets.hold(
+                                message.token, admission.participant, _still_valid(desk, message.token)
+                            )
+                        )
+                    logger.info("room %s: a %s joined", room_id, admission.role)
+                    joined = {"type": "joined", "role": admission.role, "room": room_id}
+                    await websocket.send_json(joined | {"ice": ice.for_page(admission.participant)})
+                else:
+                    if admission is None or room is None:
+                        await _error(websocket, "join first, then send the offer")
+                        continue
+                    try:
+                        answer = await _offer(room, admission, message.sdp)
+                    except RoomError as exc:
+                        await _error(websocket, str(exc))
+                        continue
+                    except Exception:  # the WebRTC stack failed on this offer: this peer only, not the room
+                        logger.exception("room %s: the %s's offer failed", room_id, admission.role)
+                        await _error(websocket, "the room could not take this offer; send a new one")
+                        continue
+                    await websocket.send_json({"type": "answer", "sdp": answer})
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if claim is not None and rooms.release(claim) and room is not None and admission is not None:
+                if admission.role == "customer":
+                    await room.customer_left(admission.participant)
+                elif admission.role == "listener":
+                    await room.listener_left(admission.participant)
+
+
+def _still_valid(desk: CareDesk, token: str) -> Callable[[], bool]:
+    """Whether an operator's or supervisor's token still works (checked again while the socket is open)."""
+
+    def check() -> bool:
+        with desk.sessions() as db:
+            return operator_for_token(db, token, desk.clock.now()) is not None
+
+    return check
 
 
 def _admit_keyed(rooms: LiveRooms, room_id: str, join: Join) -> Admission:
@@ -176,13 +208,15 @@ async def _receive_text(websocket: WebSocket) -> str:
     return text
 
 
-async def _next_message(websocket: WebSocket, ended: asyncio.Event) -> str | None:
-    """The next text from the page, or None once the participant's part in the room ended."""
+async def _next_message(websocket: WebSocket, *ends: asyncio.Event) -> str | None:
+    """The next text from the page, or None once one of ``ends`` is set (the participant's part in
+    the room ended, or their token stopped working)."""
     receive = asyncio.ensure_future(_receive_text(websocket))
-    wait_end = asyncio.ensure_future(ended.wait())
-    done, _ = await asyncio.wait({receive, wait_end}, return_when=asyncio.FIRST_COMPLETED)
+    waits = {asyncio.ensure_future(e.wait()) for e in ends}
+    done, _ = await asyncio.wait({receive, *waits}, return_when=asyncio.FIRST_COMPLETED)
+    for wait in waits:
+        wait.cancel()
     if receive in done:
-        wait_end.cancel()
         return receive.result()
     receive.cancel()
     with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):

@@ -4,15 +4,11 @@ and passwords after NIST SP 800-63B."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from avatar_care.app import create_app
@@ -20,7 +16,7 @@ from avatar_care.core.config import Settings
 from avatar_care.core.login_guard import LoginGuard
 from rooms.passwords import common_passwords
 from tests.avatar_care.api.care_support import BrandSetup, new_brand
-from tests.support import free_port
+from tests.avatar_care.api.serving import serving
 
 PASSWORD = "correct horse battery"
 
@@ -106,25 +102,6 @@ def test_a_long_passphrase_without_composition_rules_is_welcome(client: TestClie
     make_operator(client, brand, "anna", passphrase[:128])
     assert sign_in(client, brand, "anna", passphrase[:128]).status_code == 200
     assert len(common_passwords()) > 8000
-
-
-@contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """The app on a real uvicorn server in this process (so the test can read its login guard)."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        for _ in range(600):
-            if server.started:
-                break
-            threading.Event().wait(0.05)
-        assert server.started, "the server did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def test_health_answers_while_a_burst_of_logins_waits_for_its_password_checks(tmp_path: Path) -> None:

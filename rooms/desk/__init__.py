@@ -1,0 +1,28 @@
+"""The care desk, by responsibility (docs/customer-care.md, "How the desk is organised"):
+
+- ``care_desk``: :class:`CareDesk`, the one object the routes hold, handing each call to a part;
+- ``queue_state``: the queue's state behind one interface, and its in-memory implementation;
+- ``queue``: presence, joining, leaving, offers, accepting, transfers, the end of a consultation;
+- ``restore``: the queue's state rebuilt from the database at start-up;
+- ``in_session``: chat, transcript, events, notes, problem reports, the survey;
+- ``contact_requests``: messages and callbacks left instead of waiting;
+- ``views``: the brand's queue rows and a customer's wait status;
+- ``retention``: chat deleted when the templates say so;
+- ``records``, ``routing_rows``, ``listeners``: what the parts share.
+"""
+
+from rooms.desk.care_desk import CareDesk
+from rooms.desk.queue_state import InMemoryQueueState, QueueState
+from rooms.desk.records import FINAL_STATES, WAITING_STATES, Closed, Customer, WaitStatus, access_hash
+
+__all__ = [
+    "FINAL_STATES",
+    "WAITING_STATES",
+    "CareDesk",
+    "Closed",
+    "Customer",
+    "InMemoryQueueState",
+    "QueueState",
+    "WaitStatus",
+    "access_hash",
+]

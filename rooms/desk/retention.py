@@ -1,0 +1,47 @@
+"""How long chat is kept: the templates decide (``keep_transcripts``, ``transcript_days``).
+Events, notes and surveys stay (the figures need them)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from rooms.desk.records import FINAL_STATES
+from rooms.models import CareSession, ChatMessage, RoomTemplate
+
+logger = logging.getLogger(__name__)
+
+
+def drop_unkept_chat(db: Session, cs: CareSession) -> None:
+    """At the end of a session whose template keeps no transcripts: its chat goes at once."""
+    template = db.get(RoomTemplate, cs.template_id)
+    if template is not None and not template.keep_transcripts:
+        db.execute(delete(ChatMessage).where(ChatMessage.session_id == cs.id))
+        db.commit()
+
+
+def purge_transcripts(sessions: sessionmaker[Session], now: datetime) -> int:
+    """Delete chat the templates say not to keep: at once after the end where transcripts are not
+    kept, after ``transcript_days`` otherwise. The number of messages deleted."""
+    removed = 0
+    with sessions() as db:
+        for template in db.scalars(select(RoomTemplate)):
+            keep = timedelta(days=template.transcript_days) if template.keep_transcripts else timedelta(0)
+            done = db.scalars(
+                select(CareSession.id).where(
+                    CareSession.template_id == template.id,
+                    CareSession.state.in_(FINAL_STATES),
+                    CareSession.ended_at.is_not(None),
+                    CareSession.ended_at <= now - keep,
+                )
+            ).all()
+            if done:
+                result = db.execute(delete(ChatMessage).where(ChatMessage.session_id.in_(done)))
+                removed += int(getattr(result, "rowcount", 0) or 0)
+        db.commit()
+    if removed:
+        logger.info("retention: %d chat messages deleted", removed)
+    return removed
