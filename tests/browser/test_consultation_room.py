@@ -105,12 +105,9 @@ def test_the_consultation_has_its_live_room_and_a_supervisor_listens(
     except PlaywrightTimeoutError as exc:
         state = operator.evaluate("window.avatarCare")
         raise AssertionError(("the operator's tracking did not start", capture_log, state)) from exc
-    # tracking runs in a worker by default, or on the page's thread where the worker could not
-    # (and the console says why)
-    capture = operator.evaluate(
-        "({thread: window.avatarCare.captureThread, fallback: window.avatarCare.captureFallback})"
-    )
-    assert capture["thread"] == "worker" or capture["fallback"], capture
+    # tracking runs on the page's thread by default (capture=auto or capture=worker move it)
+    capture = operator.evaluate("window.avatarCare.captureThread")
+    assert capture == "page", capture
 
     received = customer.evaluate("window.avatarCare.packetsReceived")
     customer.wait_for_function(f"window.avatarCare.packetsReceived > {received + 3}", timeout=SLOW)

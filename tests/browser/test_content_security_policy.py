@@ -76,21 +76,28 @@ def test_no_page_reports_a_csp_violation(media_browser: Browser, tmp_path: Path)
         base = links["customer"].split("/app/")[0]
         checked: dict[str, list[str]] = {}
 
-        def visit(name: str, url: str, ready: str | None = None, settle_ms: int = 1500) -> Watched:
+        def visit(name: str, url: str, ready: str | None = None, settle_ms: int = 1500) -> str | None:
+            """The page's violations go into ``checked``; returns its ``window.avatarCare.error``.
+            Each page is closed after its visit: pages left open (a live room drawing in
+            software, MediaPipe tracking) slowed every later one down."""
             context = media_browser.new_context(
                 viewport={"width": 900, "height": 700}, locale="en-US", bypass_csp=False
             )
-            watched = Watched(context)
-            watched.page.goto(url, wait_until="commit")  # then polled: a loaded machine is slow
-            if ready:
-                until(watched.page, ready)
-            watched.page.wait_for_timeout(settle_ms)
-            assert watched.policies and all("script-src 'self'" in p for p in watched.policies), (
-                name,
-                watched.policies,
-            )
-            checked[name] = watched.violations()
-            return watched
+            try:
+                watched = Watched(context)
+                watched.page.goto(url, wait_until="commit")  # then polled: a loaded machine is slow
+                if ready:
+                    until(watched.page, ready)
+                watched.page.wait_for_timeout(settle_ms)
+                assert watched.policies and all("script-src 'self'" in p for p in watched.policies), (
+                    name,
+                    watched.policies,
+                )
+                checked[name] = watched.violations()
+                error: str | None = watched.page.evaluate("window.avatarCare?.error ?? null")
+                return error
+            finally:
+                context.close()
 
         visit(
             "customer's live room",
@@ -98,12 +105,12 @@ def test_no_page_reports_a_csp_violation(media_browser: Browser, tmp_path: Path)
             "window.avatarCare && window.avatarCare.connected",
             4000,
         )
-        console = visit(
+        console_error = visit(
             "operator's console, edge capture",
             f"{links['operator']}&mode=edge",
             "window.avatarCare && window.avatarCare.packetsReceived > 5",
         )
-        assert console.page.evaluate("window.avatarCare.error ?? null") is None
+        assert console_error is None
         visit(
             "customer page", f"{base}/app/customer/index.html", "document.getElementById('error').textContent"
         )

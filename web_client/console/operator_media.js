@@ -344,8 +344,11 @@ export async function mountOperatorMedia(container, options) {
   // worker (edge_tracker.js), or on this page's thread where a worker cannot run, is not ready
   // after its head start or stops answering. In the address, `capture=page` keeps it on the page
   // and `capture=worker` in the worker alone (no race with the page: the comparison, the tests)
+  // The page's thread is the default: in a whole consultation in headless Chromium with software
+  // GL, the worker's start stalled in WebGL set-up (docs/live-room.md); `capture=auto` tries the
+  // worker first and falls back to the page
   const asked = addressSetting("capture");
-  let where = asked === "page" ? "page" : "worker";
+  let where = asked === "worker" || asked === "auto" ? "worker" : "page";
   const headStartMs = asked === "worker" ? READY_TIMEOUT_MS : HEAD_START_MS;
   const delegate = addressSetting("delegate") ?? "auto";
   // loaded only when edge capture is chosen: in server mode this machine does no tracking at all
