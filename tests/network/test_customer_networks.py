@@ -104,6 +104,22 @@ def customer_network(net: Network) -> Iterator[Network]:
     yield net
 
 
+def start_customer(
+    net: Network, server: Server, care: Consultation, *args: str, env: dict[str, str] | None = None
+) -> Peer:
+    """An aiortc customer in the customer's namespace, joining the consultation's room with its token."""
+    return start_peer(
+        net,
+        "customer",
+        "customer",
+        f"{server.ws}/ws/rooms/{care.room_id}",
+        "--token",
+        care.customer_token,
+        *args,
+        env=env,
+    )
+
+
 def motion_rate(summary: dict[str, Any], start: float, end: float) -> float:
     """Motion packets a second that arrived between ``start`` and ``end`` (monotonic seconds)."""
     count = sum(1 for t, *_ in summary["packets"] if start <= t < end)
@@ -182,13 +198,10 @@ def test_a_customer_behind_the_nat_gets_motion_and_voice_through_the_relay(
     net: Network, turn: Coturn, server: Server, consultation: tuple[Consultation, Peer]
 ) -> None:
     care, _ = consultation
-    customer = start_peer(
+    customer = start_customer(
         net,
-        "customer",
-        "customer",
-        f"{server.ws}/ws/rooms/{care.room_id}",
-        "--token",
-        care.customer_token,
+        server,
+        care,
         "--seconds",
         "5",
     )
@@ -210,13 +223,10 @@ def test_with_all_udp_blocked_turn_over_tcp_carries_the_consultation(
 ) -> None:
     net.set_policy(Policy.UDP_BLOCKED)
     care, _ = consultation
-    customer = start_peer(
+    customer = start_customer(
         net,
-        "customer",
-        "customer",
-        f"{server.ws}/ws/rooms/{care.room_id}",
-        "--token",
-        care.customer_token,
+        server,
+        care,
         "--turn-transport",
         "tcp",
         "--seconds",
@@ -242,13 +252,10 @@ def test_on_a_network_that_lets_only_tls_out_turn_over_tls_carries_the_consultat
     customer (aioice) checks the relay's certificate against the one it is told to trust."""
     net.set_policy(Policy.TLS_ONLY)
     care, _ = consultation
-    customer = start_peer(
+    customer = start_customer(
         net,
-        "customer",
-        "customer",
-        f"{server.ws}/ws/rooms/{care.room_id}",
-        "--token",
-        care.customer_token,
+        server,
+        care,
         "--turn-transport",
         "tls",
         "--seconds",
@@ -275,13 +282,10 @@ def test_a_relay_certificate_the_customer_does_not_trust_carries_nothing(
     TLS connection, and with no other way out the customer never connects."""
     net.set_policy(Policy.TLS_ONLY)
     care, _ = consultation
-    customer = start_peer(
+    customer = start_customer(
         net,
-        "customer",
-        "customer",
-        f"{server.ws}/ws/rooms/{care.room_id}",
-        "--token",
-        care.customer_token,
+        server,
+        care,
         "--turn-transport",
         "tls",
         "--seconds",
@@ -298,13 +302,10 @@ def test_the_customer_changing_address_gets_motion_back_within_5_s_in_the_same_s
     net: Network, turn: Coturn, server: Server, consultation: tuple[Consultation, Peer]
 ) -> None:
     care, _ = consultation
-    customer = start_peer(
+    customer = start_customer(
         net,
-        "customer",
-        "customer",
-        f"{server.ws}/ws/rooms/{care.room_id}",
-        "--token",
-        care.customer_token,
+        server,
+        care,
         "--seconds",
         "10",
         "--stall-s",
