@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,3 +36,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
     with cluster.database() as url:
         yield url
+
+
+#: Test folders whose tests all run on one worker, one after the other: they drive Chromium and
+#: watch motion and voice arrive in real time, and two browsers rendering in software beside each
+#: other would starve both.
+ONE_AT_A_TIME = ("tests/browser/", "tests/network/")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's scheduling for scripts/test.sh's two workers: each file goes whole to one
+    worker (a module's fixtures, servers, clusters and clips, are made once), and the files of
+    :data:`ONE_AT_A_TIME` all go to the same worker, which runs them in turn while the other
+    worker runs the rest. (``--dist loadgroup`` would say the same with marks, but its group names
+    do not reach the scheduler under this pytest.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FilesAndOneBrowser(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return next((folder for folder in ONE_AT_A_TIME if path.startswith(folder)), path)
+
+    return FilesAndOneBrowser(config, log)

@@ -70,11 +70,24 @@ def test_a_right_id_token_gives_its_claims() -> None:
         (lambda: {}, "invalid_token"),
     ],
     ids=[
-        "other-nonce", "no-nonce", "other-issuer", "other-audience", "two-audiences-no-azp", "expired",
-        "no-exp", "no-iat", "unknown-key", "client-secret-hs256", "alg-none", "not-a-token", "no-token",
+        "other-nonce",
+        "no-nonce",
+        "other-issuer",
+        "other-audience",
+        "two-audiences-no-azp",
+        "expired",
+        "no-exp",
+        "no-iat",
+        "unknown-key",
+        "client-secret-hs256",
+        "alg-none",
+        "not-a-token",
+        "no-token",
     ],
 )
-def test_a_wrong_id_token_is_refused_with_a_reason(make_tokens: Callable[[], dict[str, Any]], code: str) -> None:
+def test_a_wrong_id_token_is_refused_with_a_reason(
+    make_tokens: Callable[[], dict[str, Any]], code: str
+) -> None:
     with pytest.raises(SignInRefused) as refused:
         check(make_tokens())
     assert refused.value.code == code
