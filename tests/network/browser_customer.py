@@ -172,20 +172,21 @@ def blocked(page: Page) -> dict[str, Any]:
     }
 
 
-def trusting_home(folder: Path, authority: Path) -> Path:
-    """A home folder (``HOME`` for chromium) whose NSS database trusts ``authority`` to sign server
+def trusting_home(folder: Path, *authorities: Path) -> Path:
+    """A home folder (``HOME`` for chromium) whose NSS database trusts ``authorities`` to sign server
     certificates, made with ``certutil`` (Debian's libnss3-tools)."""
     certutil = shutil.which("certutil")
     assert certutil is not None, (
-        "certutil is needed to trust the relay's test authority in chromium's NSS database: "
+        "certutil is needed to trust the test authorities in chromium's NSS database: "
         "apt-get install libnss3-tools (scripts/setup.sh --dev)"
     )
     database = folder / ".pki" / "nssdb"
     database.mkdir(parents=True, exist_ok=True)
-    for args in (
-        ["-N", "--empty-password"],
-        ["-A", "-n", "avatar-care test authority", "-t", "C,,", "-i", str(authority)],
-    ):
+    commands = [["-N", "--empty-password"]] + [
+        ["-A", "-n", f"avatar-care test authority {n}", "-t", "C,,", "-i", str(authority)]
+        for n, authority in enumerate(authorities)
+    ]
+    for args in commands:
         done = subprocess.run(
             [certutil, "-d", f"sql:{database}", *args], capture_output=True, text=True, check=False
         )
