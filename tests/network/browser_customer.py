@@ -4,7 +4,9 @@
 it is connected, counts the motion packets it gets over ``S`` seconds, reads the candidate pair
 the browser selected (``getStats``) and how much of the operator's voice it heard, and prints one
 JSON line. ``... URL blocked`` waits for the page to say that the network blocks the call and
-prints what it says, in Italian and in English.
+prints what it says, in Italian and in English. ``... URL gather --ice JSON --seconds S`` opens
+``URL`` (any page of the server), makes a peer connection with that RTCConfiguration and prints
+when each candidate and each ICE server's error came during ``S`` seconds of gathering.
 
 Playwright launches chromium from this process, so the browser's sockets are in this namespace.
 Chromium on Linux trusts, beside its own roots, the authorities in the NSS database of the user it
@@ -172,6 +174,31 @@ def blocked(page: Page) -> dict[str, Any]:
     }
 
 
+#: One peer connection's ICE gathering for ``seconds``: each candidate (type, the server's URL) and
+#: each ``icecandidateerror`` with its time (ms from the offer), and the gathering state at the end.
+GATHER = """
+async ([config, seconds]) => {
+  const pc = new RTCPeerConnection(config);
+  pc.createDataChannel("motion");
+  const events = [];
+  const t0 = performance.now();
+  const at = () => Math.round(performance.now() - t0);
+  pc.addEventListener("icecandidate", (e) => { if (e.candidate) events.push({ms: at(), type: e.candidate.type, url: e.candidate.url || ""}); });
+  pc.addEventListener("icecandidateerror", (e) => events.push({ms: at(), error: e.errorCode, url: e.url}));
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((resolve) => {
+    const end = setTimeout(resolve, seconds * 1000);
+    pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") { clearTimeout(end); resolve(); }
+    });
+  });
+  const state = pc.iceGatheringState;
+  pc.close();
+  return {events, state, ms: at()};
+}
+"""
+
+
 def trusting_home(folder: Path, *authorities: Path) -> Path:
     """A home folder (``HOME`` for chromium) whose NSS database trusts ``authorities`` to sign server
     certificates, made with ``certutil`` (Debian's libnss3-tools)."""
@@ -197,7 +224,8 @@ def trusting_home(folder: Path, *authorities: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.network.browser_customer")
     parser.add_argument("url")
-    parser.add_argument("expect", choices=["connect", "blocked"])
+    parser.add_argument("expect", choices=["connect", "blocked", "gather"])
+    parser.add_argument("--ice", default="{}", help="gather: the RTCConfiguration (JSON)")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--metrics-token", default="", help="the server's AVATAR_CARE_METRICS_TOKEN")
     args = parser.parse_args()
@@ -208,9 +236,12 @@ def main() -> int:
             context.add_init_script(RECORD_PEERS)
             page = context.new_page()
             page.goto(args.url)
-            result = (
-                connect(page, args.seconds, args.metrics_token) if args.expect == "connect" else blocked(page)
-            )
+            if args.expect == "connect":
+                result = connect(page, args.seconds, args.metrics_token)
+            elif args.expect == "blocked":
+                result = blocked(page)
+            else:
+                result = page.evaluate(GATHER, [json.loads(args.ice), args.seconds])
         except Exception as exc:  # the test reads what went wrong
             result = {"error": f"{type(exc).__name__}: {exc}"}
         finally:

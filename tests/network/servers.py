@@ -194,7 +194,7 @@ def start_peer(net: Network, role: str, *args: str, env: dict[str, str] | None =
 
 
 def run_browser(
-    net: Network, url: str, expect: str, seconds: float = 5.0, home: Path | None = None
+    net: Network, url: str, expect: str, seconds: float = 5.0, home: Path | None = None, *extra: str
 ) -> dict[str, Any]:
     """The customer page in chromium inside the customer's namespace (tests/network/browser_customer.py);
     ``home`` is chromium's ``HOME`` (its NSS database: ``browser_customer.trusting_home``)."""
@@ -210,6 +210,7 @@ def run_browser(
             str(seconds),
             "--metrics-token",
             METRICS_TOKEN,
+            *extra,
             priority=Network.TIMED,
         ),
         cwd=ROOT,

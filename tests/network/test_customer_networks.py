@@ -210,6 +210,22 @@ def test_chromium_without_udp_gets_motion_and_voice_through_turn_over_tcp_or_tls
 
 
 @pytest.mark.browser
+def test_behind_a_firewall_dropping_3478_silently_chromiums_gathering_outlasts_an_attempt(
+    net: Network, turn: Coturn, server: Server, trusting: Path
+) -> None:
+    """Why the page offers once it has a relay candidate (web_client/room/signaling.js, ``gathered``)
+    rather than when gathering completes: on the network letting only TLS out, with the ICE
+    configuration the server hands out, chromium has its ``turns:`` relay candidate within
+    seconds, and its gathering is still not complete after 20 s, beyond an attempt's 15 s."""
+    net.set_policy(Policy.TLS_ONLY)
+    ice = net.call_in("customer", lambda: joined(f"{server.ws}/ws/rooms/demo", {"role": "customer"}))["ice"]
+    seen = run_browser(net, f"{server.base}/api/health", "gather", 20, trusting, "--ice", json.dumps(ice))
+    relays = [e for e in seen["events"] if e.get("type") == "relay"]
+    assert relays and relays[0]["url"] == turn.tls_url() and relays[0]["ms"] < 5000, seen
+    assert seen["state"] == "gathering" and seen["ms"] >= 20_000, seen
+
+
+@pytest.mark.browser
 def test_chromium_not_trusting_the_relays_certificate_never_connects_through_turns(
     net: Network, turn: Coturn, server: Server, tmp_path: Path
 ) -> None:

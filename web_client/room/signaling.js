@@ -30,9 +30,9 @@ export const RECONNECT = {
  * Resolves when `peer`'s offer should go: its gathering is complete, or `relayGraceMs` after its
  * first relay candidate, or at `gatherTimeoutMs`. Gathering completes only when every ICE server
  * has answered or timed out, and a firewall that silently drops what it does not let through makes
- * that slow: on a network letting out only TLS to the relay, Chromium had its `turns:` relay
- * candidate after 0.13 s, gave up on UDP to 3478 after 40 s and on TCP to 3478 not within 120 s,
- * far beyond an attempt's deadline (tests/network/test_customer_networks.py).
+ * that slow: on a network letting out only TLS to the relay, Chromium has its `turns:` relay
+ * candidate within seconds and its gathering is not complete after 20 s, beyond an attempt's
+ * deadline (tests/network/test_customer_networks.py; docs/live-room.md).
  * @param {RTCPeerConnection} peer
  * @param {{relayGraceMs: number, gatherTimeoutMs: number}} opts
  * @returns {Promise<string>} why it resolved: "complete", "relay" or "timeout"
