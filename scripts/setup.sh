@@ -51,7 +51,8 @@ if [ "$dev" = 1 ]; then
   # (initdb, pg_ctl) for the throwaway cluster the database tests start (tests/postgres_cluster.py),
   # coturn for the TURN relay tests (tests/coturn.py, tests/network/), caddy for the reverse-proxy
   # test (deploy/Caddyfile), and for the simulated networks (tests/network/) iproute2 (ip netns,
-  # veth) and nftables (NAT and firewall).
+  # veth), nftables (NAT and firewall) and libnss3-tools (certutil: chromium's NSS database trusts
+  # the relay's test authority).
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/bin/turnserver ] || missing+=(coturn)
@@ -59,6 +60,7 @@ if [ "$dev" = 1 ]; then
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
   command -v ip >/dev/null || [ -x /usr/sbin/ip ] || missing+=(iproute2)
   command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing+=(nftables)
+  [ -x /usr/bin/certutil ] || missing+=(libnss3-tools)
   if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       apt-get update -qq

@@ -1,6 +1,7 @@
 """The files docs/deploy.md ships: avatar-care's settings and coturn's configuration agree, coturn
 runs on the shipped turnserver.conf and allocates relays for credentials minted from the shipped
-settings, and systemd accepts the unit."""
+settings, the 443 variant differs from it only where it listens, and systemd accepts the unit and
+the drop-in for coturn's service."""
 
 from __future__ import annotations
 
@@ -88,6 +89,26 @@ def test_the_shipped_settings_are_valid_and_match_coturns(tmp_path: Path) -> Non
     for private in ("10.0.0.0", "172.16.0.0", "192.168.0.0", "127.0.0.0", "169.254.0.0", "100.64.0.0"):
         assert any(d.startswith(private + "-") for d in denied), private
     assert options["allowed-peer-ip"] == "<private-ip>"  # avatar-care itself stays reachable
+
+
+#: What deploy/turnserver-443.conf changes (coturn on an address of its own, TLS on 443).
+ON_ITS_OWN_ADDRESS = {
+    "listening-ip": "<turn-private-ip>",
+    "relay-ip": "<turn-private-ip>",
+    "external-ip": "<turn-public-ip>/<turn-private-ip>",
+    "tls-listening-port": "443",
+}
+
+
+def test_the_443_configuration_differs_from_the_shipped_one_only_where_it_listens() -> None:
+    """Every option of turnserver.conf (credentials, relay range, denied peers, avatar-care allowed)
+    is in turnserver-443.conf in the same order, but the listening ones."""
+    shipped = conf((DEPLOY / "turnserver.conf").read_text(encoding="utf-8"))
+    on_443 = conf((DEPLOY / "turnserver-443.conf").read_text(encoding="utf-8"))
+    assert [name for name, _ in shipped] == [name for name, _ in on_443]
+    changed = {name: new for (name, old), (_, new) in zip(shipped, on_443, strict=True) if old != new}
+    assert changed == ON_ITS_OWN_ADDRESS, changed
+    assert dict(on_443)["allowed-peer-ip"] == "<private-ip>"  # avatar-care on the VM's first address
 
 
 @pytest.fixture
@@ -181,10 +202,28 @@ async def test_coturn_on_the_shipped_configuration_relays_for_the_shipped_settin
         relay.close()
 
 
-def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
+def systemd_analyze() -> str:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
-        pytest.fail("systemd-analyze is needed (Debian's systemd)")
+        pytest.fail("systemd-analyze is needed: apt-get install systemd (Debian's systemd provides it)")
+    return analyze
+
+
+def verify(analyze: str, unit: Path, unit_path: Path | None = None) -> str:
+    """What ``systemd-analyze verify`` says of ``unit`` (its exit status and output; empty when it
+    accepts it silently). ``unit_path`` is searched for units and their drop-in folders."""
+    env = os.environ | ({"SYSTEMD_UNIT_PATH": f"{unit_path}:"} if unit_path is not None else {})
+    done = subprocess.run(
+        [analyze, "verify", str(unit)], capture_output=True, text=True, check=False, env=env
+    )
+    said = (done.stdout + done.stderr).strip()
+    return f"exit status {done.returncode}: {said}" if done.returncode else said
+
+
+def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
+    """``systemd-analyze verify`` runs without systemd running (as in this container); if it could
+    not run here, its own message is the failure's."""
+    analyze = systemd_analyze()
     unit = (DEPLOY / "avatar-care.service").read_text(encoding="utf-8")
     assert "EnvironmentFile=/etc/avatar-care/avatar-care.env" in unit
     # the installed command, where this checkout's environment has it
@@ -193,10 +232,25 @@ def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
     (tmp_path / "avatar-care.service").write_text(
         unit.replace("/opt/avatar-care/.venv/bin/avatar-care", str(command))
     )
-    done = subprocess.run(
-        [analyze, "verify", str(tmp_path / "avatar-care.service")],
-        capture_output=True,
-        text=True,
-        check=False,
+    assert verify(analyze, tmp_path / "avatar-care.service") == ""
+
+
+#: Debian's coturn package's unit, which deploy/coturn-bind-443.conf extends.
+COTURN_UNIT = Path("/lib/systemd/system/coturn.service")
+
+
+def test_systemd_accepts_the_drop_in_that_lets_coturn_bind_443(tmp_path: Path) -> None:
+    """Debian's coturn unit with the shipped drop-in beside it, as /etc/systemd/system/coturn.service.d/
+    holds it: accepted silently, and a misspelt copy of it draws a warning (the drop-in is read)."""
+    analyze = systemd_analyze()
+    assert COTURN_UNIT.exists(), f"{COTURN_UNIT} is Debian's coturn's: apt-get install coturn"
+    drop_in = (DEPLOY / "coturn-bind-443.conf").read_text(encoding="utf-8")
+    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in drop_in
+    shutil.copy(COTURN_UNIT, tmp_path / "coturn.service")
+    (tmp_path / "coturn.service.d").mkdir()
+    (tmp_path / "coturn.service.d" / "bind-443.conf").write_text(drop_in, encoding="utf-8")
+    assert verify(analyze, tmp_path / "coturn.service", tmp_path) == ""
+    (tmp_path / "coturn.service.d" / "bind-443.conf").write_text(
+        drop_in.replace("AmbientCapabilities=", "AmbientCapabilitiez="), encoding="utf-8"
     )
-    assert done.returncode == 0 and done.stdout + done.stderr == "", done.stdout + done.stderr
+    assert "Unknown key 'AmbientCapabilitiez'" in verify(analyze, tmp_path / "coturn.service", tmp_path)

@@ -1,4 +1,5 @@
-"""Debian's coturn, started in the server's namespace on the shipped deploy/turnserver.conf.
+"""Debian's coturn, started in the server's namespace on the shipped deploy/turnserver.conf (or
+deploy/turnserver-443.conf: coturn on an address of its own with TURN over TLS on 443).
 
 The package's own service is never used: this turnserver reads only the file written here (the
 shipped one, as docs/deploy.md has a brand fill it in, with TURN REST API credentials on a shared
@@ -29,11 +30,15 @@ class Coturn:
     folder: Path
     secret: str
     process: subprocess.Popen[bytes] | None = None
+    #: the shipped file it runs on (deploy/), the address it listens on, its TURN over TLS port
+    shipped: str = "turnserver.conf"
+    address: str = SERVER_IP
+    tls_port: int = TURN_TLS_PORT
 
     @property
     def certificate(self) -> Path:
-        """The authority that signed the relay's certificate for the server's address (made by the
-        test: a peer trusts it with ``SSL_CERT_FILE``)."""
+        """The authority that signed the relay's certificate for its address (made by the test: an
+        aiortc peer trusts it with ``SSL_CERT_FILE``, chromium through its NSS database)."""
         return self.folder / "authority.pem"
 
     @property
@@ -43,8 +48,8 @@ class Coturn:
     def start(self) -> None:
         conf = self.folder / "turnserver.conf"
         if not self.certificate.exists():
-            authority_and_server(self.folder, (SERVER_IP,))
-        conf.write_text(config(self.folder, self.secret))
+            authority_and_server(self.folder, (self.address,))
+        conf.write_text(config(self.folder, self.secret, self.shipped, self.address))
         with self.log.open("ab") as out:  # one log across restarts
             self.process = subprocess.Popen(
                 self.net.command(
@@ -55,7 +60,8 @@ class Coturn:
             )
         deadline = time.monotonic() + 30
         while not all(
-            self.net.call_in("server", lambda p=port: _listening(p)) for port in (TURN_PORT, TURN_TLS_PORT)
+            self.net.call_in("server", lambda p=port: _listening(self.address, p))
+            for port in (TURN_PORT, self.tls_port)
         ):
             code = self.process.poll()
             assert code is None, f"turnserver exited ({code}):\n{self.log_text()[-3000:]}"
@@ -87,13 +93,13 @@ class Coturn:
         return self.process.pid
 
     def udp_url(self) -> str:
-        return f"turn:{SERVER_IP}:{TURN_PORT}?transport=udp"
+        return f"turn:{self.address}:{TURN_PORT}?transport=udp"
 
     def tcp_url(self) -> str:
-        return f"turn:{SERVER_IP}:{TURN_PORT}?transport=tcp"
+        return f"turn:{self.address}:{TURN_PORT}?transport=tcp"
 
     def tls_url(self) -> str:
-        return f"turns:{SERVER_IP}:{TURN_TLS_PORT}?transport=tcp"
+        return f"turns:{self.address}:{self.tls_port}?transport=tcp"
 
     def settings(self) -> dict[str, str]:
         """avatar-care's settings for this relay (environment variables), as docs/deploy.md gives them."""
@@ -119,13 +125,15 @@ def process_cpu_seconds(pid: int) -> float:
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
-def config(folder: Path, secret: str) -> str:
-    """The shipped deploy/turnserver.conf, filled in for the server's namespace: its address on the
-    simulated internet (no 1:1 NAT in front of it here, so public and private are the same), this
-    test's secret, the server certificate in ``folder`` (:func:`authority_and_server`), the log on standard output,
-    database and pid file in ``folder``."""
-    text = (DEPLOY / "turnserver.conf").read_text(encoding="utf-8")
+def config(folder: Path, secret: str, shipped: str = "turnserver.conf", address: str = SERVER_IP) -> str:
+    """The shipped deploy/``shipped``, filled in for the server's namespace: avatar-care's address on
+    the simulated internet, coturn's ``address`` (no 1:1 NAT in front of them here, so public and
+    private are the same), this test's secret, the server certificate in ``folder``
+    (:func:`authority_and_server`), the log on standard output, database and pid file in ``folder``."""
+    text = (DEPLOY / shipped).read_text(encoding="utf-8")
     for placeholder, value in (
+        ("<turn-private-ip>", address),
+        ("<turn-public-ip>", address),
         ("<private-ip>", SERVER_IP),
         ("<public-ip>", SERVER_IP),
         ("<turn-secret>", secret),
@@ -139,9 +147,16 @@ def config(folder: Path, secret: str) -> str:
 
 
 @contextlib.contextmanager
-def running_coturn(net: Network, folder: Path, secret: str) -> Iterator[Coturn]:
+def running_coturn(
+    net: Network,
+    folder: Path,
+    secret: str,
+    shipped: str = "turnserver.conf",
+    address: str = SERVER_IP,
+    tls_port: int = TURN_TLS_PORT,
+) -> Iterator[Coturn]:
     folder.mkdir(parents=True, exist_ok=True)
-    turn = Coturn(net, folder, secret)
+    turn = Coturn(net, folder, secret, shipped=shipped, address=address, tls_port=tls_port)
     try:
         turn.start()
         yield turn
@@ -149,11 +164,11 @@ def running_coturn(net: Network, folder: Path, secret: str) -> Iterator[Coturn]:
         turn.stop()
 
 
-def _listening(port: int) -> bool:
+def _listening(address: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(1)
         try:
-            s.connect((SERVER_IP, port))
+            s.connect((address, port))
         except OSError:
             return False
         return True

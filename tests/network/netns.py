@@ -46,6 +46,10 @@ OPERATOR_GATEWAY = "192.0.2.1"
 OPERATOR_IP = "192.0.2.10"
 TURN_PORT = 3478
 TURN_TLS_PORT = 5349
+#: The server's second address, coturn's own when it serves TURN over TLS on 443 beside the HTTPS
+#: front on SERVER_IP (deploy/turnserver-443.conf; ``Network.add_server_address``).
+TURN_IP = "203.0.113.11"
+HTTPS_PORT = 443
 #: avatar-care's port in the server's namespace (the pages, signaling): 443 on a real deployment.
 WEB_PORT = 8000
 CLONE_NEWNET = 0x40000000
@@ -63,6 +67,9 @@ class Policy(enum.Enum):
     #: No UDP, and TCP only to the web server and to TURN over TLS (a network that lets only TLS
     #: out): only ``turns:`` can carry media.
     TLS_ONLY = "tls-only"
+    #: No UDP, and TCP only to port 443 (a network that lets out only what looks like HTTPS): the
+    #: pages through the HTTPS front on SERVER_IP, media only through ``turns:`` on TURN_IP:443.
+    ONLY_443 = "only-443"
 
 
 class NetworkUnavailable(RuntimeError):
@@ -173,6 +180,13 @@ class Network:
             )
             rules.append(f'iifname "{lan}" ip daddr {SERVER_IP} tcp dport {WEB_PORT} accept')
             rules.append(f'iifname "{lan}" meta l4proto tcp ct state new counter name tcp_dropped drop')
+        elif policy is Policy.ONLY_443:
+            rules = [
+                f'iifname "{lan}" meta l4proto udp counter name udp_dropped drop',
+                f'iifname "{lan}" ip daddr {TURN_IP} tcp dport {HTTPS_PORT} counter name turn_443 accept',
+                f'iifname "{lan}" ip daddr {SERVER_IP} tcp dport {HTTPS_PORT} counter name web_443 accept',
+                f'iifname "{lan}" meta l4proto tcp ct state new counter name tcp_dropped drop',
+            ]
         script = "\n".join(
             [
                 "table inet customer_firewall",
@@ -181,6 +195,8 @@ class Network:
                 "  counter turn_udp {}",
                 "  counter turn_tcp {}",
                 "  counter turn_tls {}",
+                "  counter turn_443 {}",
+                "  counter web_443 {}",
                 "  counter tcp_dropped {}",
                 "  counter udp_dropped {}",
                 "  counter to_customer {}",
@@ -220,6 +236,11 @@ class Network:
         self.ip("customer", "addr", "add", f"{new_ip}/24", "dev", dev)
         self.ip("customer", "route", "replace", "default", "via", CUSTOMER_GATEWAY)
         self.customer_ip = new_ip
+
+    def add_server_address(self, address: str) -> None:
+        """A second address on the server's interface (a VM with two: the HTTPS front on one,
+        coturn on the other), reachable from the router's side like the first."""
+        self.ip("server", "addr", "add", f"{address}/24", "dev", self.link("s"))
 
     # -- building and removing ----------------------------------------------------------------
     def build(self) -> None:

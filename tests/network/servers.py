@@ -193,8 +193,11 @@ def start_peer(net: Network, role: str, *args: str, env: dict[str, str] | None =
     return peer
 
 
-def run_browser(net: Network, url: str, expect: str, seconds: float = 5.0) -> dict[str, Any]:
-    """The customer page in chromium inside the customer's namespace (tests/network/browser_customer.py)."""
+def run_browser(
+    net: Network, url: str, expect: str, seconds: float = 5.0, home: Path | None = None, *extra: str
+) -> dict[str, Any]:
+    """The customer page in chromium inside the customer's namespace (tests/network/browser_customer.py);
+    ``home`` is chromium's ``HOME`` (its NSS database: ``browser_customer.trusting_home``)."""
     done = subprocess.run(
         net.command(
             "customer",
@@ -207,9 +210,11 @@ def run_browser(net: Network, url: str, expect: str, seconds: float = 5.0) -> di
             str(seconds),
             "--metrics-token",
             METRICS_TOKEN,
+            *extra,
             priority=Network.TIMED,
         ),
         cwd=ROOT,
+        env=os.environ | ({"HOME": str(home)} if home is not None else {}),
         capture_output=True,
         text=True,
         timeout=300,

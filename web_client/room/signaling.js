@@ -4,7 +4,9 @@
 // One WebSocket per attempt carries the join, then the offer, then the answer; the server's
 // `joined` message hands out the ICE configuration (servers, TURN credentials minted for this
 // participant, transport policy: avatar_care/live/ice.py), so no page holds one of its own. The
-// offer goes once ICE gathering is complete, since the server takes no trickled candidates.
+// server takes no trickled candidates, so the offer carries the candidates gathered before it goes:
+// when gathering is complete, or `relayGraceMs` after the first relay candidate, or at
+// `gatherTimeoutMs` with what there is (see `gathered`).
 //
 // When the connection is lost (ICE failed, disconnected for a while, the signaling socket closed,
 // or the device changed network), the link makes a new peer connection and joins again with the
@@ -20,7 +22,45 @@ export const RECONNECT = {
   maxAttempts: 3,
   backoffMs: [300, 1500, 4000],
   blockedRetryMs: 20000, // once blocked, a quiet attempt this often
+  relayGraceMs: 2000, // after the first relay candidate, this long for the others before offering
+  gatherTimeoutMs: 6000, // with no relay candidate and gathering not complete, offer after this long
 };
+
+/**
+ * Resolves when `peer`'s offer should go: its gathering is complete, or `relayGraceMs` after its
+ * first relay candidate, or at `gatherTimeoutMs`. Gathering completes only when every ICE server
+ * has answered or timed out, and a firewall that silently drops what it does not let through makes
+ * that slow: on a network letting out only TLS to the relay, Chromium has its `turns:` relay
+ * candidate within seconds and its gathering is not complete after 20 s, beyond an attempt's
+ * deadline (tests/network/test_customer_networks.py; docs/live-room.md).
+ * @param {RTCPeerConnection} peer
+ * @param {{relayGraceMs: number, gatherTimeoutMs: number}} opts
+ * @returns {Promise<string>} why it resolved: "complete", "relay" or "timeout"
+ */
+export function gathered(peer, opts) {
+  return new Promise((resolve) => {
+    let grace = null;
+    const timeout = setTimeout(() => done("timeout"), opts.gatherTimeoutMs);
+    function done(why) {
+      clearTimeout(timeout);
+      clearTimeout(grace);
+      peer.removeEventListener("icegatheringstatechange", onState);
+      peer.removeEventListener("icecandidate", onCandidate);
+      resolve(why);
+    }
+    function onState() {
+      if (peer.iceGatheringState === "complete") done("complete");
+    }
+    function onCandidate(e) {
+      if (grace === null && e.candidate && e.candidate.type === "relay") {
+        grace = setTimeout(() => done("relay"), opts.relayGraceMs);
+      }
+    }
+    peer.addEventListener("icegatheringstatechange", onState);
+    peer.addEventListener("icecandidate", onCandidate);
+    onState();
+  });
+}
 
 /** What the pages say about the network, in Italian and English. */
 export const NETWORK_STRINGS = {
@@ -99,12 +139,9 @@ export function openPeerLink(roomId, join, handlers, options = {}) {
         pc = peer;
         peer.addEventListener("connectionstatechange", () => watch(peer));
         handlers.setup(peer);
+        const ready = gathered(peer, opts); // listening before gathering starts
         await peer.setLocalDescription(await peer.createOffer());
-        if (peer.iceGatheringState !== "complete") {
-          await new Promise((resolve) =>
-            peer.addEventListener("icegatheringstatechange", () => peer.iceGatheringState === "complete" && resolve()),
-          );
-        }
+        await ready;
         if (peer === pc) socket.send(JSON.stringify({ type: "offer", sdp: peer.localDescription.sdp }));
       } else if (msg.type === "answer") {
         await pc?.setRemoteDescription({ type: "answer", sdp: msg.sdp });
