@@ -309,10 +309,19 @@ export function mountReports({ headers, fail }) {
     return params;
   }
 
-  // Called with the brand figures' period and room each time they refresh; the tables are rebuilt
-  // only when their numbers changed (a screen reader reading a table is not interrupted every 2 s).
+  // Called with the brand figures' period and room each time they refresh (every 2 s). These two
+  // tables are fetched again only every 15 s, or at once for another period or room (each request
+  // reads every session of the period), and rebuilt only when their numbers changed (a screen
+  // reader reading a table is not interrupted).
+  let fetchedAt = 0;
+  let fetchedFor = "";
+
   async function refreshFigures(since, templateId) {
     figureQuery = { since, templateId };
+    const key = `${since.slice(0, 15)}|${templateId}`; // the period, to the ten minutes
+    if (key === fetchedFor && Date.now() - fetchedAt < 15000) return;
+    fetchedFor = key;
+    fetchedAt = Date.now();
     const [people, days] = await Promise.all([
       api(`/api/figures/operators?${figureParams()}`, { headers: headers() }),
       api(`/api/figures/daily?${dayParams()}`, { headers: headers() }),
@@ -395,6 +404,7 @@ export function mountReports({ headers, fail }) {
     tickets = surveys = ticket = operatorFigures = daily = figureQuery = null;
     ticketOffset = surveyOffset = 0;
     lastFigureData = "";
+    fetchedFor = "";
     for (const id of ["ticket-rows", "survey-rows", "operator-figure-rows", "daily-figure-rows", "ticket-facts"]) $(id).replaceChildren();
     for (const id of ["tickets-status", "surveys-status", "ticket-status", "figures-export-status", "ticket-title"]) $(id).textContent = "";
     $("ticket-answer").value = "";
