@@ -23,6 +23,7 @@ from avatar_care.api.routes import (
     care_sessions,
     catalogue,
     customer,
+    exports,
     figures,
     health,
     metrics,
@@ -33,7 +34,9 @@ from avatar_care.api.routes import (
     sign_in_settings,
     signaling,
     sso,
+    surveys,
     templates,
+    tickets,
 )
 from avatar_care.avatars.staging import clear_incoming
 from avatar_care.core.config import Settings, get_settings
@@ -67,6 +70,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     care_sessions.router,
     customer.router,
     figures.router,
+    tickets.router,
+    surveys.router,
+    exports.router,
     queue_ws.router,
 )
 #: The demo operator's recorded session, under the shipped assets (a checkout's or the package's).

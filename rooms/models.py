@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -79,6 +79,8 @@ class RoomTemplate(Base):
     #: past this wait the customer is offered a message or a callback
     max_wait_s: Mapped[int] = mapped_column(Integer, default=300)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    #: the service level counts a customer answered within this many seconds of joining the queue
+    service_level_s: Mapped[float] = mapped_column(Float, default=20.0, server_default="20")
 
 
 class OperatorAccount(Base):
@@ -229,12 +231,22 @@ class ContactRequest(Base):
 
 
 class ProblemReport(Base):
+    """A problem a customer reported about their consultation: a ticket the brand answers and closes."""
+
     __tablename__ = "problem_reports"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("care_sessions.id", ondelete="CASCADE"), index=True)
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: open -> answered -> closed (a ticket may also be closed unanswered)
+    status: Mapped[str] = mapped_column(String(20), default="open", server_default="open", index=True)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: who answered and who closed, as the audit log names them
+    answered_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class SurveyAnswer(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,24 @@ from rooms.audit import record
 from rooms.errors import Invalid, NotFound
 from rooms.hours import BusinessHours, HoursError
 from rooms.models import Avatar, Brand, RoomTemplate
+
+#: The service level counts customers answered within this many seconds (the usual 80/20 target's 20).
+DEFAULT_SERVICE_LEVEL_S = 20.0
+#: A longer threshold would no longer measure answering promptly (an hour: the longest accepted).
+MAX_SERVICE_LEVEL_S = 3600.0
+
+
+def service_level_problem(value: float) -> str | None:
+    """Why a service-level threshold cannot be taken, or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "must be a number of seconds"
+    if not math.isfinite(value):
+        return "must be a finite number of seconds"
+    if value <= 0:
+        return "must be more than 0 seconds"
+    if value > MAX_SERVICE_LEVEL_S:
+        return f"must be at most {MAX_SERVICE_LEVEL_S:g} seconds"
+    return None
 
 
 @dataclass
@@ -29,6 +48,7 @@ class TemplateSpec:
     transcript_days: int = 90
     allow_anonymous: bool = False
     max_wait_s: int = 300
+    service_level_s: float = DEFAULT_SERVICE_LEVEL_S
 
 
 def business_hours(template: RoomTemplate) -> BusinessHours | None:
@@ -45,6 +65,9 @@ def _check(session: Session, brand: Brand, spec: TemplateSpec) -> None:
         raise Invalid("a room template needs at least one language")
     if spec.max_customers < 1:
         raise Invalid("max_customers must be at least 1")
+    reason = service_level_problem(spec.service_level_s)
+    if reason is not None:
+        raise Invalid(f"service_level_s {reason}")
     if spec.hours is not None:
         try:
             BusinessHours.parse(

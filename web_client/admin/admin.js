@@ -1,7 +1,9 @@
-// The brand admin's page: rooms, avatars, operators, hours, checkout, and the figures (refreshed live).
+// The brand admin's page: rooms, avatars, operators, hours, checkout, the figures (refreshed live),
+// and the reports (problem reports as tickets, survey answers, figures per operator and day: reports.js).
 import { api, applyTranslations, formatWait, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
 import { startSingleSignOn, takeSingleSignOnResult } from "../common/sso.js";
 import { mountAvatars } from "./avatars.js";
+import { mountReports } from "./reports.js";
 
 registerStrings("admin", {
   it: {
@@ -20,7 +22,7 @@ registerStrings("admin", {
     transcriptDays: "Conserva le chat per (giorni, 0 = non conservare)", anonymous: "Consenti clienti anonimi",
     create: "Crea", operators: "Operatori", login: "Utente", password: "Password (almeno 8 caratteri)", role: "Ruolo",
     presence: "Presenza", alwaysOpen: "sempre aperto", queueLength: "In coda ora", asa: "Velocità media di risposta",
-    serviceLevel: "Livello di servizio (20 s)", abandonment: "Tasso di abbandono", aht: "Durata media",
+    abandonment: "Tasso di abbandono", aht: "Durata media",
     csat: "Soddisfazione (CSAT)", sessions: "Consulenze", answered: "Risposte",
     ssoTitle: "Single sign-on", ssoCallback: "Registra questo indirizzo come redirect URI presso il tuo provider:",
     ssoIssuer: "URL dell'issuer (https)", ssoClientId: "Client id", ssoClientSecret: "Client secret",
@@ -47,7 +49,7 @@ registerStrings("admin", {
     transcriptDays: "Keep chat transcripts for (days, 0 = do not keep)", anonymous: "Allow anonymous customers",
     create: "Create", operators: "Operators", login: "Login", password: "Password (8 characters or more)", role: "Role",
     presence: "Presence", alwaysOpen: "always open", queueLength: "Waiting now", asa: "Average speed of answer",
-    serviceLevel: "Service level (20 s)", abandonment: "Abandonment rate", aht: "Average handle time",
+    abandonment: "Abandonment rate", aht: "Average handle time",
     csat: "Satisfaction (CSAT)", sessions: "Consultations", answered: "Answered",
     ssoTitle: "Single sign-on", ssoCallback: "Register this address as the redirect URI at your provider:",
     ssoIssuer: "Issuer URL (https)", ssoClientId: "Client id", ssoClientSecret: "Client secret",
@@ -70,6 +72,8 @@ let timer = null;
 
 mountLanguageSwitch($("lang"));
 onLanguageChange(() => lastFigures && renderFigures(lastFigures));
+// the rooms' rows name their threshold fields in the page's language
+onLanguageChange(() => token && !$("admin").hidden && loadTemplates().catch(fail));
 const headers = () => ({ Authorization: `Bearer ${token}` });
 const fail = (error) => ($("error").textContent = t("common.error", { message: error.message }));
 const list = (text) => text.split(",").map((x) => x.trim()).filter(Boolean);
@@ -121,6 +125,7 @@ $("sign-out").addEventListener("click", async () => {
   sessionStorage.removeItem(TOKEN);
   token = null;
   avatarSection.clear();
+  reports.clear();
   $("admin").hidden = true;
   $("sign-in-section").hidden = false;
 });
@@ -135,7 +140,7 @@ async function open() {
     $("brand-title").textContent = brand.name;
     $("brand-id").textContent = String(brand.id);
     $("checkout-url").value = brand.checkout_url || "";
-    await Promise.all([loadTemplates(), loadOperators(), loadAvatars(), loadSignIn(), refreshFigures()]);
+    await Promise.all([loadTemplates(), loadOperators(), loadAvatars(), loadSignIn(), refreshFigures(), reports.load()]);
     clearInterval(timer);
     timer = setInterval(refreshFigures, 2000);
   } catch (error) {
@@ -149,13 +154,51 @@ async function loadTemplates() {
   $("template-rows").replaceChildren(...templates.map((tpl) => {
     const tr = document.createElement("tr");
     const hours = tpl.hours ? `${tpl.hours.zone} ${Object.entries(tpl.hours.weekly).map(([d, s]) => `${d} ${s.join(" ")}`).join(", ")}` : t("admin.alwaysOpen");
-    tr.append(cell(tpl.name), cell(tpl.languages.join(", ")), cell(tpl.skills.join(", ")), cell(hours), cell(tpl.avatar_id || "—"), cell(tpl.id));
+    tr.append(cell(tpl.name), cell(tpl.languages.join(", ")), cell(tpl.skills.join(", ")), cell(hours), cell(tpl.avatar_id || "—"), cell(tpl.id), thresholdCell(tpl));
     return tr;
   }));
   const select = $("figures-template");
   const chosen = select.value;
   select.replaceChildren(new Option(t("admin.allRooms"), ""), ...templates.map((tpl) => new Option(tpl.name, tpl.id)));
   select.value = chosen;
+  reports.setRooms(templates);
+}
+
+// A room's service-level threshold, changed in its row (the rest of the room stays as it is).
+function thresholdCell(tpl) {
+  const td = document.createElement("td");
+  const form = document.createElement("form");
+  form.className = "row";
+  const input = document.createElement("input");
+  input.type = "number";
+  input.min = "0.1";
+  input.max = "3600";
+  input.step = "any";
+  input.required = true;
+  input.size = 6;
+  input.value = String(tpl.service_level_s);
+  input.setAttribute("aria-label", t("reports.thresholdOf", { name: tpl.name }));
+  const save = document.createElement("button");
+  save.type = "submit";
+  save.className = "secondary";
+  save.textContent = t("reports.save");
+  save.setAttribute("aria-label", t("reports.saveThresholdOf", { name: tpl.name }));
+  form.append(input, save);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const { id, ...body } = tpl;
+      const saved = await api(`/api/templates/${id}`, { method: "PUT", headers: headers(), body: { ...body, service_level_s: Number(input.value) } });
+      $("error").textContent = "";
+      $("templates-status").textContent = t("reports.thresholdSaved", { name: saved.name, seconds: saved.service_level_s });
+      await loadTemplates();
+      await refreshFigures();
+    } catch (error) {
+      fail(error);
+    }
+  });
+  td.append(form);
+  return td;
 }
 
 async function loadOperators() {
@@ -165,6 +208,7 @@ async function loadOperators() {
     tr.append(cell(o.login), cell(o.name), cell(o.role), cell(o.languages.join(", ")), cell(o.skills.join(", ")), cell(o.presence));
     return tr;
   }));
+  reports.setPeople(operators);
 }
 
 // The avatars' section; every fresh list also refills the room form's avatar choice.
@@ -174,6 +218,7 @@ const avatarSection = mountAvatars({
   onList: (avatars) => $("t-avatar").replaceChildren(new Option("—", ""), ...avatars.map((a) => new Option(a.name, a.id))),
 });
 const loadAvatars = () => avatarSection.load();
+const reports = mountReports({ headers, fail });
 
 async function refreshFigures() {
   const hours = Number($("period").value);
@@ -182,6 +227,7 @@ async function refreshFigures() {
   if ($("figures-template").value) params.set("template_id", $("figures-template").value);
   try {
     renderFigures(await api(`/api/figures?${params}`, { headers: headers() }));
+    await reports.refreshFigures(since, $("figures-template").value);
   } catch (error) {
     fail(error);
   }
@@ -195,7 +241,7 @@ function renderFigures(f) {
     ["sessions", "figure-sessions", String(f.sessions)],
     ["answered", "figure-answered", String(f.answered)],
     ["asa", "figure-asa", formatWait(f.average_speed_of_answer_s)],
-    ["serviceLevel", "figure-service-level", pct(f.service_level)],
+    [f.service_level_s == null ? "reports.serviceLevelEach" : "reports.serviceLevelAt", "figure-service-level", pct(f.service_level)],
     ["abandonment", "figure-abandonment", pct(f.abandonment_rate)],
     ["aht", "figure-aht", formatWait(f.average_handle_time_s)],
     ["csat", "figure-csat", f.csat == null ? "—" : `${f.csat.toFixed(1)} / 5 (${f.csat_answers})`],
@@ -203,7 +249,7 @@ function renderFigures(f) {
   $("figures").replaceChildren(...rows.map(([label, id, value]) => {
     const div = document.createElement("div");
     const dt = document.createElement("dt");
-    dt.textContent = t(`admin.${label}`);
+    dt.textContent = label.includes(".") ? t(label, { seconds: f.service_level_s }) : t(`admin.${label}`);
     const dd = document.createElement("dd");
     dd.id = id;
     dd.textContent = value;
@@ -236,6 +282,7 @@ $("template-form").addEventListener("submit", async (event) => {
         avatar_id: $("t-avatar").value || null, scene: $("t-scene").value, greeting: $("t-greeting").value,
         hours: zone ? { zone, weekly: parseWeekly($("t-weekly").value) } : null,
         max_customers: Number($("t-capacity").value), max_wait_s: Number($("t-wait").value),
+        service_level_s: Number($("t-service-level").value),
         keep_transcripts: Number($("t-days").value) > 0, transcript_days: Number($("t-days").value),
         allow_anonymous: $("t-anonymous").checked,
       },

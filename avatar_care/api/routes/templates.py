@@ -10,7 +10,15 @@ from pydantic import BaseModel, Field
 from avatar_care.api.deps import AdminActor, CurrentBrandAdmin, SessionDep
 from rooms.errors import NotFound
 from rooms.models import RoomTemplate
-from rooms.templates import TemplateSpec, brand_templates, create_template, get_template, update_template
+from rooms.templates import (
+    DEFAULT_SERVICE_LEVEL_S,
+    MAX_SERVICE_LEVEL_S,
+    TemplateSpec,
+    brand_templates,
+    create_template,
+    get_template,
+    update_template,
+)
 
 router = APIRouter(prefix="/api/templates", tags=["templates"])
 
@@ -32,6 +40,13 @@ class TemplateIn(BaseModel):
     transcript_days: int = Field(default=90, ge=0, le=3650)
     allow_anonymous: bool = False
     max_wait_s: int = Field(default=300, ge=0)
+    service_level_s: float = Field(
+        default=DEFAULT_SERVICE_LEVEL_S,
+        gt=0,
+        le=MAX_SERVICE_LEVEL_S,
+        allow_inf_nan=False,
+        description="the service level counts customers answered within this many seconds",
+    )
 
 
 class TemplateOut(TemplateIn):
@@ -63,6 +78,7 @@ def out(t: RoomTemplate) -> TemplateOut:
         transcript_days=t.transcript_days,
         allow_anonymous=t.allow_anonymous,
         max_wait_s=t.max_wait_s,
+        service_level_s=t.service_level_s,
     )
 
 
