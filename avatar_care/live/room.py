@@ -234,6 +234,20 @@ class LiveRoom:
 
         return await self._answer(pc, sdp, self.operator_audio)
 
+    async def operator_left(self, pc: RTCPeerConnection) -> None:
+        """The operator's part ends on the server's side (their token was revoked, their account
+        disabled or deleted): their peer ``pc`` closes, and with it their camera, voice and motion;
+        customers hear the fallback again and the room stays for the next operator. Nothing
+        happens when ``pc`` is no longer the operator's connection (they connected again since,
+        from another socket)."""
+        if self.operator is not pc:
+            return
+        self.operator = None
+        self._stop_capture()
+        self.hub.remove_customer(OPERATOR_MIRROR)
+        self.operator_audio.set_source(self.fallback_audio)
+        await self._close_peer(pc)
+
     async def customer_left(self, customer_id: str) -> None:
         self.hub.remove_customer(customer_id)
         mic = self._customer_mics.pop(customer_id, None)

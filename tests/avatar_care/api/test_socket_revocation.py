@@ -1,5 +1,6 @@
 """Revocation reaches the sockets already open: signing out, disabling or deleting an account, or a
-token that expires closes that token's queue and signaling sockets with 4401; a colleague's stay open.
+token that expires closes that token's queue and signaling sockets with 4401, and the operator's media
+peer that socket set up; a colleague's stay open.
 
 A real uvicorn server and real WebSocket clients; every wait is bounded, and none asserts a duration.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from websockets.asyncio.client import ClientConnection
@@ -24,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 from avatar_care.api.open_sockets import REVOKED
 from avatar_care.app import create_app
 from avatar_care.core.config import Settings
+from avatar_care.live.ice import use_loopback_only
 from rooms.clock import ManualClock
 from rooms.desk import CareDesk
 from tests.avatar_care.api.care_support import BrandSetup, bearer, join_token, new_brand, operator
@@ -145,6 +148,17 @@ def test_disabling_or_deleting_an_account_closes_its_queue_and_live_room_sockets
         signaling = await websockets.connect(f"{served.ws}/ws/rooms/{room}")
         await signaling.send(json.dumps({"type": "join", "role": "operator", "token": taker}))
         assert json.loads(await asyncio.wait_for(signaling.recv(), BOUND_S))["type"] == "joined"
+        # the operator's media: a real peer on loopback, answered by the room's
+        console = RTCPeerConnection()
+        console.createDataChannel("landmarks")
+        await console.setLocalDescription(await console.createOffer())
+        await signaling.send(json.dumps({"type": "offer", "sdp": console.localDescription.sdp}))
+        answer = json.loads(await asyncio.wait_for(signaling.recv(), BOUND_S))
+        assert answer["type"] == "answer", answer
+        await console.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        live_room = served.app.state.live_rooms.get(room)
+        server_peer = live_room.operator
+        assert server_peer is not None
 
         admin = {"X-API-Key": served.brand.key}
         accounts = (await http(served, "GET", "/api/operators", headers=admin)).json()
@@ -164,10 +178,17 @@ def test_disabling_or_deleting_an_account_closes_its_queue_and_live_room_sockets
         refusal = json.loads(await asyncio.wait_for(signaling.recv(), BOUND_S))
         assert refusal == {"type": "error", "message": expected, "code": REVOKED}
         assert (await closed_with(signaling))[0] == REVOKED
+        # and the media that socket set up stopped with it: the room's peer for the operator closed
+        assert live_room.operator is None and server_peer.connectionState == "closed"
         assert await still_open(colleague)
         await colleague.close()
+        await console.close()
 
-    asyncio.run(scenario())
+    use_loopback_only()
+    try:
+        asyncio.run(scenario())
+    finally:
+        use_loopback_only(False)
 
 
 def test_an_expired_token_closes_its_open_socket_at_the_next_check(served: Served) -> None:
