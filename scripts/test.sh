@@ -11,5 +11,5 @@ ruff format --check rigging rooms avatar_care tests benchmarks scripts
 mypy
 mypy benchmarks/retarget.py
 (cd web_client && npm test --silent)   # the pages' own unit tests (node --test)
-# two workers: the browser and network tests on one, one after the other; every other file whole on either (tests/conftest.py)
+# two workers: the Chromium tests on one, one after the other; every other file whole on either (tests/conftest.py)
 pytest -n "${TEST_WORKERS:-2}" --dist loadscope "$@"

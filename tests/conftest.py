@@ -38,24 +38,43 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
 
 
-#: Test folders whose tests all run on one worker, one after the other: they drive Chromium and
-#: watch motion and voice arrive in real time, and two browsers rendering in software beside each
-#: other would starve both.
-ONE_AT_A_TIME = ("tests/browser/", "tests/network/")
+#: Tests that all run on one worker, one after the other: they drive Chromium and watch motion and
+#: voice arrive in real time, and two browsers rendering in software beside each other would starve
+#: both. A folder, or a file of the network tests that starts Chromium in a namespace.
+ONE_AT_A_TIME = (
+    "tests/browser/",
+    "tests/network/test_customer_networks.py",
+    "tests/network/test_turn_on_443.py",
+)
+
+
+def one_at_a_time(nodeid: str) -> bool:
+    return nodeid.startswith(ONE_AT_A_TIME)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """pytest-xdist's scheduling for scripts/test.sh's two workers: each file goes whole to one
-    worker (a module's fixtures, servers, clusters and clips, are made once), and the files of
-    :data:`ONE_AT_A_TIME` all go to the same worker, which runs them in turn while the other
-    worker runs the rest. (``--dist loadgroup`` would say the same with marks, but its group names
-    do not reach the scheduler under this pytest.)"""
+    worker (a module's fixtures, servers, clusters and clips, are made once), and the tests of
+    :data:`ONE_AT_A_TIME` all go to the same worker, first (they take the longest), which runs them
+    in turn while the other worker runs the rest. (``--dist loadgroup`` would say the same with
+    marks, but its group names do not reach the scheduler under this pytest.)"""
     from xdist.scheduler import LoadScopeScheduling
 
     class FilesAndOneBrowser(LoadScopeScheduling):  # type: ignore[misc]
+        def __init__(self, config: pytest.Config, log: Any) -> None:
+            super().__init__(config, log)
+            # in the order collected (browser tests first, below), not the largest file first
+            config.option.loadscopereorder = False
+
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return next((folder for folder in ONE_AT_A_TIME if path.startswith(folder)), path)
+            return "one at a time" if one_at_a_time(nodeid) else nodeid.split("::", 1)[0]
 
     return FilesAndOneBrowser(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In an xdist worker, the tests of :data:`ONE_AT_A_TIME` come first (every worker collects
+    the same order), so the scheduler hands them out first."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: not one_at_a_time(item.nodeid))  # stable: the rest keep their order
