@@ -98,6 +98,11 @@ class CareDesk:
     def routes_here(self, check: Callable[[], bool]) -> None:
         self._queue.routes_here = check
 
+    def tell(self, brand_id: int, about: frozenset[str] | None = None) -> None:
+        """Tell this desk's listeners of a change made elsewhere (another server process on the
+        database, ``rooms.desk.peers``), as if it had been made here."""
+        self._told.changed(brand_id, about)
+
     # -- operators ---------------------------------------------------------------------------
     def operator_changed(self, account: OperatorAccount) -> None:
         self._queue.operator_changed(account)
