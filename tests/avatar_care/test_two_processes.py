@@ -1,7 +1,7 @@
 """Two real servers on one PostgreSQL database serve one queue: a customer queued through one is
 offered to an operator signed in on the other, the operator's panel socket on one sees what happens
 on the other (a customer joining, a chat message), and when the routing process is killed the other
-takes routing over and the next customer is still offered."""
+takes routing over and the next customer is still offered. On SQLite a second server is refused."""
 
 from __future__ import annotations
 
@@ -27,9 +27,7 @@ from avatar_care.core.db import open_database
 from avatar_care.core.security import make_join_token
 from rooms.brands import create_brand
 from tests.postgres_cluster import PostgresCluster
-from tests.support import free_port
-
-pytestmark = pytest.mark.postgresql
+from tests.support import free_port, running_server
 
 #: how long a test waits for something another process does before it fails
 PATIENCE_S = 20.0
@@ -113,6 +111,7 @@ def _token(brand_id: int, secret: str, room: str, sub: str) -> str:
     return make_join_token(secret, claims)
 
 
+@pytest.mark.postgresql
 def test_two_servers_share_the_queue_and_a_standby_takes_routing_over(
     tmp_path: Path, postgres_cluster: PostgresCluster
 ) -> None:
@@ -201,3 +200,26 @@ def test_two_servers_share_the_queue_and_a_standby_takes_routing_over(
             eventually(
                 lambda: c2 in on_b.get("/api/queue", headers=anna).json()["offers"], "c2 offered to anna"
             )
+
+
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_a_second_server_on_the_same_sqlite_file_is_refused(tmp_path: Path, command: str) -> None:
+    """SQLite serves one process: a second one would route on its own queue in memory, and its
+    start-up would set the running server's operators offline. It is refused before it starts."""
+    with running_server("serve", tmp_path) as (base, _):
+        env = os.environ | {"AVATAR_CARE_DATA_DIR": str(tmp_path), "AVATAR_CARE_DATABASE_URL": ""}
+        second = subprocess.run(
+            [sys.executable, "-m", "avatar_care.cli", command, "--port", str(free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert second.returncode == 2
+        assert "another avatar-care server already serves" in second.stderr
+        assert "avatar-care.sqlite3" in second.stderr
+        assert httpx.get(f"{base}/api/health", timeout=5).status_code == 200  # the first one goes on
+    # once the first has stopped, a server starts on the file again
+    with running_server(command, tmp_path) as (base, _):
+        assert httpx.get(f"{base}/api/health", timeout=5).status_code == 200
