@@ -96,7 +96,7 @@ def snapshot_until(
     deadline = time.monotonic() + SOCKET_PATIENCE_S
     while True:
         left = deadline - time.monotonic()
-        assert left > 0, f"the panel's socket did not show within {SOCKET_PATIENCE_S} s: {what}"
+        assert left > 0, f"the socket did not show within {SOCKET_PATIENCE_S} s: {what}"
         try:
             view = json.loads(ws.recv(timeout=left))
         except TimeoutError:
@@ -186,6 +186,21 @@ def test_two_servers_share_the_queue_and_a_standby_takes_routing_over(
                     )
 
                 snapshot_until(panel, chat_shown, "the customer's chat message")
+
+                # And the other way: the operator's answer through b reaches the customer's socket on a.
+                with connect(f"{a.base.replace('http', 'ws', 1)}/ws/queue/customer") as page:
+                    page.send(json.dumps({"type": "auth", "token": c1["access_token"]}))
+                    snapshot_until(page, lambda v: v["state"] == "connected", "the customer's first snapshot")
+                    answer = {"text": "Certo, eccola"}
+                    said = on_b.post(f"/api/sessions/{c1['session_id']}/chat", json=answer, headers=anna)
+                    assert said.status_code == 201
+                    snapshot_until(
+                        page,
+                        lambda v: (
+                            [m["text"] for m in v["chat"]] == ["Vorrei provare la Aria", "Certo, eccola"]
+                        ),
+                        "the operator's answer at the customer",
+                    )
                 assert on_b.post(f"/api/sessions/{c1['session_id']}/end", headers=anna).is_success
 
             # The router is killed: b takes routing over and the next customer is still offered.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rooms.desk import CareDesk, Customer, InMemoryQueueState
+from rooms.desk import CareDesk, Customer, InMemoryQueueState, QueueState
 from rooms.desk.pg_queue_state import PostgresQueueState
 from rooms.routing import Presence
 from tests.postgres_cluster import PostgresCluster
@@ -80,3 +80,51 @@ def test_a_second_desk_that_rebuilds_starts_the_queue_again_from_the_sessions(wo
     assert desk.offers_for(anna.id) == []
     assert desk.presence(anna.id) is Presence.OFFLINE
     assert [desk.status(s.id).position for s in (first, second)] == [1, 2]
+
+
+def test_every_field_of_the_queue_survives_the_tables(postgres_cluster: PostgresCluster) -> None:
+    """A process that reads the queue from the tables sees exactly what the one that wrote it holds:
+    order and priority, skills, a named colleague, who declined, seats, offers, rooms and presence."""
+    with postgres_cluster.database() as url:
+        w = make_world(url, max_customers=2)
+        anna = w.operator("anna", ["it", "en"], ["optics"])
+        w.clock.advance(1)
+        bruno = w.operator("bruno", ["it"], ["optics", "billing"])
+        carla = w.operator("carla", ["it"], ["optics"], available=False)
+        first, _ = w.desk.join(w.template, Customer("c-1", "it"))
+        w.desk.accept(first.id, anna.id)
+        second, _ = w.desk.join(w.template, Customer("c-2", "it", priority=3))
+        w.desk.accept(second.id, anna.id)  # the second seat of anna's room
+        third, _ = w.desk.join(w.template, Customer("c-3", "it"))
+        w.desk.decline(third.id, bruno.id)  # bruno declined: nobody else is free
+        fourth, _ = w.desk.join(w.template, Customer("c-4", "en"))
+        w.desk.transfer(first.id, anna.id, to_operator=carla.id)  # back in the queue, for carla only
+        w.clock.advance(5)
+        w.desk.tick()
+
+        a = w.desk.state
+        b = PostgresQueueState(w.desk.state._engine)  # type: ignore[attr-defined]  # a new process's copy
+        accounts = (anna.id, bruno.id, carla.id)
+
+        def seen(state: QueueState) -> dict[str, object]:
+            # one state held at a time: each holds the database's queue lock on a connection of its own
+            with state.held():
+                order = state.in_order()
+                return {
+                    "order": order,
+                    "offers": [state.offer(c.session_id) for c in order],
+                    "positions": [state.position(c.session_id) for c in order],
+                    "operators": [state.operator(i) for i in accounts],
+                    "offers_to": [state.offers_to(i) for i in accounts],
+                    "rooms": [state.room_of(s.id) for s in (first, second, third, fourth)],
+                }
+
+        written, read = seen(a), seen(b)
+        assert read == written
+        waiting = {c.session_id: c for c in read["order"]}  # type: ignore[attr-defined]
+        assert len(waiting) == 3
+        assert waiting[third.id].declined_by == {bruno.id}
+        assert waiting[first.id].only_operator == carla.id and waiting[first.id].declined_by == {anna.id}
+        assert waiting[first.id].seats == 2
+        seat = read["rooms"][1]  # type: ignore[index]
+        assert seat is not None and seat.customers == [second.id]
