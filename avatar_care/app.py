@@ -138,7 +138,9 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     if peers is not None:
         app.state.desk.routes_here = peers.is_router
         app.state.desk.listeners.append(peers.publish)
+        app.state.desk.seat_listeners.append(peers.publish_seat)
         peers.on_event = app.state.desk.tell
+        peers.on_seat = app.state.desk.tell_seat
         peers.start()
     install_error_handlers(app)
     # Outermost last: the headers go on every answer, the 413s of the limits included.

@@ -103,6 +103,10 @@ class CareDesk:
         database, ``rooms.desk.peers``), as if it had been made here."""
         self._told.changed(brand_id, about)
 
+    def tell_seat(self, event: SeatFreed) -> None:
+        """Tell this desk's seat listeners of a seat freed elsewhere (another server process)."""
+        self._told.seat_freed(event)
+
     # -- operators ---------------------------------------------------------------------------
     def operator_changed(self, account: OperatorAccount) -> None:
         self._queue.operator_changed(account)

@@ -17,7 +17,9 @@ changes passed between them.
   chat, session changes); :meth:`Peers.publish` sends each as a NOTIFY on ``CHANNEL``, and each
   process's listening connection hands the others' to ``on_event`` (the desk's :meth:`tell`), so the
   pages' sockets on every process wake. The router is woken too (``on_wake``): a customer who joined
-  on another process is offered at once rather than at the next tick.
+  on another process is offered at once rather than at the next tick. Freed seats (a session
+  ended or transferred) go the same way (:meth:`Peers.publish_seat`, ``on_seat``), so a live room
+  held by another process lets its customer go.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine
 
+from rooms.seating import SeatFreed
+
 logger = logging.getLogger(__name__)
 
 #: advisory lock ids (constants used for nothing else; see also rooms.db and pg_queue_state)
@@ -45,6 +49,7 @@ CHANNEL = "avatar_care_desk"
 MAX_PAYLOAD = 7000
 
 EventSink = Callable[[int, frozenset[str] | None], None]
+SeatSink = Callable[[SeatFreed], None]
 
 
 class Peers:
@@ -58,6 +63,8 @@ class Peers:
         self.origin = secrets.token_hex(8)
         #: called with the others' changes (a brand id, the ids it is about or None), from a thread
         self.on_event: EventSink | None = None
+        #: called with the others' freed seats (a session ended or transferred there), from a thread
+        self.on_seat: SeatSink | None = None
         #: called, from a thread, when this process should route now: it became the router, or a
         #: change came from another process while it is the router
         self.on_wake: Callable[[], None] | None = None
@@ -162,6 +169,14 @@ class Peers:
             payload = json.dumps({"o": self.origin, "b": brand_id, "a": None}, separators=(",", ":"))
         self._outbox.put(payload)
 
+    def publish_seat(self, event: SeatFreed) -> None:
+        """A desk seat listener: a seat freed here, sent to the others, whose live room of that id
+        (if they hold it) lets the customer go."""
+        if threading.current_thread().name == "desk-peers-listen":
+            return
+        seat = {"r": event.room_id, "s": event.session_id, "c": event.room_closed, "t": event.transferred}
+        self._outbox.put(json.dumps({"o": self.origin, "k": "seat", **seat}, separators=(",", ":")))
+
     def _listen(self, listening: threading.Event) -> None:
         while not self._stopping.is_set():
             try:
@@ -180,6 +195,9 @@ class Peers:
             message = json.loads(payload)
             if message["o"] == self.origin:
                 return
+            if message.get("k") == "seat":
+                self._receive_seat(message)
+                return
             brand_id = int(message["b"])
             about = frozenset(str(i) for i in message["a"]) if message["a"] is not None else None
         except (ValueError, KeyError, TypeError):
@@ -192,6 +210,14 @@ class Peers:
                 logger.exception("another process's change could not be handed on")
         if self._router:
             self._wake()
+
+    def _receive_seat(self, message: dict[str, Any]) -> None:
+        event = SeatFreed(str(message["r"]), str(message["s"]), bool(message["c"]), bool(message["t"]))
+        if self.on_seat is not None:
+            try:
+                self.on_seat(event)
+            except Exception:
+                logger.exception("another process's freed seat could not be handed on")
 
     def _wake(self) -> None:
         if self.on_wake is not None:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from rooms.db import make_engine
 from rooms.desk.peers import Peers
+from rooms.seating import SeatFreed
 from tests.postgres_cluster import PostgresCluster
 
 pytestmark = pytest.mark.postgresql
@@ -38,11 +39,16 @@ class Heard:
     def __init__(self) -> None:
         self.changes: list[tuple[int, frozenset[str] | None]] = []
         self.wakes = 0
+        self.seats: list[SeatFreed] = []
         self._lock = threading.Lock()
 
     def change(self, brand_id: int, about: frozenset[str] | None) -> None:
         with self._lock:
             self.changes.append((brand_id, about))
+
+    def seat(self, event: SeatFreed) -> None:
+        with self._lock:
+            self.seats.append(event)
 
     def wake(self) -> None:
         with self._lock:
@@ -51,7 +57,7 @@ class Heard:
 
 def started(engine: Engine, heard: Heard) -> tuple[Peers, bool]:
     peers = Peers(engine, retry_s=0.2)
-    peers.on_event, peers.on_wake = heard.change, heard.wake
+    peers.on_event, peers.on_wake, peers.on_seat = heard.change, heard.wake, heard.seat
     alone = peers.join()
     peers.start()
     return peers, alone
@@ -104,6 +110,22 @@ def test_changes_reach_the_other_process_not_the_one_that_made_them(engine: Engi
         b.publish(9, frozenset(f"session-{i:05d}" for i in range(2000)))
         eventually(lambda: len(heard_a.changes) == 3, "the large change at a")
         assert heard_a.changes[-1] == (9, None)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_seat_freed_in_one_process_reaches_the_other(engine: Engine) -> None:
+    """A session ended (or transferred) through one process: the live room, held by another, is told."""
+    heard_a, heard_b = Heard(), Heard()
+    a, _ = started(engine, heard_a)
+    b, _ = started(engine, heard_b)
+    try:
+        b.publish_seat(SeatFreed("lr1", "s1", room_closed=False))
+        b.publish_seat(SeatFreed("lr1", "s2", room_closed=True, transferred=True))
+        eventually(lambda: len(heard_a.seats) == 2, "b's freed seats at a")
+        assert heard_a.seats == [SeatFreed("lr1", "s1", False), SeatFreed("lr1", "s2", True, True)]
+        assert heard_b.seats == [] and heard_a.changes == []
     finally:
         a.close()
         b.close()
