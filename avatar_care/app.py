@@ -89,7 +89,8 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
             loop = asyncio.get_running_loop()
 
             def route_now() -> None:
-                loop.call_soon_threadsafe(wake.set)
+                with contextlib.suppress(RuntimeError):  # the loop closed: the server is stopping
+                    loop.call_soon_threadsafe(wake.set)
 
             peers.on_wake = route_now
         tasks = [asyncio.create_task(_queue_ticker(app.state.desk, settings.queue_tick_s, wake))]
