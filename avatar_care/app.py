@@ -49,6 +49,7 @@ from avatar_care.live.ice import IceConfig
 from avatar_care.live.registry import LiveRooms
 from rooms.clock import SystemClock
 from rooms.desk import CareDesk
+from rooms.desk.peers import Peers
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,17 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(_queue_ticker(app.state.desk, settings.queue_tick_s))]
+        wake = asyncio.Event()
+        peers: Peers | None = app.state.peers
+        if peers is not None:
+            loop = asyncio.get_running_loop()
+
+            def route_now() -> None:
+                with contextlib.suppress(RuntimeError):  # the loop closed: the server is stopping
+                    loop.call_soon_threadsafe(wake.set)
+
+            peers.on_wake = route_now
+        tasks = [asyncio.create_task(_queue_ticker(app.state.desk, settings.queue_tick_s, wake))]
         if demo:
             room, _ = live_rooms.open("demo")
             recording = settings.assets_dir / DEMO_RECORDING
@@ -100,6 +111,8 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
             for task in tasks:
                 task.cancel()
             await live_rooms.close()
+            if peers is not None:
+                await asyncio.to_thread(peers.close)
 
     app = FastAPI(title="avatar-care", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
@@ -108,9 +121,16 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     if demo:
         app.state.demo_operator_key = live_rooms.open("demo")[1]
     app.state.engine, app.state.sessions = open_database(settings)
-    # The care desk rebuilds the queue from the database: customers keep their place across restarts.
+    # On PostgreSQL several processes serve one queue: one routes, and they pass changes on.
+    peers = Peers(app.state.engine) if app.state.engine.dialect.name == "postgresql" else None
+    app.state.peers = peers
+    # The care desk rebuilds the queue from the database (customers keep their place across
+    # restarts), unless other processes already run it.
     app.state.desk = CareDesk(
-        app.state.sessions, SystemClock(), accept_timeout=timedelta(seconds=settings.accept_timeout_s)
+        app.state.sessions,
+        SystemClock(),
+        accept_timeout=timedelta(seconds=settings.accept_timeout_s),
+        rebuild=peers.join() if peers is not None else True,
     )
     app.state.rate_limits = RateLimits(settings.rate_limit_storage)
     app.state.login_guard = LoginGuard(
@@ -122,6 +142,13 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     app.state.queue_hub = queue_ws.QueueHub()
     app.state.open_sockets = OpenSockets(settings.socket_recheck_s)
     app.state.desk.listeners.append(app.state.queue_hub.notify)
+    if peers is not None:
+        app.state.desk.routes_here = peers.is_router
+        app.state.desk.listeners.append(peers.publish)
+        app.state.desk.seat_listeners.append(peers.publish_seat)
+        peers.on_event = app.state.desk.tell
+        peers.on_seat = app.state.desk.tell_seat
+        peers.start()
     install_error_handlers(app)
     # Outermost last: the headers go on every answer, the 413s of the limits included.
     app.add_middleware(BodyLimits)
@@ -134,12 +161,15 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     return app
 
 
-async def _queue_ticker(desk: CareDesk, interval_s: float) -> None:
-    """Expires missed offers and makes new ones; the desk's clock decides, so tests can drive it."""
+async def _queue_ticker(desk: CareDesk, interval_s: float, wake: asyncio.Event) -> None:
+    """Expires missed offers and makes new ones; the desk's clock decides, so tests can drive it.
+    ``wake`` ticks at once (this process became the router, or another process changed the queue)."""
     loop = asyncio.get_running_loop()
     next_purge = loop.time()
     while True:
-        await asyncio.sleep(interval_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), interval_s)
+        wake.clear()
         try:
             await asyncio.to_thread(desk.tick)
             if loop.time() >= next_purge:  # transcript retention, hourly

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -282,3 +282,75 @@ class CartLine(Base):
         ForeignKey("catalogue_items.id", ondelete="CASCADE"), primary_key=True
     )
     quantity: Mapped[int] = mapped_column(Integer, default=1)
+
+
+# -- the queue's state, shared by every server process on PostgreSQL (rooms/desk/pg_queue_state.py) --
+# SQLite keeps these tables empty: there the queue's state lives in the one process's memory.
+
+
+class QueueVersion(Base):
+    """One row: bumped by every change of the queue's state, so a process knows when its copy is stale."""
+
+    __tablename__ = "queue_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class QueueOperator(Base):
+    """An operator as routing sees them: presence, capacity, running rooms, idle since when."""
+
+    __tablename__ = "queue_operators"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    brand_id: Mapped[int] = mapped_column(Integer)
+    languages: Mapped[list[str]] = mapped_column(JSON)
+    skills: Mapped[list[str]] = mapped_column(JSON)
+    idle_since: Mapped[datetime] = mapped_column(UtcDateTime())
+    presence: Mapped[str] = mapped_column(String(16))
+    capacity: Mapped[int] = mapped_column(Integer)
+    active: Mapped[int] = mapped_column(Integer)
+
+
+class QueueWaiting(Base):
+    """A customer in the queue; ``seq`` keeps the order they joined the list in (ties of the order)."""
+
+    __tablename__ = "queue_waiting"
+
+    session_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    brand_id: Mapped[int] = mapped_column(Integer)
+    template_id: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(16))
+    skills: Mapped[list[str]] = mapped_column(JSON)
+    enqueued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    priority: Mapped[int] = mapped_column(Integer)
+    only_operator: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    declined_by: Mapped[list[str]] = mapped_column(JSON)
+    seats: Mapped[int] = mapped_column(Integer)
+
+
+class QueueOffer(Base):
+    """An open offer of a waiting customer to an operator."""
+
+    __tablename__ = "queue_offers"
+
+    session_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    operator_id: Mapped[str] = mapped_column(String(32))
+    offered_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    room_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class QueueRoom(Base):
+    """A running live room and the sessions seated in it, in the order they sat down."""
+
+    __tablename__ = "queue_rooms"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    operator_id: Mapped[str] = mapped_column(String(32))
+    brand_id: Mapped[int] = mapped_column(Integer)
+    template_id: Mapped[str] = mapped_column(String(32))
+    seats: Mapped[int] = mapped_column(Integer)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    customers: Mapped[list[str]] = mapped_column(JSON)

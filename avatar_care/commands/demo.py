@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from avatar_care.commands.serve import add_listen_options, listen_address, run_uvicorn, settings_for
 
@@ -20,16 +21,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_demo(args: argparse.Namespace) -> int:
     from avatar_care.app import create_app
+    from avatar_care.core.db import SQLiteInUse, claim_sqlite_file
     from avatar_care.live.ice import use_loopback_only
 
     settings = settings_for(args)
     host, port = listen_address(args, settings)
     if host in ("127.0.0.1", "localhost"):
         use_loopback_only()  # every peer is on this machine: offer the loopback address
+    try:
+        claim = claim_sqlite_file(settings)  # held open while the server runs
+    except SQLiteInUse as exc:
+        print(f"avatar-care: {exc}", file=sys.stderr)
+        return 2
     app = create_app(settings, demo=True)
     origin = settings.origin(host, port)
     key = app.state.demo_operator_key
     print(f"customer: {origin}/app/room/customer.html?room=demo", flush=True)
     print(f"operator: {origin}/app/console/index.html?room=demo#key={key}", flush=True)
     run_uvicorn(app, settings, host, port, "warning")
+    if claim is not None:
+        claim.close()
     return 0

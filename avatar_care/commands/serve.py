@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,10 +86,18 @@ def run_uvicorn(app: FastAPI, settings: Settings, host: str, port: int, log_leve
 
 def run_serve(args: argparse.Namespace) -> int:
     from avatar_care.app import create_app
+    from avatar_care.core.db import SQLiteInUse, claim_sqlite_file
 
     settings = settings_for(args)
     host, port = listen_address(args, settings)
+    try:
+        claim = claim_sqlite_file(settings)  # held open while the server runs
+    except SQLiteInUse as exc:
+        print(f"avatar-care: {exc}", file=sys.stderr)
+        return 2
     app = create_app(settings)
     print(f"avatar-care: serving on {settings.origin(host, port)} (API docs at /docs)", flush=True)
     run_uvicorn(app, settings, host, port, "info")
+    if claim is not None:
+        claim.close()
     return 0

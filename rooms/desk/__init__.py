@@ -2,6 +2,8 @@
 
 - ``care_desk``: :class:`CareDesk`, the one object the routes hold, handing each call to a part;
 - ``queue_state``: the queue's state behind one interface, and its in-memory implementation;
+- ``pg_queue_state``: the same state in PostgreSQL's tables, shared by every server process;
+- ``peers``: this process among the others on PostgreSQL (who routes, changes passed by NOTIFY);
 - ``queue``: presence, joining, leaving, offers, accepting, transfers, the end of a consultation;
 - ``restore``: the queue's state rebuilt from the database at start-up;
 - ``in_session``: chat, transcript, events, notes, problem reports, the survey;

@@ -10,16 +10,18 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from rooms.clock import Clock
 from rooms.desk.contact_requests import ContactRequests
 from rooms.desk.in_session import InSession
 from rooms.desk.listeners import Listeners
+from rooms.desk.pg_queue_state import PostgresQueueState
 from rooms.desk.queue import Queue
 from rooms.desk.queue_state import InMemoryQueueState, QueueState
 from rooms.desk.records import Customer, WaitStatus
-from rooms.desk.restore import restore
+from rooms.desk.restore import learn_handle_times, restore
 from rooms.desk.retention import purge_transcripts
 from rooms.desk.views import DeskViews
 from rooms.join_tokens import OneTimeId
@@ -45,11 +47,16 @@ class CareDesk:
         clock: Clock,
         accept_timeout: timedelta = timedelta(seconds=20),
         state: QueueState | None = None,
+        *,
+        rebuild: bool = True,
     ) -> None:
+        """``rebuild``: the queue's state is made again from the database (see :meth:`load`); False
+        when other server processes already run this database's queue and must not lose it."""
         self.sessions = sessions
         self._clock = clock
-        #: the queue's state: in this process's memory unless another is given
-        self.state: QueueState = state if state is not None else InMemoryQueueState(accept_timeout)
+        #: the queue's state: unless another is given, in PostgreSQL's tables when the database is
+        #: PostgreSQL (shared by every process on it), in this process's memory otherwise
+        self.state: QueueState = state if state is not None else default_state(sessions, accept_timeout)
         self.estimator = WaitEstimator()
         self._told = Listeners()
         #: called with a brand id after anything in that brand's queue or sessions changed, and the ids
@@ -61,7 +68,10 @@ class CareDesk:
         self._in_session = InSession(sessions, clock, self._told)
         self._contact = ContactRequests(sessions, clock, self._queue, self._told)
         self._views = DeskViews(sessions, clock, self.state, self.estimator)
-        self.load()
+        if rebuild:
+            self.load()
+        else:
+            learn_handle_times(sessions, self.estimator)
 
     @property
     def clock(self) -> Clock:
@@ -77,6 +87,25 @@ class CareDesk:
     def load(self) -> None:
         """Rebuild the queue's state from the database (at start-up, after a restart)."""
         restore(self.sessions, self.clock, self.state, self.estimator)
+
+    @property
+    def routes_here(self) -> Callable[[], bool]:
+        """Whether this process makes routing decisions (offers, missed offers) now; always, unless
+        the server hands routing to one elected process (``rooms.desk.election``)."""
+        return self._queue.routes_here
+
+    @routes_here.setter
+    def routes_here(self, check: Callable[[], bool]) -> None:
+        self._queue.routes_here = check
+
+    def tell(self, brand_id: int, about: frozenset[str] | None = None) -> None:
+        """Tell this desk's listeners of a change made elsewhere (another server process on the
+        database, ``rooms.desk.peers``), as if it had been made here."""
+        self._told.changed(brand_id, about)
+
+    def tell_seat(self, event: SeatFreed) -> None:
+        """Tell this desk's seat listeners of a seat freed elsewhere (another server process)."""
+        self._told.seat_freed(event)
 
     # -- operators ---------------------------------------------------------------------------
     def operator_changed(self, account: OperatorAccount) -> None:
@@ -193,3 +222,11 @@ class CareDesk:
     # -- retention ---------------------------------------------------------------------------
     def purge_transcripts(self) -> int:
         return purge_transcripts(self.sessions, self.clock.now())
+
+
+def default_state(sessions: sessionmaker[Session], accept_timeout: timedelta) -> QueueState:
+    """The queue's state for the sessions' database: its tables on PostgreSQL, memory otherwise."""
+    bind = sessions.kw.get("bind")
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        return PostgresQueueState(bind, accept_timeout)
+    return InMemoryQueueState(accept_timeout)

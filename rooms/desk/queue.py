@@ -9,6 +9,7 @@ rules themselves (who is offered to whom, what a missed offer does) are ``rooms.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,6 +44,8 @@ class Queue:
         self.state = state
         self.estimator = estimator
         self.listeners = listeners
+        #: whether this process routes now (the server may hand routing to one elected process)
+        self.routes_here: Callable[[], bool] = lambda: True
 
     # -- operators ---------------------------------------------------------------------------
     def operator_changed(self, account: OperatorAccount) -> None:
@@ -155,7 +158,10 @@ class Queue:
 
     # -- offers ------------------------------------------------------------------------------
     def tick(self) -> list[str]:
-        """Expire missed offers and make new ones; the ids of the sessions offered now."""
+        """Expire missed offers and make new ones; the ids of the sessions offered now. Nothing
+        where another process is the router: it routes on its own tick, or when told of a change."""
+        if not self.routes_here():
+            return []
         now = self.clock.now()
         with self.state.held(), self.sessions() as db:
             missed = self.state.expire_offers(now)

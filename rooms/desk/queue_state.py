@@ -1,10 +1,10 @@
 """The queue's state behind one interface: waiting customers, offers, seats and operator states.
 
 The desk reads and changes the queue only through :class:`QueueState`, and holds it (``held()``)
-for every decision that reads and then changes it. :class:`InMemoryQueueState` is the only
-implementation today: the router (``rooms.routing``) in this process's memory, guarded by a
-re-entrant lock, which is right for SQLite and one server process. A state kept in PostgreSQL, so
-that several processes share one queue, is not yet written.
+for every decision that reads and then changes it. :class:`InMemoryQueueState` is the router
+(``rooms.routing``) in this process's memory, guarded by a re-entrant lock: SQLite's, with one
+server process. On PostgreSQL the desk uses ``rooms.desk.pg_queue_state.PostgresQueueState``, the
+same state in tables that every server process on the database shares.
 """
 
 from __future__ import annotations

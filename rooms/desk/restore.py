@@ -58,15 +58,25 @@ def restore(
                 opened_at=as_utc(cs.connected_at or now),
             )
             state.restore_seat(cs.id, room)
-        ended = db.scalars(
-            select(CareSession)
-            .where(CareSession.state == "ended", CareSession.connected_at.is_not(None))
-            .order_by(CareSession.ended_at)
-        )
-        for cs in ended:
-            assert cs.connected_at is not None and cs.ended_at is not None
-            estimator.record_handle_time(
-                cs.template_id, (as_utc(cs.ended_at) - as_utc(cs.connected_at)).total_seconds()
-            )
+        _learn(db, estimator)
         db.commit()
         logger.info("care desk loaded: %d waiting", len(state.in_order()))
+
+
+def learn_handle_times(sessions: sessionmaker[Session], estimator: WaitEstimator) -> None:
+    """Only the wait estimator's past (a process joining others that already run the queue)."""
+    with sessions() as db:
+        _learn(db, estimator)
+
+
+def _learn(db: Session, estimator: WaitEstimator) -> None:
+    ended = db.scalars(
+        select(CareSession)
+        .where(CareSession.state == "ended", CareSession.connected_at.is_not(None))
+        .order_by(CareSession.ended_at)
+    )
+    for cs in ended:
+        assert cs.connected_at is not None and cs.ended_at is not None
+        estimator.record_handle_time(
+            cs.template_id, (as_utc(cs.ended_at) - as_utc(cs.connected_at)).total_seconds()
+        )

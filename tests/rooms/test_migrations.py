@@ -29,6 +29,11 @@ TABLES = {
     "cart_lines",
     "brand_sign_in",
     "oidc_logins",
+    "queue_version",
+    "queue_operators",
+    "queue_waiting",
+    "queue_offers",
+    "queue_rooms",
 }
 
 
