@@ -244,7 +244,10 @@ def erase(db: Session, subject: Subject, actor: str, now: datetime) -> Erasure:
     to_erase = db.scalars(
         select(CareSession.id).where(CareSession.id.in_(ids), CareSession.erased_at.is_(None))
     ).all()
-    rows = _erase_rows(db, subject, ids, now)
+    # only what is not erased yet: an erased consultation's link no longer works, so nothing new
+    # can have been added to it, and erasing again then finds nothing (by customer, requests
+    # left without a consultation are still found by the customer's id)
+    rows = _erase_rows(db, subject, to_erase, now)
     # counts and ids only: the audit log must not keep what was erased (nor the customer id itself)
     record(
         db,
