@@ -89,7 +89,7 @@ def _session_ids(db: Session, subject: Subject) -> list[str]:
 
 
 def _requests_where(subject: Subject, session_ids: Sequence[str]) -> ColumnElement[bool]:
-    mine = ContactRequest.session_id.in_(session_ids)
+    mine: ColumnElement[bool] = ContactRequest.session_id.in_(session_ids)
     if subject.customer_id is not None:
         mine = or_(mine, ContactRequest.customer_ref == subject.customer_id)
     return (ContactRequest.brand_id == subject.brand_id) & mine

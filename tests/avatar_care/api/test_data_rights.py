@@ -381,6 +381,9 @@ def test_retention_erases_ended_consultations_older_than_their_rooms_days(
         desk.apply_retention()[1] == 1
     )  # the recent one in its turn; the room without retention keeps its own
     assert texts_holding(client, ("Marco chiede",)) == [] and texts_holding(client, ("Elsa Neri",))
+    assert client.get(f"/api/data-rights/sessions/{recent}", headers=brand.admin).json()["sessions"][0][
+        "erased_at"
+    ]
     audit = [
         e
         for e in client.get("/api/brand/audit", headers=brand.admin).json()
