@@ -195,6 +195,10 @@ class CareDesk:
     def purge_transcripts(self) -> int:
         return purge_transcripts(self.sessions, self.clock.now())
 
+    def customer_data_erased(self, brand_id: int) -> None:
+        """After an erasure (``rooms.data_rights``): the brand's pages drop the requests that went."""
+        self._told.changed(brand_id)
+
     def apply_retention(self) -> tuple[int, int]:
         """Chat messages deleted and consultations erased as their templates say."""
         return apply_retention(self.sessions, self.clock.now())

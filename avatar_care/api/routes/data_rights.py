@@ -68,7 +68,9 @@ def erase_session(
     session_id: SessionIdPath, brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep, actor: AdminActor
 ) -> ErasureOut:
     """Erase the customer's data of one consultation (409 while it runs); again changes nothing."""
-    return _out(erase(db, by_session(db, brand.id, session_id), actor, desk.clock.now()))
+    result = erase(db, by_session(db, brand.id, session_id), actor, desk.clock.now())
+    desk.customer_data_erased(brand.id)
+    return _out(result)
 
 
 @router.get("/customers", description=_EXPORT_DOC)
@@ -87,4 +89,6 @@ def erase_customer(
     body: CustomerIn, brand: CurrentBrandAdmin, db: SessionDep, desk: DeskDep, actor: AdminActor
 ) -> ErasureOut:
     """Erase everything about a customer of the brand (409 while one of their consultations runs)."""
-    return _out(erase(db, by_customer(brand.id, body.customer_id), actor, desk.clock.now()))
+    result = erase(db, by_customer(brand.id, body.customer_id), actor, desk.clock.now())
+    desk.customer_data_erased(brand.id)
+    return _out(result)

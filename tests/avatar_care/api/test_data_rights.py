@@ -155,6 +155,7 @@ def test_export_then_erase_by_customer_leaves_nothing_findable_and_others_untouc
     ] == []
 
     assert texts_holding(client, NEEDLES)  # the search finds them while they are there
+    assert EMAIL in client.get("/api/queue", headers=bearer(anna)).text  # the callback, in the panel
     r = client.post(
         "/api/data-rights/customers/erase", json={"customer_id": CUSTOMER_ID}, headers=brand.admin
     )
@@ -162,6 +163,7 @@ def test_export_then_erase_by_customer_leaves_nothing_findable_and_others_untouc
     assert r.json()["erased_sessions"] == sorted([first, second])
     assert r.json()["rows"]["chat_messages"] == 2 and r.json()["rows"]["contact_requests"] == 1
     assert texts_holding(client, NEEDLES) == []
+    assert EMAIL not in client.get("/api/queue", headers=bearer(anna)).text
     # the consultation stays for the figures: its times, outcome and rating
     with desk_of(client).sessions() as db:
         cs = db.get(CareSession, first)
