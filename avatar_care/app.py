@@ -23,6 +23,7 @@ from avatar_care.api.routes import (
     care_sessions,
     catalogue,
     customer,
+    data_rights,
     exports,
     figures,
     health,
@@ -74,6 +75,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     tickets.router,
     surveys.router,
     exports.router,
+    data_rights.router,
     queue_ws.router,
 )
 #: The demo operator's recorded session, under the shipped assets (a checkout's or the package's).
@@ -172,9 +174,9 @@ async def _queue_ticker(desk: CareDesk, interval_s: float, wake: asyncio.Event) 
         wake.clear()
         try:
             await asyncio.to_thread(desk.tick)
-            if loop.time() >= next_purge:  # transcript retention, hourly
+            if loop.time() >= next_purge:  # transcripts' and consultations' retention, hourly
                 next_purge = loop.time() + 3600
-                await asyncio.to_thread(desk.purge_transcripts)
+                await asyncio.to_thread(desk.apply_retention)
         except Exception:  # one bad tick must not stop routing for good
             logger.exception("queue tick failed")
 

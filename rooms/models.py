@@ -81,6 +81,8 @@ class RoomTemplate(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     #: the service level counts a customer answered within this many seconds of joining the queue
     service_level_s: Mapped[float] = mapped_column(Float, default=20.0, server_default="20")
+    #: ended consultations older than this many days are erased (``rooms.data_rights``); None: kept
+    retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class OperatorAccount(Base):
@@ -191,6 +193,8 @@ class CareSession(Base):
     enqueued_at: Mapped[datetime] = mapped_column(UtcDateTime())
     connected_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: when the customer's personal data in it was erased (its times and outcome stay for the figures)
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class SessionEvent(Base):
@@ -222,6 +226,8 @@ class ContactRequest(Base):
     brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), index=True)
     template_id: Mapped[str] = mapped_column(ForeignKey("room_templates.id", ondelete="CASCADE"))
     session_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: the customer as the brand's site vouched for them (the join token's sub), when it did
+    customer_ref: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)
     kind: Mapped[str] = mapped_column(String(20))  # message | callback
     contact: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text, default="")

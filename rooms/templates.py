@@ -19,6 +19,22 @@ from rooms.models import Avatar, Brand, RoomTemplate
 DEFAULT_SERVICE_LEVEL_S = 20.0
 #: A longer threshold would no longer measure answering promptly (an hour: the longest accepted).
 MAX_SERVICE_LEVEL_S = 3600.0
+#: The longest retention a template may set: ten years (longer is keeping data for good, which is
+#: said by setting none).
+MAX_RETENTION_DAYS = 3650
+
+
+def retention_problem(value: object) -> str | None:
+    """Why a retention in days cannot be taken, or None (None itself: kept until erased on request)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        return "must be a whole number of days"
+    if value < 1:
+        return "must be at least 1 day"
+    if value > MAX_RETENTION_DAYS:
+        return f"must be at most {MAX_RETENTION_DAYS} days"
+    return None
 
 
 def service_level_problem(value: float) -> str | None:
@@ -49,6 +65,8 @@ class TemplateSpec:
     allow_anonymous: bool = False
     max_wait_s: int = 300
     service_level_s: float = DEFAULT_SERVICE_LEVEL_S
+    #: ended consultations older than this are erased by the hourly job; None: kept
+    retention_days: int | None = None
 
 
 def business_hours(template: RoomTemplate) -> BusinessHours | None:
@@ -68,6 +86,9 @@ def _check(session: Session, brand: Brand, spec: TemplateSpec) -> None:
     reason = service_level_problem(spec.service_level_s)
     if reason is not None:
         raise Invalid(f"service_level_s {reason}")
+    reason = retention_problem(spec.retention_days)
+    if reason is not None:
+        raise Invalid(f"retention_days {reason}")
     if spec.hours is not None:
         try:
             BusinessHours.parse(

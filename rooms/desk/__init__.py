@@ -9,7 +9,7 @@
 - ``in_session``: chat, transcript, events, notes, problem reports, the survey;
 - ``contact_requests``: messages and callbacks left instead of waiting;
 - ``views``: the brand's queue rows and a customer's wait status;
-- ``retention``: chat deleted when the templates say so;
+- ``retention``: chat deleted and consultations erased when the templates say so;
 - ``records``, ``routing_rows``, ``listeners``: what the parts share.
 """
 

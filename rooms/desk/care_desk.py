@@ -22,7 +22,7 @@ from rooms.desk.queue import Queue
 from rooms.desk.queue_state import InMemoryQueueState, QueueState
 from rooms.desk.records import Customer, WaitStatus
 from rooms.desk.restore import learn_handle_times, restore
-from rooms.desk.retention import purge_transcripts
+from rooms.desk.retention import apply_retention, purge_transcripts
 from rooms.desk.views import DeskViews
 from rooms.join_tokens import OneTimeId
 from rooms.models import (
@@ -173,8 +173,9 @@ class CareDesk:
         text: str,
         callback_at: datetime | None,
         session_id: str | None = None,
+        customer_ref: str | None = None,
     ) -> ContactRequest:
-        return self._contact.leave(template, kind, contact, text, callback_at, session_id)
+        return self._contact.leave(template, kind, contact, text, callback_at, session_id, customer_ref)
 
     def contact_requests(self, brand_id: int, status: str = "open") -> list[ContactRequest]:
         return self._contact.of_brand(brand_id, status)
@@ -222,6 +223,14 @@ class CareDesk:
     # -- retention ---------------------------------------------------------------------------
     def purge_transcripts(self) -> int:
         return purge_transcripts(self.sessions, self.clock.now())
+
+    def customer_data_erased(self, brand_id: int) -> None:
+        """After an erasure (``rooms.data_rights``): the brand's pages drop the requests that went."""
+        self._told.changed(brand_id)
+
+    def apply_retention(self) -> tuple[int, int]:
+        """Chat messages deleted and consultations erased as their templates say."""
+        return apply_retention(self.sessions, self.clock.now())
 
 
 def default_state(sessions: sessionmaker[Session], accept_timeout: timedelta) -> QueueState:

@@ -32,6 +32,7 @@ class ContactRequests:
         text: str,
         callback_at: datetime | None,
         session_id: str | None = None,
+        customer_ref: str | None = None,
     ) -> ContactRequest:
         """A message or a callback request, committed before it is acknowledged; leaving the queue too."""
         now = self.clock.now()
@@ -53,6 +54,7 @@ class ContactRequests:
                 brand_id=template.brand_id,
                 template_id=template.id,
                 session_id=session_id,
+                customer_ref=customer_ref,
                 kind=kind,
                 contact=contact.strip(),
                 text=text,

@@ -1,5 +1,7 @@
-"""How long chat is kept: the templates decide (``keep_transcripts``, ``transcript_days``).
-Events, notes and surveys stay (the figures need them)."""
+"""How long a consultation's data is kept: the templates decide. Chat goes at the end where
+``keep_transcripts`` is off, after ``transcript_days`` otherwise; where ``retention_days`` is set,
+the whole consultation's personal data is erased after that many days (``rooms.data_rights``), its
+times, outcome and rating kept for the figures."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from rooms.data_rights import erase_expired
 from rooms.desk.records import FINAL_STATES
 from rooms.models import CareSession, ChatMessage, RoomTemplate
 
@@ -45,3 +48,12 @@ def purge_transcripts(sessions: sessionmaker[Session], now: datetime) -> int:
     if removed:
         logger.info("retention: %d chat messages deleted", removed)
     return removed
+
+
+def apply_retention(sessions: sessionmaker[Session], now: datetime) -> tuple[int, int]:
+    """The hourly job: chat past its template's transcript days, then consultations past their
+    template's retention. The messages deleted and the consultations erased."""
+    messages = purge_transcripts(sessions, now)
+    with sessions() as db:
+        erased = erase_expired(db, now)
+    return messages, erased

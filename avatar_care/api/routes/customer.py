@@ -141,7 +141,9 @@ def join(body: JoinIn, db: SessionDep, desk: DeskDep) -> JoinOut:
 def contact_without_session(body: ContactIn, db: SessionDep, desk: DeskDep) -> dict[str, Any]:
     """A message or a callback request when the room is closed (the same join link admits it)."""
     template, _customer, claims = admit(db, desk, body)
-    request = desk.contact_request(template, body.kind, body.contact, body.text, body.callback_at)
+    # the brand's id for the customer, so that their data-rights requests find it (none if anonymous)
+    ref = claims.subject if claims is not None else None
+    request = desk.contact_request(template, body.kind, body.contact, body.text, body.callback_at, None, ref)
     _spend(db, desk, claims)
     return {"id": request.id, "kind": request.kind}
 
@@ -175,7 +177,8 @@ def contact_from_queue(body: ContactIn, cs: CurrentCustomer, desk: DeskDep, db: 
         raise Conflict(f"this consultation is {cs.state}; a message is left from the queue")
     template = db.get(RoomTemplate, cs.template_id)
     assert template is not None
-    request = desk.contact_request(template, body.kind, body.contact, body.text, body.callback_at, cs.id)
+    ref = cs.customer_ref if cs.customer_ref != "anonymous" else None
+    request = desk.contact_request(template, body.kind, body.contact, body.text, body.callback_at, cs.id, ref)
     return {"id": request.id, "kind": request.kind}
 
 

@@ -12,6 +12,7 @@ from rooms.errors import NotFound
 from rooms.models import RoomTemplate
 from rooms.templates import (
     DEFAULT_SERVICE_LEVEL_S,
+    MAX_RETENTION_DAYS,
     MAX_SERVICE_LEVEL_S,
     TemplateSpec,
     brand_templates,
@@ -47,6 +48,14 @@ class TemplateIn(BaseModel):
         allow_inf_nan=False,
         description="the service level counts customers answered within this many seconds",
     )
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_RETENTION_DAYS,
+        strict=True,
+        description="ended consultations older than this many days have their customer's personal data "
+        "erased (hourly); none keeps them until erased on request",
+    )
 
 
 class TemplateOut(TemplateIn):
@@ -79,6 +88,7 @@ def out(t: RoomTemplate) -> TemplateOut:
         allow_anonymous=t.allow_anonymous,
         max_wait_s=t.max_wait_s,
         service_level_s=t.service_level_s,
+        retention_days=t.retention_days,
     )
 
 
