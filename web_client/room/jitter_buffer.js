@@ -82,6 +82,7 @@ export class JitterBuffer {
     this.extraMs = 0; // held on top of the lag (setExtraDelay), as it is now
     this.extraTargetMs = 0;
     this.delayTargetMs = null; // the whole delay asked for (setDelayTarget), or none
+    this.behindTargetMs = null; // the same as lag plus extra hold, anchored when it was asked for
     /** packets that came after the playout had passed their moment (shown, if at all, late) */
     this.missed = 0;
     this._reset();
@@ -89,6 +90,7 @@ export class JitterBuffer {
 
   _reset() {
     this.packets = [];
+    this.behindTargetMs = null; // a new capture clock: anchored again from the next packets
     this.lagMs = null; // local time minus the capture time being shown
     this.targetLagMs = null;
     this.offsetMs = null; // fixed buffer: local clock minus capture clock, smallest seen
@@ -133,14 +135,22 @@ export class JitterBuffer {
    */
   setDelayTarget(ms) {
     this.delayTargetMs = ms;
+    // How far behind the capture clock poses are to be shown, fixed now: the least delayed packet
+    // of the window moves as packets enter and leave it, and a target following it at every frame
+    // would move the poses with it; each new target (once a second) takes the window as it is.
+    this.behindTargetMs = ms !== null && this.floorMs !== null ? ms + this.floorMs : null;
     if (ms === null) this.extraTargetMs = 0;
   }
 
   _holdForTarget() {
     if (this.delayTargetMs === null) return;
-    const own = this.options.adaptive ? (this.floorMs === null ? null : this.lagMs - this.floorMs) : this.options.delayMs;
-    if (own === null) return;
-    this.extraTargetMs = Math.max(0, Math.min(this.options.maxExtraMs, this.delayTargetMs - own));
+    if (!this.options.adaptive) {
+      this.extraTargetMs = Math.max(0, Math.min(this.options.maxExtraMs, this.delayTargetMs - this.options.delayMs));
+      return;
+    }
+    if (this.behindTargetMs === null && this.floorMs !== null) this.behindTargetMs = this.delayTargetMs + this.floorMs;
+    if (this.behindTargetMs === null) return;
+    this.extraTargetMs = Math.max(0, Math.min(this.options.maxExtraMs, this.behindTargetMs - this.lagMs));
   }
 
   /** The capture time shown at local time nowMs, before the sample's own adjustments. */
