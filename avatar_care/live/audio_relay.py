@@ -13,6 +13,11 @@ this machine that saturates near 40 listeners. Here the server never touches the
   a worker thread, which hands it back to the event loop, a thread switch and a loop wake-up per
   20 ms packet for nothing to decode. Measured with the capacity benchmark, that round trip was the
   largest cost of a room after DTLS; each audio receiver's hand-over goes straight to its track.
+  Nor does the server hold the voice in a jitter buffer of its own (:class:`ForwardAtOnce`): aiortc's
+  audio receivers keep every packet until four more have come (80 ms), which a decoder playing the
+  voice here would want, but a relay only delays the voice by it, behind the motion that leaves at
+  once, where no customer can see it (docs/live-room.md, "Voice and motion in step"). The
+  listener's own jitter buffer evens out the arrivals.
 * :class:`AudioFanout` forwards one source (the operator's microphone, or the demo recording) to
   any number of :class:`FanoutTrack` listeners, each with a short queue that drops the oldest
   packet when a listener falls behind, so a slow customer never delays the others. When the source
@@ -31,6 +36,7 @@ from typing import Any, Protocol, TypeAlias
 
 import av
 from aiortc import MediaStreamTrack, rtcrtpreceiver
+from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
 
 logger = logging.getLogger(__name__)
@@ -41,6 +47,9 @@ OPUS_CLOCK = 48000
 OPUS_TIME_BASE = fractions.Fraction(1, OPUS_CLOCK)
 FRAME_TICKS = 960  # 20 ms at 48 kHz, the frame size browsers send
 LISTENER_QUEUE = 10  # 200 ms of voice: beyond that a listener is behind and old packets go
+SEQ_MOD = 1 << 16
+# a packet this far behind the newest one is not late but a new start (aiortc's own limit)
+MAX_MISORDER = 100
 
 
 class PassthroughOpusDecoder:
@@ -51,6 +60,34 @@ class PassthroughOpusDecoder:
         packet.pts = int(encoded_frame.timestamp)
         packet.time_base = OPUS_TIME_BASE
         return [packet]
+
+
+class ForwardAtOnce:
+    """Stands in for an audio receiver's jitter buffer: each packet's payload goes on as it arrives.
+
+    One Opus packet is one frame, so nothing needs reassembling. A packet that is not newer than the
+    newest one forwarded (a repeat, or one overtaken on the way) is dropped: the timeline the relay
+    continues runs forwards only, and the listener conceals the gap as it would a loss. One far
+    behind the newest is a sender that started again, and is taken as the new newest.
+    """
+
+    capacity = 16  # read by nothing here; kept for what aiortc's own buffer offers
+
+    def __init__(self) -> None:
+        self._newest: int | None = None  # the newest sequence number forwarded
+        self.dropped = 0
+
+    def add(self, packet: Any) -> tuple[bool, JitterFrame | None]:
+        seq = int(packet.sequence_number)
+        if self._newest is not None:
+            ahead = (seq - self._newest) % SEQ_MOD
+            behind = SEQ_MOD - ahead
+            if ahead == 0 or (ahead >= SEQ_MOD // 2 and behind < MAX_MISORDER):
+                self.dropped += 1
+                return False, None
+        self._newest = seq
+        data: bytes = getattr(packet, "_data", b"")  # the depayloaded frame aiortc put there
+        return False, JitterFrame(data=data, timestamp=int(packet.timestamp))
 
 
 class _StraightToTrack:
@@ -100,6 +137,7 @@ def install_audio_passthrough() -> None:
         if kind == "audio":  # aiortc 1.16's private names; the pinned version is tested
             queue = self._RTCRtpReceiver__decoder_queue
             self._RTCRtpReceiver__decoder_queue = _StraightToTrack(queue, self)
+            self._RTCRtpReceiver__jitter_buffer = ForwardAtOnce()
 
     rtcrtpreceiver.RTCRtpReceiver.__init__ = init  # type: ignore[method-assign]
     _installed = True

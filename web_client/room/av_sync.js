@@ -10,13 +10,14 @@
 //   messages reach the page on its main thread, late by whatever the page was doing (drawing a
 //   frame in software takes hundreds of ms), while the voice's packets reach the audio buffer on
 //   threads of their own; the least delayed packet is the one the page took at once.
-// - the voice later: the motion buffer holds poses that much longer (setExtraDelay);
+// - the voice later: the motion buffer holds poses until their whole delay is the voice's
+//   (setDelayTarget: the hold gives way at every frame to what the buffer's own lag takes);
 //   the motion later: the audio receiver's jitterBufferTarget (playoutDelayHint in older
 //   browsers) is raised to the motion's wait.
 //
 // Publishes on `state` (window.avatarCare): avSyncOffsetMs (voice minus motion, after the
 // alignment: positive when the voice comes later), and avSync {audioMs, motionMs, extraMs,
-// audioTargetMs}. With `trace`, it also records every 10 ms what is heard (the received voice's
+// motionTargetMs, audioTargetMs}. With `trace`, it also records every 10 ms what is heard (the received voice's
 // level) and what the avatar shows at that moment (mouth, blink, right upper arm), for tests and
 // diagnostics, in state.trace. With `marks`, it notes when a sharp sound starts in the voice heard
 // and when the avatar's right arm is raised above the shoulder on screen, in state.syncMarks
@@ -96,22 +97,24 @@ export function median(values) {
 }
 
 /**
- * What to do for one measure: `{extraMs, audioTargetMs}`, the motion's extra hold and the audio
- * receiver's target (null: the browser's own), given the voice's wait and the motion's own wait
- * (without any extra hold); `current` is what is set now, kept within the dead band.
+ * What to do for one measure: `{motionTargetMs, audioTargetMs}`, the whole delay the motion is
+ * held to (null: none) and the audio receiver's target (null: the browser's own), given the voice's
+ * wait and the motion's own wait (without any hold); `current` is what is set now, kept within
+ * the dead band.
  */
-export function alignment(audioMs, motionMs, current = { extraMs: 0, audioTargetMs: null }, outputMs = 0) {
+export function alignment(audioMs, motionMs, current = { motionTargetMs: null, audioTargetMs: null }, outputMs = 0) {
   const gap = audioMs - motionMs;
   if (gap > DEADBAND_MS || (current.audioTargetMs === null && gap > 0)) {
-    // the voice comes later: hold the motion for it (and let the audio buffer find its own level)
-    const extraMs = Math.abs(gap - current.extraMs) < DEADBAND_MS / 2 ? current.extraMs : gap;
-    return { extraMs, audioTargetMs: null };
+    // the voice comes later: hold the motion as long as the voice (the audio buffer finds its own level)
+    const held = current.motionTargetMs;
+    const motionTargetMs = held !== null && Math.abs(audioMs - held) < DEADBAND_MS / 2 ? held : audioMs;
+    return { motionTargetMs, audioTargetMs: null };
   }
   // the motion comes later: the audio waits as long in its buffer (its output adds the rest)
   const target = Math.max(0, motionMs - outputMs);
   const audioTargetMs =
     current.audioTargetMs !== null && Math.abs(target - current.audioTargetMs) < DEADBAND_MS / 2 ? current.audioTargetMs : target;
-  return { extraMs: 0, audioTargetMs };
+  return { motionTargetMs: null, audioTargetMs };
 }
 
 function setAudioTarget(receiver, ms) {
@@ -131,7 +134,7 @@ function setAudioTarget(receiver, ms) {
  */
 export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, analyser = null, trace = false, marks = false, align = true }) {
   let previous = null;
-  let current = { extraMs: 0, audioTargetMs: null };
+  let current = { motionTargetMs: null, audioTargetMs: null };
   const recent = []; // [audioMs, motionMs] of the last MEDIAN_OF measures that count
   let skipped = 0; // measures left out: the voice was mostly made up by the receiver
   state.avSyncOffsetMs = null;
@@ -173,7 +176,7 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
     const motionMedian = median(recent.map((r) => r[1]));
     if (align) {
       current = alignment(audioMedian, motionMedian, current, outputMs);
-      buffer.setExtraDelay(current.extraMs);
+      buffer.setDelayTarget(current.motionTargetMs);
       setAudioTarget(rx, current.audioTargetMs);
     }
     // the offset as it is now: the voice's wait against the motion's with the hold it has reached
@@ -182,7 +185,8 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
       audioMs,
       motionMs,
       extraMs: buffer.extraMs,
-      extraTargetMs: current.extraMs,
+      extraTargetMs: buffer.extraTargetMs,
+      motionTargetMs: current.motionTargetMs,
       audioTargetMs: current.audioTargetMs,
       concealed,
       skipped,

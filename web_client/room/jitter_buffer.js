@@ -12,8 +12,13 @@
 // instead of running past it, so the motion resumes where it stopped. Learning from the window
 // also follows the drift between the sender's clock and this one.
 //
-// `setExtraDelay(ms)` holds poses that much longer on top (av_sync.js: the voice's buffer is the
-// longer one, and the motion waits for it); it too moves by at most a tenth of the time passing.
+// `setExtraDelay(ms)` holds poses that much longer on top; it too moves by at most a tenth of the
+// time passing. `setDelayTarget(ms)` (av_sync.js: the voice's buffer is the longer one, and the
+// motion waits for it) asks instead for the whole delay, `delayMs`, to be `ms`: the extra hold is
+// whatever the lag leaves to it, worked out again at every sample, so when the lag moves (it
+// learns the arrivals again after a stall, or waits for a late packet) the hold moves the other
+// way and the poses stay as far behind as the voice. A fixed extra hold, set once a second, let
+// every change of the lag through until the next measures, seconds later.
 //
 // `{ adaptive: false, delayMs }` is the fixed buffer of earlier releases (poses `delayMs` behind
 // the least delayed packet), kept for the side-by-side benchmark.
@@ -76,6 +81,8 @@ export class JitterBuffer {
     this.waits = 0;
     this.extraMs = 0; // held on top of the lag (setExtraDelay), as it is now
     this.extraTargetMs = 0;
+    this.delayTargetMs = null; // the whole delay asked for (setDelayTarget), or none
+    this.behindTargetMs = null; // the same as lag plus extra hold, anchored when it was asked for
     /** packets that came after the playout had passed their moment (shown, if at all, late) */
     this.missed = 0;
     this._reset();
@@ -83,6 +90,7 @@ export class JitterBuffer {
 
   _reset() {
     this.packets = [];
+    this.behindTargetMs = null; // a new capture clock: anchored again from the next packets
     this.lagMs = null; // local time minus the capture time being shown
     this.targetLagMs = null;
     this.offsetMs = null; // fixed buffer: local clock minus capture clock, smallest seen
@@ -117,7 +125,32 @@ export class JitterBuffer {
 
   /** Hold poses `ms` longer than the buffer itself would (reached gradually). */
   setExtraDelay(ms) {
+    this.delayTargetMs = null;
     this.extraTargetMs = Math.max(0, Math.min(this.options.maxExtraMs, ms));
+  }
+
+  /**
+   * Hold poses so that `delayMs` is `ms` whatever the lag does (null: no hold): the extra hold is
+   * `ms` less the buffer's own delay, from 0 to maxExtraMs, at every sample (reached gradually).
+   */
+  setDelayTarget(ms) {
+    this.delayTargetMs = ms;
+    // How far behind the capture clock poses are to be shown, fixed now: the least delayed packet
+    // of the window moves as packets enter and leave it, and a target following it at every frame
+    // would move the poses with it; each new target (once a second) takes the window as it is.
+    this.behindTargetMs = ms !== null && this.floorMs !== null ? ms + this.floorMs : null;
+    if (ms === null) this.extraTargetMs = 0;
+  }
+
+  _holdForTarget() {
+    if (this.delayTargetMs === null) return;
+    if (!this.options.adaptive) {
+      this.extraTargetMs = Math.max(0, Math.min(this.options.maxExtraMs, this.delayTargetMs - this.options.delayMs));
+      return;
+    }
+    if (this.behindTargetMs === null && this.floorMs !== null) this.behindTargetMs = this.delayTargetMs + this.floorMs;
+    if (this.behindTargetMs === null) return;
+    this.extraTargetMs = Math.max(0, Math.min(this.options.maxExtraMs, this.behindTargetMs - this.lagMs));
   }
 
   /** The capture time shown at local time nowMs, before the sample's own adjustments. */
@@ -192,9 +225,9 @@ export class JitterBuffer {
    * avatar shows between drawn frames (av_sync.js's trace).
    */
   peek(nowMs) {
-    const { lagMs, extraMs, lastSampleAt, waits } = this;
+    const { lagMs, extraMs, extraTargetMs, lastSampleAt, waits } = this;
     const pose = this.sample(nowMs);
-    Object.assign(this, { lagMs, extraMs, lastSampleAt, waits });
+    Object.assign(this, { lagMs, extraMs, extraTargetMs, lastSampleAt, waits });
     return pose;
   }
 
@@ -206,6 +239,7 @@ export class JitterBuffer {
     if (this.lastSampleAt !== null) {
       const step = this.options.slew * Math.max(0, nowMs - this.lastSampleAt);
       if (this.options.adaptive) this.lagMs += Math.max(-step, Math.min(step, this.targetLagMs - this.lagMs));
+      this._holdForTarget();
       this.extraMs += Math.max(-step, Math.min(step, this.extraTargetMs - this.extraMs));
     }
     this.lastSampleAt = nowMs;

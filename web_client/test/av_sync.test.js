@@ -28,15 +28,17 @@ test("decisions follow the median of recent measures", () => {
 });
 
 test("the earlier of voice and motion is delayed, and small changes are left alone", () => {
-  // the voice waits 80 ms, the motion 40: the motion is held 40 ms more, the audio left alone
-  assert.deepEqual(alignment(80, 40), { extraMs: 40, audioTargetMs: null });
+  // the voice waits 80 ms, the motion 40: the motion is held to 80 in all, the audio left alone
+  assert.deepEqual(alignment(80, 40), { motionTargetMs: 80, audioTargetMs: null });
   // the motion waits longer: the audio buffer's target becomes the motion's wait less the output's
-  assert.deepEqual(alignment(30, 60, undefined, 10), { extraMs: 0, audioTargetMs: 50 });
+  assert.deepEqual(alignment(30, 60, undefined, 10), { motionTargetMs: null, audioTargetMs: 50 });
   // within the dead band nothing moves (the measures wobble by a few ms)
-  assert.deepEqual(alignment(82, 40, { extraMs: 40, audioTargetMs: null }), { extraMs: 40, audioTargetMs: null });
-  assert.deepEqual(alignment(65, 60, { extraMs: 0, audioTargetMs: 50 }, 10), { extraMs: 0, audioTargetMs: 50 });
+  assert.deepEqual(alignment(82, 40, { motionTargetMs: 80, audioTargetMs: null }), { motionTargetMs: 80, audioTargetMs: null });
+  assert.deepEqual(alignment(65, 60, { motionTargetMs: null, audioTargetMs: 50 }, 10), { motionTargetMs: null, audioTargetMs: 50 });
+  // the motion's own wait changes but the voice's does not: the target stays (the hold follows the lag)
+  assert.deepEqual(alignment(80, 60, { motionTargetMs: 80, audioTargetMs: null }), { motionTargetMs: 80, audioTargetMs: null });
   // the motion's wait shrinks well below the voice's: back to holding the motion
-  assert.deepEqual(alignment(65, 30, { extraMs: 0, audioTargetMs: 50 }, 10), { extraMs: 35, audioTargetMs: null });
+  assert.deepEqual(alignment(65, 30, { motionTargetMs: null, audioTargetMs: 50 }, 10), { motionTargetMs: 65, audioTargetMs: null });
 });
 
 test("a sound starts where a sample rises above the level after enough quiet", () => {

@@ -186,3 +186,29 @@ test("an extra delay holds poses that much longer, reached gradually, and peek m
   assert.equal(JSON.stringify([held.lagMs, held.extraMs, held.lastSampleAt, held.waits]), before);
   assert.deepEqual(held.sample(now), peeked);
 });
+
+test("a delay target holds the whole delay while the lag moves beneath it", () => {
+  // quiet for 6 s, then a third of the packets up to 200 ms late: the buffer's own lag grows by
+  // about 100 ms. Asked for 300 ms in all, the hold gives way to it and the poses stay 300 ms
+  // behind (within what a tenth of the time passing lets the hold follow); a fixed extra hold of
+  // the same size to begin with lets the lag's growth through.
+  const transit = (rnd) => (i) => 10 + (i > 180 && rnd() < 0.3 ? rnd() * 200 : rnd() * 3);
+  const targeted = new JitterBuffer();
+  targeted.setDelayTarget(300);
+  const a = play(targeted, { seconds: 16, transit: transit(random(11)) });
+  const plain = new JitterBuffer();
+  const b = play(plain, { seconds: 16, transit: transit(random(11)) });
+  const settled = (frames) => frames.filter((f) => f.now > frames[0].now + 4000);
+  const own = settled(b).map((f) => f.delay);
+  assert.ok(Math.max(...own) - Math.min(...own) > 80, `the lag moved ${Math.min(...own)}..${Math.max(...own)} ms`);
+  for (const f of settled(a)) assert.ok(Math.abs(f.delay - 300) < 5, `delay ${f.delay} ms, not 300`);
+  for (let i = 1; i < a.length; i++) assert.ok(a[i].tMs >= a[i - 1].tMs - 1e-9, "the playout went back");
+  const fixed = new JitterBuffer();
+  fixed.setExtraDelay(300 - 36); // the quiet lag's delay, about one packet interval
+  const c = play(fixed, { seconds: 16, transit: transit(random(11)) });
+  const moved = settled(c).map((f) => f.delay);
+  assert.ok(Math.max(...moved) - 300 > 30, `a fixed hold reached ${Math.max(...moved)} ms`);
+  // no target: no hold (back to the buffer's own delay, gradually)
+  targeted.setDelayTarget(null);
+  assert.equal(targeted.extraTargetMs, 0);
+});

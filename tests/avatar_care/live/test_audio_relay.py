@@ -11,8 +11,9 @@ import av
 import numpy as np
 import pytest
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtp import RtpPacket
 
-from avatar_care.live.audio_relay import AudioFanout, PassthroughOpusDecoder
+from avatar_care.live.audio_relay import AudioFanout, ForwardAtOnce, PassthroughOpusDecoder
 from avatar_care.live.ice import use_loopback_only
 from avatar_care.live.room import LiveRoom, wait_open
 
@@ -28,17 +29,21 @@ def loopback() -> object:
 
 
 class Tone(MediaStreamTrack):
-    """A microphone that sings one frequency, paced like a real one."""
+    """A microphone that sings one frequency, paced like a real one; with ``frames``, it falls
+    silent (sends nothing more) after that many."""
 
     kind = "audio"
 
-    def __init__(self, hz: float) -> None:
+    def __init__(self, hz: float, frames: int | None = None) -> None:
         super().__init__()
         self.hz = hz
         self.n = 0
         self.start = 0.0
+        self.frames = frames
 
     async def recv(self) -> av.AudioFrame:
+        if self.frames is not None and self.n >= self.frames:
+            await asyncio.Event().wait()  # a muted microphone: no more packets
         if self.n == 0:  # the microphone starts when the connection asks for sound, not before
             self.start = time.monotonic()
         await asyncio.sleep(max(0.0, self.start + self.n * SAMPLES / RATE - time.monotonic()))
@@ -135,6 +140,26 @@ async def test_the_operator_is_heard_by_every_customer_and_hears_the_customer(ro
         await p.close()
 
 
+async def test_the_server_holds_back_none_of_the_operators_voice(room: LiveRoom) -> None:
+    # aiortc's own audio receivers keep each packet until four more have come: a relay doing so
+    # delays the voice 80 ms behind the motion. Here the operator sends 40 packets and stops: every
+    # one of them must have left for the customer, not 36.
+    customer = Person("motion", hz=None)
+    await customer.connect(lambda sdp: room.customer_offer("c", sdp))
+    microphone = Tone(440, frames=40)
+    operator = Person("landmarks", hz=None, microphone=microphone)
+    await operator.connect(room.operator_offer)
+    for _ in range(100):  # until the microphone has sent its last and the relay is quiet
+        await asyncio.sleep(0.1)
+        if microphone.n >= 40 and room.operator_audio.packets >= 40:
+            break
+    await asyncio.sleep(0.5)
+    assert microphone.n == 40
+    assert room.operator_audio.packets == 40
+    await operator.close()
+    await customer.close()
+
+
 async def test_an_operator_reconnecting_is_heard_again(room: LiveRoom) -> None:
     customer = Person("motion", hz=None)
     await customer.connect(lambda sdp: room.customer_offer("c", sdp))
@@ -188,3 +213,27 @@ def test_the_passthrough_decoder_keeps_the_payload_and_its_time() -> None:
     (packet,) = PassthroughOpusDecoder().decode(Frame())
     assert isinstance(packet, av.Packet) and bytes(packet) == b"\x01\x02\x03"
     assert packet.pts == 96000 and packet.time_base == fractions.Fraction(1, 48000)
+
+
+def rtp(seq: int, timestamp: int, payload: bytes = b"\xfc\xff\xfe") -> RtpPacket:
+    packet = RtpPacket(payload_type=111, sequence_number=seq, timestamp=timestamp, payload=payload)
+    packet._data = payload  # type: ignore[attr-defined]  # as aiortc's receiver depayloads it
+    return packet
+
+
+def test_each_voice_packet_goes_on_as_it_comes_and_late_ones_are_dropped() -> None:
+    buffer = ForwardAtOnce()
+    forwarded = []
+    # in order across the sequence numbers' wrap, a repeat, one overtaken, a gap (a loss)
+    for seq in (65534, 65535, 0, 0, 2, 1, 3):
+        pli, frame = buffer.add(rtp(seq, seq * 960 % 2**32))
+        assert pli is False
+        if frame is not None:
+            forwarded.append(frame.timestamp // 960)
+    assert forwarded == [65534, 65535, 0, 2, 3]
+    assert buffer.dropped == 2
+    # a sender that started again far behind is followed, not dropped
+    _, frame = buffer.add(rtp(40_000, 5))
+    assert frame is not None and frame.timestamp == 5 and frame.data == b"\xfc\xff\xfe"
+    _, frame = buffer.add(rtp(40_001, 965))
+    assert frame is not None
