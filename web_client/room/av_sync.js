@@ -37,6 +37,10 @@ const MAX_CONCEALED = 0.2;
  * chase a single second, and a real change is followed within three
  */
 const MEDIAN_OF = 5;
+/** nothing is aligned before this many measures: the first seconds, while the page loads its avatar, the motion waits seconds on a busy main thread */
+const MIN_MEASURES = 3;
+/** the most the voice is held back for the motion (EN 301 549's 100 ms, with room for the motion buffer's own swings) */
+export const MAX_AUDIO_HOLD_MS = 400;
 const TRACE_ROWS = 6000;
 const VISEMES = ["aa", "ih", "ou", "ee", "oh"];
 const MARKS_EVERY_MS = 50;
@@ -110,8 +114,10 @@ export function alignment(audioMs, motionMs, current = { motionTargetMs: null, a
     const motionTargetMs = held !== null && Math.abs(audioMs - held) < DEADBAND_MS / 2 ? held : audioMs;
     return { motionTargetMs, audioTargetMs: null };
   }
-  // the motion comes later: the audio waits as long in its buffer (its output adds the rest)
-  const target = Math.max(0, motionMs - outputMs);
+  // the motion comes later: the audio waits as long in its buffer (its output adds the rest), up to
+  // MAX_AUDIO_HOLD_MS (a busy page's seconds-late motion must not make the conversation's voice
+  // wait seconds; and once grown, the browser's audio buffer shrinks back only slowly)
+  const target = Math.min(MAX_AUDIO_HOLD_MS, Math.max(0, motionMs - outputMs));
   const audioTargetMs =
     current.audioTargetMs !== null && Math.abs(target - current.audioTargetMs) < DEADBAND_MS / 2 ? current.audioTargetMs : target;
   return { motionTargetMs: null, audioTargetMs };
@@ -174,7 +180,7 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
     if (recent.length > MEDIAN_OF) recent.shift();
     const audioMedian = median(recent.map((r) => r[0]));
     const motionMedian = median(recent.map((r) => r[1]));
-    if (align) {
+    if (align && recent.length >= MIN_MEASURES) {
       current = alignment(audioMedian, motionMedian, current, outputMs);
       buffer.setDelayTarget(current.motionTargetMs);
       setAudioTarget(rx, current.audioTargetMs);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { alignment, audioBufferMs, concealedShare, median, soundStarts } from "../room/av_sync.js";
+import { MAX_AUDIO_HOLD_MS, alignment, audioBufferMs, concealedShare, median, soundStarts } from "../room/av_sync.js";
 
 test("the voice's wait is the jitter buffer's delay per emitted sample over the last interval", () => {
   const before = { jitterBufferDelay: 2400, jitterBufferEmittedCount: 48000 }; // 50 ms a sample
@@ -49,4 +49,11 @@ test("a sound starts where a sample rises above the level after enough quiet", (
   const starts = soundStarts(x, 0.05, 100);
   assert.equal(starts.length, 1);
   assert.ok(starts[0] >= 300 && starts[0] < 305, String(starts));
+});
+
+test("the voice is never held back more than a bounded time for late motion", () => {
+  // a page busy loading its avatar shows the motion seconds late: the voice does not wait that long
+  assert.deepEqual(alignment(100, 3700), { motionTargetMs: null, audioTargetMs: MAX_AUDIO_HOLD_MS });
+  assert.ok(MAX_AUDIO_HOLD_MS >= 100 && MAX_AUDIO_HOLD_MS <= 500);
+  assert.deepEqual(alignment(30, 200, undefined, 10), { motionTargetMs: null, audioTargetMs: 190 });
 });
