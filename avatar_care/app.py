@@ -116,6 +116,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     app.state.queue_hub = queue_ws.QueueHub()
     app.state.open_sockets = OpenSockets(settings.socket_recheck_s)
     app.state.desk.listeners.append(app.state.queue_hub.notify)
+    app.state.desk.chat_listeners.append(app.state.queue_hub.chat_posted)
     install_error_handlers(app)
     # Outermost last: the headers go on every answer, the 413s of the limits included.
     app.add_middleware(BodyLimits)

@@ -18,7 +18,7 @@ from rooms.desk.in_session import InSession
 from rooms.desk.listeners import Listeners
 from rooms.desk.queue import Queue
 from rooms.desk.queue_state import InMemoryQueueState, QueueState
-from rooms.desk.records import Customer, WaitStatus
+from rooms.desk.records import ChatPosted, Customer, WaitStatus
 from rooms.desk.restore import restore
 from rooms.desk.retention import purge_transcripts
 from rooms.desk.views import DeskViews
@@ -57,6 +57,9 @@ class CareDesk:
         self.listeners: list[Callable[[int, frozenset[str] | None], None]] = self._told.queue
         #: called after a customer left a live room (ended, transferred): the live side lets them go
         self.seat_listeners: list[Callable[[SeatFreed], None]] = self._told.seats
+        #: called with each chat message once it is stored, in the order of their ids (from the thread
+        #: that wrote it): the pages are sent the message, not their whole view again
+        self.chat_listeners: list[Callable[[ChatPosted], None]] = self._told.chat
         self._queue = Queue(sessions, clock, self.state, self.estimator, self._told)
         self._in_session = InSession(sessions, clock, self._told)
         self._contact = ContactRequests(sessions, clock, self._queue, self._told)
