@@ -126,6 +126,7 @@ async def _serve(
     with hub.subscribe(brand_id, shows) as subscriber:
         # the socket ends when the page closes it, or when its token is revoked (open_sockets)
         receiver = asyncio.create_task(_until_revoked(websocket, held))
+        receiver.add_done_callback(lambda _: subscriber.wake.set())
         sent = ""
         #: by session, the newest chat message the page has (from a snapshot or a chat message)
         has: dict[str, int] = {}
@@ -135,6 +136,8 @@ async def _serve(
             while True:
                 # Cleared before looking: whatever the hub tells from here on wakes the wait below.
                 subscriber.wake.clear()
+                if receiver.done():
+                    return
                 if subscriber.stale and loop.time() >= built + MIN_GAP_S:
                     # At most one snapshot every MIN_GAP_S: the changes of a busy moment are told
                     # together in the next one, which holds them all.
@@ -160,21 +163,23 @@ async def _serve(
                     continue  # told more while sending
                 # Time alone changes some of the view (a long wait opens the message form): look
                 # again every REFRESH_S even when nothing happened.
+                # A timer rather than a task per wait: this runs twice for every chat message.
                 due = built + (MIN_GAP_S if subscriber.stale else REFRESH_S) - loop.time()
-                waiter = asyncio.create_task(subscriber.wake.wait())
-                done, _ = await asyncio.wait(
-                    {waiter, receiver}, timeout=max(due, 0.0), return_when=asyncio.FIRST_COMPLETED
-                )
-                if receiver in done:
-                    waiter.cancel()
-                    return
-                if waiter not in done:
-                    waiter.cancel()
-                    subscriber.stale = True
+                timer = loop.call_later(max(due, 0.0), _due, subscriber)
+                try:
+                    await subscriber.wake.wait()
+                finally:
+                    timer.cancel()
         except (WebSocketDisconnect, RuntimeError):
             return
         finally:
             receiver.cancel()
+
+
+def _due(subscriber: Subscriber) -> None:
+    """The socket's snapshot is due again (the gap after the last one, or the refresh)."""
+    subscriber.stale = True
+    subscriber.wake.set()
 
 
 async def _drain(websocket: WebSocket) -> None:
