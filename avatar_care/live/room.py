@@ -188,6 +188,19 @@ class LiveRoom:
 
         return await self._answer(pc, sdp, self.customer_audio)
 
+    async def operator_left(self, pc: RTCPeerConnection) -> None:
+        """The operator's media stops for good (their sign-in was revoked, or the account disabled
+        or deleted): ``pc``, their peer, is closed if it is still the room's, their camera's capture
+        stops and the avatar goes back to the room's fallback voice. A peer that a newer offer
+        already replaced is left alone."""
+        if self.operator is not pc:
+            return
+        self.operator = None
+        self._stop_capture()
+        self.hub.remove_customer(OPERATOR_MIRROR)
+        self.operator_audio.set_source(self.fallback_audio)
+        await self._close_peer(pc)
+
     async def customer_offer(self, customer_id: str, sdp: str) -> str:
         """A customer (re)connects: a new offer from the same id replaces their previous peer, in the
         same session (a page that lost its network comes back this way)."""

@@ -15,7 +15,9 @@ ends (their consultation ended, or they joined again elsewhere) the server sends
 ``{"type": "left", "message": ...}`` and closes the socket normally. When an operator's or
 supervisor's token is revoked or expires, or their account is disabled or deleted, while the socket
 is open, the server sends the error with ``code`` 4401 and closes the socket with 4401
-(``avatar_care.api.open_sockets``).
+(``avatar_care.api.open_sockets``); the media goes with it: the operator's peer that this socket
+negotiated is closed (camera capture stopped, the avatar back on the room's fallback voice), and a
+supervisor's listening peer.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import secrets
 from collections.abc import Callable
 from typing import Annotated, Literal
 
+from aiortc import RTCPeerConnection
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
@@ -81,6 +84,7 @@ async def signaling(websocket: WebSocket, room_id: str) -> None:
     room: LiveRoom | None = None
     claim: Claim | None = None
     held: Held | None = None  # an operator's or supervisor's token, watched while the socket is open
+    media: RTCPeerConnection | None = None  # the operator's peer this socket negotiated
     malformed = 0  # malformed messages in a row
     async with contextlib.AsyncExitStack() as stack:
         try:
@@ -94,7 +98,10 @@ async def signaling(websocket: WebSocket, room_id: str) -> None:
                     await websocket.close(code=UNSUPPORTED_DATA)
                     return
                 if raw is None and held is not None and held.ended.is_set():
-                    # the token was revoked or expired, or the account disabled or deleted
+                    # the token was revoked or expired, or the account disabled or deleted: the
+                    # operator's media stops with the socket (a listener's goes as it leaves, below)
+                    if room is not None and media is not None:
+                        await room.operator_left(media)
                     await _refuse(websocket, room_id, Refusal(REVOKED, held.reason))
                     return
                 if raw is None:
@@ -154,6 +161,8 @@ async def signaling(websocket: WebSocket, room_id: str) -> None:
                         logger.exception("room %s: the %s's offer failed", room_id, admission.role)
                         await _error(websocket, "the room could not take this offer; send a new one")
                         continue
+                    if admission.role == "operator":
+                        media = room.operator
                     await websocket.send_json({"type": "answer", "sdp": answer})
         except WebSocketDisconnect:
             pass
