@@ -144,10 +144,13 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     app.state.queue_hub = queue_ws.QueueHub()
     app.state.open_sockets = OpenSockets(settings.socket_recheck_s)
     app.state.desk.listeners.append(app.state.queue_hub.notify)
+    app.state.desk.chat_listeners.append(app.state.queue_hub.chat_posted)
     if peers is not None:
         app.state.desk.routes_here = peers.is_router
         app.state.desk.listeners.append(peers.publish)
         app.state.desk.seat_listeners.append(peers.publish_seat)
+        app.state.desk.chat_listeners.append(peers.publish_chat)
+        peers.on_chat = app.state.desk.tell_chat
         peers.on_event = app.state.desk.tell
         peers.on_seat = app.state.desk.tell_seat
         peers.start()

@@ -8,11 +8,12 @@ The server is the real application (``avatar-care serve`` on uvicorn, SQLite in 
 customers, so 100 consultations are connected; like the pages, each customer holds its queue
 WebSocket and each operator its panel's (``--no-sockets`` leaves them out). Then, for each number of
 connections C, C customers send their share of ``--messages`` chat messages at once, each over its
-own HTTP connection, one message after the other (a person does not send the next before the first
-is through). A message's latency is from its send to its answer. Prints a table: messages,
+own HTTP connection (opened before the clock starts), one message after the other (a person does
+not send the next before the first is through). A message's latency is from its send to its answer. Prints a table: messages,
 connections, seconds, messages a second, latency p50 and p99, and the server process's CPU time a
 message (from /proc: unlike the seconds, it does not grow when other programs share the machine),
-and how many snapshots the pages' sockets received during the burst. Asserts nothing.
+how many snapshots and how many chat messages sent alone the pages' sockets received during the
+burst, and the machine's load average (1 minute) at its end. Asserts nothing.
 ``--before DIR`` runs another checkout's server (e.g. ``git archive`` of an earlier commit) under the
 same load just before this one, for each number of connections. Figures measured: docs/security.md
 ("Chat under load").
@@ -139,48 +140,67 @@ def setup(base: str, key: str, customers: int) -> tuple[str, list[str], list[str
 
 
 async def hold_sockets(
-    base: str, customers: list[str], operators: list[str], stop: asyncio.Event, received: list[int]
+    base: str,
+    customers: list[str],
+    operators: list[str],
+    stop: asyncio.Event,
+    received: list[int],
+    chat: list[int],
 ) -> None:
-    """The pages' queue sockets: read every snapshot until told to stop, counting each socket's
-    snapshots in ``received``."""
+    """The pages' queue sockets: read everything until told to stop, counting each socket's
+    snapshots in ``received`` and the chat messages sent alone (``{"type": "chat"}``) in ``chat``."""
     ws_base = base.replace("http://", "ws://")
     pages = [(f"{ws_base}/ws/queue/customer", t) for t in customers]
     pages += [(f"{ws_base}/ws/queue/operator", t) for t in operators]
     received[:] = [0] * len(pages)
+    chat[:] = [0] * len(pages)
 
     async def hold(n: int, url: str, token: str) -> None:
         async with websockets.connect(url, max_size=None) as ws:
             await ws.send(json.dumps({"type": "auth", "token": token}))  # as the pages do
             while not stop.is_set():
                 try:
-                    await asyncio.wait_for(ws.recv(), timeout=0.5)
-                    received[n] += 1
+                    frame = await asyncio.wait_for(ws.recv(), timeout=0.5)
                 except TimeoutError:
                     continue
+                if isinstance(frame, str) and frame.startswith('{"type": "chat"'):
+                    chat[n] += len(json.loads(frame)["messages"])
+                else:
+                    received[n] += 1
 
     await asyncio.gather(*(hold(n, u, t) for n, (u, t) in enumerate(pages)), return_exceptions=True)
 
 
 async def burst(base: str, tokens: list[str], messages: int) -> tuple[float, list[float], int]:
-    """Every token sends its share of ``messages`` at once; seconds, latencies, refusals."""
+    """Every token sends its share of ``messages`` at once; seconds, latencies, refusals.
+
+    Each customer's client is made, and its connection opened, before the clock starts: making a
+    client costs this process tens of milliseconds (httpx loads its TLS settings), and a hundred
+    made during the burst stalled the reading of the first answers for seconds, which counted as
+    the server's latency."""
     share = [messages // len(tokens) + (1 if i < messages % len(tokens) else 0) for i in range(len(tokens))]
     latencies: list[float] = []
     refused = 0
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    clients = [httpx.AsyncClient(base_url=base, limits=limits, timeout=300) for _ in tokens]
 
-    async def customer(token: str, count: int) -> None:
+    async def customer(http: httpx.AsyncClient, token: str, count: int) -> None:
         nonlocal refused
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=300) as http:
-            auth = {"Authorization": f"Bearer {token}"}
-            for n in range(count):
-                sent = time.perf_counter()
-                r = await http.post("/api/customer/chat", json={"text": f"messaggio {n}"}, headers=auth)
-                latencies.append(time.perf_counter() - sent)
-                refused += r.status_code != 201
+        auth = {"Authorization": f"Bearer {token}"}
+        for n in range(count):
+            sent = time.perf_counter()
+            r = await http.post("/api/customer/chat", json={"text": f"messaggio {n}"}, headers=auth)
+            latencies.append(time.perf_counter() - sent)
+            refused += r.status_code != 201
 
-    start = time.perf_counter()
-    await asyncio.gather(*(customer(t, c) for t, c in zip(tokens, share, strict=True)))
-    return time.perf_counter() - start, latencies, refused
+    try:
+        await asyncio.gather(*(http.get("/api/health") for http in clients))  # connections open
+        start = time.perf_counter()
+        await asyncio.gather(*(customer(*a) for a in zip(clients, tokens, share, strict=True)))
+        return time.perf_counter() - start, latencies, refused
+    finally:
+        for http in clients:
+            await http.aclose()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -196,7 +216,10 @@ async def chat_table(
     _, operators, tokens = await asyncio.to_thread(setup, base, key, max(connections))
     stop = asyncio.Event()
     received: list[int] = []
-    holder = asyncio.create_task(hold_sockets(base, tokens, operators, stop, received)) if sockets else None
+    chat: list[int] = []
+    holder = (
+        asyncio.create_task(hold_sockets(base, tokens, operators, stop, received, chat)) if sockets else None
+    )
     deadline = time.monotonic() + 120
     while sockets and not (received and all(received)):  # every page has its first snapshot
         if time.monotonic() > deadline or holder is None or holder.done():
@@ -204,15 +227,20 @@ async def chat_table(
         await asyncio.sleep(0.2)
     rows = []
     for c in connections:
-        cpu, before = cpu_seconds(pid), sum(received)
+        cpu, before, told = cpu_seconds(pid), sum(received), sum(chat)
         seconds, latencies, refused = await burst(base, tokens[:c], messages)
         cpu = cpu_seconds(pid) - cpu
+        load = os.getloadavg()[0]
         if sockets:
-            print(f"snapshots the pages received during the burst: {sum(received) - before}", flush=True)
+            print(
+                f"during the burst the pages received {sum(received) - before} snapshots and "
+                f"{sum(chat) - told} chat messages sent alone",
+                flush=True,
+            )
         p50, p99 = np.percentile(latencies, [50, 99])
         rows.append(
             f"| {label} | {messages} | {c} | {seconds:.1f} | {messages / seconds:.0f} | {p50 * 1000:.0f} ms | "
-            f"{p99 * 1000:.0f} ms | {cpu / messages * 1000:.1f} ms | {refused} |"
+            f"{p99 * 1000:.0f} ms | {cpu / messages * 1000:.1f} ms | {refused} | {load:.1f} |"
         )
         print(rows[-1], flush=True)
     stop.set()
@@ -271,9 +299,10 @@ def main() -> None:
         f"queue sockets held: {'no' if args.no_sockets else 'yes'}; database: {args.database_url or 'SQLite'}"
     )
     print(
-        "| code | messages | connections | seconds | messages/s | p50 | p99 | server CPU a message | refused |"
+        "| code | messages | connections | seconds | messages/s | p50 | p99 | server CPU a message | refused "
+        "| load average |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for c in connections:  # before and after side by side for each number of connections
         runs = [("before", args.before), ("this", ROOT)] if args.before else [("this", ROOT)]
         for label, checkout in runs:

@@ -30,7 +30,7 @@ def session_detail(desk: CareDesk, db: Session, cs: CareSession) -> dict[str, An
         "context": cs.context,
         "notes": cs.notes,
         "chat": [
-            {"sender": m.sender, "text": m.text, "at": as_utc(m.at).isoformat()}
+            {"id": m.id, "sender": m.sender, "text": m.text, "at": as_utc(m.at).isoformat()}
             for m in desk.transcript(cs.id)
         ],
         "shown": shown[-1] if shown else None,
@@ -42,8 +42,9 @@ def session_detail(desk: CareDesk, db: Session, cs: CareSession) -> dict[str, An
 
 
 def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any]:
-    """What the customer's page shows. Its queue socket rebuilds this after every message of the
-    consultation, so it reads each thing once, in the caller's database session."""
+    """What the customer's page shows (its queue socket's snapshot; new chat messages reach the page
+    alone, ``avatar_care.api.routes.queue_ws``). It reads each thing once, in the caller's database
+    session."""
     s = desk.status(session_id)
     cs = db.get(CareSession, session_id)
     if cs is None:
@@ -55,7 +56,7 @@ def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any
         .limit(1)
     )
     chat = db.execute(  # rows, not ORM objects: cheaper by far for a long transcript
-        select(ChatMessage.sender, ChatMessage.text, ChatMessage.at)
+        select(ChatMessage.id, ChatMessage.sender, ChatMessage.text, ChatMessage.at)
         .where(ChatMessage.session_id == session_id)
         .order_by(ChatMessage.id)
     )
@@ -67,7 +68,10 @@ def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any
         "estimated_wait_s": s.estimated_wait_s,
         "may_leave_message": s.may_leave_message,
         "operator_name": s.operator_name,
-        "chat": [{"sender": sender, "text": text, "at": as_utc(at).isoformat()} for sender, text, at in chat],
+        "chat": [
+            {"id": id_, "sender": sender, "text": text, "at": as_utc(at).isoformat()}
+            for id_, sender, text, at in chat
+        ],
         "shown": shown,
         "cart": cart(db, cs.id),
         "rated": db.get(SurveyAnswer, session_id) is not None,
@@ -111,15 +115,19 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
         )
         # one look-up per room template, not per consultation
         avatar_urls = {t: template_avatar_url(db, t) for t in {cs.template_id for cs in mine}}
-        # every transcript in one query: the panel's socket rebuilds this view as its customers chat
-        chats: dict[str, list[dict[str, str]]] = {cs.id: [] for cs in mine}
+        # every transcript in one query (the panel's socket builds this view on every other change)
+        chats: dict[str, list[dict[str, Any]]] = {cs.id: [] for cs in mine}
         # (rows, not ORM objects: building an object per message cost most of the view's time)
-        for session_id, sender, text, at in db.execute(
-            select(ChatMessage.session_id, ChatMessage.sender, ChatMessage.text, ChatMessage.at)
+        for session_id, id_, sender, text, at in db.execute(
+            select(
+                ChatMessage.session_id, ChatMessage.id, ChatMessage.sender, ChatMessage.text, ChatMessage.at
+            )
             .where(ChatMessage.session_id.in_(chats))
             .order_by(ChatMessage.id)
         ):
-            chats[session_id].append({"sender": sender, "text": text, "at": as_utc(at).isoformat()})
+            chats[session_id].append(
+                {"id": id_, "sender": sender, "text": text, "at": as_utc(at).isoformat()}
+            )
         sessions = [
             {
                 "session_id": cs.id,

@@ -10,17 +10,27 @@
 - ``contact_requests``: messages and callbacks left instead of waiting;
 - ``views``: the brand's queue rows and a customer's wait status;
 - ``retention``: chat deleted and consultations erased when the templates say so;
-- ``records``, ``routing_rows``, ``listeners``: what the parts share.
+- ``records``, ``routing_rows``, ``listeners``: what the parts share (``listeners``: who is told of
+  changes, and of each chat message stored).
 """
 
 from rooms.desk.care_desk import CareDesk
 from rooms.desk.queue_state import InMemoryQueueState, QueueState
-from rooms.desk.records import FINAL_STATES, WAITING_STATES, Closed, Customer, WaitStatus, access_hash
+from rooms.desk.records import (
+    FINAL_STATES,
+    WAITING_STATES,
+    ChatPosted,
+    Closed,
+    Customer,
+    WaitStatus,
+    access_hash,
+)
 
 __all__ = [
     "FINAL_STATES",
     "WAITING_STATES",
     "CareDesk",
+    "ChatPosted",
     "Closed",
     "Customer",
     "InMemoryQueueState",

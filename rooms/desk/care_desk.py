@@ -20,7 +20,7 @@ from rooms.desk.listeners import Listeners
 from rooms.desk.pg_queue_state import PostgresQueueState
 from rooms.desk.queue import Queue
 from rooms.desk.queue_state import InMemoryQueueState, QueueState
-from rooms.desk.records import Customer, WaitStatus
+from rooms.desk.records import ChatPosted, Customer, WaitStatus
 from rooms.desk.restore import learn_handle_times, restore
 from rooms.desk.retention import apply_retention, purge_transcripts
 from rooms.desk.views import DeskViews
@@ -64,6 +64,9 @@ class CareDesk:
         self.listeners: list[Callable[[int, frozenset[str] | None], None]] = self._told.queue
         #: called after a customer left a live room (ended, transferred): the live side lets them go
         self.seat_listeners: list[Callable[[SeatFreed], None]] = self._told.seats
+        #: called with each chat message once it is stored, in the order of their ids (from the thread
+        #: that wrote it): the pages are sent the message, not their whole view again
+        self.chat_listeners: list[Callable[[ChatPosted], None]] = self._told.chat
         self._queue = Queue(sessions, clock, self.state, self.estimator, self._told)
         self._in_session = InSession(sessions, clock, self._told)
         self._contact = ContactRequests(sessions, clock, self._queue, self._told)
@@ -102,6 +105,10 @@ class CareDesk:
         """Tell this desk's listeners of a change made elsewhere (another server process on the
         database, ``rooms.desk.peers``), as if it had been made here."""
         self._told.changed(brand_id, about)
+
+    def tell_chat(self, event: ChatPosted) -> None:
+        """A chat message stored by another process (``rooms.desk.peers``): this one's pages get it."""
+        self._told.chat_posted(event)
 
     def tell_seat(self, event: SeatFreed) -> None:
         """Tell this desk's seat listeners of a seat freed elsewhere (another server process)."""

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rooms.clock import Clock
 from rooms.db import commit_first_wins
 from rooms.desk.listeners import Listeners
-from rooms.desk.records import access_hash, add_event
+from rooms.desk.records import ChatPosted, access_hash, add_event
 from rooms.errors import Conflict, Invalid, NotFound
 from rooms.group_commit import GroupCommit
 from rooms.models import CareSession, ChatMessage, ProblemReport, SessionEvent, SurveyAnswer
@@ -49,24 +49,30 @@ class InSession:
             raise Invalid("the message is empty")
         if len(text) > 4000:
             raise Invalid("a message holds at most 4000 characters")
-        # Messages sent at once share a commit (rooms.group_commit): chat is the busiest write.
-        message, brand_id, operator_id = self._chat_writes.submit(
+        # Messages sent at once share a commit (rooms.group_commit): chat is the busiest write. Who
+        # shows the chat hears of the message from the writer (listeners.chat), as the message alone:
+        # rebuilding the pages' whole views for every message made their work grow with the transcript.
+        return self._chat_writes.submit(
             ChatMessage(session_id=session_id, sender=sender, text=text, at=self.clock.now())
         )
-        # a message concerns its session's customer and operator only: waking every page of the brand
-        # for it made the work of one message grow with the number of pages open
-        self.listeners.changed(brand_id, frozenset(filter(None, (session_id, operator_id))))
-        return message
 
-    def _write_chat(
-        self, messages: Sequence[ChatMessage]
-    ) -> list[tuple[ChatMessage, int, str | None] | Exception]:
+    def _write_chat(self, messages: Sequence[ChatMessage]) -> list[ChatMessage | Exception]:
         """One transaction for a batch of messages; each is refused alone if its session is not
-        connected (the others are kept)."""
-        outcomes: list[tuple[ChatMessage, int, str | None] | Exception] = []
+        connected (the others are kept). After the commit the chat listeners hear of each stored
+        message in the order of their ids; batches are written one at a time, so across batches too."""
+        outcomes: list[ChatMessage | Exception] = []
+        stored: list[tuple[ChatMessage, int, str | None]] = []
         with self.sessions() as db:
             ids = {m.session_id for m in messages}
-            found = {cs.id: cs for cs in db.scalars(select(CareSession).where(CareSession.id.in_(ids)))}
+            # rows, not ORM objects: this runs for every batch of the busiest write
+            found = {
+                row.id: row
+                for row in db.execute(
+                    select(
+                        CareSession.id, CareSession.state, CareSession.brand_id, CareSession.operator_id
+                    ).where(CareSession.id.in_(ids))
+                )
+            }
             for message in messages:
                 cs = found.get(message.session_id)
                 if cs is None:
@@ -75,8 +81,15 @@ class InSession:
                     outcomes.append(Conflict(f"session {cs.id} is {cs.state}: chat is open while connected"))
                 else:
                     db.add(message)
-                    outcomes.append((message, cs.brand_id, cs.operator_id))
+                    outcomes.append(message)
+                    stored.append((message, cs.brand_id, cs.operator_id))
             db.commit()
+        posted = [
+            ChatPosted(brand_id, m.session_id, operator_id, m.id, m.sender, m.text, m.at)
+            for m, brand_id, operator_id in stored
+        ]
+        for event in sorted(posted, key=lambda e: e.id):
+            self.listeners.chat_posted(event)
         return outcomes
 
     def transcript(self, session_id: str) -> list[ChatMessage]:

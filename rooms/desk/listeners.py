@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from rooms.desk.records import ChatPosted
 from rooms.seating import SeatFreed
 
 logger = logging.getLogger(__name__)
@@ -13,6 +14,7 @@ logger = logging.getLogger(__name__)
 #: a brand id, and the ids (sessions, operators) the change is about, or None: anyone in the brand
 QueueListener = Callable[[int, frozenset[str] | None], None]
 SeatListener = Callable[[SeatFreed], None]
+ChatListener = Callable[[ChatPosted], None]
 
 
 class Listeners:
@@ -21,6 +23,8 @@ class Listeners:
         self.queue: list[QueueListener] = []
         #: called after a customer left a live room (ended, transferred): the live side lets them go
         self.seats: list[SeatListener] = []
+        #: called with each chat message once it is stored, in the order of their ids
+        self.chat: list[ChatListener] = []
 
     def changed(self, brand_id: int, about: frozenset[str] | None = None) -> None:
         for listener in list(self.queue):
@@ -28,6 +32,13 @@ class Listeners:
                 listener(brand_id, about)
             except Exception:  # a broken listener must not undo a committed change
                 logger.exception("queue listener failed")
+
+    def chat_posted(self, event: ChatPosted) -> None:
+        for listener in list(self.chat):
+            try:
+                listener(event)
+            except Exception:  # the message is stored whatever a page is told
+                logger.exception("chat listener failed")
 
     def seat_freed(self, event: SeatFreed) -> None:
         for listener in list(self.seats):

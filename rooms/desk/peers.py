@@ -19,7 +19,10 @@ changes passed between them.
   pages' sockets on every process wake. The router is woken too (``on_wake``): a customer who joined
   on another process is offered at once rather than at the next tick. Freed seats (a session
   ended or transferred) go the same way (:meth:`Peers.publish_seat`, ``on_seat``), so a live room
-  held by another process lets its customer go.
+  held by another process lets its customer go. Each chat message stored goes too
+  (:meth:`Peers.publish_chat`, ``on_chat``: the desk's :meth:`tell_chat`), so the pages' sockets on
+  every process get it as it is (a message too long for a NOTIFY is sent as a change of its session
+  instead: the pages then read the whole chat again).
 """
 
 from __future__ import annotations
@@ -31,11 +34,14 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import psycopg
 from sqlalchemy import Engine
 
+from rooms.clock import as_utc
+from rooms.desk.records import ChatPosted
 from rooms.seating import SeatFreed
 
 logger = logging.getLogger(__name__)
@@ -50,6 +56,7 @@ MAX_PAYLOAD = 7000
 
 EventSink = Callable[[int, frozenset[str] | None], None]
 SeatSink = Callable[[SeatFreed], None]
+ChatSink = Callable[[ChatPosted], None]
 
 
 class Peers:
@@ -65,6 +72,8 @@ class Peers:
         self.on_event: EventSink | None = None
         #: called with the others' freed seats (a session ended or transferred there), from a thread
         self.on_seat: SeatSink | None = None
+        #: called with the chat messages stored by the others, from a thread
+        self.on_chat: ChatSink | None = None
         #: called, from a thread, when this process should route now: it became the router, or a
         #: change came from another process while it is the router
         self.on_wake: Callable[[], None] | None = None
@@ -177,6 +186,26 @@ class Peers:
         seat = {"r": event.room_id, "s": event.session_id, "c": event.room_closed, "t": event.transferred}
         self._outbox.put(json.dumps({"o": self.origin, "k": "seat", **seat}, separators=(",", ":")))
 
+    def publish_chat(self, event: ChatPosted) -> None:
+        """A desk chat listener: a message stored here, sent to the others' pages as it is."""
+        if threading.current_thread().name == "desk-peers-listen":
+            return
+        chat = {
+            "b": event.brand_id,
+            "s": event.session_id,
+            "p": event.operator_id,
+            "i": event.id,
+            "f": event.sender,
+            "x": event.text,
+            "t": as_utc(event.at).isoformat(),
+        }
+        payload = json.dumps({"o": self.origin, "k": "chat", **chat}, separators=(",", ":"))
+        if len(payload.encode()) > MAX_PAYLOAD:  # its session changed: the pages read the chat again
+            about = {event.session_id, *([event.operator_id] if event.operator_id else [])}
+            self.publish(event.brand_id, frozenset(about))
+            return
+        self._outbox.put(payload)
+
     def _listen(self, listening: threading.Event) -> None:
         while not self._stopping.is_set():
             try:
@@ -198,6 +227,9 @@ class Peers:
             if message.get("k") == "seat":
                 self._receive_seat(message)
                 return
+            if message.get("k") == "chat":
+                self._receive_chat(message)
+                return
             brand_id = int(message["b"])
             about = frozenset(str(i) for i in message["a"]) if message["a"] is not None else None
         except (ValueError, KeyError, TypeError):
@@ -218,6 +250,23 @@ class Peers:
                 self.on_seat(event)
             except Exception:
                 logger.exception("another process's freed seat could not be handed on")
+
+    def _receive_chat(self, message: dict[str, Any]) -> None:
+        operator = message["p"]
+        event = ChatPosted(
+            int(message["b"]),
+            str(message["s"]),
+            str(operator) if operator is not None else None,
+            int(message["i"]),
+            str(message["f"]),
+            str(message["x"]),
+            datetime.fromisoformat(str(message["t"])),
+        )
+        if self.on_chat is not None:
+            try:
+                self.on_chat(event)
+            except Exception:
+                logger.exception("another process's chat message could not be handed on")
 
     def _wake(self) -> None:
         if self.on_wake is not None:

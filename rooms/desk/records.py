@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from rooms.clock import as_utc
 from rooms.errors import Conflict
 from rooms.models import CareSession, SessionEvent
 
@@ -42,6 +43,31 @@ class WaitStatus:
     #: past the template's limit, unknown, or closed: the page offers a message or a callback
     may_leave_message: bool
     operator_name: str | None
+
+
+@dataclass(frozen=True)
+class ChatPosted:
+    """A chat message just stored, as the pages are told it: after its commit, in the order of the
+    messages' ids, so a page that keeps the newest id it has shows each message once and in order."""
+
+    brand_id: int
+    session_id: str
+    #: the session's operator when the message was stored (their panel shows it too)
+    operator_id: str | None
+    id: int
+    sender: str
+    text: str
+    at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        """The message as the views list it (``avatar_care.api.views``), with its session."""
+        return {
+            "session_id": self.session_id,
+            "id": self.id,
+            "sender": self.sender,
+            "text": self.text,
+            "at": as_utc(self.at).isoformat(),
+        }
 
 
 class Closed(Conflict):

@@ -115,8 +115,10 @@ export async function api(path, { method = "GET", body, headers = {} } = {}) {
   return data;
 }
 
-// A WebSocket that reconnects (with back-off) and hands every JSON snapshot to onSnapshot.
-export function liveSnapshots(path, token, onSnapshot, onClosedForGood) {
+// A WebSocket that reconnects (with back-off) and hands every JSON snapshot to onSnapshot, and the
+// chat messages the server sends alone ({type: "chat", messages}) to onChat. Every (re)connection
+// starts with a snapshot: the page's whole state, whatever it missed while disconnected.
+export function liveSnapshots(path, token, onSnapshot, onClosedForGood, onChat) {
   let delay = 500;
   let stopped = false;
   let socket = null;
@@ -129,7 +131,11 @@ export function liveSnapshots(path, token, onSnapshot, onClosedForGood) {
       delay = 500;
       socket.send(JSON.stringify({ type: "auth", token }));
     };
-    socket.onmessage = (event) => onSnapshot(JSON.parse(event.data));
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === "chat") onChat?.(message.messages);
+      else onSnapshot(message);
+    };
     socket.onclose = (event) => {
       if (stopped) return;
       if (event.code === 4401) {

@@ -1,5 +1,6 @@
 // The customer's page: join with the brand's signed link, wait (live position), talk and chat, rate.
 import { api, applyTranslations, formatWait, getLanguage, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
+import { mountChatLog } from "../common/chat_log.js";
 
 registerStrings("customer", {
   it: {
@@ -48,13 +49,15 @@ let access = localStorage.getItem(SESSION_KEY);
 let last = null;
 let room = null; // the mounted live room (or a placeholder while it loads)
 let roomId = null;
-let chatCount = 0;
+// each message once, whether it came in a snapshot or alone as soon as it was sent
+const chatLog = mountChatLog($("chat-log"), (sender) => (sender === "operator" ? t("customer.operator") : t("customer.you")));
 let contactWithSession = false;
 let contactSent = false;
 
 mountLanguageSwitch($("lang"));
 onLanguageChange((lang) => {
   room?.setLanguage?.(lang);
+  chatLog.relabel();
   if (last) render(last);
 });
 
@@ -107,7 +110,7 @@ async function start() {
     localStorage.removeItem(SESSION_KEY);
     show();
     $("error").textContent = t("customer.noLink");
-  });
+  }, addChat);
 }
 
 function render(s) {
@@ -138,17 +141,16 @@ function render(s) {
 }
 
 function renderChat(messages) {
-  const log = $("chat-log");
-  for (const m of messages.slice(chatCount)) {
-    const li = document.createElement("li");
-    li.className = m.sender === "operator" ? "from-operator" : "from-customer";
-    const who = document.createElement("strong");
-    who.textContent = `${m.sender === "operator" ? t("customer.operator") : t("customer.you")}: `;
-    li.append(who, m.text);
-    log.append(li);
-  }
-  chatCount = messages.length;
-  log.scrollTop = log.scrollHeight;
+  chatLog.add(messages);
+}
+
+// New messages, sent alone: the page's copy of the session keeps them too (a re-render shows them).
+function addChat(messages) {
+  if (!last) return; // a snapshot always comes first; it holds these
+  const mine = messages.filter((m) => m.session_id === last.session_id);
+  const newest = last.chat.at(-1)?.id ?? 0; // ids grow with every message stored
+  last.chat.push(...mine.filter((m) => m.id > newest));
+  chatLog.add(mine);
 }
 
 function renderShown(shown) {

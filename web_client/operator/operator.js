@@ -3,6 +3,7 @@ import { api, applyTranslations, formatWait, getLanguage, liveSnapshots, mountLa
 import { NETWORK_STRINGS } from "../room/signaling.js";
 import { listenIn } from "./listen.js";
 import { startSingleSignOn, takeSingleSignOnResult } from "../common/sso.js";
+import { mountChatLog } from "../common/chat_log.js";
 
 registerStrings("operator", {
   it: {
@@ -67,10 +68,15 @@ let chosenRoom = null; // with several rooms running, the one the operator put t
 let mediaNote = ["operator.mediaNone", {}];
 let listening = null; // {sessionId, row, handle, state, message}
 const drafts = new Map(); // unsent chat text per session survives re-rendering
+// Each consultation's chat log, by session id: kept across re-renders and only appended to, so a
+// screen reader announces each new message once (a rebuilt list would be new to it every time).
+const chatLogs = new Map();
+const chatLabel = (sender) => (sender === "operator" ? t("operator.operatorSays") : t("operator.customerSays"));
 
 mountLanguageSwitch($("lang"));
 onLanguageChange((lang) => {
   media?.setLanguage?.(lang);
+  for (const log of chatLogs.values()) log.relabel();
   if (last) render(last);
 });
 const auth = () => ({ Authorization: `Bearer ${token}` });
@@ -151,7 +157,7 @@ async function enter() {
   $("console").hidden = false;
   $("me-title").textContent = t("operator.hello", { name: me.name });
   // 4401 on the open socket: the token was revoked or expired, or the account disabled or deleted
-  live = liveSnapshots("/ws/queue/operator", token, render, signedOut);
+  live = liveSnapshots("/ws/queue/operator", token, render, signedOut, addChat);
   if (me.role === "supervisor") {
     $("listen-panel").hidden = false;
     $("supervisor-figures").hidden = false;
@@ -224,27 +230,49 @@ function render(view) {
   }));
 }
 
+// A consultation's chat log, made the first time the panel shows it.
+function chatLogOf(sessionId) {
+  let log = chatLogs.get(sessionId);
+  if (!log) {
+    const list = document.createElement("ul");
+    list.className = "chat-log";
+    log = mountChatLog(list, chatLabel);
+    chatLogs.set(sessionId, log);
+  }
+  return log;
+}
+
+// New messages, sent alone as soon as they were stored: only the consultation's log changes (the
+// panel's copy keeps them too, for the next re-render).
+function addChat(messages) {
+  for (const m of messages) {
+    const s = last?.sessions.find((x) => x.session_id === m.session_id);
+    if (!s) continue; // not on this panel (yet): its next snapshot holds the whole chat
+    if (m.id > (s.chat.at(-1)?.id ?? 0)) s.chat.push(m);
+    chatLogOf(m.session_id).add([m]);
+  }
+}
+
 function renderSessions(sessions) {
   const list = $("session-list");
+  for (const id of chatLogs.keys()) {
+    if (!sessions.some((s) => s.session_id === id)) chatLogs.delete(id); // ended or transferred
+  }
   if (sessions.length === 0) {
     list.textContent = t("operator.none");
     return;
   }
   const focused = document.activeElement?.id;
+  // the logs move into the new boxes: where each was scrolled to stays
+  const scrolled = new Map([...chatLogs].map(([id, log]) => [id, log.element.scrollTop]));
   list.replaceChildren(...sessions.map((s) => {
     const box = document.createElement("article");
     box.setAttribute("aria-label", s.customer_name || s.session_id);
     const h = document.createElement("h3");
     h.textContent = `${s.customer_name || "—"} (${s.language}) ${s.topic}`;
-    const log = document.createElement("ul");
-    log.className = "chat-log";
-    log.setAttribute("aria-live", "polite");
-    for (const m of s.chat) {
-      const li = document.createElement("li");
-      li.className = m.sender === "operator" ? "from-operator" : "from-customer";
-      li.textContent = `${m.sender === "operator" ? t("operator.operatorSays") : t("operator.customerSays")}: ${m.text}`;
-      log.append(li);
-    }
+    const chat = chatLogOf(s.session_id);
+    chat.add(s.chat);
+    const log = chat.element;
     const form = document.createElement("form");
     form.className = "row";
     const inputId = `chat-${s.session_id}`;
@@ -313,6 +341,10 @@ function renderSessions(sessions) {
     box.append(h, log, form, notesLabel, notes, productLabel, product, skillLabel, skill, actions);
     return box;
   }));
+  for (const [id, top] of scrolled) {
+    const log = chatLogs.get(id);
+    if (log) log.element.scrollTop = top;
+  }
   if (focused) document.getElementById(focused)?.focus();
 }
 

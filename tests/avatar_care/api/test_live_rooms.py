@@ -273,6 +273,52 @@ def test_a_shared_room_with_one_avatar_a_listening_supervisor_and_its_end(
         asyncio.run(scenario(sockets))
 
 
+def test_signing_out_stops_the_operators_media_in_the_room_and_the_consultation_goes_on(
+    client: TestClient, clock: ManualClock
+) -> None:
+    brand = new_brand(client, "Ottica Rossi")
+    anna = operator(client, brand, "anna")
+    sid, access = customer(client, brand, clock)
+    accept(client, sid, anna)
+    room_id = live_room_of(client, access)["id"]
+    rooms: LiveRooms = client.app.state.live_rooms  # type: ignore[attr-defined]
+
+    async def scenario(op_ws: WebSocketTestSession, customer_ws: WebSocketTestSession) -> None:
+        operator_peer = Person("landmarks", hz=440.0)
+        watcher = Watching()
+        await connect(operator_peer, op_ws, {"role": "operator", "token": anna})
+        await wait_open(operator_peer.channel)
+        await connect(watcher, customer_ws, {"role": "customer", "token": access})
+        await wait_open(watcher.channel)
+        live = rooms.get(room_id)
+        assert live is not None
+        await send_frames(operator_peer, 20)
+        assert len(watcher.packets) >= 15  # the avatar moves while the operator is signed in
+        await until(lambda: live.operator_audio.source is not None)  # and speaks with their voice
+
+        r = await asyncio.to_thread(client.post, "/api/operators/me/logout", headers=bearer(anna))
+        assert r.status_code == 204
+        refusal = await asyncio.to_thread(op_ws.receive_json)
+        assert refusal == {"type": "error", "message": "signed out", "code": 4401}
+        # the server closed the operator's peer: camera, voice and motion stop at the server
+        await until(lambda: live.operator is None)
+        assert live.operator_audio.source is None  # this room has no fallback voice
+        # and the page's end of it closed too: its landmarks have nowhere to go
+        await until(lambda: operator_peer.channel.readyState == "closed", timeout_s=30)
+        # the consultation and the customer's place in the room go on (a colleague may take over)
+        assert rooms.get(room_id) is live and set(live.customers) == {sid}
+        state = await asyncio.to_thread(client.get, "/api/customer/session", headers=bearer(access))
+        assert state.json()["state"] == "connected"
+        for person in (operator_peer, watcher):
+            await person.close()
+
+    with contextlib.ExitStack() as stack:
+        op_ws, customer_ws = (
+            stack.enter_context(client.websocket_connect(f"/ws/rooms/{room_id}")) for _ in range(2)
+        )
+        asyncio.run(scenario(op_ws, customer_ws))
+
+
 def test_a_transfer_lets_the_customer_go_and_the_colleague_opens_a_new_room(
     client: TestClient, clock: ManualClock
 ) -> None:
