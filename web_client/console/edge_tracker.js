@@ -120,7 +120,14 @@ export async function handoverTracker({ vision, model, delegate = "auto", onChan
   if (unavailable) phase = "failed";
   const onStage = (stage) => (waitingForGl = stage === "checking WebGL2");
   const starting = unavailable ? null : workerTracker(vision, model, delegate, onStage);
-  const page = await pageTracker(vision, model, delegate === "GPU" ? "GPU" : "CPU");
+  starting?.catch(() => {}); // handled below, once the page's tracker is there
+  let page;
+  try {
+    page = await pageTracker(vision, model, delegate === "GPU" ? "GPU" : "CPU");
+  } catch (err) {
+    starting?.then((t) => t.close(), () => {});
+    throw err;
+  }
   let current = page;
   const tracker = {
     get where() {
