@@ -81,6 +81,7 @@ def test_the_consultation_has_its_live_room_and_a_supervisor_listens(
     operator = context(media_browser, "en-GB", tokens["anna"]).new_page()
 
     opened = time.monotonic()
+    (artifacts / "consultation-capture.log").write_text("")
 
     def note_capture(message: ConsoleMessage) -> None:
         if "capture" in message.text or "track" in message.text:
@@ -132,16 +133,12 @@ def test_the_consultation_has_its_live_room_and_a_supervisor_listens(
         "window.avatarCareListening && window.avatarCareListening.audioBytesReceived > 2000", timeout=SLOW
     )
     supervisor_hearing = time.monotonic() - asked
-    # the page's thread tracks first; the worker takes over once it has answered a frame, or the
-    # console says why it could not
-    operator.wait_for_function(
-        "window.avatarCare.captureThread === 'worker' || window.avatarCare.captureFallback !== null",
-        timeout=SLOW,
-    )
+    # tracking runs on the page's thread by default (capture=auto or capture=worker move it)
     capture = operator.evaluate(
         "({thread: window.avatarCare.captureThread, fallback: window.avatarCare.captureFallback})"
     )
     capture_log.append(f"{time.monotonic() - opened:6.1f} s (capture: {capture})")
+    assert capture == {"thread": "page", "fallback": None}, capture
     (artifacts / "consultation-timings.txt").write_text(
         f"accept to customer's room connected s: {customer_connected:.1f}\n"
         f"accept to operator's console connected s: {operator_connected:.1f}\n"

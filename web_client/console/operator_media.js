@@ -341,13 +341,13 @@ export async function mountOperatorMedia(container, options) {
   });
 
   // edge capture: MediaPipe's holistic landmarker on the latest camera frame, one at a time, in a
-  // worker (edge_tracker.js). By default (`capture=auto`) the page's thread tracks at once and the
-  // worker takes over when it has answered a frame: a worker's start in a busy browser drawing in
-  // software could take minutes or stall in WebGL set-up (docs/live-room.md), and the operator
-  // must not wait for it. It stays on the page where a worker cannot start, and moves back there
-  // when the worker stops answering. In the address, `capture=page` keeps it on the page and
-  // `capture=worker` in the worker alone (no page tracker: the comparison, the tests)
-  const asked = addressSetting("capture") ?? "auto";
+  // worker (edge_tracker.js) or on the page's thread. The page's thread is the default: with the
+  // worker as the default, a whole consultation in headless Chromium drawing in software failed
+  // (the worker's WebGL2 context stalled while the page's thread was busy: docs/live-room.md).
+  // `capture=auto`: the page's thread tracks at once and the worker takes over when it has
+  // answered a frame; tracking stays on the page where a worker cannot start, and moves back when
+  // the worker stops answering. `capture=worker`: the worker alone (the comparison, the tests)
+  const asked = addressSetting("capture") ?? "page";
   let where = asked === "page" ? "page" : asked === "worker" ? "worker" : "handover";
   const delegate = addressSetting("delegate") ?? "auto";
   // loaded only when edge capture is chosen: in server mode this machine does no tracking at all
