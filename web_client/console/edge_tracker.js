@@ -118,22 +118,11 @@ export async function handoverTracker({ vision, model, delegate = "auto", onChan
   // mirror) the worker's context did not come in 15 s, three consultations out of three.
   const unavailable = workerUnavailable();
   if (unavailable) phase = "failed";
-  // The page's tracker loads once the worker has its context (or has failed, or 15 s on): its
-  // loading holds the page's thread for seconds (a minute on a busy machine), and the worker's
-  // context came only when it was done.
-  let glDone;
-  const glSettled = new Promise((resolve) => (glDone = resolve));
-  const onStage = (stage) => {
-    waitingForGl = stage === "checking WebGL2";
-    if (stage !== null && stage !== "checking WebGL2" && stage.startsWith("creating")) glDone();
-  };
+  const onStage = (stage) => (waitingForGl = stage === "checking WebGL2");
   const starting = unavailable ? null : workerTracker(vision, model, delegate, onStage);
-  starting?.then(glDone, glDone);
-  if (starting) setTimeout(glDone, STAGE_TIMEOUT_MS["checking WebGL2"]);
-  else glDone();
+  starting?.catch(() => {}); // handled below, once the page's tracker is there
   let page;
   try {
-    await glSettled;
     page = await pageTracker(vision, model, delegate === "GPU" ? "GPU" : "CPU");
   } catch (err) {
     starting?.then((t) => t.close(), () => {});
