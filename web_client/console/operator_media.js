@@ -10,7 +10,7 @@ import { decodeMotionPacket } from "../src/motion_codec.js";
 import { loadAvatar, showBufferedPose } from "../room/avatar.js";
 import { JitterBuffer } from "../room/jitter_buffer.js";
 import { NETWORK_STRINGS, openPeerLink } from "../room/signaling.js";
-import { HEAD_START_MS, READY_TIMEOUT_MS, startTracker, WorkerStuck } from "./edge_tracker.js";
+import { handoverTracker, READY_TIMEOUT_MS, startTracker, WorkerStuck } from "./edge_tracker.js";
 import { parseHops } from "./hop_figures.js";
 
 const VISION = "/vendor/@mediapipe/tasks-vision";
@@ -341,37 +341,46 @@ export async function mountOperatorMedia(container, options) {
   });
 
   // edge capture: MediaPipe's holistic landmarker on the latest camera frame, one at a time, in a
-  // worker (edge_tracker.js), or on this page's thread where a worker cannot run, is not ready
-  // after its head start or stops answering. In the address, `capture=page` keeps it on the page
-  // and `capture=worker` in the worker alone (no race with the page: the comparison, the tests)
-  // The page's thread is the default: in a whole consultation in headless Chromium with software
-  // GL, the worker's start stalled in WebGL set-up (docs/live-room.md); `capture=auto` tries the
-  // worker first and falls back to the page
-  const asked = addressSetting("capture");
-  let where = asked === "worker" || asked === "auto" ? "worker" : "page";
-  const headStartMs = asked === "worker" ? READY_TIMEOUT_MS : HEAD_START_MS;
+  // worker (edge_tracker.js) or on the page's thread. The page's thread is the default: with the
+  // worker as the default, a whole consultation in headless Chromium drawing in software failed
+  // (the worker's WebGL2 context stalled while the page's thread was busy: docs/live-room.md).
+  // `capture=auto`: the page's thread tracks at once and the worker takes over when it has
+  // answered a frame; tracking stays on the page where a worker cannot start, and moves back when
+  // the worker stops answering. `capture=worker`: the worker alone (the comparison, the tests)
+  const asked = addressSetting("capture") ?? "page";
+  let where = asked === "page" ? "page" : asked === "worker" ? "worker" : "handover";
   const delegate = addressSetting("delegate") ?? "auto";
   // loaded only when edge capture is chosen: in server mode this machine does no tracking at all
   let tracker = null;
   let loading = null;
   let busy = false;
   function loadTracker() {
-    loading ??= startTracker({ vision: VISION, model: MODEL, inWorker: where === "worker", delegate, headStartMs }).then(
+    if (loading) return;
+    const started =
+      where === "handover"
+        ? handoverTracker({ vision: VISION, model: MODEL, delegate, onChange: (t) => t === tracker && shown(t) })
+        : startTracker({ vision: VISION, model: MODEL, inWorker: where === "worker", delegate, headStartMs: READY_TIMEOUT_MS });
+    loading = started.then(
       (t) => {
         if (!running) return t.close();
         tracker = t;
         trackingSince = performance.now();
-        state.captureThread = t.where;
-        state.delegate = t.delegate;
-        state.captureFallback = t.fallback;
+        // the worker's reason stays when the page took over from a worker that stopped answering
+        shown(t, where === "page" && asked !== "page" ? state.captureFallback : null);
         if (t.fallback) console.warn("edge capture on the page's thread:", t.fallback);
-        render();
       },
       (err) => {
         state.error = String(err);
         console.warn("edge capture could not start:", err);
       },
     );
+  }
+  /** Where tracking runs, with which delegate, and why not in the worker when it is not. */
+  function shown(t, fallback = null) {
+    state.captureThread = t.where;
+    state.delegate = t.delegate;
+    state.captureFallback = t.fallback ?? fallback;
+    render();
   }
   /** The worker stopped answering: tracking starts again on the page's thread. */
   function leaveWorker(err) {
