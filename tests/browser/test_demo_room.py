@@ -25,8 +25,14 @@ def test_the_customer_sees_the_demo_operator_sign(browser: Browser, demo: str, a
     page.wait_for_function("window.avatarCare && window.avatarCare.connected", timeout=30000)
     assert "Connesso" in page.locator(".room-status").inner_text()  # Italian from the browser's language
     page.wait_for_timeout(2500)
+    # about 30 packets a second, counted over 5 s of the page's own clock (the page's one-second
+    # count swings with what its main thread was doing when the packets came, not with the sender)
+    start = page.evaluate("[window.avatarCare.packetsReceived, performance.now()]")
+    page.wait_for_timeout(5000)
+    end = page.evaluate("[window.avatarCare.packetsReceived, performance.now()]")
+    rate = (end[0] - start[0]) / ((end[1] - start[1]) / 1000)
+    assert 24 <= rate <= 36, rate
     state = page.evaluate("window.avatarCare")
-    assert 24 <= state["packetsPerSecond"] <= 36, state["packetsPerSecond"]  # about 30 a second
     assert state["error"] is None
     # the jitter buffer publishes the delay it learned from the arrivals: at least about a packet
     # interval, and within its bound

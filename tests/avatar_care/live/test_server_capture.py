@@ -136,7 +136,10 @@ async def test_the_operators_camera_drives_the_customers_avatar_from_a_worker_pr
         assert len(hops) >= 30 and min(hops) > 0
         # once the sender's reports come, the video's own transit is known, and is part of the hop
         transit = capture.stats.transit_ms
-        assert len(transit) >= 10 and min(transit) >= 0 and np.median(transit) < np.median(hops)
+        # (the newest ten of each: the same stretch of the call, not the first seconds' against
+        # the whole run's)
+        assert len(transit) >= 10 and min(transit) >= 0
+        assert np.median(list(transit)[-10:]) < np.median(list(hops)[-10:])
     finally:
         await operator.pc.close()
         await customer.pc.close()
