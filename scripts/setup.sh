@@ -61,6 +61,7 @@ if [ "$dev" = 1 ]; then
   command -v ip >/dev/null || [ -x /usr/sbin/ip ] || missing+=(iproute2)
   command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing+=(nftables)
   [ -x /usr/bin/certutil ] || missing+=(libnss3-tools)
+  command -v systemd-analyze >/dev/null || missing+=(systemd)  # the shipped units are verified (tests/deploy)
   if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       apt-get update -qq
