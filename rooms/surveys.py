@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from rooms.errors import Invalid
 from rooms.models import CareSession, OperatorAccount, RoomTemplate, SurveyAnswer
-
-MAX_PAGE: Final = 200
+from rooms.paging import check_page, count
 
 #: the row, its session, the room's name and the operator's (None through the outer join)
 _Query = Select[SurveyAnswer, CareSession, str, str]
@@ -84,12 +82,9 @@ def list_answers(
     db: Session, brand_id: int, f: SurveyFilter, limit: int = 50, offset: int = 0
 ) -> tuple[int, list[SurveyRow]]:
     """How many answers match, and one page of them, newest first."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise Invalid(f"limit goes from 1 to {MAX_PAGE}")
-    if offset < 0:
-        raise Invalid("offset cannot be negative")
+    check_page(limit, offset)
     query = _filtered(brand_id, f)
-    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count(db, query)
     page = db.execute(
         query.order_by(SurveyAnswer.at.desc(), SurveyAnswer.session_id).limit(limit).offset(offset)
     )

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from rooms.audit import record
 from rooms.errors import Conflict, Invalid, NotFound
 from rooms.models import CareSession, OperatorAccount, ProblemReport, RoomTemplate
+from rooms.paging import check_page, count
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,6 @@ STATUSES: Final = ("open", "answered", "closed")
 #: The longest answer the brand may write (a letter, not a document).
 MAX_ANSWER_CHARS: Final = 10_000
 #: The most tickets one page lists.
-MAX_PAGE: Final = 200
 
 
 @dataclass(frozen=True)
@@ -122,12 +122,9 @@ def list_tickets(
     db: Session, brand_id: int, f: TicketFilter, limit: int = 50, offset: int = 0
 ) -> tuple[int, list[Ticket]]:
     """How many tickets match, and one page of them, newest first."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise Invalid(f"limit goes from 1 to {MAX_PAGE}")
-    if offset < 0:
-        raise Invalid("offset cannot be negative")
+    check_page(limit, offset)
     query = _filtered(brand_id, f)
-    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count(db, query)
     page = db.execute(
         query.order_by(ProblemReport.at.desc(), ProblemReport.id.desc()).limit(limit).offset(offset)
     )

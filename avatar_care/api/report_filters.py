@@ -16,9 +16,10 @@ from avatar_care.api.input_policy import Instant
 from rooms.errors import Invalid, NotFound
 from rooms.figures import zone_named
 from rooms.models import OperatorAccount
+from rooms.paging import MAX_PAGE
 from rooms.surveys import SurveyFilter
 from rooms.templates import get_template
-from rooms.tickets import MAX_PAGE, TicketFilter
+from rooms.tickets import TicketFilter
 
 #: Ids are made by the server (hex); anything else names nothing and is refused before a query.
 ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,32}$"
