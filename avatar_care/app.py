@@ -190,9 +190,11 @@ def _mount_static(app: FastAPI, settings: Settings) -> None:
     # importScripts, which refuses a script served as anything else (Python knows only .js, .mjs)
     mimetypes.add_type("text/javascript", ".cjs")
     (settings.data_dir / "avatars").mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / "logos").mkdir(parents=True, exist_ok=True)
     clear_incoming(settings.data_dir)
     mounts = {
         "/media/avatars": settings.data_dir / "avatars",  # avatars brands upload, once accepted
+        "/media/logos": settings.data_dir / "logos",  # rooms' logos, redrawn (avatar_care/logos.py)
         "/vendor": vendor_dir(settings.web_client_dir),
         "/app": settings.web_client_dir,
         "/assets/avatars": settings.assets_dir / "avatars",

@@ -61,16 +61,43 @@ def rotate_secret(db: Session, brand_id: int, which: str, actor: str) -> BrandSe
     return row
 
 
-def add_item(db: Session, brand: Brand, spec: ItemSpec, actor: str) -> CatalogueItem:
+def _check(spec: ItemSpec) -> None:
     if spec.kind not in ("image", "model"):
         raise Invalid("kind must be image or model (a 3D model)")
     if not spec.name.strip():
         raise Invalid("a product needs a name")
+
+
+def add_item(db: Session, brand: Brand, spec: ItemSpec, actor: str) -> CatalogueItem:
+    _check(spec)
     item = CatalogueItem(id=secrets.token_hex(8), brand_id=brand.id, **spec.__dict__)
     db.add(item)
     record(db, brand.id, actor, "catalogue.add", {"item": item.id, "name": spec.name})
     db.commit()
     return item
+
+
+def update_item(db: Session, brand: Brand, item_id: str, spec: ItemSpec, actor: str) -> CatalogueItem:
+    """A product changed as a whole. Carts show it as it is now; a consultation's record of what was
+    shown keeps it as it was when shown (the ``product_shown`` event holds a copy)."""
+    _check(spec)
+    item = brand_item(db, brand.id, item_id)
+    for key, value in spec.__dict__.items():
+        setattr(item, key, value)
+    record(db, brand.id, actor, "catalogue.update", {"item": item.id, "name": spec.name})
+    db.commit()
+    return item
+
+
+def remove_item(db: Session, brand: Brand, item_id: str, actor: str) -> None:
+    """The product leaves the catalogue and every cart it is in (carts of ended consultations too: a
+    checkout already sent its lines to the brand); what was shown stays in the consultations' events."""
+    item = brand_item(db, brand.id, item_id)
+    for line in db.scalars(select(CartLine).where(CartLine.item_id == item.id)):
+        db.delete(line)
+    db.delete(item)
+    record(db, brand.id, actor, "catalogue.remove", {"item": item.id, "name": item.name})
+    db.commit()
 
 
 def brand_items(db: Session, brand_id: int) -> list[CatalogueItem]:

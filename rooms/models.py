@@ -83,6 +83,10 @@ class RoomTemplate(Base):
     service_level_s: Mapped[float] = mapped_column(Float, default=20.0, server_default="20")
     #: ended consultations older than this many days are erased (``rooms.data_rights``); None: kept
     retention_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: the brand's colour in the room (the wall's band, the counter's trim, the page's accent), #rrggbb
+    brand_color: Mapped[str] = mapped_column(String(7), default="#2f6f8f", server_default="#2f6f8f")
+    #: the logo uploaded for this room, a PNG under the data directory's ``logos``; None: no logo
+    logo_file: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class OperatorAccount(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,12 @@ MAX_SERVICE_LEVEL_S = 3600.0
 #: The longest retention a template may set: ten years (longer is keeping data for good, which is
 #: said by setting none).
 MAX_RETENTION_DAYS = 3650
+#: The rooms the customer's page can build (web_client/room/scene.js builds each by this name).
+SCENES = ("boutique", "studio", "lounge")
+DEFAULT_BRAND_COLOR = "#2f6f8f"
+_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+#: Where the pages load a room's uploaded logo from (the server serves the data directory's ``logos``).
+LOGO_URL_PREFIX = "/media/logos/"
 
 
 def retention_problem(value: object) -> str | None:
@@ -50,6 +57,13 @@ def service_level_problem(value: float) -> str | None:
     return None
 
 
+def brand_color_problem(value: object) -> str | None:
+    """Why a colour cannot be taken, or None: only #rrggbb, what the admin page's colour input gives."""
+    if not isinstance(value, str) or _COLOR.fullmatch(value) is None:
+        return "must be a colour written #rrggbb"
+    return None
+
+
 @dataclass
 class TemplateSpec:
     name: str
@@ -67,6 +81,18 @@ class TemplateSpec:
     service_level_s: float = DEFAULT_SERVICE_LEVEL_S
     #: ended consultations older than this are erased by the hourly job; None: kept
     retention_days: int | None = None
+    #: the wall's band, the counter's trim and the page's accent
+    brand_color: str = DEFAULT_BRAND_COLOR
+
+
+def room_look(template: RoomTemplate) -> dict[str, Any]:
+    """What the customer's page builds of the room: its scene, colour, logo and greeting."""
+    return {
+        "scene": template.scene if template.scene in SCENES else SCENES[0],
+        "brand_color": template.brand_color,
+        "logo_url": LOGO_URL_PREFIX + template.logo_file if template.logo_file else None,
+        "greeting": template.greeting,
+    }
 
 
 def business_hours(template: RoomTemplate) -> BusinessHours | None:
@@ -81,6 +107,11 @@ def _check(session: Session, brand: Brand, spec: TemplateSpec) -> None:
         raise Invalid("a room template needs a name")
     if not spec.languages:
         raise Invalid("a room template needs at least one language")
+    if spec.scene not in SCENES:
+        raise Invalid(f"scene must be one of {', '.join(SCENES)}")
+    reason = brand_color_problem(spec.brand_color)
+    if reason is not None:
+        raise Invalid(f"brand_color {reason}")
     if spec.max_customers < 1:
         raise Invalid("max_customers must be at least 1")
     reason = service_level_problem(spec.service_level_s)
@@ -104,6 +135,7 @@ def _check(session: Session, brand: Brand, spec: TemplateSpec) -> None:
 
 def create_template(session: Session, brand: Brand, spec: TemplateSpec, actor: str) -> RoomTemplate:
     _check(session, brand, spec)
+    spec.brand_color = spec.brand_color.lower()
     template = RoomTemplate(id=secrets.token_hex(8), brand_id=brand.id, **spec.__dict__)
     session.add(template)
     record(session, brand.id, actor, "template.create", {"template": template.id, "name": spec.name})
@@ -115,6 +147,7 @@ def update_template(
     session: Session, brand: Brand, template_id: str, spec: TemplateSpec, actor: str
 ) -> RoomTemplate:
     _check(session, brand, spec)
+    spec.brand_color = spec.brand_color.lower()
     template = get_template(session, brand.id, template_id)
     for key, value in spec.__dict__.items():
         setattr(template, key, value)
@@ -137,3 +170,22 @@ def brand_templates(session: Session, brand_id: int) -> list[RoomTemplate]:
             select(RoomTemplate).where(RoomTemplate.brand_id == brand_id).order_by(RoomTemplate.created_at)
         )
     )
+
+
+def set_logo(
+    session: Session, brand: Brand, template_id: str, file_name: str | None, actor: str
+) -> tuple[RoomTemplate, str | None]:
+    """Give the room the logo stored as ``file_name`` (None: no logo); answers the template and the
+    file it no longer uses, for the caller to remove once this is committed."""
+    template = get_template(session, brand.id, template_id)
+    previous = template.logo_file
+    template.logo_file = file_name
+    record(
+        session,
+        brand.id,
+        actor,
+        "template.logo" if file_name else "template.logo_remove",
+        {"template": template.id},
+    )
+    session.commit()
+    return template, previous

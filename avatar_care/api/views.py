@@ -16,7 +16,8 @@ from rooms.catalogue import cart
 from rooms.clock import as_utc
 from rooms.desk import CareDesk
 from rooms.errors import NotFound
-from rooms.models import CareSession, ChatMessage, OperatorAccount, SessionEvent, SurveyAnswer
+from rooms.models import CareSession, ChatMessage, OperatorAccount, RoomTemplate, SessionEvent, SurveyAnswer
+from rooms.templates import room_look
 
 
 def session_detail(desk: CareDesk, db: Session, cs: CareSession) -> dict[str, Any]:
@@ -75,6 +76,8 @@ def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any
         "shown": shown,
         "cart": cart(db, cs.id),
         "rated": db.get(SurveyAnswer, session_id) is not None,
+        # the room as its brand configured it: scene, colour, logo, greeting (from joining on)
+        "room": room_look(template) if (template := db.get(RoomTemplate, cs.template_id)) else None,
         # while connected: the live room to join with this session's own token (signaling)
         "live_room": (
             {"id": cs.live_room_id, "avatar_url": template_avatar_url(db, cs.template_id)}

@@ -3,6 +3,7 @@
 import { api, applyTranslations, formatWait, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
 import { startSingleSignOn, takeSingleSignOnResult } from "../common/sso.js";
 import { mountAvatars } from "./avatars.js";
+import { mountCatalogue } from "./catalogue.js";
 import { mountReports } from "./reports.js";
 
 registerStrings("admin", {
@@ -34,6 +35,11 @@ registerStrings("admin", {
     ssoRoleMap: "Corrispondenza dei ruoli, es. care-leads=supervisor, it-admins=admin (vuoto: il claim nomina il ruolo)",
     ssoPasswordsOff: "Password locali disattivate: le persone di questo brand accedono solo con il single sign-on",
     ssoOff: "Disattiva il single sign-on", ssoSaved: "Impostazioni di accesso salvate.", ssoIsOff: "Single sign-on disattivato.",
+    sceneBoutique: "Boutique: un bancone tra te e il cliente", sceneStudio: "Studio: una pedana aperta, niente in mezzo",
+    sceneLounge: "Salotto: un tavolino e una poltrona", greetingHelp: "Mostrato al cliente dal suo ingresso, così come lo scrivi.",
+    brandColor: "Colore del brand", logo: "Logo (PNG, JPEG o WebP, fino a 2 MB)", look: "Scena, colore e logo",
+    boutique: "boutique", studio: "studio", lounge: "salotto", logoOf: "Logo di {name}", noLogo: "nessun logo",
+    templateCreated: "Stanza «{name}» creata.", logoRefused: "Stanza «{name}» creata, ma il logo è stato rifiutato: {message}",
   },
   en: {
     title: "Brand admin", signInTitle: "Sign in as the brand's administrator", signIn: "Sign in",
@@ -63,6 +69,11 @@ registerStrings("admin", {
     ssoRoleMap: "Role map, e.g. care-leads=supervisor, it-admins=admin (empty: the claim names the role)",
     ssoPasswordsOff: "Local passwords off: people of this brand sign in only with single sign-on",
     ssoOff: "Turn single sign-on off", ssoSaved: "Sign-in settings saved.", ssoIsOff: "Single sign-on is off.",
+    sceneBoutique: "Boutique: a counter between you and the customer", sceneStudio: "Studio: an open platform, nothing in between",
+    sceneLounge: "Lounge: a low table and an armchair", greetingHelp: "Shown to the customer from joining on, as you write it.",
+    brandColor: "Brand colour", logo: "Logo (PNG, JPEG or WebP, up to 2 MB)", look: "Scene, colour and logo",
+    boutique: "boutique", studio: "studio", lounge: "lounge", logoOf: "Logo of {name}", noLogo: "no logo",
+    templateCreated: "Room “{name}” created.", logoRefused: "Room “{name}” created, but its logo was refused: {message}",
   },
 });
 
@@ -129,6 +140,7 @@ $("sign-out").addEventListener("click", async () => {
   sessionStorage.removeItem(TOKEN);
   token = null;
   avatarSection.clear();
+  catalogue.clear();
   reports.clear();
   $("admin").hidden = true;
   $("sign-in-section").hidden = false;
@@ -144,7 +156,7 @@ async function open() {
     $("brand-title").textContent = brand.name;
     $("brand-id").textContent = String(brand.id);
     $("checkout-url").value = brand.checkout_url || "";
-    await Promise.all([loadTemplates(), loadOperators(), loadAvatars(), loadSignIn(), refreshFigures(), reports.load()]);
+    await Promise.all([loadTemplates(), loadOperators(), loadAvatars(), catalogue.load(), loadSignIn(), refreshFigures(), reports.load()]);
     clearInterval(timer);
     timer = setInterval(refreshFigures, 2000);
   } catch (error) {
@@ -158,7 +170,7 @@ async function loadTemplates() {
   $("template-rows").replaceChildren(...templates.map((tpl) => {
     const tr = document.createElement("tr");
     const hours = tpl.hours ? `${tpl.hours.zone} ${Object.entries(tpl.hours.weekly).map(([d, s]) => `${d} ${s.join(" ")}`).join(", ")}` : t("admin.alwaysOpen");
-    tr.append(cell(tpl.name), cell(tpl.languages.join(", ")), cell(tpl.skills.join(", ")), cell(hours), cell(tpl.avatar_id || "—"), cell(tpl.id), thresholdCell(tpl));
+    tr.append(cell(tpl.name), cell(tpl.languages.join(", ")), cell(tpl.skills.join(", ")), cell(hours), cell(tpl.avatar_id || "—"), cell(tpl.id), thresholdCell(tpl), lookCell(tpl));
     return tr;
   }));
   const select = $("figures-template");
@@ -205,6 +217,26 @@ function thresholdCell(tpl) {
   return td;
 }
 
+// A room's look in its row: the scene's name, the colour (a swatch and its code, for those who do
+// not see the swatch) and the logo with its alternative text.
+function lookCell(tpl) {
+  const td = document.createElement("td");
+  td.className = "room-look";
+  const swatch = document.createElement("span");
+  swatch.className = "swatch";
+  swatch.style.setProperty("--swatch", tpl.brand_color);
+  swatch.setAttribute("aria-hidden", "true");
+  td.append(`${t(`admin.${tpl.scene}`)}, `, swatch, ` ${tpl.brand_color}, `);
+  if (tpl.logo_url) {
+    const img = document.createElement("img");
+    img.src = tpl.logo_url;
+    img.alt = t("admin.logoOf", { name: tpl.name });
+    img.height = 32;
+    td.append(img);
+  } else td.append(t("admin.noLogo"));
+  return td;
+}
+
 async function loadOperators() {
   const operators = await api("/api/operators", { headers: headers() });
   $("operator-rows").replaceChildren(...operators.map((o) => {
@@ -222,6 +254,7 @@ const avatarSection = mountAvatars({
   onList: (avatars) => $("t-avatar").replaceChildren(new Option("—", ""), ...avatars.map((a) => new Option(a.name, a.id))),
 });
 const loadAvatars = () => avatarSection.load();
+const catalogue = mountCatalogue({ headers, fail });
 const reports = mountReports({ headers, fail });
 
 async function refreshFigures() {
@@ -278,12 +311,14 @@ $("template-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
     const zone = $("t-zone").value.trim();
-    await api("/api/templates", {
+    const logo = $("t-logo").files[0];
+    const created = await api("/api/templates", {
       method: "POST",
       headers: headers(),
       body: {
         name: $("t-name").value, languages: list($("t-languages").value), skills: list($("t-skills").value),
         avatar_id: $("t-avatar").value || null, scene: $("t-scene").value, greeting: $("t-greeting").value,
+        brand_color: $("t-color").value,
         hours: zone ? { zone, weekly: parseWeekly($("t-weekly").value) } : null,
         max_customers: Number($("t-capacity").value), max_wait_s: Number($("t-wait").value),
         service_level_s: Number($("t-service-level").value),
@@ -293,11 +328,31 @@ $("template-form").addEventListener("submit", async (event) => {
       },
     });
     event.target.reset();
+    $("error").textContent = "";
+    $("templates-status").textContent = t("admin.templateCreated", { name: created.name });
+    if (logo) {
+      try {
+        await uploadLogo(created.id, logo);
+      } catch (error) {
+        $("templates-status").textContent = "";
+        fail(new Error(t("admin.logoRefused", { name: created.name, message: error.message })));
+      }
+    }
     await loadTemplates();
   } catch (error) {
     fail(error);
   }
 });
+
+// The room's logo goes up on its own (a file, not JSON); the server redraws it as a small PNG.
+async function uploadLogo(templateId, file) {
+  const form = new FormData();
+  form.append("file", file);
+  const response = await fetch(`/api/templates/${templateId}/logo`, { method: "PUT", headers: headers(), body: form });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(typeof data.detail === "string" ? data.detail : String(response.status));
+  return data;
+}
 
 $("operator-form").addEventListener("submit", async (event) => {
   event.preventDefault();

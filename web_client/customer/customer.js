@@ -19,6 +19,7 @@ registerStrings("customer", {
     rating: "Il tuo voto, da 1 (male) a 5 (ottimo)", comment: "Commento (facoltativo)", thanks: "Grazie!",
     left: "Sei uscito dalla coda.", noLink: "Per entrare serve il link dal sito del negozio.",
     liveRoom: "La stanza della consulenza", roomUnavailable: "Avatar e voce non si sono potuti avviare qui; la chat e il resto funzionano.",
+    logo: "Logo del negozio",
   },
   en: {
     title: "Consultation", joining: "Joining…", closedTitle: "We are closed right now",
@@ -36,6 +37,7 @@ registerStrings("customer", {
     rating: "Your rating, from 1 (bad) to 5 (excellent)", comment: "Comment (optional)", thanks: "Thank you!",
     left: "You left the queue.", noLink: "To join you need the link from the shop's site.",
     liveRoom: "The consultation room", roomUnavailable: "The avatar and voice could not start here; chat and everything else go on.",
+    logo: "The shop's logo",
   },
 });
 
@@ -113,8 +115,20 @@ async function start() {
   }, addChat);
 }
 
+// The room as the brand configured it, from joining on: its greeting, its colour as the page's
+// accent (a border, never behind text: any colour keeps the text readable), its logo.
+function renderLook(look) {
+  $("greeting").hidden = !look?.greeting;
+  if ($("greeting").textContent !== (look?.greeting ?? "")) $("greeting").textContent = look?.greeting ?? "";
+  if (look?.brand_color) document.documentElement.style.setProperty("--brand", look.brand_color);
+  const logo = $("brand-logo");
+  logo.hidden = !look?.logo_url;
+  if (look?.logo_url && logo.getAttribute("src") !== look.logo_url) logo.src = look.logo_url;
+}
+
 function render(s) {
   last = s;
+  renderLook(s.room);
   if (s.state === "queued" || s.state === "offered" || s.state === "transferred") {
     closeRoom(); // a transfer leaves the room: the next operator's room mounts when connected
     show("waiting", ...(s.may_leave_message ? ["contact"] : []));
@@ -130,6 +144,8 @@ function render(s) {
     renderShown(s.shown);
     renderCart(s.cart);
     mountRoom(s);
+    room?.showChat?.(s.chat);
+    room?.showProduct?.(s.shown);
   } else if (s.state === "ended") {
     closeRoom();
     show(s.rated ? "thanks" : "survey");
@@ -151,6 +167,7 @@ function addChat(messages) {
   const newest = last.chat.at(-1)?.id ?? 0; // ids grow with every message stored
   last.chat.push(...mine.filter((m) => m.id > newest));
   chatLog.add(mine);
+  room?.showChat?.(last.chat);
 }
 
 function renderShown(shown) {
@@ -193,9 +210,14 @@ async function mountRoom(s) {
       token: access,
       avatarUrl: live.avatar_url ?? undefined,
       lang: getLanguage(),
+      look: s.room ?? {},
     });
-    if (room === placeholder) room = mounted;
-    else mounted.close(); // the session ended while the room was loading
+    if (room === placeholder) {
+      room = mounted;
+      // what came while the room loaded, for its panels in VR
+      room.showChat(last?.chat ?? []);
+      room.showProduct(last?.shown ?? null);
+    } else mounted.close(); // the session ended while the room was loading
   } catch (error) {
     console.info("live room not available:", error);
     if (room === placeholder) $("room-unavailable").hidden = false;

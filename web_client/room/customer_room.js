@@ -1,6 +1,8 @@
 // The customer's side of a live room: the operator's avatar driven by motion packets, the
 // operator's voice from the avatar's head, the customer's microphone (after permission), the
-// connection state in words, and "Enter VR" for a headset's browser.
+// connection state in words, the customer's own mute, "Enter VR" for a headset's browser, and the
+// room as the brand configured it (scene, colour, logo); in VR the chat and the product shown are
+// panels in the room (xr_panels.js).
 // Publishes its live state on window.avatarCare for tests and diagnostics.
 import * as THREE from "three";
 import { OrbitControls } from "three/addons/controls/OrbitControls.js";
@@ -13,6 +15,7 @@ import { JitterBuffer } from "./jitter_buffer.js";
 import { NETWORK_STRINGS, openPeerLink } from "./signaling.js";
 import { buildRoomScene } from "./scene.js";
 import { addEnterVR } from "./xr.js";
+import { addXrPanels } from "./xr_panels.js";
 
 const STRINGS = {
   it: {
@@ -23,6 +26,8 @@ const STRINGS = {
     stage: "La stanza della consulenza, con l'avatar dell'operatore",
     micOn: "Il tuo microfono è attivo",
     micOff: "Microfono non disponibile: l'operatore non ti sente, ma tu lo senti",
+    micMuted: "Il tuo microfono è disattivato: l'operatore non ti sente",
+    mute: "Disattiva il mio microfono",
     ...NETWORK_STRINGS.it,
   },
   en: {
@@ -33,6 +38,8 @@ const STRINGS = {
     stage: "The consultation room, with the operator's avatar",
     micOn: "Your microphone is on",
     micOff: "No microphone: the operator cannot hear you, but you can hear them",
+    micMuted: "Your microphone is muted: the operator cannot hear you",
+    mute: "Mute my microphone",
     ...NETWORK_STRINGS.en,
   },
 };
@@ -47,14 +54,17 @@ const REPORT_EVERY_MS = 300;
  * Mount the live room into `container`.
  * @param {HTMLElement} container
  * @param {{roomId: string, sessionId?: string, token?: string, avatarUrl?: string, lang?: string,
- *          trace?: boolean, syncMarks?: boolean}} options  `trace` (or `?trace` in the page's address): record what is
+ *          trace?: boolean, syncMarks?: boolean,
+ *          look?: {scene?: string, brand_color?: string, logo_url?: string|null}}} options  `look`: the
+ *          room template's (the session's `room`); none: the default room  `trace` (or `?trace` in the page's address): record what is
  *          heard and shown every 10 ms in window.avatarCare.trace; `syncMarks` (`?sync-marks`):
  *          note when a sound starts and when the right arm is raised (room/av_sync.js)
  *          `?sync-off`: voice and motion measured but not aligned (benchmarks/av_sync.py)
- * @returns {Promise<{close(): void, setLanguage(lang: string): void}>}
+ * @returns {Promise<{close(): void, setLanguage(lang: string): void, showChat(messages: object[]): void,
+ *          showProduct(shown: object|null): void}>}  showChat/showProduct feed the panels seen in VR
  */
 export async function mountCustomerRoom(container, options) {
-  const { roomId, token = null, avatarUrl = "/assets/avatars/Asian_F_1_Casual.vrm" } = options;
+  const { roomId, token = null, avatarUrl = "/assets/avatars/Asian_F_1_Casual.vrm", look = {} } = options;
   let lang = options.lang ?? (navigator.language?.toLowerCase().startsWith("it") ? "it" : "en");
   const state = {
     connected: false,
@@ -66,6 +76,13 @@ export async function mountCustomerRoom(container, options) {
     audioLevel: 0,
     audioBytesReceived: 0,
     microphone: false,
+    microphoneMuted: false, // the customer's own choice, kept across a reconnection and a new microphone
+    microphoneSending: false, // a microphone track is on the outgoing audio and enabled
+    outgoingAudioLevel: null, // the sender's measured level of that track (0 while muted)
+    scene: null, // what was built of the brand's room: scene, colour, logo (logoLoaded once drawn)
+    brandColor: null,
+    logoUrl: null,
+    logoLoaded: null,
     latency: null, // the server's hop times of the newest packet, and this page's receive→render
     receiveToRenderMs: null,
     jitterBufferMs: null, // how far behind the least delayed recent packet poses are shown
@@ -85,15 +102,23 @@ export async function mountCustomerRoom(container, options) {
   status.setAttribute("aria-live", "polite");
   const mic = document.createElement("p");
   mic.className = "room-mic";
+  mic.setAttribute("aria-live", "polite");
+  // a toggle with a constant name: a screen reader says "Mute my microphone, pressed" when muted
+  const mute = document.createElement("button");
+  mute.type = "button";
+  mute.className = "room-mute";
+  mute.setAttribute("aria-pressed", "false");
   const stage = document.createElement("div");
   stage.className = "room-stage";
   stage.setAttribute("role", "img");
-  container.append(status, mic, stage);
+  container.append(status, mic, mute, stage);
   function render() {
     const s = STRINGS[lang] ?? STRINGS.en;
     status.textContent = s[state.connection];
     status.dataset.state = state.connection;
-    mic.textContent = state.microphone ? s.micOn : s.micOff;
+    mic.textContent = !state.microphone ? s.micOff : state.microphoneMuted ? s.micMuted : s.micOn;
+    mute.textContent = s.mute;
+    mute.setAttribute("aria-pressed", String(state.microphoneMuted));
     stage.setAttribute("aria-label", s.stage);
   }
   function setConnection(c) {
@@ -113,7 +138,18 @@ export async function mountCustomerRoom(container, options) {
   scene.background = new THREE.Color("#e9e4dc");
   const world = new THREE.Group(); // moved as a whole when a headset puts the customer in the room
   scene.add(world);
-  world.add(buildRoomScene({}));
+  state.brandColor = look.brand_color ?? null;
+  state.logoUrl = look.logo_url ?? null;
+  const room = buildRoomScene({
+    scene: look.scene,
+    brandColor: look.brand_color ?? undefined,
+    logoUrl: look.logo_url ?? null,
+    onLogo(loaded) {
+      state.logoLoaded = loaded;
+    },
+  });
+  state.scene = room.userData.scene;
+  world.add(room);
   const camera = new THREE.PerspectiveCamera(35, size()[0] / size()[1], 0.1, 50);
   camera.position.set(0, 1.45, 2.4); // conversational distance, across the counter
   const controls = new OrbitControls(camera, renderer.domElement); // mouse and touch
@@ -186,6 +222,17 @@ export async function mountCustomerRoom(container, options) {
   // takes the old one away (signaling.js); each gets the same channel, voice and microphone.
   let micTrack = null;
   let audio = null;
+  // Muting disables the track rather than removing it: the sender goes on sending silence, so
+  // nothing is renegotiated and unmuting is instant (the operator hears the next word).
+  function applyMute() {
+    if (micTrack) micTrack.enabled = !state.microphoneMuted;
+    state.microphoneSending = Boolean(micTrack && micTrack.enabled && audio?.sender.track === micTrack);
+    render();
+  }
+  mute.addEventListener("click", () => {
+    state.microphoneMuted = !state.microphoneMuted;
+    applyMute();
+  });
   let peer = null;
   // one alignment of voice and motion for the whole visit, reading whichever connection is current
   const sync = syncVoiceAndMotion({
@@ -207,7 +254,7 @@ export async function mountCustomerRoom(container, options) {
     channel.onmessage = (e) => onPacket(e.data);
     channel.onopen = () => setConnection("connected");
     audio = pc.addTransceiver("audio", { direction: "sendrecv" });
-    if (micTrack) audio.sender.replaceTrack(micTrack);
+    if (micTrack) audio.sender.replaceTrack(micTrack).then(applyMute);
     pc.ontrack = (e) => {
       const stream = e.streams[0] ?? new MediaStream([e.track]);
       // Chrome only feeds a remote stream into Web Audio while a media element holds it too
@@ -227,8 +274,9 @@ export async function mountCustomerRoom(container, options) {
     ?.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } })
     .then((stream) => {
       micTrack = stream.getAudioTracks()[0];
-      audio?.sender.replaceTrack(micTrack);
+      micTrack.enabled = !state.microphoneMuted;
       state.microphone = true;
+      audio?.sender.replaceTrack(micTrack).then(applyMute);
       render();
     })
     .catch((err) => console.info("no microphone:", err.name));
@@ -250,7 +298,10 @@ export async function mountCustomerRoom(container, options) {
     const report = await pc.getStats();
     report.forEach((s) => {
       if (s.type === "inbound-rtp" && s.kind === "audio") state.audioBytesReceived = s.bytesReceived;
+      // what the microphone puts on the line: 0 while muted (the track sends silence)
+      if (s.type === "media-source" && s.kind === "audio" && s.audioLevel !== undefined) state.outgoingAudioLevel = s.audioLevel;
     });
+    state.microphoneSending = Boolean(micTrack && micTrack.enabled && audio?.sender.track === micTrack);
   }, 500);
 
   let avatar;
@@ -269,6 +320,7 @@ export async function mountCustomerRoom(container, options) {
   }
   world.add(avatar.object3d);
   const xr = addEnterVR(renderer, container, world, state);
+  const panels = addXrPanels(renderer, world, state, { brandColor: look.brand_color ?? "#2f6f8f", lang });
 
   let last = performance.now();
   renderer.setAnimationLoop(() => {
@@ -298,6 +350,13 @@ export async function mountCustomerRoom(container, options) {
     setLanguage(l) {
       lang = l;
       render();
+      panels.setLanguage(l);
+    },
+    showChat(messages) {
+      panels.setChat(messages);
+    },
+    showProduct(shown) {
+      panels.setProduct(shown);
     },
     close() {
       closed = true;
@@ -306,6 +365,7 @@ export async function mountCustomerRoom(container, options) {
       renderer.setAnimationLoop(null);
       removeEventListener("resize", onResize);
       xr.dispose();
+      panels.dispose();
       link.close();
       avatar.dispose?.();
       renderer.dispose();

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
 from avatar_care.api.deps import AdminActor, CurrentBrandAdmin, CurrentOperator, SessionDep
-from rooms.catalogue import ItemSpec, add_item, brand_items
+from rooms.catalogue import ItemSpec, add_item, brand_items, remove_item, update_item
 from rooms.models import CatalogueItem
 
 router = APIRouter(prefix="/api/catalogue", tags=["catalogue"])
@@ -41,3 +41,14 @@ def for_admin(brand: CurrentBrandAdmin, db: SessionDep) -> list[ItemOut]:
 @router.get("/for-operator", response_model=list[ItemOut])
 def for_operator(operator: CurrentOperator, db: SessionDep) -> list[ItemOut]:
     return [out(i) for i in brand_items(db, operator.brand_id)]
+
+
+@router.put("/{item_id}", response_model=ItemOut)
+def update(item_id: str, body: ItemIn, brand: CurrentBrandAdmin, db: SessionDep, actor: AdminActor) -> ItemOut:
+    return out(update_item(db, brand, item_id, ItemSpec(**body.model_dump()), actor))
+
+
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+def remove(item_id: str, brand: CurrentBrandAdmin, db: SessionDep, actor: AdminActor) -> Response:
+    remove_item(db, brand, item_id, actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

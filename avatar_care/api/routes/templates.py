@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, File, HTTPException, UploadFile, status
 from pydantic import BaseModel, Field
 
-from avatar_care.api.deps import AdminActor, CurrentBrandAdmin, SessionDep
+from avatar_care.api.deps import AdminActor, CurrentBrandAdmin, SessionDep, SettingsDep
+from avatar_care.avatars.staging import staged_files
+from avatar_care.logos import MAX_UPLOAD_BYTES, LogoRefused, redraw_logo
 from rooms.errors import NotFound
 from rooms.models import RoomTemplate
 from rooms.templates import (
+    DEFAULT_BRAND_COLOR,
     DEFAULT_SERVICE_LEVEL_S,
     MAX_RETENTION_DAYS,
     MAX_SERVICE_LEVEL_S,
+    SCENES,
     TemplateSpec,
     brand_templates,
     create_template,
     get_template,
+    room_look,
+    set_logo,
     update_template,
 )
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/templates", tags=["templates"])
 
@@ -29,8 +40,13 @@ class TemplateIn(BaseModel):
     languages: list[str] = Field(min_length=1, examples=[["it", "en"]])
     skills: list[str] = []
     avatar_id: str | None = None
-    scene: str = "boutique"
-    greeting: str = ""
+    scene: str = Field(default="boutique", description=f"the room the customer sees: one of {', '.join(SCENES)}")
+    greeting: str = Field(default="", max_length=500, description="shown to the customer from joining on")
+    brand_color: str = Field(
+        default=DEFAULT_BRAND_COLOR,
+        pattern="^#[0-9a-fA-F]{6}$",
+        description="the brand's colour in the room and on the customer's page, #rrggbb",
+    )
     hours: dict[str, Any] | None = Field(
         default=None,
         description='business hours, e.g. {"zone": "Europe/Rome", "weekly": {"mon": ["09:00-13:00"]}, '
@@ -60,6 +76,8 @@ class TemplateIn(BaseModel):
 
 class TemplateOut(TemplateIn):
     id: str
+    #: the uploaded logo (PUT /api/templates/{id}/logo), served by this server; None: no logo
+    logo_url: str | None = None
 
 
 class PublicTemplate(BaseModel):
@@ -70,6 +88,8 @@ class PublicTemplate(BaseModel):
     allow_anonymous: bool
     scene: str
     avatar_id: str | None
+    brand_color: str
+    logo_url: str | None
 
 
 def out(t: RoomTemplate) -> TemplateOut:
@@ -89,6 +109,8 @@ def out(t: RoomTemplate) -> TemplateOut:
         max_wait_s=t.max_wait_s,
         service_level_s=t.service_level_s,
         retention_days=t.retention_days,
+        brand_color=t.brand_color,
+        logo_url=room_look(t)["logo_url"],
     )
 
 
@@ -128,4 +150,59 @@ def public(template_id: str, db: SessionDep) -> PublicTemplate:
         allow_anonymous=t.allow_anonymous,
         scene=t.scene,
         avatar_id=t.avatar_id,
+        brand_color=t.brand_color,
+        logo_url=room_look(t)["logo_url"],
     )
+
+
+def _drop_logo_file(data_dir: Path, name: str | None) -> None:
+    """Remove a logo no room uses any more (after the commit that stopped using it)."""
+    if name is None:
+        return
+    try:
+        (data_dir / "logos" / name).unlink(missing_ok=True)
+    except OSError:
+        logger.warning("could not remove the old logo %s", name)
+
+
+@router.put(
+    "/{template_id}/logo",
+    response_model=TemplateOut,
+    responses={413: {"description": "file too large"}, 422: {"description": "not a logo, with the reason"}},
+)
+async def upload_logo(
+    template_id: str,
+    brand: CurrentBrandAdmin,
+    db: SessionDep,
+    settings: SettingsDep,
+    actor: AdminActor,
+    file: Annotated[UploadFile, File(description="a PNG, JPEG or WebP picture")],
+) -> TemplateOut:
+    """The room's logo: redrawn as a PNG of at most 512 pixels a side and served by this server
+    (same origin: the pages' Content-Security-Policy and WebGL take it as it is)."""
+    get_template(db, brand.id, template_id)  # another brand's room: 404 before reading the file
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise HTTPException(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"a logo may be at most {MAX_UPLOAD_BYTES:,} bytes"
+        )
+    try:
+        png = redraw_logo(data)
+    except LogoRefused as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"logo refused: {exc}") from None
+    name = f"{secrets.token_hex(12)}.png"  # a new name each time: no page keeps an old logo cached
+    # staged where nothing is served, moved into place only once the room refers to it
+    with staged_files(settings.data_dir, {name: png}) as staged:
+        template, previous = set_logo(db, brand, template_id, name, actor)
+        staged.publish(settings.data_dir / "logos")
+    _drop_logo_file(settings.data_dir, previous)
+    return out(template)
+
+
+@router.delete("/{template_id}/logo", response_model=TemplateOut)
+def remove_logo(
+    template_id: str, brand: CurrentBrandAdmin, db: SessionDep, settings: SettingsDep, actor: AdminActor
+) -> TemplateOut:
+    template, previous = set_logo(db, brand, template_id, None, actor)
+    _drop_logo_file(settings.data_dir, previous)
+    return out(template)
