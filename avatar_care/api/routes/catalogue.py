@@ -44,7 +44,9 @@ def for_operator(operator: CurrentOperator, db: SessionDep) -> list[ItemOut]:
 
 
 @router.put("/{item_id}", response_model=ItemOut)
-def update(item_id: str, body: ItemIn, brand: CurrentBrandAdmin, db: SessionDep, actor: AdminActor) -> ItemOut:
+def update(
+    item_id: str, body: ItemIn, brand: CurrentBrandAdmin, db: SessionDep, actor: AdminActor
+) -> ItemOut:
     return out(update_item(db, brand, item_id, ItemSpec(**body.model_dump()), actor))
 
 

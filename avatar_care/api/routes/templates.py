@@ -40,7 +40,9 @@ class TemplateIn(BaseModel):
     languages: list[str] = Field(min_length=1, examples=[["it", "en"]])
     skills: list[str] = []
     avatar_id: str | None = None
-    scene: str = Field(default="boutique", description=f"the room the customer sees: one of {', '.join(SCENES)}")
+    scene: str = Field(
+        default="boutique", description=f"the room the customer sees: one of {', '.join(SCENES)}"
+    )
     greeting: str = Field(default="", max_length=500, description="shown to the customer from joining on")
     brand_color: str = Field(
         default=DEFAULT_BRAND_COLOR,
