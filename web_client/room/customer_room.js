@@ -344,6 +344,7 @@ export async function mountCustomerRoom(container, options) {
     state.audioLevel = Math.sqrt(sum / levels.length);
     renderer.render(scene, camera);
     xr.update(avatar.object3d);
+    panels.update();
   });
 
   return {

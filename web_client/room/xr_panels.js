@@ -63,15 +63,18 @@ export function addXrPanels(renderer, world, state, { brandColor, lang }) {
   const chat = panel("xr-chat-panel", 0.7, 0.6);
   const product = panel("xr-product-panel", 0.6, 0.6);
   // beside the avatar, at the customer's eye height, turned toward the customer
-  chat.mesh.position.set(-0.85, 1.35, 0.35);
+  chat.mesh.position.set(-0.72, 1.3, 0.25);
   chat.mesh.rotation.y = 0.45;
-  product.mesh.position.set(0.85, 1.35, 0.35);
+  product.mesh.position.set(0.72, 1.3, 0.25);
   product.mesh.rotation.y = -0.45;
   world.add(chat.mesh, product.mesh);
   state.xrPanels = {
-    chat: { visible: false, lines: [], draws: 0 },
-    product: { visible: false, name: null, draws: 0 },
+    chat: { visible: false, lines: [], title: null, draws: 0, inView: false },
+    product: { visible: false, name: null, draws: 0, inView: false },
   };
+  const frustum = new THREE.Frustum();
+  const matrix = new THREE.Matrix4();
+  const centre = new THREE.Vector3();
   let messages = [];
   let shown = null;
   let image = null; // the product's picture, once loaded (null: none, or not drawable)
@@ -99,6 +102,7 @@ export function addXrPanels(renderer, world, state, { brandColor, lang }) {
       y += 38;
     }
     chat.texture.needsUpdate = true;
+    state.xrPanels.chat.title = s.chat;
     state.xrPanels.chat.lines = drawn;
     state.xrPanels.chat.draws += 1;
   }
@@ -134,6 +138,7 @@ export function addXrPanels(renderer, world, state, { brandColor, lang }) {
     product.mesh.visible = inVR && shown !== null; // nothing shown: no empty panel in the way
     state.xrPanels.chat.visible = chat.mesh.visible;
     state.xrPanels.product.visible = product.mesh.visible;
+    if (!inVR) state.xrPanels.chat.inView = state.xrPanels.product.inView = false;
   }
   const onStart = () => setVisible(true);
   const onEnd = () => setVisible(false);
@@ -143,6 +148,18 @@ export function addXrPanels(renderer, world, state, { brandColor, lang }) {
   drawProduct();
 
   return {
+    /** After a frame in VR: is each shown panel's centre inside the headset's view? */
+    update() {
+      if (!renderer.xr.isPresenting) return;
+      const cam = renderer.xr.getCamera();
+      cam.updateMatrixWorld(true);
+      matrix.multiplyMatrices(cam.projectionMatrix, cam.matrixWorldInverse);
+      frustum.setFromProjectionMatrix(matrix);
+      for (const [key, p] of [["chat", chat], ["product", product]]) {
+        p.mesh.updateMatrixWorld(true);
+        state.xrPanels[key].inView = p.mesh.visible && frustum.containsPoint(centre.setFromMatrixPosition(p.mesh.matrixWorld));
+      }
+    },
     /** The consultation's messages so far ({sender, text}), oldest first. */
     setChat(list) {
       messages = list;
