@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
@@ -103,14 +104,11 @@ def consultation(server: str, data_dir: Path, brand_name: str, look: dict[str, A
     return Consultation(server, operator, admin, template, link)
 
 
-def near(pixel: tuple[int, ...], colour: tuple[int, int, int], tolerance: int = 8) -> bool:
-    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], colour, strict=True))
-
-
-def coloured_pixels(png: bytes, colour: tuple[int, int, int]) -> int:
+def coloured_pixels(png: bytes, colour: tuple[int, int, int], tolerance: int = 8) -> int:
+    """How many pixels of the screenshot are this colour, give or take ``tolerance`` a channel."""
     with Image.open(io.BytesIO(png)) as image:
-        rgb = image.convert("RGB")
-        return sum(1 for p in rgb.getdata() if near(p, colour))
+        rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
+    return int(np.all(np.abs(rgb - np.array(colour, dtype=np.int16)) <= tolerance, axis=-1).sum())
 
 
 def test_the_customer_page_shows_the_brands_greeting_colour_logo_and_scene(

@@ -118,6 +118,7 @@ export async function mountCustomerRoom(container, options) {
     status.dataset.state = state.connection;
     mic.textContent = !state.microphone ? s.micOff : state.microphoneMuted ? s.micMuted : s.micOn;
     mute.textContent = s.mute;
+    mute.disabled = !state.microphone; // nothing to mute until the browser gives a microphone
     mute.setAttribute("aria-pressed", String(state.microphoneMuted));
     stage.setAttribute("aria-label", s.stage);
   }
