@@ -72,6 +72,13 @@ def test_the_templates_look_reaches_the_customers_session(
     public = client.get(f"/api/templates/{brand.template_id}/public").json()
     assert (public["brand_color"], public["logo_url"], public["scene"]) == ("#c0392b", logo_url, "lounge")
 
+    # changing the room's other settings keeps its logo (the logo has its own route)
+    body = {"name": "Occhiali", "languages": ["it"], "scene": "studio", "brand_color": "#112233"}
+    r = client.put(f"/api/templates/{brand.template_id}", json=body, headers=brand.admin)
+    assert r.status_code == 200 and r.json()["logo_url"] == logo_url and r.json()["greeting"] == ""
+    room = client.get("/api/customer/session", headers=customer).json()["room"]
+    assert (room["scene"], room["brand_color"], room["logo_url"]) == ("studio", "#112233", logo_url)
+
     # a new logo replaces the old one, whose file goes; removing it leaves none
     second = put_logo(client, brand, picture("JPEG", (300, 300), "#112233"), "logo.jpg").json()["logo_url"]
     assert second != logo_url and client.get(logo_url).status_code == 404
