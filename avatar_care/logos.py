@@ -50,5 +50,5 @@ def redraw_logo(data: bytes) -> bytes:
         raise LogoRefused("the file is not a picture this server can read") from None
     picture.thumbnail((SERVED_SIDE, SERVED_SIDE))
     out = io.BytesIO()
-    picture.save(out, format="PNG", optimize=True)
+    picture.save(out, format="PNG")
     return out.getvalue()

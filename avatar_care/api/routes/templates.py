@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from pathlib import Path
@@ -189,7 +190,9 @@ async def upload_logo(
             status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"a logo may be at most {MAX_UPLOAD_BYTES:,} bytes"
         )
     try:
-        png = redraw_logo(data)
+        # decoding and encoding take a few hundred milliseconds on a large picture: off the event
+        # loop, which carries every room's signaling and queue sockets (benchmarks/logo_redraw.py)
+        png = await asyncio.to_thread(redraw_logo, data)
     except LogoRefused as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"logo refused: {exc}") from None
     name = f"{secrets.token_hex(12)}.png"  # a new name each time: no page keeps an old logo cached

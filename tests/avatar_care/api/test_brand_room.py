@@ -153,9 +153,17 @@ def test_a_bad_logo_is_refused_with_the_reason_and_nothing_kept(
         == 401
     )
     assert client.delete(f"/api/templates/{other.template_id}/logo", headers=brand.admin).status_code == 404
-    # a good one still goes through after all that
-    assert put_logo(client, brand, picture("WEBP", (64, 64))).status_code == 200
+    # a good one still goes through after all that, its transparency kept (a logo on the wall)
+    clear = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    clear.paste((30, 158, 74, 255), (16, 16, 48, 48))
+    out = io.BytesIO()
+    clear.save(out, format="WEBP", lossless=True)
+    r = put_logo(client, brand, out.getvalue())
+    assert r.status_code == 200, r.text
     assert len(logos(tmp_path)) == 1
+    with Image.open(io.BytesIO(client.get(r.json()["logo_url"]).content)) as served:
+        assert served.mode == "RGBA" and served.getpixel((0, 0))[3] == 0
+        assert served.getpixel((32, 32)) == (30, 158, 74, 255)
 
 
 def test_the_brand_admin_changes_and_removes_products(
