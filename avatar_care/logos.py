@@ -16,7 +16,7 @@ from PIL import Image
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 #: Larger pictures are refused before decoding (a small file can claim a huge canvas).
 MAX_SOURCE_SIDE = 4096
-#: The served logo fits in this square: it is drawn about 0.9 m wide on the room's wall.
+#: The served logo fits in this square: the room draws it 0.7 m wide on its wall, the page 2 rem high.
 SERVED_SIDE = 512
 FORMATS = ("PNG", "JPEG", "WEBP")
 
