@@ -128,8 +128,38 @@ def test_the_admin_creates_a_room_with_its_scene_colour_and_logo(
     expect(page.get_by_role("alert")).to_contain_text("not a picture")
     expect(page.locator("#template-rows tr", has_text="Abiti")).to_contain_text("no logo")
 
+    # an existing room's look changed in its row, every field named with the room's name
+    page.get_by_label("Scene of Abiti", exact=True).select_option("studio")
+    page.get_by_label("Colour of Abiti", exact=True).fill("#123456")
+    page.get_by_label("Greeting of Abiti", exact=True).fill("Ciao!")
+    page.get_by_label("New logo of Abiti", exact=True).set_input_files(str(logo))
+    page.get_by_role("button", name="Save the scene, colour, greeting and logo of Abiti").click()
+    expect(status).to_have_text("Room “Abiti” saved.")
+    row = page.locator("#template-rows tr", has_text="Abiti")
+    expect(row).to_contain_text("studio")
+    expect(row).to_contain_text("#123456")
+    expect(row.get_by_role("img", name="Logo of Abiti")).to_be_visible()
+    expect(
+        page.get_by_role("button", name="Save the scene, colour, greeting and logo of Abiti")
+    ).to_be_focused()
+    page.get_by_role("button", name="Remove the logo of Occhiali da sole").click()
+    expect(status).to_have_text("Logo of “Occhiali da sole” removed.")
+    expect(page.locator("#template-rows tr", has_text="Occhiali da sole")).to_contain_text("no logo")
+    token = page.evaluate("sessionStorage.getItem('avatar-care.admin-token')")
+    rooms = httpx.get(f"{server}/api/templates", headers={"Authorization": f"Bearer {token}"}).json()
+    looks = {
+        r["name"]: (r["scene"], r["brand_color"], r["greeting"], r["logo_url"] is not None) for r in rooms
+    }
+    assert looks == {
+        "Occhiali da sole": ("lounge", "#c0392b", "Benvenuti!", False),
+        "Abiti": ("studio", "#123456", "Ciao!", True),
+    }
+
     page.get_by_label("Language", exact=True).select_option("it")
     row = page.locator("#template-rows tr", has_text="Occhiali da sole")
     expect(row).to_contain_text("salotto")
-    expect(row.get_by_role("img", name="Logo di Occhiali da sole")).to_be_visible()
+    expect(page.get_by_label("Scena di Abiti", exact=True)).to_have_value("studio")
+    expect(
+        page.locator("#template-rows tr", has_text="Abiti").get_by_role("img", name="Logo di Abiti")
+    ).to_be_visible()
     expect(page.locator("#template-form").get_by_label("Colore del brand")).to_be_visible()

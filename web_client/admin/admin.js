@@ -40,6 +40,9 @@ registerStrings("admin", {
     brandColor: "Colore del brand", logo: "Logo (PNG, JPEG o WebP, fino a 2 MB)", look: "Scena, colore e logo",
     boutique: "boutique", studio: "studio", lounge: "salotto", logoOf: "Logo di {name}", noLogo: "nessun logo",
     templateCreated: "Stanza «{name}» creata.", logoRefused: "Stanza «{name}» creata, ma il logo è stato rifiutato: {message}",
+    sceneOf: "Scena di {name}", colorOf: "Colore di {name}", greetingOf: "Saluto di {name}", newLogoOf: "Nuovo logo di {name}",
+    saveLookOf: "Salva scena, colore, saluto e logo di {name}", removeLogoOf: "Rimuovi il logo di {name}",
+    removeLogo: "Rimuovi il logo", lookSaved: "Stanza «{name}» salvata.", logoRemoved: "Logo di «{name}» rimosso.",
   },
   en: {
     title: "Brand admin", signInTitle: "Sign in as the brand's administrator", signIn: "Sign in",
@@ -74,6 +77,9 @@ registerStrings("admin", {
     brandColor: "Brand colour", logo: "Logo (PNG, JPEG or WebP, up to 2 MB)", look: "Scene, colour and logo",
     boutique: "boutique", studio: "studio", lounge: "lounge", logoOf: "Logo of {name}", noLogo: "no logo",
     templateCreated: "Room “{name}” created.", logoRefused: "Room “{name}” created, but its logo was refused: {message}",
+    sceneOf: "Scene of {name}", colorOf: "Colour of {name}", greetingOf: "Greeting of {name}", newLogoOf: "New logo of {name}",
+    saveLookOf: "Save the scene, colour, greeting and logo of {name}", removeLogoOf: "Remove the logo of {name}",
+    removeLogo: "Remove the logo", lookSaved: "Room “{name}” saved.", logoRemoved: "Logo of “{name}” removed.",
   },
 });
 
@@ -169,6 +175,7 @@ async function loadTemplates() {
   const templates = await api("/api/templates", { headers: headers() });
   $("template-rows").replaceChildren(...templates.map((tpl) => {
     const tr = document.createElement("tr");
+    tr.dataset.id = tpl.id;
     const hours = tpl.hours ? `${tpl.hours.zone} ${Object.entries(tpl.hours.weekly).map(([d, s]) => `${d} ${s.join(" ")}`).join(", ")}` : t("admin.alwaysOpen");
     tr.append(cell(tpl.name), cell(tpl.languages.join(", ")), cell(tpl.skills.join(", ")), cell(hours), cell(tpl.avatar_id || "—"), cell(tpl.id), thresholdCell(tpl), lookCell(tpl));
     return tr;
@@ -217,8 +224,9 @@ function thresholdCell(tpl) {
   return td;
 }
 
-// A room's look in its row: the scene's name, the colour (a swatch and its code, for those who do
-// not see the swatch) and the logo with its alternative text.
+// A room's look in its row: the colour (a swatch and its code, for those who do not see the swatch)
+// and the logo with its alternative text, then a form changing its scene, colour, greeting and
+// logo (the rest of the room stays as it is), every field named with the room's name.
 function lookCell(tpl) {
   const td = document.createElement("td");
   td.className = "room-look";
@@ -226,14 +234,77 @@ function lookCell(tpl) {
   swatch.className = "swatch";
   swatch.style.setProperty("--swatch", tpl.brand_color);
   swatch.setAttribute("aria-hidden", "true");
-  td.append(`${t(`admin.${tpl.scene}`)}, `, swatch, ` ${tpl.brand_color}, `);
+  const summary = document.createElement("p");
+  summary.append(`${t(`admin.${tpl.scene}`)}, `, swatch, ` ${tpl.brand_color}, `);
   if (tpl.logo_url) {
     const img = document.createElement("img");
     img.src = tpl.logo_url;
     img.alt = t("admin.logoOf", { name: tpl.name });
     img.height = 32;
-    td.append(img);
-  } else td.append(t("admin.noLogo"));
+    summary.append(img);
+  } else summary.append(t("admin.noLogo"));
+
+  const field = (element, label) => {
+    element.setAttribute("aria-label", t(label, { name: tpl.name }));
+    return element;
+  };
+  const scene = field(document.createElement("select"), "admin.sceneOf");
+  for (const name of ["boutique", "studio", "lounge"]) scene.append(new Option(t(`admin.${name}`), name));
+  scene.value = tpl.scene;
+  const color = field(document.createElement("input"), "admin.colorOf");
+  color.type = "color";
+  color.value = tpl.brand_color;
+  const greeting = field(document.createElement("input"), "admin.greetingOf");
+  greeting.maxLength = 500;
+  greeting.value = tpl.greeting;
+  const logo = field(document.createElement("input"), "admin.newLogoOf");
+  logo.type = "file";
+  logo.accept = "image/png,image/jpeg,image/webp";
+  const save = document.createElement("button");
+  save.type = "submit";
+  save.className = "secondary";
+  save.textContent = t("reports.save");
+  save.setAttribute("aria-label", t("admin.saveLookOf", { name: tpl.name }));
+  const form = document.createElement("form");
+  form.className = "row";
+  form.append(scene, color, greeting, logo, save);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const { id, logo_url: _, ...body } = tpl;
+      let saved = await api(`/api/templates/${id}`, {
+        method: "PUT", headers: headers(), body: { ...body, scene: scene.value, brand_color: color.value, greeting: greeting.value },
+      });
+      if (logo.files[0]) saved = await uploadLogo(id, logo.files[0]);
+      $("error").textContent = "";
+      $("templates-status").textContent = t("admin.lookSaved", { name: saved.name });
+      await loadTemplates();
+      // the row was drawn anew: the keyboard goes on from the same place in it
+      document.querySelector(`#template-rows tr[data-id="${id}"] .room-look button[type=submit]`)?.focus();
+    } catch (error) {
+      fail(error);
+      await loadTemplates().catch(() => {});
+    }
+  });
+  td.append(summary, form);
+  if (tpl.logo_url) {
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "secondary";
+    remove.textContent = t("admin.removeLogo");
+    remove.setAttribute("aria-label", t("admin.removeLogoOf", { name: tpl.name }));
+    remove.addEventListener("click", async () => {
+      try {
+        await api(`/api/templates/${tpl.id}/logo`, { method: "DELETE", headers: headers() });
+        $("error").textContent = "";
+        $("templates-status").textContent = t("admin.logoRemoved", { name: tpl.name });
+        await loadTemplates();
+      } catch (error) {
+        fail(error);
+      }
+    });
+    td.append(remove);
+  }
   return td;
 }
 
