@@ -221,6 +221,10 @@ def test_in_vr_the_chat_and_the_product_are_panels_in_the_room(
         page.get_by_label("Your message", exact=True).press("Enter")
         page.wait_for_function("window.avatarCare.xrPanels.chat.lines.length === 2", timeout=15000)
         assert panels(page)["chat"]["lines"][-1] == "You: I need sunglasses"
+        # the longest message there is, one word: drawn cut to the panel, the page goes on
+        r = http.post(f"/api/sessions/{sid}/chat", json={"text": "x" * 4000}, headers=care.operator)
+        assert r.status_code == 201, r.text
+        page.wait_for_function("window.avatarCare.xrPanels.chat.lines.length === 3", timeout=15000)
 
         r = http.post(f"/api/sessions/{sid}/show", json={"item_id": item["id"]}, headers=care.operator)
         assert r.status_code == 200, r.text

@@ -7,6 +7,9 @@ import * as THREE from "three";
 
 const PX_PER_M = 800; // canvas pixels per metre of panel: text legible at conversational distance
 const CHAT_LINES = 7; // the newest messages that fit on the chat panel
+// A message is cut to what a panel can show (12 rows of about 30 characters) before it is wrapped:
+// a message may be 4000 characters, and wrapping measures the text word by word.
+const MESSAGE_CHARS = 360;
 
 const STRINGS = {
   it: { chat: "Chat", product: "Ti sto mostrando", noChat: "Nessun messaggio per ora", you: "Tu", operator: "Operatore" },
@@ -92,7 +95,8 @@ export function addXrPanels(renderer, world, state, { brandColor, lang }) {
     for (const m of messages.slice(-CHAT_LINES)) {
       const line = `${m.sender === "operator" ? s.operator : s.you}: ${m.text}`;
       drawn.push(line);
-      for (const row of wrap(ctx, line, canvas.width - 56)) rows.push({ row, operator: m.sender === "operator" });
+      const cut = line.length > MESSAGE_CHARS ? `${line.slice(0, MESSAGE_CHARS)}…` : line;
+      for (const row of wrap(ctx, cut, canvas.width - 56)) rows.push({ row, operator: m.sender === "operator" });
     }
     if (!messages.length) rows.push({ row: s.noChat, operator: false });
     let y = 124;
