@@ -12,8 +12,10 @@ from rooms.errors import NotFound
 from rooms.models import RoomTemplate
 from rooms.templates import (
     DEFAULT_SERVICE_LEVEL_S,
+    MAX_AFTER_CALL_S,
     MAX_RETENTION_DAYS,
     MAX_SERVICE_LEVEL_S,
+    MAX_WRAP_UP_CODES,
     TemplateSpec,
     brand_templates,
     create_template,
@@ -56,6 +58,21 @@ class TemplateIn(BaseModel):
         description="ended consultations older than this many days have their customer's personal data "
         "erased (hourly); none keeps them until erased on request",
     )
+    wrap_up_codes: list[str] = Field(
+        default=[],
+        max_length=MAX_WRAP_UP_CODES,
+        description="the brand's wrap-up codes: the operator picks one after each consultation",
+    )
+    wrap_up_required: bool = Field(
+        default=False, description="a code must be given before the operator is offered anyone again"
+    )
+    after_call_s: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_AFTER_CALL_S,
+        strict=True,
+        description="after-call work after each consultation, in seconds: the operator is offered nobody",
+    )
 
 
 class TemplateOut(TemplateIn):
@@ -89,6 +106,9 @@ def out(t: RoomTemplate) -> TemplateOut:
         max_wait_s=t.max_wait_s,
         service_level_s=t.service_level_s,
         retention_days=t.retention_days,
+        wrap_up_codes=t.wrap_up_codes,
+        wrap_up_required=t.wrap_up_required,
+        after_call_s=t.after_call_s,
     )
 
 
