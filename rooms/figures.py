@@ -151,7 +151,7 @@ def _sessions(
     if template_id is not None:
         query = query.where(CareSession.template_id == template_id)
     # the column type hands every instant back aware and in UTC already
-    return [_Times(*row) for row in db.execute(query)]
+    return [_Times(**row._asdict()) for row in db.execute(query)]
 
 
 def _ratings(
