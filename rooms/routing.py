@@ -175,8 +175,12 @@ class Router:
             for op in self.operators.values()
             if op.brand_id == customer.brand_id
             and customer.language in op.languages
-            and customer.skills <= op.skills
-            and (customer.only_operator is None or op.id == customer.only_operator)
+            # a colleague named in a transfer was chosen by a person: their skills are not asked
+            and (
+                customer.skills <= op.skills
+                if customer.only_operator is None
+                else op.id == customer.only_operator
+            )
         ]
 
     # -- offers ------------------------------------------------------------------------------
@@ -405,7 +409,11 @@ class Router:
             if only is None:
                 continue
             target = self.operators.get(only)
-            absent = target is None or target.presence in (Presence.AWAY, Presence.OFFLINE)
+            absent = (
+                target is None
+                or target.presence in (Presence.AWAY, Presence.OFFLINE)
+                or customer.language not in target.languages  # could never take them
+            )
             if not absent and only not in customer.declined_by:
                 continue
             if customer.session_id in self.offers and not absent:

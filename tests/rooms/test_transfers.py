@@ -315,3 +315,22 @@ def test_wrap_up_settings_are_checked(database_url: str) -> None:
     ):
         with pytest.raises(Invalid):
             _wrap_up_rules(w, codes, required, box)
+
+
+def test_a_named_colleague_is_offered_whatever_their_skills_but_not_without_the_language(
+    database_url: str,
+) -> None:
+    w = make_world(database_url)
+    anna = w.operator("anna", ["it", "en"], ["optics"])
+    w.clock.advance(1)
+    bruno = w.operator("bruno", ["it"], [])  # no optics: named, he is offered anyway
+    w.clock.advance(1)
+    john = w.operator("john", ["en"], ["optics"])  # no Italian: he could never take the customer
+    cs, _ = w.desk.join(w.template, Customer("c-1", "it"))
+    w.desk.accept(cs.id, anna.id)
+    w.desk.transfer(cs.id, anna.id, to_operator=bruno.id)
+    assert w.desk.offers_for(bruno.id) == [cs.id]
+    w.desk.accept(cs.id, bruno.id)
+    w.desk.transfer(cs.id, bruno.id, to_operator=john.id)
+    assert w.desk.offers_for(john.id) == []
+    assert w.desk.offers_for(bruno.id) == [cs.id]  # back at once
