@@ -232,6 +232,7 @@ class Queue:
             cs.state = "connected"
             cs.operator_id = operator_id
             cs.only_operator = None
+            cs.return_to = None
             cs.live_room_id = room_id
             if cs.connected_at is None:
                 cs.connected_at = now
