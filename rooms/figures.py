@@ -76,6 +76,8 @@ class OperatorFigures:
     average_handle_time_s: float | None
     csat: float | None
     csat_answers: int
+    #: the mean after-call work after the consultations they ended (None: none had any)
+    average_after_call_s: float | None = None
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -279,11 +281,15 @@ def operator_figures(
     ratings = _ratings(db, brand_id, since, until, template_id)
     times: dict[str, list[float]] = defaultdict(list)
     rated: dict[str, list[float]] = defaultdict(list)
+    after_call: dict[str, list[float]] = defaultdict(list)
     for cs in rows:
         handle = _handle_time_s(cs)
         if handle is None or cs.operator_id is None:
             continue
         times[cs.operator_id].append(handle)
+        wrap = _after_call_s(cs)
+        if wrap is not None:
+            after_call[cs.operator_id].append(wrap)
         if cs.id in ratings:
             rated[cs.operator_id].append(float(ratings[cs.id]))
     # sorted here, not by the database: SQLite and PostgreSQL collate names differently
@@ -300,6 +306,7 @@ def operator_figures(
             average_handle_time_s=_mean(times[a.id]),
             csat=_mean(rated[a.id]),
             csat_answers=len(rated[a.id]),
+            average_after_call_s=_mean(after_call[a.id]),
         )
         for a in accounts
         if a.role == "operator" or a.id in times

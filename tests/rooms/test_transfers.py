@@ -9,7 +9,7 @@ import pytest
 
 from rooms.desk import Customer
 from rooms.errors import Conflict, Invalid, NotFound
-from rooms.figures import figures
+from rooms.figures import figures, operator_figures
 from rooms.models import CareSession, RoomTemplate
 from rooms.routing import Presence
 from rooms.templates import TemplateSpec, create_template, update_template
@@ -284,6 +284,11 @@ def test_after_call_time_box_ends_and_the_operator_is_offered_again(database_url
         f = figures(s, w.brand.id, 0, first.created_at - timedelta(1), w.clock.now() + timedelta(1))
     assert f.average_after_call_s == (30 + 12) / 2
     assert f.wrap_up_codes == {}
+    with w.sessions() as s:
+        per_operator = operator_figures(
+            s, w.brand.id, first.created_at - timedelta(1), w.clock.now() + timedelta(1)
+        )
+    assert [(o.name, o.handled, o.average_after_call_s) for o in per_operator] == [("Anna", 2, 21)]
 
 
 def test_after_call_work_survives_a_restart(database_url: str) -> None:

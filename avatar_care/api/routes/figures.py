@@ -65,6 +65,9 @@ class OperatorFiguresOut(BaseModel):
     average_handle_time_s: float | None
     csat: float | None
     csat_answers: int
+    average_after_call_s: float | None = Field(
+        default=None, description="mean after-call work after the consultations this person ended"
+    )
 
 
 class OperatorsOut(BaseModel):
