@@ -339,3 +339,19 @@ def test_a_named_colleague_is_offered_whatever_their_skills_but_not_without_the_
     w.desk.transfer(cs.id, bruno.id, to_operator=john.id)
     assert w.desk.offers_for(john.id) == []
     assert w.desk.offers_for(bruno.id) == [cs.id]  # back at once
+
+
+def test_a_consultation_the_customer_ends_starts_after_call_work_too(database_url: str) -> None:
+    w = make_world(database_url)
+    _wrap_up_rules(w, ["vendita"], required=False, after_call_s=10)
+    anna = w.operator("anna", ["it"], ["optics"])
+    first, _ = w.desk.join(w.template, Customer("c-1", "it"))
+    w.desk.accept(first.id, anna.id)
+    w.desk.end(first.id)  # the customer leaves
+    second, _ = w.desk.join(w.template, Customer("c-2", "it"))
+    assert w.desk.offers_for(anna.id) == []
+    w.clock.advance(10)
+    w.desk.tick()
+    assert w.desk.offers_for(anna.id) == [second.id]
+    with w.sessions() as s:
+        assert w.desk.after_call(s, anna.id) == []  # the time box ran out: nothing left to show
