@@ -175,3 +175,60 @@ def test_warm_transfer_keeps_chat_and_cart_and_a_required_code_comes_before_the_
     expect(page.locator("#figure-wrap-up-codes")).to_have_text("vendita: 1")
     expect(page.get_by_text("Average after-call work")).to_be_visible()
     expect(page.locator("#figure-after-call")).not_to_have_text("—")
+
+
+def test_cold_transfer_to_another_room_in_english(browser: Browser, server: str, data_dir: Path) -> None:
+    """Anna (console in Italian) transfers a customer (page in English) to another room by keyboard:
+    the page says they are being passed on and stay first in the queue; Carla, of that room, takes
+    them with their chat."""
+    _, sessions = open_database(Settings(data_dir=data_dir))
+    with sessions() as s:
+        brand, key = create_brand(s, "Ottica Neri")
+    admin = {"X-API-Key": key}
+    with httpx.Client(base_url=server, timeout=10) as http:
+        secret = http.get("/api/brand", headers=admin).json()["join_secret"]
+        rooms = [
+            http.post("/api/templates", json=body, headers=admin).json()
+            for body in (
+                {"name": "Occhiali", "languages": ["it", "en"], "skills": ["optics"]},
+                {"name": "Fatture", "languages": ["it", "en"], "skills": ["billing"]},
+            )
+        ]
+        tokens = {}
+        for login, skills in (("anna", ["optics"]), ("carla", ["billing"])):
+            account = {"login": login, "name": login.title(), "languages": ["it", "en"], "skills": skills}
+            assert (
+                http.post("/api/operators", json=account | {"password": "pw " * 6}, headers=admin).status_code
+                == 201
+            )
+            r = http.post(
+                "/api/operators/login", json={"brand_id": brand.id, "login": login, "password": "pw " * 6}
+            )
+            tokens[login] = r.json()["token"]
+    exp = int((datetime.now(UTC) + timedelta(minutes=10)).timestamp())
+    claims = {"brand": brand.id, "room": rooms[0]["id"], "sub": "tom", "jti": uuid.uuid4().hex, "exp": exp}
+    link = make_join_token(secret, {**claims, "name": "Tom", "lang": "en"})
+
+    anna = _console(browser, server, tokens["anna"], "it-IT")
+    anna.get_by_label("Presenza", exact=True).select_option("available")
+    customer = browser.new_context(locale="en-GB").new_page()
+    customer.goto(f"{server}/app/customer/index.html#token={link}")
+    anna.get_by_role("button", name="Accetta").click(timeout=SLOW)
+    expect(customer.locator("#connected-title")).to_have_text("You are talking with Anna", timeout=SLOW)
+    customer.get_by_label("Your message", exact=True).fill("I was billed twice")
+    customer.get_by_label("Your message", exact=True).press("Enter")
+    expect(anna.locator(".chat-log").first).to_contain_text("I was billed twice")
+    anna.get_by_label("Trasferisci a", exact=True).select_option(label="Stanza: Fatture")
+    anna.get_by_role("button", name="Trasferisci", exact=True).focus()
+    anna.keyboard.press("Enter")
+    expect(customer.locator("#waiting-title")).to_have_text(
+        "We are passing you to a colleague: you stay at the front of the queue"
+    )
+    expect(customer.locator("#position-status")).to_contain_text("You are number 1 in the queue")
+    expect(anna.locator("#session-list")).to_have_text("Nessuna")
+    carla = _console(browser, server, tokens["carla"], "en-GB")
+    carla.get_by_label("Presence", exact=True).select_option("available")
+    carla.get_by_role("button", name="Accept").click(timeout=SLOW)
+    expect(customer.locator("#connected-title")).to_have_text("You are talking with Carla", timeout=SLOW)
+    expect(customer.locator("#chat-log")).to_contain_text("I was billed twice")
+    expect(carla.locator(".chat-log").first).to_contain_text("I was billed twice")
