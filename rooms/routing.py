@@ -213,6 +213,8 @@ class Router:
         self.expire_offers(now)
         self._end_lapsed_after_call(now)
         busy_with_offer = {o.operator_id for o in self.offers.values()}
+        # once per dispatch, not per customer and operator: most operators have no after-call work
+        in_after_call = {op.id for op in self.operators.values() if op.after_call and op.in_after_call(now)}
         # Offers seat nobody, so the rooms with free seats stay the same for the whole dispatch.
         open_rooms: dict[str, list[SeatedRoom]] = {}
         for room in sorted(self.rooms.values(), key=lambda room: room.opened_at):
@@ -226,8 +228,8 @@ class Router:
                 op
                 for op in self.eligible(customer)
                 if op.id not in busy_with_offer
+                and op.id not in in_after_call
                 and op.id not in customer.declined_by
-                and not op.in_after_call(now)
             ]
             if not eligible:
                 continue
