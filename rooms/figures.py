@@ -6,7 +6,10 @@ Over a period [since, until) of sessions *created* in it:
   the brand set another) / (answered + abandoned); each session is measured by its own room's;
 - abandonment rate: abandoned / (answered + abandoned);
 - average handle time (AHT): mean of ended_at - connected_at over ended sessions;
-- CSAT: mean rating (1-5) and how many answered.
+- CSAT: mean rating (1-5) and how many answered;
+- after-call work: the mean after-call time of ended consultations that had some (from the end to
+  the wrap-up, or to the end of the time box when an optional code was not given in it; a time box
+  still running counts whole), and how many consultations were wrapped up with each code.
 Queue length is live (the router's waiting customers). With nothing to average a figure is None.
 
 The same figures per day (in a time zone the caller names) and, per operator, the consultations
@@ -48,6 +51,9 @@ class PeriodFigures:
     average_handle_time_s: float | None
     csat: float | None
     csat_answers: int
+    average_after_call_s: float | None
+    #: wrap-up code -> consultations wrapped up with it
+    wrap_up_codes: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class OperatorFigures:
     average_handle_time_s: float | None
     csat: float | None
     csat_answers: int
+    #: the mean after-call work after the consultations they ended (None: none had any)
+    average_after_call_s: float | None = None
 
 
 def _mean(values: Sequence[float]) -> float | None:
@@ -89,6 +97,26 @@ class _Times:
     enqueued_at: datetime
     connected_at: datetime | None
     ended_at: datetime | None
+    after_call_until: datetime | None
+    wrap_up_required: bool
+    wrap_up_code: str | None
+    wrapped_up_at: datetime | None
+
+
+def _after_call_s(cs: _Times) -> float | None:
+    """How long the after-call work of an ended consultation lasted; None: it had none, or a
+    required code is still owed (it is still going on)."""
+    if cs.ended_at is None or cs.after_call_until is None:
+        return None
+    if cs.wrapped_up_at is not None:
+        ended = cs.wrapped_up_at
+        if not cs.wrap_up_required and ended > cs.after_call_until:
+            ended = cs.after_call_until  # the time box ran out first; the code came later
+    elif cs.wrap_up_required:
+        return None
+    else:
+        ended = cs.after_call_until
+    return (ended - cs.ended_at).total_seconds()
 
 
 def _handle_time_s(cs: _Times) -> float | None:
@@ -117,11 +145,15 @@ def _sessions(
         CareSession.enqueued_at,
         CareSession.connected_at,
         CareSession.ended_at,
+        CareSession.after_call_until,
+        CareSession.wrap_up_required,
+        CareSession.wrap_up_code,
+        CareSession.wrapped_up_at,
     ).where(CareSession.brand_id == brand_id, CareSession.created_at >= since, CareSession.created_at < until)
     if template_id is not None:
         query = query.where(CareSession.template_id == template_id)
     # the column type hands every instant back aware and in UTC already
-    return [_Times(*row) for row in db.execute(query)]
+    return [_Times(**row._asdict()) for row in db.execute(query)]
 
 
 def _ratings(
@@ -154,6 +186,11 @@ def _period(rows: Sequence[_Times], ratings: dict[str, int], thresholds: dict[st
     handled = [h for h in map(_handle_time_s, answered) if h is not None]
     offered = len(answered) + len(abandoned)
     rated = [float(ratings[cs.id]) for cs in rows if cs.id in ratings]
+    after_call = [a for a in map(_after_call_s, rows) if a is not None]
+    codes: dict[str, int] = defaultdict(int)
+    for cs in rows:
+        if cs.wrap_up_code is not None:
+            codes[cs.wrap_up_code] += 1
     return PeriodFigures(
         sessions=len(rows),
         answered=len(answered),
@@ -164,6 +201,8 @@ def _period(rows: Sequence[_Times], ratings: dict[str, int], thresholds: dict[st
         average_handle_time_s=_mean(handled),
         csat=_mean(rated),
         csat_answers=len(rated),
+        average_after_call_s=_mean(after_call),
+        wrap_up_codes=dict(sorted(codes.items())),
     )
 
 
@@ -242,11 +281,15 @@ def operator_figures(
     ratings = _ratings(db, brand_id, since, until, template_id)
     times: dict[str, list[float]] = defaultdict(list)
     rated: dict[str, list[float]] = defaultdict(list)
+    after_call: dict[str, list[float]] = defaultdict(list)
     for cs in rows:
         handle = _handle_time_s(cs)
         if handle is None or cs.operator_id is None:
             continue
         times[cs.operator_id].append(handle)
+        wrap = _after_call_s(cs)
+        if wrap is not None:
+            after_call[cs.operator_id].append(wrap)
         if cs.id in ratings:
             rated[cs.operator_id].append(float(ratings[cs.id]))
     # sorted here, not by the database: SQLite and PostgreSQL collate names differently
@@ -263,6 +306,7 @@ def operator_figures(
             average_handle_time_s=_mean(times[a.id]),
             csat=_mean(rated[a.id]),
             csat_answers=len(rated[a.id]),
+            average_after_call_s=_mean(after_call[a.id]),
         )
         for a in accounts
         if a.role == "operator" or a.id in times

@@ -87,6 +87,12 @@ class RoomTemplate(Base):
     brand_color: Mapped[str] = mapped_column(String(7), default="#2f6f8f", server_default="#2f6f8f")
     #: the logo uploaded for this room, a PNG under the data directory's ``logos``; None: no logo
     logo_file: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: the brand's wrap-up codes for consultations of this room (the operator picks one after each)
+    wrap_up_codes: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    #: whether a code must be given before the operator is offered anyone again
+    wrap_up_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    #: the after-call work's time box in seconds after each consultation (0: none)
+    after_call_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class OperatorAccount(Base):
@@ -199,6 +205,16 @@ class CareSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     #: when the customer's personal data in it was erased (its times and outcome stay for the figures)
     erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: a cold transfer to a named colleague: the operator who gets the customer back if refused
+    return_to: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: a warm transfer in preparation: the colleague consulted, and whether they joined the consult
+    consult_with: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    consult_accepted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    #: after the end: the after-call work's time box, whether a code was required, the code given
+    after_call_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    wrap_up_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    wrap_up_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    wrapped_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class SessionEvent(Base):
@@ -320,6 +336,8 @@ class QueueOperator(Base):
     presence: Mapped[str] = mapped_column(String(16))
     capacity: Mapped[int] = mapped_column(Integer)
     active: Mapped[int] = mapped_column(Integer)
+    #: after-call work: ended session id -> [end of its time box (ISO), wrap-up code required]
+    after_call: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class QueueWaiting(Base):
@@ -338,6 +356,8 @@ class QueueWaiting(Base):
     only_operator: Mapped[str | None] = mapped_column(String(32), nullable=True)
     declined_by: Mapped[list[str]] = mapped_column(JSON)
     seats: Mapped[int] = mapped_column(Integer)
+    #: a transfer to a named colleague: who gets the customer back if the colleague cannot take them
+    return_to: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class QueueOffer(Base):

@@ -8,7 +8,12 @@ The rules (docs/customer-care.md):
 - an offer has an accept timeout; a missed offer goes to the next operator, and the operator who
   missed it is set away (an operator who does not answer is probably not at the desk), and a
   declined offer is not offered to the same operator again;
-- a transfer puts the customer back at the front of the queue, for another operator or skill;
+- a transfer puts the customer back at the front of the queue (keeping their original wait), for
+  a named colleague, a skill or another room template; a named colleague who declines, misses the
+  offer or is not at the desk sends the customer back to the operator who transferred them;
+- a warm hand-over moves a connected customer straight into a new room of the consulted colleague;
+- after a consultation ends its operator is in after-call work (``Operator.after_call``): offered
+  nobody until the template's time box runs out and any required wrap-up code is given;
 - an accepted customer opens a room (one unit of the operator's capacity); where the template seats
   more than one customer, the next waiting customer of that template is first offered a free seat
   in a running room of an operator who could serve them (``rooms.seating``).
@@ -50,6 +55,12 @@ class Operator:
     capacity: int = 1
     #: running rooms (a shared room is one, however many customers sit in it)
     active: int = 0
+    #: after-call work: ended session id -> (end of its time box, wrap-up code required). The
+    #: operator is offered nobody while an entry requires a code or its time box has not run out.
+    after_call: dict[str, tuple[datetime, bool]] = field(default_factory=dict)
+
+    def in_after_call(self, now: datetime) -> bool:
+        return any(required or now < until for until, required in self.after_call.values())
 
 
 @dataclass
@@ -68,6 +79,9 @@ class Waiting:
     declined_by: set[str] = field(default_factory=set)
     #: the template's max_customers: the seats of a room this customer opens
     seats: int = 1
+    #: a transfer to a named colleague: the operator who made it, who gets the customer back if
+    #: the colleague declines, misses the offer or is not at the desk
+    return_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,8 +175,12 @@ class Router:
             for op in self.operators.values()
             if op.brand_id == customer.brand_id
             and customer.language in op.languages
-            and customer.skills <= op.skills
-            and (customer.only_operator is None or op.id == customer.only_operator)
+            # a colleague named in a transfer was chosen by a person: their skills are not asked
+            and (
+                customer.skills <= op.skills
+                if customer.only_operator is None
+                else op.id == customer.only_operator
+            )
         ]
 
     # -- offers ------------------------------------------------------------------------------
@@ -193,7 +211,10 @@ class Router:
     def dispatch(self, now: datetime) -> list[Offer]:
         """Expire missed offers, then offer waiting customers to free operators. New offers."""
         self.expire_offers(now)
+        self._end_lapsed_after_call(now)
         busy_with_offer = {o.operator_id for o in self.offers.values()}
+        # once per dispatch, not per customer and operator: most operators have no after-call work
+        in_after_call = {op.id for op in self.operators.values() if op.after_call and op.in_after_call(now)}
         # Offers seat nobody, so the rooms with free seats stay the same for the whole dispatch.
         open_rooms: dict[str, list[SeatedRoom]] = {}
         for room in sorted(self.rooms.values(), key=lambda room: room.opened_at):
@@ -206,7 +227,9 @@ class Router:
             eligible = [
                 op
                 for op in self.eligible(customer)
-                if op.id not in busy_with_offer and op.id not in customer.declined_by
+                if op.id not in busy_with_offer
+                and op.id not in in_after_call
+                and op.id not in customer.declined_by
             ]
             if not eligible:
                 continue
@@ -348,8 +371,10 @@ class Router:
         *,
         to_operator: str | None = None,
         skills: frozenset[str] | None = None,
+        template: tuple[str, int] | None = None,
     ) -> Waiting:
-        """Hand a connected customer on: back in the queue at the front, for a colleague or a skill."""
+        """Hand a connected customer on: back in the queue at the front, for a colleague, a skill or
+        another room template (``template``: its id and seats), keeping their original wait."""
         if to_operator is not None:
             target = self._operator(to_operator)
             if target.brand_id != customer.brand_id:
@@ -358,17 +383,103 @@ class Router:
         if room is None or room.operator_id != from_operator:
             raise RoutingError(f"session {customer.session_id} is not in a room of operator {from_operator}")
         self.leave_seat(customer.session_id, now)
+        template_id, seats = template if template is not None else (customer.template_id, customer.seats)
         moved = Waiting(
             session_id=customer.session_id,
             brand_id=customer.brand_id,
-            template_id=customer.template_id,
+            template_id=template_id,
             language=customer.language,
             skills=skills if skills is not None else customer.skills,
             enqueued_at=customer.enqueued_at,
             priority=max([w.priority for w in self.waiting] + [customer.priority]) + 1,
             only_operator=to_operator,
             declined_by={from_operator},
-            seats=customer.seats,
+            seats=seats,
+            return_to=from_operator if to_operator is not None else None,
         )
         self.enqueue(moved)
         return moved
+
+    def send_back_refused(self) -> list[Waiting]:
+        """Customers transferred to a named colleague who declined, missed the offer or is not at the
+        desk (away, offline, unknown): back to the operator who transferred them, still at the front;
+        where that one was already tried (or there is none), to anyone who may serve them, so nobody
+        waits for good for one person. The customers changed."""
+        changed = []
+        for customer in self.waiting:
+            only = customer.only_operator
+            if only is None:
+                continue
+            target = self.operators.get(only)
+            absent = (
+                target is None
+                or target.presence in (Presence.AWAY, Presence.OFFLINE)
+                or customer.language not in target.languages  # could never take them
+            )
+            if not absent and only not in customer.declined_by:
+                continue
+            if customer.session_id in self.offers and not absent:
+                continue
+            self.offers.pop(customer.session_id, None)
+            back = customer.return_to
+            if back is not None and back != only:
+                customer.only_operator = back
+                customer.declined_by.discard(back)
+            else:
+                customer.only_operator = None
+            customer.return_to = None
+            changed.append(customer)
+        return changed
+
+    def hand_over(
+        self, session_id: str, from_operator: str, to_operator: str, now: datetime, new_room_id: str
+    ) -> SeatedRoom:
+        """A warm transfer: the connected customer leaves the operator's room for a new room of the
+        colleague they consulted, without going through the queue. Refused (nothing changed) when the
+        colleague is not at the desk or has no free capacity."""
+        target = self._operator(to_operator)
+        room = self.room_of(session_id)
+        if room is None or room.operator_id != from_operator:
+            raise RoutingError(f"session {session_id} is not in a room of operator {from_operator}")
+        if target.brand_id != room.brand_id:
+            raise RoutingError(f"operator {to_operator} works for another brand")
+        if target.presence in (Presence.AWAY, Presence.OFFLINE):
+            raise RoutingError(f"operator {to_operator} is not at the desk")
+        if target.active >= target.capacity:
+            raise RoutingError(f"operator {to_operator} has no free capacity")
+        self.leave_seat(session_id, now)
+        moved = SeatedRoom(
+            id=new_room_id,
+            operator_id=to_operator,
+            brand_id=room.brand_id,
+            template_id=room.template_id,
+            seats=room.seats,
+            opened_at=now,
+            customers=[session_id],
+        )
+        self.rooms[moved.id] = moved
+        self.seat_of[session_id] = moved.id
+        target.active += 1
+        if target.active >= target.capacity:
+            target.presence = Presence.BUSY
+        return moved
+
+    # -- after-call work ---------------------------------------------------------------------
+    def start_after_call(self, operator_id: str, session_id: str, until: datetime, required: bool) -> None:
+        """The operator's consultation ended: offered nobody until ``until`` and, where ``required``,
+        until its wrap-up code is given (:meth:`wrap_up`)."""
+        op = self.operators.get(operator_id)
+        if op is not None:
+            op.after_call[session_id] = (until, required)
+
+    def wrap_up(self, operator_id: str, session_id: str) -> None:
+        """The wrap-up of that consultation is done: its after-call work ends now."""
+        op = self.operators.get(operator_id)
+        if op is not None:
+            op.after_call.pop(session_id, None)
+
+    def _end_lapsed_after_call(self, now: datetime) -> None:
+        for op in self.operators.values():
+            for session_id, (until, required) in list(op.after_call.items()):
+                if not required and until <= now:
+                    del op.after_call[session_id]

@@ -29,6 +29,11 @@ DEFAULT_BRAND_COLOR = "#2f6f8f"
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 #: Where the pages load a room's uploaded logo from (the server serves the data directory's ``logos``).
 LOGO_URL_PREFIX = "/media/logos/"
+#: The longest after-call time box: an hour (after-call work is minutes, not a shift).
+MAX_AFTER_CALL_S = 3600
+#: Wrap-up codes a template may list, and the longest code.
+MAX_WRAP_UP_CODES = 50
+MAX_WRAP_UP_CODE_LEN = 100
 
 
 def retention_problem(value: object) -> str | None:
@@ -83,6 +88,12 @@ class TemplateSpec:
     retention_days: int | None = None
     #: the wall's band, the counter's trim and the page's accent
     brand_color: str = DEFAULT_BRAND_COLOR
+    #: the brand's wrap-up codes for this room; the operator picks one after each consultation
+    wrap_up_codes: list[str] = field(default_factory=list)
+    #: a code must be given before the operator is offered anyone again
+    wrap_up_required: bool = False
+    #: after-call work after each consultation, in seconds: the operator is offered nobody meanwhile
+    after_call_s: int = 0
 
 
 def room_look(template: RoomTemplate) -> dict[str, Any]:
@@ -93,6 +104,26 @@ def room_look(template: RoomTemplate) -> dict[str, Any]:
         "logo_url": LOGO_URL_PREFIX + template.logo_file if template.logo_file else None,
         "greeting": template.greeting,
     }
+
+
+def wrap_up_problem(codes: list[str], required: bool, after_call_s: int) -> str | None:
+    """Why these wrap-up settings cannot be taken, or None."""
+    if isinstance(after_call_s, bool) or not isinstance(after_call_s, int):
+        return "after_call_s must be a whole number of seconds"
+    if not 0 <= after_call_s <= MAX_AFTER_CALL_S:
+        return f"after_call_s must be between 0 and {MAX_AFTER_CALL_S} seconds"
+    if len(codes) > MAX_WRAP_UP_CODES:
+        return f"at most {MAX_WRAP_UP_CODES} wrap-up codes"
+    for code in codes:
+        if not isinstance(code, str) or not code.strip() or code != code.strip():
+            return "a wrap-up code is a non-empty text without surrounding spaces"
+        if len(code) > MAX_WRAP_UP_CODE_LEN or not code.isprintable():
+            return f"a wrap-up code is at most {MAX_WRAP_UP_CODE_LEN} printable characters"
+    if len(set(codes)) != len(codes):
+        return "wrap-up codes must differ from each other"
+    if required and not codes:
+        return "wrap-up codes cannot be required when there are none"
+    return None
 
 
 def business_hours(template: RoomTemplate) -> BusinessHours | None:
@@ -120,6 +151,9 @@ def _check(session: Session, brand: Brand, spec: TemplateSpec) -> None:
     reason = retention_problem(spec.retention_days)
     if reason is not None:
         raise Invalid(f"retention_days {reason}")
+    reason = wrap_up_problem(spec.wrap_up_codes, spec.wrap_up_required, spec.after_call_s)
+    if reason is not None:
+        raise Invalid(reason)
     if spec.hours is not None:
         try:
             BusinessHours.parse(

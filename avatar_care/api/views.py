@@ -16,7 +16,14 @@ from rooms.catalogue import cart
 from rooms.clock import as_utc
 from rooms.desk import CareDesk
 from rooms.errors import NotFound
-from rooms.models import CareSession, ChatMessage, OperatorAccount, RoomTemplate, SessionEvent, SurveyAnswer
+from rooms.models import (
+    CareSession,
+    ChatMessage,
+    OperatorAccount,
+    RoomTemplate,
+    SessionEvent,
+    SurveyAnswer,
+)
 from rooms.templates import room_look
 
 
@@ -105,6 +112,13 @@ class QueueView(BaseModel):
     contact_requests: list[ContactOut]
     #: for supervisors: the brand's connected consultations they may listen to
     listenable: list[dict[str, Any]] = []
+    #: consults colleagues asked of this operator (warm transfers in preparation)
+    consults: list[dict[str, Any]] = []
+    #: this operator's ended consultations whose after-call work is running (wrap-up)
+    after_call: list[dict[str, Any]] = []
+    #: where a consultation may be transferred: the brand's other operators and its room templates
+    colleagues: list[dict[str, Any]] = []
+    templates: list[dict[str, Any]] = []
 
 
 def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
@@ -131,6 +145,27 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
             chats[session_id].append(
                 {"id": id_, "sender": sender, "text": text, "at": as_utc(at).isoformat()}
             )
+        staff = {
+            account.id: account
+            for account in db.scalars(
+                select(OperatorAccount).where(
+                    OperatorAccount.brand_id == operator.brand_id,
+                    OperatorAccount.role != "admin",
+                    OperatorAccount.disabled.is_(False),
+                )
+            )
+        }
+
+        def consult_of(cs: CareSession) -> dict[str, Any] | None:
+            if cs.consult_with is None:
+                return None
+            return {
+                "with": cs.consult_with,
+                "with_name": staff[cs.consult_with].name if cs.consult_with in staff else "",
+                "accepted": cs.consult_accepted,
+                "messages": [m.__dict__ for m in desk.consult_messages(db, cs.id)],
+            }
+
         sessions = [
             {
                 "session_id": cs.id,
@@ -144,8 +179,42 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
                 "live_room_id": cs.live_room_id,
                 "avatar_url": avatar_urls[cs.template_id],
                 "chat": chats[cs.id],
+                "template_id": cs.template_id,
+                "consult": consult_of(cs),
             }
             for cs in mine
+        ]
+        asked = db.scalars(
+            select(CareSession).where(
+                CareSession.consult_with == operator.id, CareSession.state == "connected"
+            )
+        )
+        consults = [
+            {
+                "session_id": cs.id,
+                "customer_name": cs.customer_name,
+                "topic": cs.topic,
+                "from_name": staff[cs.operator_id].name if cs.operator_id in staff else "",
+                **(consult_of(cs) or {}),
+            }
+            for cs in asked
+        ]
+        after_call = [
+            {**item.__dict__, "until": item.until.isoformat(), "codes": list(item.codes)}
+            for item in desk.after_call(db, operator.id)
+        ]
+        colleagues = [
+            {"id": a.id, "name": a.name, "presence": desk.presence(a.id).value}
+            for a in sorted(staff.values(), key=lambda a: a.name)
+            if a.id != operator.id
+        ]
+        templates = [
+            {"id": t.id, "name": t.name}
+            for t in db.scalars(
+                select(RoomTemplate)
+                .where(RoomTemplate.brand_id == operator.brand_id)
+                .order_by(RoomTemplate.created_at)
+            )
         ]
         listenable = _listenable(db, operator.brand_id) if operator.role == "supervisor" else []
     return QueueView(
@@ -166,6 +235,10 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
             for r in desk.contact_requests(operator.brand_id)
         ],
         listenable=listenable,
+        consults=consults,
+        after_call=after_call,
+        colleagues=colleagues,
+        templates=templates,
     )
 
 

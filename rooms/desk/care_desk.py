@@ -14,6 +14,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from rooms.clock import Clock
+from rooms.desk.after_call import AfterCall, AfterCallItem
+from rooms.desk.consults import ConsultMessage, Consults
 from rooms.desk.contact_requests import ContactRequests
 from rooms.desk.in_session import InSession
 from rooms.desk.listeners import Listeners
@@ -71,6 +73,8 @@ class CareDesk:
         self._in_session = InSession(sessions, clock, self._told)
         self._contact = ContactRequests(sessions, clock, self._queue, self._told)
         self._views = DeskViews(sessions, clock, self.state, self.estimator)
+        self._after_call = AfterCall(sessions, clock, self.state, self._told, self._queue.tick)
+        self._consults = Consults(sessions, clock, self.state, self._told, self._queue.tick)
         if rebuild:
             self.load()
         else:
@@ -84,7 +88,14 @@ class CareDesk:
     def clock(self, clock: Clock) -> None:
         """Another clock for every part (the tests run an application's desk on a manual clock)."""
         self._clock = clock
-        for part in (self._queue, self._in_session, self._contact, self._views):
+        for part in (
+            self._queue,
+            self._in_session,
+            self._contact,
+            self._views,
+            self._after_call,
+            self._consults,
+        ):
             part.clock = clock
 
     def load(self) -> None:
@@ -155,8 +166,37 @@ class CareDesk:
         *,
         to_operator: str | None = None,
         skills: list[str] | None = None,
+        to_template: str | None = None,
     ) -> None:
-        self._queue.transfer(session_id, operator_id, to_operator=to_operator, skills=skills)
+        self._queue.transfer(
+            session_id, operator_id, to_operator=to_operator, skills=skills, to_template=to_template
+        )
+
+    # -- warm transfers (a consult first, then the hand-over) ---------------------------------
+    def consult(self, session_id: str, operator_id: str, colleague_id: str) -> None:
+        self._consults.invite(session_id, operator_id, colleague_id)
+
+    def answer_consult(self, session_id: str, colleague_id: str, accept: bool) -> None:
+        self._consults.answer(session_id, colleague_id, accept)
+
+    def consult_message(self, session_id: str, sender_id: str, text: str) -> None:
+        self._consults.message(session_id, sender_id, text)
+
+    def cancel_consult(self, session_id: str, operator_id: str) -> None:
+        self._consults.cancel(session_id, operator_id)
+
+    def hand_over(self, session_id: str, operator_id: str) -> CareSession:
+        return self._consults.hand_over(session_id, operator_id)
+
+    def consult_messages(self, db: Session, session_id: str) -> list[ConsultMessage]:
+        return self._consults.messages(db, session_id)
+
+    # -- after-call work ---------------------------------------------------------------------
+    def wrap_up(self, session_id: str, operator_id: str, code: str | None) -> CareSession:
+        return self._after_call.wrap_up(session_id, operator_id, code)
+
+    def after_call(self, db: Session, operator_id: str) -> list[AfterCallItem]:
+        return self._after_call.running(db, operator_id)
 
     def end(self, session_id: str, operator_id: str | None = None) -> CareSession:
         return self._queue.end(session_id, operator_id)

@@ -42,7 +42,16 @@ _COLUMNS: dict[str, tuple[Table, str, tuple[str, ...]]] = {
     "operators": (
         _OPERATORS,
         "id",
-        ("brand_id", "languages", "skills", "idle_since", "presence", "capacity", "active"),
+        (
+            "brand_id",
+            "languages",
+            "skills",
+            "idle_since",
+            "presence",
+            "capacity",
+            "active",
+            "after_call",
+        ),
     ),
     "waiting": (
         _WAITING,
@@ -58,6 +67,7 @@ _COLUMNS: dict[str, tuple[Table, str, tuple[str, ...]]] = {
             "only_operator",
             "declined_by",
             "seats",
+            "return_to",
         ),
     ),
     "offers": (_OFFERS, "session_id", ("operator_id", "offered_at", "expires_at", "room_id")),
@@ -182,6 +192,7 @@ class PostgresQueueState:
                     op.presence.value,
                     op.capacity,
                     op.active,
+                    _after_call_row(op.after_call),
                 )
                 for op in r.operators.values()
             },
@@ -197,6 +208,7 @@ class PostgresQueueState:
                     w.only_operator,
                     sorted(w.declined_by),
                     w.seats,
+                    w.return_to,
                 )
                 for w in r.waiting
             },
@@ -325,14 +337,40 @@ class PostgresQueueState:
         *,
         to_operator: str | None = None,
         skills: frozenset[str] | None = None,
+        template: tuple[str, int] | None = None,
     ) -> Waiting:
         with self.held():
-            return self._router.transfer(customer, from_operator, now, to_operator=to_operator, skills=skills)
+            return self._router.transfer(
+                customer, from_operator, now, to_operator=to_operator, skills=skills, template=template
+            )
+
+    def send_back_refused(self) -> list[Waiting]:
+        with self.held():
+            return self._router.send_back_refused()
+
+    def hand_over(
+        self, session_id: str, from_operator: str, to_operator: str, now: datetime, new_room_id: str
+    ) -> SeatedRoom:
+        with self.held():
+            return self._router.hand_over(session_id, from_operator, to_operator, now, new_room_id)
+
+    def start_after_call(self, operator_id: str, session_id: str, until: datetime, required: bool) -> None:
+        with self.held():
+            self._router.start_after_call(operator_id, session_id, until, required)
+
+    def wrap_up(self, operator_id: str, session_id: str) -> None:
+        with self.held():
+            self._router.wrap_up(operator_id, session_id)
+
+
+def _after_call_row(after_call: dict[str, tuple[datetime, bool]]) -> dict[str, list[Any]]:
+    """An operator's after-call work as JSON: session id -> [end of the time box (ISO), required]."""
+    return {sid: [until.isoformat(), required] for sid, (until, required) in sorted(after_call.items())}
 
 
 def _router_from(rows: Rows, accept_timeout: timedelta) -> Router:
     router = Router(accept_timeout)
-    for op_id, (brand_id, languages, skills, idle_since, presence, capacity, active) in rows[
+    for op_id, (brand_id, languages, skills, idle_since, presence, capacity, active, after_call) in rows[
         "operators"
     ].items():
         router.operators[op_id] = Operator(
@@ -344,6 +382,10 @@ def _router_from(rows: Rows, accept_timeout: timedelta) -> Router:
             presence=Presence(presence),
             capacity=capacity,
             active=active,
+            after_call={
+                sid: (datetime.fromisoformat(until), bool(required))
+                for sid, (until, required) in (after_call or {}).items()
+            },
         )
     by_seq = sorted(rows["waiting"].items(), key=lambda item: item[1][0])
     for sid, (
@@ -357,6 +399,7 @@ def _router_from(rows: Rows, accept_timeout: timedelta) -> Router:
         only,
         declined,
         seats,
+        return_to,
     ) in by_seq:
         router.waiting.append(
             Waiting(
@@ -370,6 +413,7 @@ def _router_from(rows: Rows, accept_timeout: timedelta) -> Router:
                 only_operator=only,
                 declined_by=set(declined),
                 seats=seats,
+                return_to=return_to,
             )
         )
     for sid, (operator_id, offered_at, expires_at, room_id) in rows["offers"].items():

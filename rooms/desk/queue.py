@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,6 +57,7 @@ class Queue:
             op = routing_operator(account, self.clock.now())
             if old is not None:
                 op.presence, op.active, op.idle_since = old.presence, old.active, old.idle_since
+                op.after_call = old.after_call
             self.state.add_operator(op)
 
     def remove_operator(self, operator_id: str) -> None:
@@ -165,8 +166,26 @@ class Queue:
         now = self.clock.now()
         with self.state.held(), self.sessions() as db:
             missed = self.state.expire_offers(now)
-            made = self.state.dispatch(now)
             brands: set[int] = set()
+            # A named colleague who declined, missed the offer or left the desk: the customer goes
+            # back to the operator who transferred them, before anyone is offered anything.
+            for back in self.state.send_back_refused():
+                returned = db.get(CareSession, back.session_id)
+                if returned is None:
+                    continue
+                add_event(
+                    db,
+                    returned,
+                    "transfer_returned",
+                    {"from": returned.only_operator, "to": back.only_operator},
+                    now,
+                )
+                returned.only_operator = back.only_operator
+                returned.return_to = None
+                if returned.state == "offered":
+                    returned.state = "transferred"
+                brands.add(returned.brand_id)
+            made = self.state.dispatch(now)
             for offer in missed:
                 cs = set_state(
                     db, offer.session_id, "queued", "offer_expired", {"operator": offer.operator_id}, now
@@ -213,6 +232,7 @@ class Queue:
             cs.state = "connected"
             cs.operator_id = operator_id
             cs.only_operator = None
+            cs.return_to = None
             cs.live_room_id = room_id
             if cs.connected_at is None:
                 cs.connected_at = now
@@ -270,18 +290,38 @@ class Queue:
         *,
         to_operator: str | None = None,
         skills: list[str] | None = None,
+        to_template: str | None = None,
     ) -> None:
+        """A cold transfer: the customer goes back to the front of the queue (keeping their original
+        wait) for a named colleague, the skills named, or another room template of the brand (its
+        skills, unless ``skills`` names others); their session, chat and cart stay theirs."""
         now = self.clock.now()
-        if to_operator is None and skills is None:
-            raise Invalid("a transfer names a colleague or the skills needed")
+        if to_operator is None and skills is None and to_template is None:
+            raise Invalid("a transfer names a colleague, the skills needed or a room template")
+        if to_operator is not None and to_template is not None:
+            raise Invalid("a transfer goes to a colleague or to a room template, not both")
         with self.state.held(), self.sessions() as db:
             cs = self._connected(db, session_id, operator_id)
             if to_operator is not None:
                 target = db.get(OperatorAccount, to_operator)
-                if target is None or target.brand_id != cs.brand_id:
+                if target is None or target.brand_id != cs.brand_id or target.role == "admin":
                     raise NotFound(f"no operator {to_operator}")
                 if to_operator == operator_id:
                     raise Invalid("a transfer goes to someone else")
+                if self.state.operator(to_operator) is None:
+                    self.state.add_operator(routing_operator(target, now))
+            template: tuple[str, int] | None = None
+            if to_template is not None:
+                room_template = db.get(RoomTemplate, to_template)
+                if room_template is None or room_template.brand_id != cs.brand_id:
+                    raise NotFound(f"no room template {to_template}")
+                if cs.language not in room_template.languages:
+                    raise Invalid(
+                        f"room template {to_template} does not speak the customer's language {cs.language!r}"
+                    )
+                template = (room_template.id, room_template.max_customers)
+                if skills is None:
+                    skills = list(room_template.skills)
             room = self.state.room_of(session_id)
             moved = self.state.transfer(
                 waiting_customer(db, cs),
@@ -289,13 +329,18 @@ class Queue:
                 now,
                 to_operator=to_operator,
                 skills=frozenset(skills) if skills is not None else None,
+                template=template,
             )
             cs.state = "transferred"
             cs.priority = moved.priority
             cs.skills = sorted(moved.skills)
+            cs.template_id = moved.template_id
             cs.only_operator = to_operator
+            cs.return_to = moved.return_to
             cs.live_room_id = None
-            add_event(db, cs, "transferred", {"from": operator_id, "to": to_operator, "skills": skills}, now)
+            cs.consult_with, cs.consult_accepted = None, False
+            detail = {"from": operator_id, "to": to_operator, "skills": skills, "template": to_template}
+            add_event(db, cs, "transferred", detail, now)
             db.commit()
             closed = room is not None and self.state.room(room.id) is None
         if room is not None:
@@ -327,11 +372,23 @@ class Queue:
                 cs.state = "ended"
                 cs.ended_at = now
                 add_event(db, cs, "ended", {"by": "operator" if operator_id else "customer"}, now)
+                cs.consult_with, cs.consult_accepted = None, False
+                # After-call work: the room's time box, and a wrap-up code where the brand requires one.
+                template = db.get(RoomTemplate, cs.template_id)
+                box = template.after_call_s if template is not None else 0
+                required = template is not None and template.wrap_up_required and bool(template.wrap_up_codes)
+                if box > 0 or required:
+                    cs.after_call_until = now + timedelta(seconds=box)
+                    cs.wrap_up_required = required
                 db.commit()
                 assert cs.operator_id is not None and cs.connected_at is not None
                 if self.state.is_seated(session_id):
                     room, closed = self.state.leave_seat(session_id, now)
                     freed = SeatFreed(room.id, session_id, closed)
+                if cs.after_call_until is not None:
+                    self.state.start_after_call(
+                        cs.operator_id, session_id, as_utc(cs.after_call_until), cs.wrap_up_required
+                    )
                 self._presence_to_database(db, cs.operator_id)
                 self.estimator.record_handle_time(
                     cs.template_id, (now - as_utc(cs.connected_at)).total_seconds()

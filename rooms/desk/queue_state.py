@@ -68,7 +68,18 @@ class QueueState(Protocol):
         *,
         to_operator: str | None = None,
         skills: frozenset[str] | None = None,
+        template: tuple[str, int] | None = None,
     ) -> Waiting: ...
+    def send_back_refused(self) -> list[Waiting]: ...
+    def hand_over(
+        self, session_id: str, from_operator: str, to_operator: str, now: datetime, new_room_id: str
+    ) -> SeatedRoom: ...
+
+    # after-call work
+    def start_after_call(
+        self, operator_id: str, session_id: str, until: datetime, required: bool
+    ) -> None: ...
+    def wrap_up(self, operator_id: str, session_id: str) -> None: ...
 
 
 class InMemoryQueueState(Router):

@@ -8,6 +8,7 @@ live rooms again (``rooms.seating``), and the wait estimator learns the handle t
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,9 +59,29 @@ def restore(
                 opened_at=as_utc(cs.connected_at or now),
             )
             state.restore_seat(cs.id, room)
+        restore_after_call(db, state, now)
         _learn(db, estimator)
         db.commit()
         logger.info("care desk loaded: %d waiting", len(state.in_order()))
+
+
+def restore_after_call(db: Session, state: QueueState, now: datetime) -> None:
+    """Operators' after-call work still running: a code still owed, or a time box not run out."""
+    rows = db.execute(
+        select(
+            CareSession.id,
+            CareSession.operator_id,
+            CareSession.after_call_until,
+            CareSession.wrap_up_required,
+        ).where(
+            CareSession.state == "ended",
+            CareSession.after_call_until.is_not(None),
+            CareSession.wrapped_up_at.is_(None),
+        )
+    )
+    for session_id, operator_id, until, required in rows:
+        if operator_id is not None and until is not None and (required or as_utc(until) > now):
+            state.start_after_call(operator_id, session_id, as_utc(until), required)
 
 
 def learn_handle_times(sessions: sessionmaker[Session], estimator: WaitEstimator) -> None:

@@ -35,5 +35,6 @@ def waiting_customer(db: Session, cs: CareSession) -> Waiting:
         enqueued_at=as_utc(cs.enqueued_at),
         priority=cs.priority,
         only_operator=cs.only_operator,
+        return_to=cs.return_to,
         seats=template.max_customers if template else 1,
     )

@@ -4,6 +4,7 @@ processes have) share one queue, its offers, its seats and its operators."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,7 @@ def test_every_field_of_the_queue_survives_the_tables(postgres_cluster: Postgres
         w.clock.advance(1)
         bruno = w.operator("bruno", ["it"], ["optics", "billing"])
         carla = w.operator("carla", ["it"], ["optics"], available=False)
+        w.desk.set_presence(carla.id, Presence.BUSY)  # at the desk, so a transfer to her waits for her
         first, _ = w.desk.join(w.template, Customer("c-1", "it"))
         w.desk.accept(first.id, anna.id)
         second, _ = w.desk.join(w.template, Customer("c-2", "it", priority=3))
@@ -101,6 +103,8 @@ def test_every_field_of_the_queue_survives_the_tables(postgres_cluster: Postgres
         w.desk.transfer(first.id, anna.id, to_operator=carla.id)  # back in the queue, for carla only
         w.clock.advance(5)
         w.desk.tick()
+        with w.desk.state.held():  # after-call work of bruno's: a code owed for a consultation
+            w.desk.state.start_after_call(bruno.id, "s-ended", w.clock.now() + timedelta(seconds=30), True)
 
         a = w.desk.state
         b = PostgresQueueState(w.desk.state._engine)  # type: ignore[attr-defined]  # a new process's copy
@@ -125,6 +129,9 @@ def test_every_field_of_the_queue_survives_the_tables(postgres_cluster: Postgres
         assert len(waiting) == 3
         assert waiting[third.id].declined_by == {bruno.id}
         assert waiting[first.id].only_operator == carla.id and waiting[first.id].declined_by == {anna.id}
+        assert waiting[first.id].return_to == anna.id
+        after_call = read["operators"][1].after_call  # type: ignore[index]
+        assert after_call == {"s-ended": (w.clock.now() + timedelta(seconds=30), True)}
         assert waiting[first.id].seats == 2
         seat = read["rooms"][1]  # type: ignore[index]
         assert seat is not None and seat.customers == [second.id]

@@ -27,6 +27,9 @@ registerStrings("admin", {
     presence: "Presenza", alwaysOpen: "sempre aperto", queueLength: "In coda ora", asa: "Velocità media di risposta",
     abandonment: "Tasso di abbandono", aht: "Durata media",
     csat: "Soddisfazione (CSAT)", sessions: "Consulenze", answered: "Risposte",
+    wrapUpCodes: "Codici di chiusura (separati da virgola)", wrapUpRequired: "Serve un codice di chiusura prima del prossimo cliente",
+    afterCallBox: "Lavoro post-chiamata dopo ogni consulenza (s, 0 = nessuno)", afterCall: "Lavoro post-chiamata medio",
+    codesUsed: "Codici di chiusura",
     ssoTitle: "Single sign-on", ssoCallback: "Registra questo indirizzo come redirect URI presso il tuo provider:",
     ssoIssuer: "URL dell'issuer (https)", ssoClientId: "Client id", ssoClientSecret: "Client secret",
     ssoSecretHelp: "Non viene più mostrato dopo il salvataggio; lascia vuoto per tenere quello salvato.",
@@ -64,6 +67,9 @@ registerStrings("admin", {
     presence: "Presence", alwaysOpen: "always open", queueLength: "Waiting now", asa: "Average speed of answer",
     abandonment: "Abandonment rate", aht: "Average handle time",
     csat: "Satisfaction (CSAT)", sessions: "Consultations", answered: "Answered",
+    wrapUpCodes: "Wrap-up codes (comma separated)", wrapUpRequired: "A wrap-up code is required before the next customer",
+    afterCallBox: "After-call work after each consultation (s, 0 = none)", afterCall: "Average after-call work",
+    codesUsed: "Wrap-up codes",
     ssoTitle: "Single sign-on", ssoCallback: "Register this address as the redirect URI at your provider:",
     ssoIssuer: "Issuer URL (https)", ssoClientId: "Client id", ssoClientSecret: "Client secret",
     ssoSecretHelp: "Never shown again once saved; leave empty to keep the one saved.",
@@ -353,6 +359,8 @@ function renderFigures(f) {
     ["abandonment", "figure-abandonment", pct(f.abandonment_rate)],
     ["aht", "figure-aht", formatWait(f.average_handle_time_s)],
     ["csat", "figure-csat", f.csat == null ? "—" : `${f.csat.toFixed(1)} / 5 (${f.csat_answers})`],
+    ["afterCall", "figure-after-call", formatWait(f.average_after_call_s)],
+    ["codesUsed", "figure-wrap-up-codes", Object.entries(f.wrap_up_codes ?? {}).map(([code, n]) => `${code}: ${n}`).join(", ") || "—"],
   ];
   $("figures").replaceChildren(...rows.map(([label, id, value]) => {
     const div = document.createElement("div");
@@ -396,6 +404,8 @@ $("template-form").addEventListener("submit", async (event) => {
         keep_transcripts: Number($("t-days").value) > 0, transcript_days: Number($("t-days").value),
         allow_anonymous: $("t-anonymous").checked,
         retention_days: $("t-retention").value ? Number($("t-retention").value) : null,
+        wrap_up_codes: list($("t-wrap-up-codes").value), wrap_up_required: $("t-wrap-up-required").checked,
+        after_call_s: Number($("t-after-call").value),
       },
     });
     event.target.reset();

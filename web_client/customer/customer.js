@@ -18,6 +18,7 @@ registerStrings("customer", {
     problemSent: "Segnalazione ricevuta, grazie.", end: "Termina la consulenza", surveyTitle: "Com'è andata?",
     rating: "Il tuo voto, da 1 (male) a 5 (ottimo)", comment: "Commento (facoltativo)", thanks: "Grazie!",
     left: "Sei uscito dalla coda.", noLink: "Per entrare serve il link dal sito del negozio.",
+    transferredTitle: "Ti stiamo passando a un collega: resti in testa alla coda",
     liveRoom: "La stanza della consulenza", roomUnavailable: "Avatar e voce non si sono potuti avviare qui; la chat e il resto funzionano.",
     logo: "Logo del negozio",
   },
@@ -36,6 +37,7 @@ registerStrings("customer", {
     problemSent: "Report received, thank you.", end: "End the consultation", surveyTitle: "How did it go?",
     rating: "Your rating, from 1 (bad) to 5 (excellent)", comment: "Comment (optional)", thanks: "Thank you!",
     left: "You left the queue.", noLink: "To join you need the link from the shop's site.",
+    transferredTitle: "We are passing you to a colleague: you stay at the front of the queue",
     liveRoom: "The consultation room", roomUnavailable: "The avatar and voice could not start here; chat and everything else go on.",
     logo: "The shop's logo",
   },
@@ -132,6 +134,8 @@ function render(s) {
   if (s.state === "queued" || s.state === "offered" || s.state === "transferred") {
     closeRoom(); // a transfer leaves the room: the next operator's room mounts when connected
     show("waiting", ...(s.may_leave_message ? ["contact"] : []));
+    const title = t(s.state === "transferred" ? "customer.transferredTitle" : "customer.waitingTitle");
+    if ($("waiting-title").textContent !== title) $("waiting-title").textContent = title;
     $("long-wait").hidden = !s.may_leave_message;
     const text = s.estimated_wait_s == null
       ? t("customer.positionUnknown", { position: s.position })

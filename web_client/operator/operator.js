@@ -1,4 +1,6 @@
-// The operator console's queue panel: offers to accept, own consultations (chat, notes, products, transfer, end), callbacks.
+// The operator console's queue panel: offers to accept, own consultations (chat, notes, products,
+// transfers cold or warm after a consult, end), consults asked of this operator, the wrap-up of
+// ended consultations (after-call work), callbacks.
 import { api, applyTranslations, formatWait, getLanguage, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
 import { NETWORK_STRINGS } from "../room/signaling.js";
 import { listenIn } from "./listen.js";
@@ -28,6 +30,18 @@ registerStrings("operator", {
     listenEnded: "La consulenza che ascoltavi è terminata.", listenFailed: "Ascolto non riuscito: {message}",
     listenReconnecting: NETWORK_STRINGS.it.reconnecting, listenBlocked: NETWORK_STRINGS.it.blocked,
     signedOut: "Sei stato disconnesso: l'accesso è stato revocato o è scaduto, oppure l'account è stato disattivato. Accedi di nuovo.",
+    transferTo: "Trasferisci a", transferBySkill: "Solo per competenza (sotto)", roomOption: "Stanza: {name}",
+    colleagueOption: "Collega: {name} ({presence})", consult: "Consulta il collega", handOver: "Passa il cliente",
+    cancelConsult: "Annulla il consulto", consultAsked: "Consulto chiesto a {name}: in attesa che accetti.",
+    consultWith: "Consulto con {name}", consultMessage: "Messaggio al collega", consultLog: "Consulto",
+    consultsTitle: "Consulti chiesti a te", consultsNone: "Nessun consulto.", consultFrom: "{from} ti chiede un consulto su {customer}",
+    joinConsult: "Partecipa al consulto", declineConsult: "Rifiuta il consulto", colleagueSays: "Collega",
+    afterCallTitle: "Lavoro post-chiamata", afterCallNone: "Nessun lavoro post-chiamata: ricevi nuove offerte.",
+    afterCallNote: "Non ricevi nuove offerte finché il lavoro post-chiamata non è chiuso.",
+    afterCallFor: "{customer}: tempo fino alle {until}", afterCallOver: "{customer}: tempo scaduto, serve il codice",
+    wrapUpCode: "Codice di chiusura per {customer}", wrapUpRequired: "(obbligatorio)", noCode: "Nessun codice",
+    wrapUp: "Chiudi il lavoro post-chiamata", chooseCode: "Scegli un codice di chiusura.",
+    chooseColleague: "Scegli un collega in «Trasferisci a».",
   },
   en: {
     title: "Operator console", signIn: "Sign in", brand: "Brand number", login: "Login", password: "Password",
@@ -51,6 +65,18 @@ registerStrings("operator", {
     listenEnded: "The consultation you listened to has ended.", listenFailed: "Listening failed: {message}",
     listenReconnecting: NETWORK_STRINGS.en.reconnecting, listenBlocked: NETWORK_STRINGS.en.blocked,
     signedOut: "You were signed out: the sign-in was revoked or expired, or the account was disabled. Sign in again.",
+    transferTo: "Transfer to", transferBySkill: "By skill only (below)", roomOption: "Room: {name}",
+    colleagueOption: "Colleague: {name} ({presence})", consult: "Consult colleague", handOver: "Hand over",
+    cancelConsult: "Cancel consult", consultAsked: "Consult asked of {name}: waiting for them to join.",
+    consultWith: "Consult with {name}", consultMessage: "Message to colleague", consultLog: "Consult",
+    consultsTitle: "Consults asked of you", consultsNone: "No consults.", consultFrom: "{from} asks you to consult about {customer}",
+    joinConsult: "Join consult", declineConsult: "Decline consult", colleagueSays: "Colleague",
+    afterCallTitle: "After-call work", afterCallNone: "No after-call work: you are offered customers.",
+    afterCallNote: "You are offered no one until your after-call work is done.",
+    afterCallFor: "{customer}: time until {until}", afterCallOver: "{customer}: time is up, the code is needed",
+    wrapUpCode: "Wrap-up code for {customer}", wrapUpRequired: "(required)", noCode: "No code",
+    wrapUp: "Finish after-call work", chooseCode: "Choose a wrap-up code.",
+    chooseColleague: "Choose a colleague under \"Transfer to\".",
   },
 });
 
@@ -68,6 +94,8 @@ let chosenRoom = null; // with several rooms running, the one the operator put t
 let mediaNote = ["operator.mediaNone", {}];
 let listening = null; // {sessionId, row, handle, state, message}
 const drafts = new Map(); // unsent chat text per session survives re-rendering
+const targets = new Map(); // the transfer target chosen per session survives re-rendering
+const codes = new Map(); // the wrap-up code chosen per ended session survives re-rendering
 // Each consultation's chat log, by session id: kept across re-renders and only appended to, so a
 // screen reader announces each new message once (a rebuilt list would be new to it every time).
 const chatLogs = new Map();
@@ -220,6 +248,8 @@ function render(view) {
   }));
   syncMedia(view.sessions); // first: the sessions' camera buttons show where it is
   renderSessions(view.sessions);
+  renderConsults(view.consults ?? []);
+  renderAfterCall(view.after_call ?? []);
   if (me.role === "supervisor") renderListening(view.listenable ?? []);
   $("callback-list").replaceChildren(...view.contact_requests.map((c) => {
     const li = document.createElement("li");
@@ -317,13 +347,43 @@ function renderSessions(sessions) {
     skillLabel.textContent = t("operator.transferSkill");
     const skill = document.createElement("input");
     skill.id = skillId;
+    const targetId = `target-${s.session_id}`;
+    const targetLabel = document.createElement("label");
+    targetLabel.htmlFor = targetId;
+    targetLabel.textContent = t("operator.transferTo");
+    const target = document.createElement("select");
+    target.id = targetId;
+    target.append(new Option(t("operator.transferBySkill"), ""));
+    for (const room of last?.templates ?? []) {
+      if (room.id !== s.template_id) target.append(new Option(t("operator.roomOption", { name: room.name }), `template:${room.id}`));
+    }
+    for (const c of last?.colleagues ?? []) {
+      target.append(new Option(t("operator.colleagueOption", { name: c.name, presence: t(`operator.${c.presence}`) }), `operator:${c.id}`));
+    }
+    target.value = targets.get(s.session_id) ?? "";
+    target.addEventListener("change", () => targets.set(s.session_id, target.value));
+    const transferBody = () => {
+      const [kind, id] = target.value.split(":");
+      const skills = skill.value.split(",").map((x) => x.trim()).filter(Boolean);
+      if (kind === "template") return { to_template: id, ...(skills.length ? { skills } : {}) };
+      if (kind === "operator") return { to_operator: id };
+      return { skills };
+    };
     const actions = document.createElement("div");
     actions.className = "row";
     actions.append(
       button(t("operator.saveNotes"), () => api(`/api/sessions/${s.session_id}/notes`, { method: "PUT", body: { notes: notes.value }, headers: auth() }), true),
       button(t("operator.showProduct"), () => api(`/api/sessions/${s.session_id}/show`, { method: "POST", body: { item_id: product.value }, headers: auth() }), true),
       button(t("operator.addToCart"), () => api(`/api/sessions/${s.session_id}/cart/${product.value}`, { method: "PUT", body: { quantity: 1 }, headers: auth() }), true),
-      button(t("operator.transfer"), () => api(`/api/sessions/${s.session_id}/transfer`, { method: "POST", body: { skills: skill.value.split(",").map((x) => x.trim()).filter(Boolean) }, headers: auth() }), true),
+      button(t("operator.transfer"), () => api(`/api/sessions/${s.session_id}/transfer`, { method: "POST", body: transferBody(), headers: auth() }), true),
+      button(t("operator.consult"), () => {
+        const [kind, id] = target.value.split(":");
+        if (kind !== "operator") {
+          target.focus();
+          throw new Error(t("operator.chooseColleague"));
+        }
+        return api(`/api/sessions/${s.session_id}/consult`, { method: "POST", body: { colleague_id: id }, headers: auth() });
+      }, true),
       button(t("operator.end"), () => api(`/api/sessions/${s.session_id}/end`, { method: "POST", headers: auth() })),
     );
     const rooms = new Set(sessions.map((x) => x.live_room_id).filter(Boolean));
@@ -338,13 +398,141 @@ function renderSessions(sessions) {
       camera.setAttribute("aria-pressed", String(here));
       actions.append(camera);
     }
-    box.append(h, log, form, notesLabel, notes, productLabel, product, skillLabel, skill, actions);
+    box.append(h, log, form, notesLabel, notes, productLabel, product, targetLabel, target, skillLabel, skill, actions);
+    if (s.consult) box.append(consultBox(s.session_id, s.consult, true));
     return box;
   }));
   for (const [id, top] of scrolled) {
     const log = chatLogs.get(id);
     if (log) log.element.scrollTop = top;
   }
+  if (focused) document.getElementById(focused)?.focus();
+}
+
+// A consult between two operators about a customer (the customer does not see it): its messages, a
+// field to write, and for the operator who asked it the hand-over and the cancel.
+function consultBox(sessionId, consult, asker) {
+  const box = document.createElement("div");
+  box.setAttribute("role", "group");
+  const name = asker ? consult.with_name : consult.from_name;
+  box.setAttribute("aria-label", t("operator.consultWith", { name }));
+  const status = document.createElement("p");
+  status.textContent = consult.accepted ? t("operator.consultWith", { name }) : t("operator.consultAsked", { name });
+  box.append(status);
+  if (consult.accepted) {
+    const log = document.createElement("ul");
+    log.className = "chat-log";
+    log.setAttribute("aria-label", t("operator.consultLog"));
+    for (const m of consult.messages) {
+      const li = document.createElement("li");
+      li.textContent = `${m.sender === me.id ? t("operator.operatorSays") : t("operator.colleagueSays")}: ${m.text}`;
+      log.append(li);
+    }
+    const form = document.createElement("form");
+    form.className = "row";
+    const inputId = `consult-${sessionId}`;
+    const label = document.createElement("label");
+    label.htmlFor = inputId;
+    label.textContent = t("operator.consultMessage");
+    const input = document.createElement("input");
+    input.id = inputId;
+    input.value = drafts.get(inputId) || "";
+    input.addEventListener("input", () => drafts.set(inputId, input.value));
+    const send = document.createElement("button");
+    send.type = "submit";
+    send.textContent = t("operator.send");
+    form.append(label, input, send);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await api(`/api/sessions/${sessionId}/consult/messages`, { method: "POST", body: { text: input.value }, headers: auth() });
+        drafts.delete(inputId);
+        input.value = "";
+      } catch (error) {
+        fail(error);
+      }
+    });
+    box.append(log, form);
+  }
+  if (asker) {
+    const row = document.createElement("div");
+    row.className = "row";
+    if (consult.accepted) row.append(button(t("operator.handOver"), () => api(`/api/sessions/${sessionId}/hand-over`, { method: "POST", headers: auth() })));
+    row.append(button(t("operator.cancelConsult"), () => api(`/api/sessions/${sessionId}/consult`, { method: "DELETE", headers: auth() }), true));
+    box.append(row);
+  }
+  return box;
+}
+
+// Consults colleagues asked of this operator: join or decline, then talk about the customer.
+function renderConsults(consults) {
+  const focused = document.activeElement?.id;
+  const list = $("consult-list");
+  if (consults.length === 0) {
+    list.textContent = t("operator.consultsNone");
+    return;
+  }
+  list.replaceChildren(...consults.map((c) => {
+    const item = document.createElement("article");
+    const h = document.createElement("h3");
+    h.textContent = t("operator.consultFrom", { from: c.from_name, customer: c.customer_name || "—" });
+    item.append(h);
+    if (!c.accepted) {
+      const row = document.createElement("div");
+      row.className = "row";
+      row.append(
+        button(t("operator.joinConsult"), () => api(`/api/sessions/${c.session_id}/consult/answer`, { method: "POST", body: { accept: true }, headers: auth() })),
+        button(t("operator.declineConsult"), () => api(`/api/sessions/${c.session_id}/consult/answer`, { method: "POST", body: { accept: false }, headers: auth() }), true),
+      );
+      item.append(row);
+    } else {
+      item.append(consultBox(c.session_id, c, false));
+    }
+    return item;
+  }));
+  if (focused) document.getElementById(focused)?.focus();
+}
+
+// After-call work: each ended consultation's wrap-up code (required or not, as the room says) and
+// its time box; the operator is offered no one until it is done.
+function renderAfterCall(items) {
+  const focused = document.activeElement?.id;
+  $("after-call-note").textContent = items.length ? t("operator.afterCallNote") : t("operator.afterCallNone");
+  $("after-call-list").replaceChildren(...items.map((a) => {
+    const customer = a.customer_name || "—";
+    const form = document.createElement("form");
+    form.className = "row";
+    const until = new Date(a.until);
+    const timing = document.createElement("p");
+    timing.textContent = until > new Date()
+      ? t("operator.afterCallFor", { customer, until: until.toLocaleTimeString() })
+      : t("operator.afterCallOver", { customer });
+    const id = `wrap-up-${a.session_id}`;
+    const label = document.createElement("label");
+    label.htmlFor = id;
+    label.textContent = `${t("operator.wrapUpCode", { customer })}${a.required ? ` ${t("operator.wrapUpRequired")}` : ""}`;
+    const select = document.createElement("select");
+    select.id = id;
+    if (a.required) select.required = true;
+    select.append(new Option(a.required ? t("operator.chooseCode") : t("operator.noCode"), ""));
+    for (const code of a.codes) select.append(new Option(code, code));
+    select.value = codes.get(a.session_id) ?? "";
+    select.addEventListener("change", () => codes.set(a.session_id, select.value));
+    const done = document.createElement("button");
+    done.type = "submit";
+    done.textContent = t("operator.wrapUp");
+    form.append(timing, label, select, done);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await api(`/api/sessions/${a.session_id}/wrap-up`, { method: "POST", body: { code: select.value || null }, headers: auth() });
+        codes.delete(a.session_id);
+      } catch (error) {
+        fail(error);
+      }
+    });
+    return form;
+  }));
   if (focused) document.getElementById(focused)?.focus();
 }
 

@@ -1,8 +1,9 @@
-"""What the operator does inside a session: chat, notes, products, cart, transfer, end."""
+"""What the operator does inside a session: chat, notes, products, cart, transfers (cold, and warm
+after a consult with a colleague), end, and the wrap-up after it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -26,8 +27,23 @@ class NotesIn(BaseModel):
 
 
 class TransferIn(BaseModel):
-    to_operator: str | None = None
-    skills: list[str] | None = None
+    to_operator: str | None = Field(default=None, max_length=32)
+    skills: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=50
+    )
+    to_template: str | None = Field(default=None, max_length=32)
+
+
+class ConsultIn(BaseModel):
+    colleague_id: str = Field(min_length=1, max_length=32)
+
+
+class ConsultAnswerIn(BaseModel):
+    accept: bool
+
+
+class WrapUpIn(BaseModel):
+    code: str | None = Field(default=None, max_length=100)
 
 
 class ShowIn(BaseModel):
@@ -79,8 +95,71 @@ def transfer(
     session_id: str, body: TransferIn, operator: CurrentOperator, desk: DeskDep, db: SessionDep
 ) -> dict[str, str]:
     _own(db, desk, operator, session_id)
-    desk.transfer(session_id, operator.id, to_operator=body.to_operator, skills=body.skills)
+    desk.transfer(
+        session_id,
+        operator.id,
+        to_operator=body.to_operator,
+        skills=body.skills,
+        to_template=body.to_template,
+    )
     return {"session_id": session_id, "state": "transferred"}
+
+
+@router.post("/{session_id}/consult", status_code=201)
+def consult(
+    session_id: str, body: ConsultIn, operator: CurrentOperator, desk: DeskDep, db: SessionDep
+) -> dict[str, str]:
+    """A warm transfer begins: the colleague is asked to consult about this customer."""
+    _own(db, desk, operator, session_id)
+    desk.consult(session_id, operator.id, body.colleague_id)
+    return {"session_id": session_id, "consult_with": body.colleague_id}
+
+
+@router.post("/{session_id}/consult/answer")
+def answer_consult(
+    session_id: str, body: ConsultAnswerIn, operator: CurrentOperator, desk: DeskDep, db: SessionDep
+) -> dict[str, Any]:
+    """The consulted colleague joins the consult or declines it."""
+    _own(db, desk, operator, session_id)
+    desk.answer_consult(session_id, operator.id, body.accept)
+    return {"session_id": session_id, "accepted": body.accept}
+
+
+@router.post("/{session_id}/consult/messages", status_code=201)
+def consult_message(
+    session_id: str, body: ChatIn, operator: CurrentOperator, desk: DeskDep, db: SessionDep
+) -> dict[str, str]:
+    """A message between the two operators of the consult; the customer does not see it."""
+    _own(db, desk, operator, session_id)
+    desk.consult_message(session_id, operator.id, body.text)
+    return {"session_id": session_id}
+
+
+@router.delete("/{session_id}/consult")
+def cancel_consult(
+    session_id: str, operator: CurrentOperator, desk: DeskDep, db: SessionDep
+) -> dict[str, str]:
+    _own(db, desk, operator, session_id)
+    desk.cancel_consult(session_id, operator.id)
+    return {"session_id": session_id}
+
+
+@router.post("/{session_id}/hand-over")
+def hand_over(session_id: str, operator: CurrentOperator, desk: DeskDep, db: SessionDep) -> dict[str, Any]:
+    """The warm transfer: the customer moves to the consulted colleague's room, session unchanged."""
+    _own(db, desk, operator, session_id)
+    cs = desk.hand_over(session_id, operator.id)
+    return {"session_id": cs.id, "state": cs.state, "operator_id": cs.operator_id}
+
+
+@router.post("/{session_id}/wrap-up")
+def wrap_up(
+    session_id: str, body: WrapUpIn, operator: CurrentOperator, desk: DeskDep, db: SessionDep
+) -> dict[str, Any]:
+    """After the end: the wrap-up code (required or not, as the room says) ends the after-call work."""
+    _own(db, desk, operator, session_id)
+    cs = desk.wrap_up(session_id, operator.id, body.code)
+    return {"session_id": cs.id, "code": cs.wrap_up_code}
 
 
 @router.post("/{session_id}/end")

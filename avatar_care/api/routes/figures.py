@@ -29,6 +29,10 @@ class PeriodFiguresOut(BaseModel):
     average_handle_time_s: float | None
     csat: float | None
     csat_answers: int
+    average_after_call_s: float | None = Field(
+        description="mean after-call work of ended consultations that had some (end to wrap-up or time box)"
+    )
+    wrap_up_codes: dict[str, int] = Field(description="wrap-up code -> consultations wrapped up with it")
 
 
 class FiguresOut(PeriodFiguresOut):
@@ -61,6 +65,9 @@ class OperatorFiguresOut(BaseModel):
     average_handle_time_s: float | None
     csat: float | None
     csat_answers: int
+    average_after_call_s: float | None = Field(
+        default=None, description="mean after-call work after the consultations this person ended"
+    )
 
 
 class OperatorsOut(BaseModel):

@@ -19,8 +19,10 @@ from rooms.models import RoomTemplate
 from rooms.templates import (
     DEFAULT_BRAND_COLOR,
     DEFAULT_SERVICE_LEVEL_S,
+    MAX_AFTER_CALL_S,
     MAX_RETENTION_DAYS,
     MAX_SERVICE_LEVEL_S,
+    MAX_WRAP_UP_CODES,
     SCENES,
     TemplateSpec,
     brand_templates,
@@ -75,6 +77,21 @@ class TemplateIn(BaseModel):
         description="ended consultations older than this many days have their customer's personal data "
         "erased (hourly); none keeps them until erased on request",
     )
+    wrap_up_codes: list[str] = Field(
+        default=[],
+        max_length=MAX_WRAP_UP_CODES,
+        description="the brand's wrap-up codes: the operator picks one after each consultation",
+    )
+    wrap_up_required: bool = Field(
+        default=False, description="a code must be given before the operator is offered anyone again"
+    )
+    after_call_s: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_AFTER_CALL_S,
+        strict=True,
+        description="after-call work after each consultation, in seconds: the operator is offered nobody",
+    )
 
 
 class TemplateOut(TemplateIn):
@@ -114,6 +131,9 @@ def out(t: RoomTemplate) -> TemplateOut:
         retention_days=t.retention_days,
         brand_color=t.brand_color,
         logo_url=room_look(t)["logo_url"],
+        wrap_up_codes=t.wrap_up_codes,
+        wrap_up_required=t.wrap_up_required,
+        after_call_s=t.after_call_s,
     )
 
 
