@@ -20,6 +20,9 @@ class Brand(Base):
     #: SHA-256 of the brand admin's API key (the key itself is shown once, never stored).
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    #: Whether a consultation's customers are told that a supervisor listens in (they are always
+    #: told of one who joins the conversation, and never of one who whispers to the operator).
+    listening_announced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class Avatar(Base):

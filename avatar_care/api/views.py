@@ -17,6 +17,7 @@ from rooms.clock import as_utc
 from rooms.desk import CareDesk
 from rooms.errors import NotFound
 from rooms.models import CareSession, ChatMessage, OperatorAccount, SessionEvent, SurveyAnswer
+from rooms.supervision import told_supervision
 
 
 def session_detail(desk: CareDesk, db: Session, cs: CareSession) -> dict[str, Any]:
@@ -75,6 +76,9 @@ def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any
         "shown": shown,
         "cart": cart(db, cs.id),
         "rated": db.get(SurveyAnswer, session_id) is not None,
+        # the supervisors' modes the customer is told of (rooms.supervision): "barger", and
+        # "listener" where the brand tells of listening
+        "supervision": told_supervision(db, session_id) if s.state == "connected" else [],
         # while connected: the live room to join with this session's own token (signaling)
         "live_room": (
             {"id": cs.live_room_id, "avatar_url": template_avatar_url(db, cs.template_id)}
