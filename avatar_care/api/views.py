@@ -104,8 +104,10 @@ class QueueView(BaseModel):
     offers: list[str]
     sessions: list[dict[str, Any]]
     contact_requests: list[ContactOut]
-    #: for supervisors: the brand's connected consultations they may listen to
+    #: for supervisors: the brand's connected consultations they may listen to, whisper or barge in
     listenable: list[dict[str, Any]] = []
+    #: for supervisors: the brand's operators, their presence and consultations now
+    operators: list[dict[str, Any]] = []
 
 
 def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
@@ -148,7 +150,9 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
             }
             for cs in mine
         ]
-        listenable = _listenable(db, operator.brand_id) if operator.role == "supervisor" else []
+        supervising = operator.role == "supervisor"
+        listenable = _listenable(db, operator.brand_id) if supervising else []
+        operators = _operator_states(desk, db, operator.brand_id, listenable) if supervising else []
     return QueueView(
         presence=desk.presence(operator.id).value,
         waiting=desk.queue(operator.brand_id),
@@ -167,6 +171,7 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
             for r in desk.contact_requests(operator.brand_id)
         ],
         listenable=listenable,
+        operators=operators,
     )
 
 
@@ -183,6 +188,31 @@ def _listenable(db: Session, brand_id: int) -> list[dict[str, Any]]:
             "customer_name": cs.customer_name,
             "operator_name": name,
             "live_room_id": cs.live_room_id,
+            "operator_id": cs.operator_id,
+            "connected_at": as_utc(cs.connected_at).isoformat() if cs.connected_at else None,
         }
         for cs, name in rows
+    ]
+
+
+def _operator_states(
+    desk: CareDesk, db: Session, brand_id: int, connected: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The brand's operators (supervisors too: they take consultations as well), each with their
+    presence and how many consultations they are in now; disabled accounts are left out."""
+    accounts = db.scalars(
+        select(OperatorAccount)
+        .where(OperatorAccount.brand_id == brand_id, OperatorAccount.disabled.is_(False))
+        .where(OperatorAccount.role.in_(("operator", "supervisor")))
+        .order_by(OperatorAccount.name)
+    )
+    return [
+        {
+            "operator_id": a.id,
+            "name": a.name,
+            "role": a.role,
+            "presence": desk.presence(a.id).value,
+            "consultations": sum(1 for row in connected if row["operator_id"] == a.id),
+        }
+        for a in accounts
     ]
