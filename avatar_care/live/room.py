@@ -5,11 +5,13 @@ One aiortc peer connection per participant. The operator's browser opens a data 
 (unordered, no retransmission: every packet carries the whole pose, so a lost one costs nothing,
 and SCTP's retransmission delay of a second or more would stall the motion), on which the room
 sends motion packets. Voice goes both ways: the operator's microphone to every customer, relayed
-encoded (``audio_relay``), and every customer's microphone to the operator through a
-:class:`~avatar_care.live.audio_mix.VoiceMix` (relayed encoded while one customer speaks, mixed
-while several do). Listen-only participants (supervisors) send nothing: their audio line carries
-a mix of the operator and every customer, and a ``motion`` channel if they open one. Signaling
-(offers and answers) reaches this class from the WebSocket layer.
+encoded (``audio_relay``), and every customer's microphone to the operator, each through a
+:class:`~avatar_care.live.audio_mix.VoiceMix` (relayed encoded while one voice speaks, mixed
+while several do). Supervisors listen (sending nothing), whisper (to the operator alone) or barge
+in (to the operator and every customer); their audio line carries a mix of the operator and every
+customer, and a ``motion`` channel if they open one. Who sends to and hears which mix is the
+roles' table, ``avatar_care.live.roles``. Signaling (offers and answers) reaches this class from
+the WebSocket layer.
 """
 
 from __future__ import annotations
