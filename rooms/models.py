@@ -20,9 +20,6 @@ class Brand(Base):
     #: SHA-256 of the brand admin's API key (the key itself is shown once, never stored).
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    #: Whether a consultation's customers are told that a supervisor listens in (they are always
-    #: told of one who joins the conversation, and never of one who whispers to the operator).
-    listening_announced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class Avatar(Base):
@@ -60,6 +57,17 @@ class BrandSecrets(Base):
     join_secret: Mapped[str] = mapped_column(String(100))
     webhook_secret: Mapped[str] = mapped_column(String(100))
     checkout_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class SupervisionSettings(Base):
+    """How a brand's supervisors meet its customers (``rooms.supervision``); no row: the defaults."""
+
+    __tablename__ = "supervision_settings"
+
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True)
+    #: Whether a consultation's customers are told that a supervisor listens in (they are always
+    #: told of one who joins the conversation, and never of one who whispers to the operator).
+    listening_announced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
 
 class RoomTemplate(Base):

@@ -6,7 +6,8 @@ in which mode, for how long, and whether the customer was told. The customer's p
 events' ``told``: :func:`told_supervision` is what it shows.
 
 Whether the customer is told depends on the mode (``avatar_care.live.roles``): never of a whisper,
-always of a barge, and of listening as the brand chose (``Brand.listening_announced``).
+always of a barge, and of listening as the brand chose (``SupervisionSettings.listening_announced``,
+:func:`set_listening_announced`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from rooms.audit import record
 from rooms.clock import as_utc
-from rooms.models import Brand, CareSession, OperatorAccount, SessionEvent
+from rooms.models import CareSession, OperatorAccount, SessionEvent, SupervisionSettings
 
 Told = Literal["not_applicable", "never", "always", "brand_setting"]
 JOINED = "supervisor_joined"
@@ -39,6 +40,21 @@ class Presence:
     since: datetime
 
 
+def listening_announced(db: Session, brand_id: int) -> bool:
+    settings = db.get(SupervisionSettings, brand_id)
+    return settings is not None and settings.listening_announced
+
+
+def set_listening_announced(db: Session, brand_id: int, announced: bool, actor: str) -> None:
+    """The brand's choice, audited (uncommitted: the caller commits)."""
+    settings = db.get(SupervisionSettings, brand_id)
+    if settings is None:
+        settings = SupervisionSettings(brand_id=brand_id)
+        db.add(settings)
+    settings.listening_announced = announced
+    record(db, brand_id, actor, "brand.listening_announced", {"announced": announced})
+
+
 def is_told(rule: Told, listening_announced: bool) -> bool:
     return rule == "always" or (rule == "brand_setting" and listening_announced)
 
@@ -50,8 +66,7 @@ def began(
     sessions = [cs for cs in (db.get(CareSession, i) for i in session_ids) if cs is not None]
     if not sessions:
         raise LookupError(f"none of the sessions {session_ids} exists")
-    brand = db.get(Brand, sessions[0].brand_id)
-    told = is_told(rule, brand is not None and brand.listening_announced)
+    told = is_told(rule, listening_announced(db, sessions[0].brand_id))
     presence = Presence(sessions[0].brand_id, supervisor_id, mode, tuple(s.id for s in sessions), told, now)
     record(db, presence.brand_id, _actor(db, supervisor_id), "supervision.start", _detail(presence))
     for cs in sessions:

@@ -15,6 +15,7 @@ from rooms.audit import entries, record
 from rooms.brands import rotate_api_key
 from rooms.catalogue import rotate_secret, secrets_of
 from rooms.errors import Invalid
+from rooms.supervision import listening_announced, set_listening_announced
 
 router = APIRouter(prefix="/api/brand", tags=["brand"])
 
@@ -54,7 +55,7 @@ def get_brand(brand: CurrentBrandAdmin, db: SessionDep) -> BrandOut:
         join_secret=s.join_secret,
         webhook_secret=s.webhook_secret,
         checkout_url=s.checkout_url,
-        listening_announced=brand.listening_announced,
+        listening_announced=listening_announced(db, brand.id),
     )
 
 
@@ -74,11 +75,9 @@ def set_checkout(body: CheckoutIn, brand: CurrentBrandAdmin, db: SessionDep, act
 @router.put("/listening", response_model=BrandOut)
 def set_listening(body: ListeningIn, brand: CurrentBrandAdmin, db: SessionDep, actor: AdminActor) -> BrandOut:
     """Whether customers are told that a supervisor listens in (from the next time one does)."""
-    stored = db.merge(brand)
-    stored.listening_announced = body.listening_announced
-    record(db, brand.id, actor, "brand.listening_announced", {"announced": body.listening_announced})
+    set_listening_announced(db, brand.id, body.listening_announced, actor)
     db.commit()
-    return get_brand(stored, db)
+    return get_brand(brand, db)
 
 
 class KeyOut(BaseModel):
