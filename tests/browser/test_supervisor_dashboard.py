@@ -150,3 +150,39 @@ def test_the_supervisors_dashboard_in_both_languages_by_keyboard(
         ]
         page.close()
         customer.close()
+
+
+def test_the_admin_chooses_by_keyboard_whether_customers_are_told_of_listening(
+    browser: Browser, server: str, data_dir: Path
+) -> None:
+    _, sessions = open_database(Settings(data_dir=data_dir))
+    with sessions() as s:
+        brand, key = create_brand(s, "Ottica Viola")
+    admin = {"X-API-Key": key}
+    with httpx.Client(base_url=server, timeout=30) as http:
+        body = {"login": "marta", "name": "Marta", "languages": ["it"], "role": "admin", "password": PASSWORD}
+        assert http.post("/api/operators", json=body, headers=admin).status_code == 201
+        for locale, label in (
+            ("en-GB", "Tell customers when a supervisor listens to the consultation"),
+            ("it-IT", "Avvisa i clienti quando un responsabile ascolta la consulenza"),
+        ):
+            page = context(browser, locale).new_page()
+            page.goto(f"{server}/app/admin/index.html")
+            page.locator("#sign-in-brand").fill(str(brand.id))
+            page.locator("#sign-in-login").fill("marta")
+            page.locator("#sign-in-password").fill(PASSWORD)
+            page.keyboard.press("Enter")  # the form is sent from the password's field
+            box = page.get_by_role("checkbox", name=label)
+            expect(box).to_be_visible()
+            was = http.get("/api/brand", headers=admin).json()["listening_announced"]
+            expect(box).to_be_checked(checked=was)
+            box.focus()
+            page.keyboard.press("Space")
+            wait_for(
+                lambda w=was: http.get("/api/brand", headers=admin).json()["listening_announced"] is not w,
+                page,
+            )
+            page.close()
+        audit = http.get("/api/brand/audit", headers=admin).json()
+        changes = [e["detail"] for e in audit if e["action"] == "brand.listening_announced"]
+        assert changes == [{"announced": True}, {"announced": False}]

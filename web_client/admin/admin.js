@@ -4,6 +4,7 @@ import { api, applyTranslations, formatWait, mountLanguageSwitch, onLanguageChan
 import { startSingleSignOn, takeSingleSignOnResult } from "../common/sso.js";
 import { mountAvatars } from "./avatars.js";
 import { mountReports } from "./reports.js";
+import { mountSupervisionSetting } from "./supervision.js";
 
 registerStrings("admin", {
   it: {
@@ -144,6 +145,7 @@ async function open() {
     $("brand-title").textContent = brand.name;
     $("brand-id").textContent = String(brand.id);
     $("checkout-url").value = brand.checkout_url || "";
+    mountSupervisionSetting(brand, headers, fail);
     await Promise.all([loadTemplates(), loadOperators(), loadAvatars(), loadSignIn(), refreshFigures(), reports.load()]);
     clearInterval(timer);
     timer = setInterval(refreshFigures, 2000);
