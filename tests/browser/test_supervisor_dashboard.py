@@ -94,7 +94,7 @@ def test_the_supervisors_dashboard_in_both_languages_by_keyboard(
         for name in ("Listen", "Whisper", "Barge in"):
             expect(english.get_by_role("button", name=f"{name}: Lucia with Anna")).to_be_visible()
         anna_row = english.get_by_role("row").filter(has=english.get_by_role("rowheader", name="Anna"))
-        expect(anna_row).to_contain_text("Available")
+        expect(anna_row.get_by_role("cell").nth(0)).to_have_text("Busy")  # her one seat is taken
         expect(anna_row.get_by_role("cell").nth(1)).to_have_text("1")  # one consultation now
         expect(english.locator("#listen-status")).to_have_text("You are not listening.")
         english.close()
@@ -105,7 +105,7 @@ def test_the_supervisors_dashboard_in_both_languages_by_keyboard(
         expect(page.get_by_role("heading", name="Consulenze in corso")).to_be_visible()
         expect(
             page.get_by_role("row").filter(has=page.get_by_role("rowheader", name="Anna"))
-        ).to_contain_text("Disponibile")
+        ).to_contain_text("Occupato")
         status = page.locator("#listen-status")
         expect(status).to_have_text("Non stai ascoltando.")
         page.get_by_role("button", name="Suggerisci: Lucia con Anna").focus()
