@@ -94,9 +94,23 @@ def test_each_mode_needs_its_own_grant_and_only_a_supervisor_gets_one(
         "customer_told": False,
     }
     assert end["detail"]["seconds"] >= 0
+    # another brand's supervisor, no session, no token, no such role
+    other = new_brand(client, "Moda Bianchi")
+    vera = operator(client, other, "vera", role="supervisor")
+    assert client.post(f"/api/sessions/{sid}/barge", headers=bearer(vera)).status_code == 404
+    assert client.post("/api/sessions/nope/whisper", headers=bearer(boss)).status_code == 404
+    assert client.post(f"/api/sessions/{sid}/whisper").status_code == 401
+    code, message = refusal(client, room_id, role="barger", token=vera)
+    assert code == 4403 and "another brand" in message
+    assert refusal(client, room_id, role="barger")[0] == 4401
+    with client.websocket_connect(f"/ws/rooms/{room_id}") as ws:
+        ws.send_json({"type": "join", "role": "boss", "token": boss})
+        error = ws.receive_json()
+        assert error["type"] == "error" and "join.role" in error["message"] and "barger" in error["message"]
     client.post("/api/customer/leave", headers=bearer(access))
     r = client.post(f"/api/sessions/{sid}/barge", headers=bearer(boss))
     assert r.status_code == 409  # only while connected
+    assert len(supervision_audit(client, brand.key)) == 2  # refusals record no supervision
 
 
 def test_whisper_then_barge_with_real_peers_audited_and_the_customer_told_of_the_barge(
