@@ -47,9 +47,7 @@ logger = logging.getLogger(__name__)
 
 
 OPERATOR_MIRROR = "operator-mirror"
-OPERATOR_VOICE = "operator"  # the operator's voice, as the mixes name it
-CUSTOMER_VOICE = "customer/"  # + the customer's id, in the mixes
-LISTENER_MOTION = "listener/"  # + the listener's id, among the motion hub's receivers
+OPERATOR_VOICE = "operator"  # the operator's voice, as the mixes name it (the others: "<role>/<id>")
 #: How often server capture's state is said again to the operator's console.
 CAPTURE_BEACON_S = 1.0
 
