@@ -86,6 +86,12 @@ def ended(db: Session, presence: Presence, now: datetime) -> None:
 def told_supervision(db: Session, session_id: str) -> list[str]:
     """The modes the customer of ``session_id`` is told of, of the supervisors there now (each
     mode once, in the order they came)."""
+    return present_supervision(db, session_id, told_only=True)
+
+
+def present_supervision(db: Session, session_id: str, told_only: bool = False) -> list[str]:
+    """The modes of the supervisors in ``session_id``'s room now (each once, in the order they
+    came); ``told_only``: only those its customer is told of."""
     present: dict[tuple[str, str], bool] = {}
     for kind, detail in db.execute(
         select(SessionEvent.kind, SessionEvent.detail)
@@ -97,7 +103,7 @@ def told_supervision(db: Session, session_id: str) -> list[str]:
             present[key] = bool(detail.get("told"))
         else:
             present.pop(key, None)
-    return list(dict.fromkeys(mode for (_, mode), told in present.items() if told))
+    return list(dict.fromkeys(mode for (_, mode), told in present.items() if told or not told_only))
 
 
 def _actor(db: Session, supervisor_id: str) -> str:

@@ -11,13 +11,14 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from avatar_care.live.roles import spec
 from rooms.avatars import template_avatar_url
 from rooms.catalogue import cart
 from rooms.clock import as_utc
 from rooms.desk import CareDesk
 from rooms.errors import NotFound
 from rooms.models import CareSession, ChatMessage, OperatorAccount, SessionEvent, SurveyAnswer
-from rooms.supervision import told_supervision
+from rooms.supervision import present_supervision, told_supervision
 
 
 def session_detail(desk: CareDesk, db: Session, cs: CareSession) -> dict[str, Any]:
@@ -147,6 +148,8 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
                 "live_room_id": cs.live_room_id,
                 "avatar_url": avatar_urls[cs.template_id],
                 "chat": chats[cs.id],
+                # the supervisors the operator hears (whispering or barging in), for the console
+                "supervision": [m for m in present_supervision(db, cs.id) if spec(m).sends_voice],
             }
             for cs in mine
         ]

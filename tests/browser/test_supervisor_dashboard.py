@@ -40,7 +40,7 @@ def wait_for(check: Any, page: Page) -> None:
 
 
 def test_the_supervisors_dashboard_in_both_languages_by_keyboard(
-    media_browser: Browser, server: str, data_dir: Path, artifacts: Path
+    browser: Browser, media_browser: Browser, server: str, data_dir: Path, artifacts: Path
 ) -> None:
     _, sessions = open_database(Settings(data_dir=data_dir))
     with sessions() as s:
@@ -85,6 +85,12 @@ def test_the_supervisors_dashboard_in_both_languages_by_keyboard(
         expect(customer.get_by_role("heading", name="Sei in consulenza con Anna")).to_be_visible()
         notice = customer.locator("#supervision-notice")
         expect(notice).to_have_text("")
+        # Anna's console, in English (a browser without a camera: the console says so and goes on)
+        console = context(browser, "en-GB", tokens["anna"]).new_page()
+        console.goto(f"{server}/app/operator/index.html")
+        expect(console.get_by_role("heading", name="My consultations")).to_be_visible()
+        told_operator = console.locator("#supervised-note")
+        expect(told_operator).to_have_text("")
 
         # English first: the dashboard's parts, named for a screen reader
         english = context(media_browser, "en-GB", tokens["boss"]).new_page()
@@ -121,6 +127,9 @@ def test_the_supervisors_dashboard_in_both_languages_by_keyboard(
         )
         wait_for(lambda: supervision_audit(http, admin) == [("supervision.start", "whisperer")], page)
         expect(notice).to_have_text("")  # the customer is never told of a whisper
+        expect(told_operator).to_have_text(
+            "Lucia: a supervisor is whispering to you; the customer does not hear them.", timeout=SLOW
+        )
 
         page.keyboard.press("Tab")  # to the next button, "barge in"
         expect(page.get_by_role("button", name="Intervieni: Lucia con Anna")).to_be_focused()
@@ -135,12 +144,17 @@ def test_the_supervisors_dashboard_in_both_languages_by_keyboard(
             "window.avatarCareListening.role === 'barger' && window.avatarCareListening.audioBytesSent > 2000",
             timeout=SLOW,
         )
+        expect(told_operator).to_have_text(
+            "Lucia: a supervisor has joined the conversation; the customer hears them and is told.",
+            timeout=SLOW,
+        )
         page.screenshot(path=str(artifacts / "supervisor-dashboard.png"), full_page=True)
         leave = page.get_by_role("button", name="Lascia la conversazione: Lucia con Anna")
         expect(leave).to_be_focused()
         page.keyboard.press("Enter")
         expect(status).to_have_text("Non stai ascoltando.")
         expect(notice).to_have_text("", timeout=SLOW)
+        expect(told_operator).to_have_text("", timeout=SLOW)
         wait_for(lambda: len(supervision_audit(http, admin)) == 4, page)
         assert supervision_audit(http, admin) == [
             ("supervision.start", "whisperer"),
@@ -149,6 +163,7 @@ def test_the_supervisors_dashboard_in_both_languages_by_keyboard(
             ("supervision.end", "barger"),
         ]
         page.close()
+        console.close()
         customer.close()
 
 

@@ -1,6 +1,7 @@
 // The operator console's queue panel: offers to accept, own consultations (chat, notes, products, transfer, end), callbacks.
 import { api, applyTranslations, formatWait, getLanguage, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
 import { mountSupervision } from "./supervise.js";
+import { renderSupervisedNote } from "./supervised.js";
 import { startSingleSignOn, takeSingleSignOnResult } from "../common/sso.js";
 import { mountChatLog } from "../common/chat_log.js";
 
@@ -211,6 +212,7 @@ function render(view) {
   }));
   syncMedia(view.sessions); // first: the sessions' camera buttons show where it is
   renderSessions(view.sessions);
+  renderSupervisedNote($("supervised-note"), view.sessions);
   if (me.role === "supervisor") supervision?.render(view);
   $("callback-list").replaceChildren(...view.contact_requests.map((c) => {
     const li = document.createElement("li");

@@ -59,6 +59,12 @@ def told(client: TestClient, access: str) -> list[str]:
     return list(client.get("/api/customer/session", headers=bearer(access)).json()["supervision"])
 
 
+def operator_hears_of(client: TestClient, operator_token: str) -> list[str]:
+    """The supervisors the operator's console says they hear, in their one consultation."""
+    sessions = client.get("/api/queue", headers=bearer(operator_token)).json()["sessions"]
+    return list(sessions[0]["supervision"])
+
+
 def test_each_mode_needs_its_own_grant_and_only_a_supervisor_gets_one(
     client: TestClient, clock: ManualClock
 ) -> None:
@@ -138,6 +144,8 @@ def test_whisper_then_barge_with_real_peers_audited_and_the_customer_told_of_the
         assert levels(operator_peer.heard[-50:], (SUPERVISOR_HZ,))[0] > 0.3  # the operator hears it
         assert levels(watcher.heard[-50:], (SUPERVISOR_HZ,))[0] < 0.02  # the customer does not
         assert await asyncio.to_thread(told, client, access) == []  # nor is told of it
+        # the operator's console says who whispers
+        assert await asyncio.to_thread(operator_hears_of, client, anna) == ["whisperer"]
 
         # the supervisor barges in from another socket: the whisper ends, the customer hears them
         barger = Person("motion", hz=SUPERVISOR_HZ)
@@ -149,6 +157,7 @@ def test_whisper_then_barge_with_real_peers_audited_and_the_customer_told_of_the
         await until(lambda: len(watcher.heard) >= heard + 75)
         assert min(levels(watcher.heard[-50:], (OPERATOR_HZ, SUPERVISOR_HZ))) > 0.3
         await until(lambda: told(client, access) == ["barger"], 5.0)
+        assert await asyncio.to_thread(operator_hears_of, client, anna) == ["barger"]
         for person in (operator_peer, watcher, whisperer, barger):
             await person.close()
 
