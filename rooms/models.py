@@ -59,6 +59,17 @@ class BrandSecrets(Base):
     checkout_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
+class SupervisionSettings(Base):
+    """How a brand's supervisors meet its customers (``rooms.supervision``); no row: the defaults."""
+
+    __tablename__ = "supervision_settings"
+
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True)
+    #: Whether a consultation's customers are told that a supervisor listens in (they are always
+    #: told of one who joins the conversation, and never of one who whispers to the operator).
+    listening_announced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+
+
 class RoomTemplate(Base):
     __tablename__ = "room_templates"
 

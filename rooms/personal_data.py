@@ -100,6 +100,7 @@ NO_CUSTOMER_DATA: dict[str, str] = {
     "avatars": "the brand's avatar files and their bone and expression names",
     "audit_log": "what the brand's staff did, with ids; erasure records who asked and counts, never content",
     "brand_secrets": "the brand's own secrets",
+    "supervision_settings": "whether the brand tells its customers of a supervisor listening",
     "room_templates": "the brand's room setup (name, greeting, languages, hours, scene, colour, logo file)",
     "operators": "the brand's staff accounts, not customers (a person leaving is disabled or deleted)",
     "brand_sign_in": "the brand's sign-in settings",

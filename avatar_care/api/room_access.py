@@ -2,20 +2,20 @@
 
 - customer: their session access token; only while the session is connected, only its own room;
 - operator: their bearer token; only the operator connected to the room's consultations;
-- listener: a supervisor's bearer token, of the room's brand, who asked to listen first
-  (``POST /api/sessions/{id}/listen``, recorded as an event), so nobody listens unrecorded.
+- listener, whisperer, barger: a supervisor's bearer token, of the room's brand, who asked for
+  that mode first (``POST /api/sessions/{id}/listen``, ``/whisper``, ``/barge``, recorded as the
+  role's grant event, ``avatar_care.live.roles``), so nobody listens, whispers or barges unrecorded.
 Refusals carry the WebSocket close code: 4401 unknown token, 4403 not allowed, 4404 no such room.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
+from avatar_care.live.roles import ROLES, Role
 from rooms.desk import CareDesk
 from rooms.operators import operator_for_token
 
-Role = Literal["customer", "operator", "listener"]
 UNKNOWN_TOKEN = 4401
 NOT_ALLOWED = 4403
 NO_SUCH_ROOM = 4404
@@ -42,7 +42,8 @@ def admit(desk: CareDesk, room_id: str, role: Role, token: str | None) -> Admiss
         raise Refusal(NO_SUCH_ROOM, f"no live room {room_id}")
     if not token:
         raise Refusal(UNKNOWN_TOKEN, f"joining as {role} needs a token")
-    if role == "customer":
+    spec = ROLES[role]
+    if spec.admission == "session":
         cs = desk.session_for_access(token)
         if cs is None:
             raise Refusal(UNKNOWN_TOKEN, "unknown session token")
@@ -52,7 +53,7 @@ def admit(desk: CareDesk, room_id: str, role: Role, token: str | None) -> Admiss
             )
         if cs.id not in info.sessions:
             raise Refusal(NOT_ALLOWED, "this live room is not your consultation's")
-        return Admission("customer", cs.id)
+        return Admission(role, cs.id)
     with desk.sessions() as db:
         account = operator_for_token(db, token, desk.clock.now())
         if account is None:
@@ -60,14 +61,15 @@ def admit(desk: CareDesk, room_id: str, role: Role, token: str | None) -> Admiss
         account_id, brand_id, account_role = account.id, account.brand_id, account.role
     if brand_id != info.brand_id:
         raise Refusal(NOT_ALLOWED, "this live room belongs to another brand")
-    if role == "operator":
+    if spec.admission == "room_operator":
         if account_id != info.operator_id:
             raise Refusal(
                 NOT_ALLOWED, "only the operator connected to this consultation joins as its operator"
             )
-        return Admission("operator", account_id)
+        return Admission(role, account_id)
     if account_role != "supervisor":
-        raise Refusal(NOT_ALLOWED, "listening in is for supervisors")
-    if not desk.listening_granted(account_id, info.sessions):
-        raise Refusal(NOT_ALLOWED, "ask to listen first: POST /api/sessions/{session_id}/listen")
-    return Admission("listener", account_id)
+        raise Refusal(NOT_ALLOWED, f"joining as {role} is for supervisors")
+    assert spec.grant_event is not None and spec.verb is not None
+    if not desk.supervision_granted(account_id, info.sessions, spec.grant_event):
+        raise Refusal(NOT_ALLOWED, f"ask to {spec.verb} first: POST /api/sessions/{{session_id}}/{spec.verb}")
+    return Admission(role, account_id)

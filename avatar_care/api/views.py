@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from avatar_care.live.roles import spec
 from rooms.avatars import template_avatar_url
 from rooms.catalogue import cart
 from rooms.clock import as_utc
@@ -24,6 +25,7 @@ from rooms.models import (
     SessionEvent,
     SurveyAnswer,
 )
+from rooms.supervision import present_supervision, told_supervision
 from rooms.templates import room_look
 
 
@@ -85,6 +87,9 @@ def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any
         "rated": db.get(SurveyAnswer, session_id) is not None,
         # the room as its brand configured it: scene, colour, logo, greeting (from joining on)
         "room": room_look(template) if (template := db.get(RoomTemplate, cs.template_id)) else None,
+        # the supervisors' modes the customer is told of (rooms.supervision): "barger", and
+        # "listener" where the brand tells of listening
+        "supervision": told_supervision(db, session_id) if s.state == "connected" else [],
         # while connected: the live room to join with this session's own token (signaling)
         "live_room": (
             {"id": cs.live_room_id, "avatar_url": template_avatar_url(db, cs.template_id)}
@@ -110,7 +115,7 @@ class QueueView(BaseModel):
     offers: list[str]
     sessions: list[dict[str, Any]]
     contact_requests: list[ContactOut]
-    #: for supervisors: the brand's connected consultations they may listen to
+    #: for supervisors: the brand's connected consultations they may listen to, whisper or barge in
     listenable: list[dict[str, Any]] = []
     #: consults colleagues asked of this operator (warm transfers in preparation)
     consults: list[dict[str, Any]] = []
@@ -119,6 +124,8 @@ class QueueView(BaseModel):
     #: where a consultation may be transferred: the brand's other operators and its room templates
     colleagues: list[dict[str, Any]] = []
     templates: list[dict[str, Any]] = []
+    #: for supervisors: the brand's operators, their presence and consultations now
+    operators: list[dict[str, Any]] = []
 
 
 def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
@@ -181,6 +188,8 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
                 "chat": chats[cs.id],
                 "template_id": cs.template_id,
                 "consult": consult_of(cs),
+                # the supervisors the operator hears (whispering or barging in), for the console
+                "supervision": [m for m in present_supervision(db, cs.id) if spec(m).sends_voice],
             }
             for cs in mine
         ]
@@ -216,7 +225,9 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
                 .order_by(RoomTemplate.created_at)
             )
         ]
-        listenable = _listenable(db, operator.brand_id) if operator.role == "supervisor" else []
+        supervising = operator.role == "supervisor"
+        listenable = _listenable(db, operator.brand_id) if supervising else []
+        operators = _operator_states(desk, db, operator.brand_id, listenable) if supervising else []
     return QueueView(
         presence=desk.presence(operator.id).value,
         waiting=desk.queue(operator.brand_id),
@@ -239,6 +250,7 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
         after_call=after_call,
         colleagues=colleagues,
         templates=templates,
+        operators=operators,
     )
 
 
@@ -255,6 +267,31 @@ def _listenable(db: Session, brand_id: int) -> list[dict[str, Any]]:
             "customer_name": cs.customer_name,
             "operator_name": name,
             "live_room_id": cs.live_room_id,
+            "operator_id": cs.operator_id,
+            "connected_at": as_utc(cs.connected_at).isoformat() if cs.connected_at else None,
         }
         for cs, name in rows
+    ]
+
+
+def _operator_states(
+    desk: CareDesk, db: Session, brand_id: int, connected: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The brand's operators (supervisors too: they take consultations as well), each with their
+    presence and how many consultations they are in now; disabled accounts are left out."""
+    accounts = db.scalars(
+        select(OperatorAccount)
+        .where(OperatorAccount.brand_id == brand_id, OperatorAccount.disabled.is_(False))
+        .where(OperatorAccount.role.in_(("operator", "supervisor")))
+        .order_by(OperatorAccount.name)
+    )
+    return [
+        {
+            "operator_id": a.id,
+            "name": a.name,
+            "role": a.role,
+            "presence": desk.presence(a.id).value,
+            "consultations": sum(1 for row in connected if row["operator_id"] == a.id),
+        }
+        for a in accounts
     ]

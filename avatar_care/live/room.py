@@ -5,11 +5,13 @@ One aiortc peer connection per participant. The operator's browser opens a data 
 (unordered, no retransmission: every packet carries the whole pose, so a lost one costs nothing,
 and SCTP's retransmission delay of a second or more would stall the motion), on which the room
 sends motion packets. Voice goes both ways: the operator's microphone to every customer, relayed
-encoded (``audio_relay``), and every customer's microphone to the operator through a
-:class:`~avatar_care.live.audio_mix.VoiceMix` (relayed encoded while one customer speaks, mixed
-while several do). Listen-only participants (supervisors) send nothing: their audio line carries
-a mix of the operator and every customer, and a ``motion`` channel if they open one. Signaling
-(offers and answers) reaches this class from the WebSocket layer.
+encoded (``audio_relay``), and every customer's microphone to the operator, each through a
+:class:`~avatar_care.live.audio_mix.VoiceMix` (relayed encoded while one voice speaks, mixed
+while several do). Supervisors listen (sending nothing), whisper (to the operator alone) or barge
+in (to the operator and every customer); their audio line carries a mix of the operator and every
+customer, and a ``motion`` channel if they open one. Who sends to and hears which mix is the
+roles' table, ``avatar_care.live.roles``. Signaling (offers and answers) reaches this class from
+the WebSocket layer.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 
 from aiortc import (
     MediaStreamTrack,
@@ -36,6 +39,7 @@ from avatar_care.live.audio_relay import (
 )
 from avatar_care.live.ice import IceConfig
 from avatar_care.live.motion_hub import MotionHub
+from avatar_care.live.roles import ROLES, SUPERVISING, Ear, Role, RoleSpec
 from avatar_care.live.sender_clock import SenderClock
 from avatar_care.live.server_capture import CaptureStats, ProcessCapture, capture_track
 
@@ -43,9 +47,7 @@ logger = logging.getLogger(__name__)
 
 
 OPERATOR_MIRROR = "operator-mirror"
-OPERATOR_VOICE = "operator"  # the operator's voice, as the listeners' mix names it
-CUSTOMER_VOICE = "customer/"  # + the customer's id, in the listeners' mix
-LISTENER_MOTION = "listener/"  # + the listener's id, among the motion hub's receivers
+OPERATOR_VOICE = "operator"  # the operator's voice, as the mixes name it (the others: "<role>/<id>")
 #: How often server capture's state is said again to the operator's console.
 CAPTURE_BEACON_S = 1.0
 
@@ -61,27 +63,38 @@ class LiveRoom:
         #: how the room's peers find the participants' (avatar_care/live/ice.py, from the settings)
         self.ice = ice or IceConfig()
         self.operator: RTCPeerConnection | None = None
-        self.customers: dict[str, RTCPeerConnection] = {}
-        # one offer at a time per customer: a page retrying while its previous offer still waits for
-        # the old peer to close must not leave two peers, the older one's failure later taking the
-        # newer one's motion with it
-        self._offering: dict[str, asyncio.Lock] = {}
-        self.listeners: dict[str, RTCPeerConnection] = {}  # supervisors, listen-only
+        #: everyone but the operator, by role and id (roles.ROLES)
+        self.peers: dict[Role, dict[str, RTCPeerConnection]] = {r: {} for r in ROLES if r != "operator"}
+        self.customers = self.peers["customer"]
+        self.listeners = self.peers["listener"]  # supervisors, listen-only
+        self.whisperers = self.peers["whisperer"]  # supervisors the operator alone hears
+        self.bargers = self.peers["barger"]  # supervisors everyone hears
+        self._offering: dict[tuple[Role, str], asyncio.Lock] = {}
         if relay_encoded:  # False only to measure the plain relay (decode, re-encode per listener)
             install_audio_passthrough()
-        self.operator_audio = AudioFanout(f"{room_id}/operator")  # to every customer
+        self.operator_audio = AudioFanout(f"{room_id}/operator")  # the operator's microphone
+        # the three ears (roles.py): each a mix, and the fanout to everyone who hears it
         self.customer_audio = AudioFanout(f"{room_id}/customers")  # to the operator
-        self.listener_audio = AudioFanout(f"{room_id}/listeners")  # to every listener
+        self.to_customers_audio = AudioFanout(f"{room_id}/to-customers")  # to every customer
+        self.listener_audio = AudioFanout(f"{room_id}/listeners")  # to every supervisor
         self.operator_hears = VoiceMix(f"{room_id}/to-operator", self.customer_audio)
+        self.customers_hear = VoiceMix(f"{room_id}/to-customers", self.to_customers_audio)
         self.listeners_hear = VoiceMix(f"{room_id}/to-listeners", self.listener_audio)
-        # what customers hear of the operator (or of the demo's recording) is in the listeners' mix
-        self.operator_audio.taps.append(lambda packet: self.listeners_hear.push(OPERATOR_VOICE, packet))
+        self.ears: dict[Ear, VoiceMix] = {
+            "operator": self.operator_hears,
+            "customers": self.customers_hear,
+            "supervisors": self.listeners_hear,
+        }
+        # what the operator says (or the demo's recording) goes into the mixes the operator's role
+        # speaks to; alone in the customers' mix, it is relayed as it came
+        for ear in ROLES["operator"].voice_to:
+            self.operator_audio.taps.append(_into(self.ears[ear], OPERATOR_VOICE))
         # the operator's own voice (not the demo's recording) moves the avatar's mouth where the
         # face is not tracked, and keeps the avatar alive where nothing is (motion_hub)
         self.operator_audio.taps.append(self._operator_voice)
         #: What customers hear while no operator speaks (the demo operator's recording).
         self.fallback_audio: PacketSource | None = None
-        self._customer_mics: dict[str, asyncio.Task[None]] = {}
+        self._mics: dict[tuple[Role, str], asyncio.Task[None]] = {}
         self._listening: dict[int, FanoutTrack] = {}  # by id() of the peer connection
         self.capture: ProcessCapture | None = None
         self.capture_stats = CaptureStats()  # across this room's capture workers, for /metrics
@@ -186,53 +199,37 @@ class LiveRoom:
             else:
                 logger.warning("room %s: operator opened an unknown channel %r", self.room_id, channel.label)
 
-        return await self._answer(pc, sdp, self.customer_audio)
+        return await self._answer(pc, sdp, ROLES["operator"])
 
-    async def customer_offer(self, customer_id: str, sdp: str) -> str:
-        """A customer (re)connects: a new offer from the same id replaces their previous peer, in the
-        same session (a page that lost its network comes back this way)."""
-        lock = self._offering.setdefault(customer_id, asyncio.Lock())
+    async def offer(self, role: Role, participant: str, sdp: str) -> str:
+        """A participant (re)connects as ``role`` (``roles.ROLES`` says what they send and hear);
+        a new offer from the same id in the same role replaces their previous peer (a page that
+        lost its network comes back this way). The answer, or :class:`RoomError`."""
+        if role == "operator":
+            return await self.operator_offer(sdp)
+        # one offer at a time per participant: a page retrying while its previous offer still
+        # waits for the old peer to close must not leave two peers, the older one's failure later
+        # taking the newer one's motion with it
+        lock = self._offering.setdefault((role, participant), asyncio.Lock())
         async with lock:
-            return await self._customer_offer(customer_id, sdp)
+            return await self._join(ROLES[role], participant, sdp)
 
-    async def _customer_offer(self, customer_id: str, sdp: str) -> str:
-        if customer_id in self.customers:
-            await self.customer_left(customer_id)
-        pc = RTCPeerConnection(self.ice.for_server())
-        self.customers[customer_id] = pc
-
-        @pc.on("datachannel")
-        def on_channel(channel: RTCDataChannel) -> None:
-            if channel.label != "motion":
-                logger.warning(
-                    "room %s: customer %s opened an unknown channel %r",
-                    self.room_id,
-                    customer_id,
-                    channel.label,
-                )
-                return
-            if channel.ordered or channel.maxRetransmits != 0:
-                logger.info(
-                    "room %s: customer %s's motion channel is reliable or ordered; motion may stall",
-                    self.room_id,
-                    customer_id,
-                )
-            self.hub.add_customer(customer_id, channel.send)
-            channel.on("message", lambda message: self.hub.on_report(customer_id, message))
-
-        @pc.on("track")
-        def on_track(track: MediaStreamTrack) -> None:
-            if track.kind == "audio":
-                self._customer_mics[customer_id] = asyncio.create_task(self._hear(customer_id, track))
-
-        @pc.on("connectionstatechange")
-        async def on_state() -> None:
-            # only while it is still the customer's peer: a reconnecting page's new peer replaces
-            # this one, and this one's closing must not take the new one with it
-            if pc.connectionState in ("failed", "closed") and self.customers.get(customer_id) is pc:
-                await self.customer_left(customer_id)
-
-        return await self._answer(pc, sdp, self.operator_audio)
+    async def left(self, role: Role, participant: str) -> None:
+        """The participant's part ends: their peer closes, their voice leaves the mixes."""
+        if role == "operator":
+            if self.operator is not None:
+                await self.operator_left(self.operator)
+            return
+        spec = ROLES[role]
+        self.hub.remove_customer(_motion_key(role, participant))
+        mic = self._mics.pop((role, participant), None)
+        if mic is not None:
+            mic.cancel()
+        for ear in spec.voice_to:
+            self.ears[ear].remove(_voice_key(role, participant))
+        pc = self.peers[role].pop(participant, None)
+        if pc is not None:
+            await self._close_peer(pc)
 
     async def operator_left(self, pc: RTCPeerConnection) -> None:
         """The operator's part ends on the server's side (their token was revoked, their account
@@ -248,77 +245,83 @@ class LiveRoom:
         self.operator_audio.set_source(self.fallback_audio)
         await self._close_peer(pc)
 
+    # the roles' own names, for the callers that know which role they mean
+    async def customer_offer(self, customer_id: str, sdp: str) -> str:
+        return await self.offer("customer", customer_id, sdp)
+
     async def customer_left(self, customer_id: str) -> None:
-        self.hub.remove_customer(customer_id)
-        mic = self._customer_mics.pop(customer_id, None)
-        if mic is not None:
-            mic.cancel()
-        self.operator_hears.remove(customer_id)
-        self.listeners_hear.remove(CUSTOMER_VOICE + customer_id)
-        pc = self.customers.pop(customer_id, None)
-        if pc is not None:
-            await self._close_peer(pc)
+        await self.left("customer", customer_id)
 
     async def listener_offer(self, listener_id: str, sdp: str) -> str:
-        """A listen-only participant joins (a new offer from the same id replaces the old one).
+        return await self.offer("listener", listener_id, sdp)
 
-        The answer sends the listeners' mix (the operator and every customer) on the offer's audio
-        line and receives nothing; a data channel is optional, and one named ``motion`` gets the
-        avatar's motion packets."""
-        if listener_id in self.listeners:
-            await self.listener_left(listener_id)
+    async def listener_left(self, listener_id: str) -> None:
+        await self.left("listener", listener_id)
+
+    async def _join(self, spec: RoleSpec, participant: str, sdp: str) -> str:
+        role = spec.role
+        peers = self.peers[role]
+        if participant in peers:
+            await self.left(role, participant)
+        if spec.supervises:  # a supervisor is in one mode at a time: listening, whispering or barging
+            for other in SUPERVISING:
+                if other != role and participant in self.peers[other]:
+                    await self.left(other, participant)
         pc = RTCPeerConnection(self.ice.for_server())
-        self.listeners[listener_id] = pc
-        motion_key = LISTENER_MOTION + listener_id
+        peers[participant] = pc
+        who = f"{role} {participant}"
 
         @pc.on("datachannel")
         def on_channel(channel: RTCDataChannel) -> None:
-            if channel.label == "motion":
-                self.hub.add_customer(motion_key, channel.send)
-            else:
-                logger.warning(
-                    "room %s: listener %s opened an unknown channel %r",
-                    self.room_id,
-                    listener_id,
-                    channel.label,
+            if channel.label not in spec.channels:
+                logger.warning("room %s: %s opened an unknown channel %r", self.room_id, who, channel.label)
+                return
+            if channel.ordered or channel.maxRetransmits != 0:
+                logger.info(
+                    "room %s: %s's motion channel is reliable or ordered; motion may stall", self.room_id, who
                 )
+            self.hub.add_customer(_motion_key(role, participant), channel.send)
+            if role == "customer":  # the customer's page reports what it shows (motion_hub)
+                channel.on("message", lambda message: self.hub.on_report(participant, message))
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind == "audio" and spec.sends_voice:
+                self._mics[(role, participant)] = asyncio.create_task(self._hear(spec, participant, track))
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
-            if pc.connectionState in ("failed", "closed") and self.listeners.get(listener_id) is pc:
-                await self.listener_left(listener_id)
+            # only while it is still the participant's peer: a reconnecting page's new peer
+            # replaces this one, and this one's closing must not take the new one with it
+            if pc.connectionState in ("failed", "closed") and peers.get(participant) is pc:
+                await self.left(role, participant)
 
         try:
-            return await self._answer(pc, sdp, self.listener_audio, listen_only=True)
+            return await self._answer(pc, sdp, spec)
         except RoomError:
-            if self.listeners.get(listener_id) is pc:
-                del self.listeners[listener_id]
+            if peers.get(participant) is pc:
+                del peers[participant]
             raise
 
-    async def listener_left(self, listener_id: str) -> None:
-        pc = self.listeners.pop(listener_id, None)
-        self.hub.remove_customer(LISTENER_MOTION + listener_id)
-        if pc is not None:
-            await self._close_peer(pc)
-
-    async def _hear(self, customer_id: str, track: MediaStreamTrack) -> None:
-        """Read a customer's microphone all the time, into the operator's and the listeners' mixes
-        (each decides whether to relay it as it is or to mix it with other voices)."""
+    async def _hear(self, spec: RoleSpec, participant: str, track: MediaStreamTrack) -> None:
+        """Read a participant's microphone all the time, into the mixes their role speaks to (each
+        decides whether to relay it as it is or to mix it with other voices)."""
+        key = _voice_key(spec.role, participant)
+        ears = [self.ears[ear] for ear in spec.voice_to]
         try:
             while True:
                 packet = await track.recv()
-                self.operator_hears.push(customer_id, packet)
-                self.listeners_hear.push(CUSTOMER_VOICE + customer_id, packet)
+                for ear in ears:
+                    ear.push(key, packet)
         except MediaStreamError:
             return
-        except Exception:  # a fault in the mixing loses this customer's voice, not the room
-            logger.exception("room %s: customer %s's voice stopped", self.room_id, customer_id)
+        except Exception:  # a fault in the mixing loses this participant's voice, not the room
+            logger.exception("room %s: %s %s's voice stopped", self.room_id, spec.role, participant)
 
     async def close(self) -> None:
-        for listener_id in list(self.listeners):
-            await self.listener_left(listener_id)
-        for customer_id in list(self.customers):
-            await self.customer_left(customer_id)
+        for role, peers in self.peers.items():
+            for participant in list(peers):
+                await self.left(role, participant)
         if self.operator is not None:
             await self._close_peer(self.operator)
             self.operator = None
@@ -327,10 +330,9 @@ class LiveRoom:
         if self._capture_stops:
             await asyncio.gather(*self._capture_stops)
         await self.operator_audio.close()
-        self.operator_hears.close()
-        self.listeners_hear.close()
-        await self.customer_audio.close()
-        await self.listener_audio.close()
+        for mix in self.ears.values():
+            mix.close()
+            await mix.output.close()
 
     async def _close_peer(self, pc: RTCPeerConnection) -> None:
         listening = self._listening.pop(id(pc), None)
@@ -338,13 +340,11 @@ class LiveRoom:
             listening.stop()
         await pc.close()
 
-    async def _answer(
-        self, pc: RTCPeerConnection, sdp: str, hears: AudioFanout, listen_only: bool = False
-    ) -> str:
+    async def _answer(self, pc: RTCPeerConnection, sdp: str, spec: RoleSpec) -> str:
         if not sdp.startswith("v=0"):
             await pc.close()
             raise RoomError("not a usable SDP offer: it does not start with v=0")
-        if not listen_only and "m=application" not in sdp:
+        if spec.needs_data_channel and "m=application" not in sdp:
             await pc.close()
             raise RoomError("not a usable SDP offer: it must offer a data channel (m=application)")
         try:
@@ -353,20 +353,42 @@ class LiveRoom:
             await pc.close()
             raise RoomError(f"not a usable SDP offer: {exc}") from None
         audio = [t for t in pc.getTransceivers() if t.kind == "audio"]
-        if listen_only:
-            # a listener is heard by nobody and shows nothing: nothing of theirs is received
+        if not spec.needs_data_channel:
+            # a supervisor shows nothing: of theirs, only the microphone of a role that speaks is
+            # received (a listener's line only plays)
             line = audio[0] if audio else None
             for transceiver in pc.getTransceivers():
-                transceiver.direction = "sendonly" if transceiver is line else "inactive"
+                if transceiver is not line:
+                    transceiver.direction = "inactive"
+                elif not spec.sends_voice:
+                    transceiver.direction = "sendonly"
         if audio:
             # the offer's audio line carries this peer's microphone in and what it hears out
-            listening = hears.subscribe()
+            listening = self.ears[spec.hears].output.subscribe()
             self._listening[id(pc)] = listening
             pc.addTrack(listening)
         await pc.setLocalDescription(await pc.createAnswer())
         # aiortc gathers every candidate before setLocalDescription returns: the answer is complete.
         description = pc.localDescription
         return self.ice.announce(str(description.sdp))
+
+
+def _into(mix: VoiceMix, name: str) -> Callable[[Encoded], None]:
+    def push(packet: Encoded) -> None:
+        mix.push(name, packet)
+
+    return push
+
+
+def _voice_key(role: Role, participant: str) -> str:
+    """A participant's name among a mix's inputs."""
+    return f"{role}/{participant}"
+
+
+def _motion_key(role: Role, participant: str) -> str:
+    """A participant's name among the motion hub's receivers (a customer's is their id: the hub
+    keeps their reports under it)."""
+    return participant if role == "customer" else f"{role}/{participant}"
 
 
 async def wait_open(channel: RTCDataChannel, timeout: float = 10.0) -> None:

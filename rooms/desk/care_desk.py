@@ -255,6 +255,9 @@ class CareDesk:
     def listening_granted(self, supervisor_id: str, session_ids: tuple[str, ...]) -> bool:
         return self._in_session.listening_granted(supervisor_id, session_ids)
 
+    def supervision_granted(self, supervisor_id: str, session_ids: tuple[str, ...], grant: str) -> bool:
+        return self._in_session.supervision_granted(supervisor_id, session_ids, grant)
+
     def set_notes(self, session_id: str, operator_id: str, notes: str) -> None:
         self._in_session.set_notes(session_id, operator_id, notes)
 

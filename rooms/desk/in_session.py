@@ -122,10 +122,15 @@ class InSession:
 
     def listening_granted(self, supervisor_id: str, session_ids: tuple[str, ...]) -> bool:
         """Whether the supervisor asked to listen to one of these sessions (the recorded grant)."""
+        return self.supervision_granted(supervisor_id, session_ids, "supervisor_listening")
+
+    def supervision_granted(self, supervisor_id: str, session_ids: tuple[str, ...], grant: str) -> bool:
+        """Whether the supervisor asked for a mode (the event ``grant``: listening, whispering,
+        barging) in one of these sessions."""
         with self.sessions() as db:
             events = db.scalars(
                 select(SessionEvent).where(
-                    SessionEvent.session_id.in_(session_ids), SessionEvent.kind == "supervisor_listening"
+                    SessionEvent.session_id.in_(session_ids), SessionEvent.kind == grant
                 )
             )
             return any(e.detail.get("supervisor") == supervisor_id for e in events)

@@ -15,6 +15,7 @@ TABLES = {
     "avatars",
     "audit_log",
     "brand_secrets",
+    "supervision_settings",
     "room_templates",
     "operators",
     "operator_tokens",

@@ -5,6 +5,7 @@ import { startSingleSignOn, takeSingleSignOnResult } from "../common/sso.js";
 import { mountAvatars } from "./avatars.js";
 import { mountCatalogue } from "./catalogue.js";
 import { mountReports } from "./reports.js";
+import { mountSupervisionSetting } from "./supervision.js";
 
 registerStrings("admin", {
   it: {
@@ -168,6 +169,7 @@ async function open() {
     $("brand-title").textContent = brand.name;
     $("brand-id").textContent = String(brand.id);
     $("checkout-url").value = brand.checkout_url || "";
+    mountSupervisionSetting(brand, headers, fail);
     await Promise.all([loadTemplates(), loadOperators(), loadAvatars(), catalogue.load(), loadSignIn(), refreshFigures(), reports.load()]);
     clearInterval(timer);
     timer = setInterval(refreshFigures, 2000);

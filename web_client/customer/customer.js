@@ -2,6 +2,19 @@
 import { api, applyTranslations, formatWait, getLanguage, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
 import { mountChatLog } from "../common/chat_log.js";
 
+// What the customer is told of a supervisor in the consultation (the server says which: one who
+// joins the conversation always, one who listens where the brand chose so, one who whispers never).
+registerStrings("supervision", {
+  it: {
+    barger: "Un responsabile si è unito alla conversazione: ti sente e puoi parlargli.",
+    listener: "Un responsabile ascolta la conversazione per verificare la qualità del servizio.",
+  },
+  en: {
+    barger: "A supervisor has joined the conversation: they hear you and you can speak to them.",
+    listener: "A supervisor is listening to the conversation to check the quality of service.",
+  },
+});
+
 registerStrings("customer", {
   it: {
     title: "Consulenza", joining: "Ingresso in corso…", closedTitle: "In questo momento siamo chiusi",
@@ -144,6 +157,7 @@ function render(s) {
   } else if (s.state === "connected") {
     show("connected");
     $("connected-title").textContent = t("customer.connectedWith", { name: s.operator_name || t("customer.operator") });
+    renderSupervision(s.supervision ?? []);
     renderChat(s.chat);
     renderShown(s.shown);
     renderCart(s.cart);
@@ -158,6 +172,12 @@ function render(s) {
     show("thanks");
     $("thanks").querySelector("h2").textContent = contactSent ? t("customer.sent") : t("customer.left");
   }
+}
+
+function renderSupervision(modes) {
+  const text = modes.map((mode) => t(`supervision.${mode}`)).join(" ");
+  const notice = $("supervision-notice");
+  if (notice.textContent !== text) notice.textContent = text; // said again only when it changes
 }
 
 function renderChat(messages) {

@@ -2,8 +2,8 @@
 // transfers cold or warm after a consult, end), consults asked of this operator, the wrap-up of
 // ended consultations (after-call work), callbacks.
 import { api, applyTranslations, formatWait, getLanguage, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
-import { NETWORK_STRINGS } from "../room/signaling.js";
-import { listenIn } from "./listen.js";
+import { mountSupervision } from "./supervise.js";
+import { renderSupervisedNote } from "./supervised.js";
 import { startSingleSignOn, takeSingleSignOnResult } from "../common/sso.js";
 import { mountChatLog } from "../common/chat_log.js";
 
@@ -24,11 +24,6 @@ registerStrings("operator", {
     mediaTitle: "Videocamera e avatar", mediaFor: "In onda nella consulenza con {name}",
     mediaNone: "Nessuna consulenza in corso: la videocamera parte quando ne accetti una.",
     mediaFailed: "La videocamera non è partita: {message}", cameraHere: "Videocamera qui",
-    listenTitle: "Ascolta le consulenze", listen: "Ascolta", stopListening: "Smetti di ascoltare",
-    listenRow: "{customer} con {operator}", notListening: "Non stai ascoltando.", listenNone: "Nessuna consulenza in corso.",
-    listenConnecting: "Collegamento all'ascolto di {customer}…", listening: "In ascolto: {customer} con {operator}",
-    listenEnded: "La consulenza che ascoltavi è terminata.", listenFailed: "Ascolto non riuscito: {message}",
-    listenReconnecting: NETWORK_STRINGS.it.reconnecting, listenBlocked: NETWORK_STRINGS.it.blocked,
     signedOut: "Sei stato disconnesso: l'accesso è stato revocato o è scaduto, oppure l'account è stato disattivato. Accedi di nuovo.",
     transferTo: "Trasferisci a", transferBySkill: "Solo per competenza (sotto)", roomOption: "Stanza: {name}",
     colleagueOption: "Collega: {name} ({presence})", consult: "Consulta il collega", handOver: "Passa il cliente",
@@ -59,11 +54,6 @@ registerStrings("operator", {
     mediaTitle: "Camera and avatar", mediaFor: "Live in the consultation with {name}",
     mediaNone: "No consultation running: the camera starts when you accept one.",
     mediaFailed: "The camera could not start: {message}", cameraHere: "Camera here",
-    listenTitle: "Listen in", listen: "Listen", stopListening: "Stop listening",
-    listenRow: "{customer} with {operator}", notListening: "You are not listening.", listenNone: "No consultation running.",
-    listenConnecting: "Connecting to listen to {customer}…", listening: "Listening: {customer} with {operator}",
-    listenEnded: "The consultation you listened to has ended.", listenFailed: "Listening failed: {message}",
-    listenReconnecting: NETWORK_STRINGS.en.reconnecting, listenBlocked: NETWORK_STRINGS.en.blocked,
     signedOut: "You were signed out: the sign-in was revoked or expired, or the account was disabled. Sign in again.",
     transferTo: "Transfer to", transferBySkill: "By skill only (below)", roomOption: "Room: {name}",
     colleagueOption: "Colleague: {name} ({presence})", consult: "Consult colleague", handOver: "Hand over",
@@ -92,7 +82,7 @@ let media = null; // the mounted operator media (or a placeholder while it loads
 let mediaRoom = null;
 let chosenRoom = null; // with several rooms running, the one the operator put the camera in
 let mediaNote = ["operator.mediaNone", {}];
-let listening = null; // {sessionId, row, handle, state, message}
+let supervision = null; // the supervisor's dashboard (supervise.js), once signed in as one
 const drafts = new Map(); // unsent chat text per session survives re-rendering
 const targets = new Map(); // the transfer target chosen per session survives re-rendering
 const codes = new Map(); // the wrap-up code chosen per ended session survives re-rendering
@@ -187,7 +177,9 @@ async function enter() {
   // 4401 on the open socket: the token was revoked or expired, or the account disabled or deleted
   live = liveSnapshots("/ws/queue/operator", token, render, signedOut, addChat);
   if (me.role === "supervisor") {
+    supervision = mountSupervision({ token: () => token, auth, button, audio: $("listen-audio") });
     $("listen-panel").hidden = false;
+    $("operators-panel").hidden = false;
     $("supervisor-figures").hidden = false;
     refreshFigures();
     figuresTimer = setInterval(refreshFigures, 5000);
@@ -250,7 +242,8 @@ function render(view) {
   renderSessions(view.sessions);
   renderConsults(view.consults ?? []);
   renderAfterCall(view.after_call ?? []);
-  if (me.role === "supervisor") renderListening(view.listenable ?? []);
+  renderSupervisedNote($("supervised-note"), view.sessions);
+  if (me.role === "supervisor") supervision?.render(view);
   $("callback-list").replaceChildren(...view.contact_requests.map((c) => {
     const li = document.createElement("li");
     const when = c.callback_at ? ` (${t("operator.callbackAt", { when: new Date(c.callback_at).toLocaleString() })})` : "";
@@ -585,64 +578,9 @@ function closeMedia() {
   $("operator-media").replaceChildren();
 }
 
-// Supervisors: listen-only in a consultation of the brand (granted and recorded first).
-function renderListening(rows) {
-  if (listening && !rows.some((r) => r.session_id === listening.sessionId) && listening.state !== "ended") {
-    setListening("ended");
-  }
-  const focused = document.activeElement?.id;
-  const list = $("listen-list");
-  if (rows.length === 0) {
-    list.textContent = t("operator.listenNone");
-  } else {
-    list.replaceChildren(...rows.map((r) => {
-      const li = document.createElement("li");
-      const names = { customer: r.customer_name || "—", operator: r.operator_name };
-      const on = listening?.sessionId === r.session_id && listening.state !== "ended";
-      const b = button(on ? t("operator.stopListening") : t("operator.listen"), () => (on ? stopListening() : startListening(r)), on);
-      b.id = `listen-${r.session_id}`;
-      b.setAttribute("aria-pressed", String(on));
-      b.setAttribute("aria-label", `${on ? t("operator.stopListening") : t("operator.listen")}: ${t("operator.listenRow", names)}`);
-      li.append(`${t("operator.listenRow", names)} `, b);
-      return li;
-    }));
-  }
-  renderListenStatus();
-  if (focused) document.getElementById(focused)?.focus();
-}
-
-function renderListenStatus() {
-  const status = $("listen-status");
-  let text = t("operator.notListening");
-  if (listening) {
-    const names = { customer: listening.row.customer_name || "—", operator: listening.row.operator_name, message: listening.message ?? "" };
-    text = t({ connecting: "operator.listenConnecting", listening: "operator.listening", ended: "operator.listenEnded", failed: "operator.listenFailed", reconnecting: "operator.listenReconnecting", blocked: "operator.listenBlocked" }[listening.state], names);
-  }
-  status.dataset.state = listening?.state ?? "off";
-  if (status.textContent !== text) status.textContent = text;
-}
-
-async function startListening(row) {
-  stopListening();
-  const grant = await api(`/api/sessions/${row.session_id}/listen`, { method: "POST", headers: auth() });
-  listening = { sessionId: row.session_id, row, state: "connecting", handle: null };
-  listening.handle = listenIn(grant.live_room_id, token, $("listen-audio"), (state, message) => setListening(state, message));
-  if (last) render(last);
-}
-
-function setListening(state, message) {
-  if (!listening) return;
-  listening.state = state;
-  listening.message = message;
-  if (state === "ended" || state === "failed") listening.handle?.close();
-  if (last) renderListening(last.listenable ?? []);
-}
-
 function stopListening() {
-  listening?.handle?.close();
-  listening = null;
-  if (last && me?.role === "supervisor") renderListening(last.listenable ?? []);
-  else renderListenStatus();
+  supervision?.close();
+  supervision = null;
 }
 
 $("sso-form").addEventListener("submit", (event) => {

@@ -1,4 +1,5 @@
-"""The brand admin's own brand: its shared secrets, checkout URL and audit log."""
+"""The brand admin's own brand: its shared secrets, checkout URL, whether customers are told of a
+supervisor listening in, and its audit log."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from rooms.audit import entries, record
 from rooms.brands import rotate_api_key
 from rooms.catalogue import rotate_secret, secrets_of
 from rooms.errors import Invalid
+from rooms.supervision import listening_announced, set_listening_announced
 
 router = APIRouter(prefix="/api/brand", tags=["brand"])
 
@@ -24,6 +26,13 @@ class BrandOut(BaseModel):
     join_secret: str = Field(description="HS256 secret the brand's site signs customers' join tokens with")
     webhook_secret: str = Field(description="HMAC-SHA256 secret of the checkout webhook's signature")
     checkout_url: str | None
+    listening_announced: bool = Field(
+        description="whether customers are told that a supervisor listens in (always of one who barges in)"
+    )
+
+
+class ListeningIn(BaseModel):
+    listening_announced: bool
 
 
 class CheckoutIn(BaseModel):
@@ -46,6 +55,7 @@ def get_brand(brand: CurrentBrandAdmin, db: SessionDep) -> BrandOut:
         join_secret=s.join_secret,
         webhook_secret=s.webhook_secret,
         checkout_url=s.checkout_url,
+        listening_announced=listening_announced(db, brand.id),
     )
 
 
@@ -58,6 +68,14 @@ def set_checkout(body: CheckoutIn, brand: CurrentBrandAdmin, db: SessionDep, act
     s = secrets_of(db, brand.id)
     s.checkout_url = url
     record(db, brand.id, actor, "brand.checkout_url", {"url": s.checkout_url})
+    db.commit()
+    return get_brand(brand, db)
+
+
+@router.put("/listening", response_model=BrandOut)
+def set_listening(body: ListeningIn, brand: CurrentBrandAdmin, db: SessionDep, actor: AdminActor) -> BrandOut:
+    """Whether customers are told that a supervisor listens in (from the next time one does)."""
+    set_listening_announced(db, brand.id, body.listening_announced, actor)
     db.commit()
     return get_brand(brand, db)
 

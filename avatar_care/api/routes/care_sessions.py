@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from avatar_care.api.deps import CurrentOperator, CurrentSupervisor, DeskDep, SessionDep
 from avatar_care.api.views import session_detail
+from avatar_care.live.roles import ROLES, Role
 from rooms.catalogue import brand_item, cart, set_cart_line
 from rooms.clock import as_utc
 from rooms.errors import Conflict, Forbidden
@@ -202,14 +203,37 @@ def put_cart(
 @router.post("/{session_id}/listen")
 def listen(session_id: str, supervisor: CurrentSupervisor, desk: DeskDep, db: SessionDep) -> dict[str, str]:
     """A supervisor joins a connected session listen-only (the live room grants the media side)."""
+    return _supervise(session_id, "listener", supervisor, desk, db)
+
+
+@router.post("/{session_id}/whisper")
+def whisper(session_id: str, supervisor: CurrentSupervisor, desk: DeskDep, db: SessionDep) -> dict[str, str]:
+    """A supervisor speaks to the session's operator alone; the customer never hears it."""
+    return _supervise(session_id, "whisperer", supervisor, desk, db)
+
+
+@router.post("/{session_id}/barge")
+def barge(session_id: str, supervisor: CurrentSupervisor, desk: DeskDep, db: SessionDep) -> dict[str, str]:
+    """A supervisor joins the conversation: the operator and the customers hear them, and the
+    customers are told."""
+    return _supervise(session_id, "barger", supervisor, desk, db)
+
+
+def _supervise(
+    session_id: str, role: Role, supervisor: OperatorAccount, desk: DeskDep, db: SessionDep
+) -> dict[str, str]:
+    spec = ROLES[role]
+    assert spec.grant_event is not None and spec.verb is not None
     cs = desk.get_session(db, supervisor.brand_id, session_id)
     if cs.state != "connected":
         raise Conflict(f"session {session_id} is {cs.state}, not connected")
-    desk.record_event(session_id, "supervisor_listening", {"supervisor": supervisor.id})
-    # the grant the live room checks when this supervisor joins it as a listener
+    # the grant the live room checks when this supervisor joins it in this role (the time in the
+    # room itself goes to the brand's audit log: avatar_care.api.supervision)
+    desk.record_event(session_id, spec.grant_event, {"supervisor": supervisor.id})
     return {
         "session_id": cs.id,
         "template_id": cs.template_id,
-        "mode": "listen-only",
+        "mode": "listen-only" if role == "listener" else spec.verb,
+        "role": role,
         "live_room_id": cs.live_room_id or "",
     }

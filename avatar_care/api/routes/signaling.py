@@ -1,8 +1,9 @@
 """Signaling for the live rooms: one WebSocket per participant carries the WebRTC offer and answer.
 
 Messages are JSON with a schema. The first must be ``join``, saying who you are: in a
-consultation's room a customer brings their session access token, an operator or a listening
-supervisor (role ``listener``) their bearer token (``avatar_care.api.room_access``); in the demo
+consultation's room a customer brings their session access token, an operator or a supervisor
+(role ``listener``, ``whisperer`` or ``barger``, ``avatar_care.live.roles``) their bearer token
+(``avatar_care.api.room_access``); in the demo
 room a customer joins without one and the operator brings the room's operator key. Then
 ``offer``; the server answers ``answer``. The ``joined`` message carries ``ice``, the page's
 ``RTCConfiguration`` (ICE servers with TURN credentials minted for this participant, and the
@@ -35,8 +36,10 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from avatar_care.api.input_policy import HostileInput, parse_json
 from avatar_care.api.open_sockets import REVOKED, Held, OpenSockets
 from avatar_care.api.room_access import NO_SUCH_ROOM, NOT_ALLOWED, Admission, Refusal, admit
+from avatar_care.api.supervision import audited
 from avatar_care.live.ice import IceConfig
 from avatar_care.live.registry import Claim, LiveRooms
+from avatar_care.live.roles import ROLES, Role
 from avatar_care.live.room import LiveRoom, RoomError
 from rooms.desk import CareDesk
 from rooms.operators import operator_for_token
@@ -53,7 +56,7 @@ MAX_MALFORMED = 10
 
 class Join(BaseModel):
     type: Literal["join"]
-    role: Literal["customer", "operator", "listener"]
+    role: Role
     #: a customer's session access token, or an operator's (or supervisor's) bearer token
     token: str | None = Field(default=None, max_length=500)
     #: the demo room's operator key
@@ -139,12 +142,17 @@ async def signaling(websocket: WebSocket, room_id: str) -> None:
                         rooms.follow(desk)
                         room = rooms.open_care(room_id)
                     claim = rooms.claim(room_id, admission.participant)
-                    if admission.role in ("operator", "listener") and message.token:
+                    if ROLES[admission.role].admission != "session" and message.token:
                         held = await stack.enter_async_context(
                             sockets.hold(
                                 message.token, admission.participant, _still_valid(desk, message.token)
                             )
                         )
+                    try:  # a supervisor's start and end go to the brand's audit log
+                        await stack.enter_async_context(audited(desk, room_id, admission))
+                    except Refusal as refusal:
+                        await _refuse(websocket, room_id, refusal)
+                        return
                     logger.info("room %s: a %s joined", room_id, admission.role)
                     joined = {"type": "joined", "role": admission.role, "room": room_id}
                     await websocket.send_json(joined | {"ice": ice.for_page(admission.participant)})
@@ -167,11 +175,10 @@ async def signaling(websocket: WebSocket, room_id: str) -> None:
         except WebSocketDisconnect:
             pass
         finally:
-            if claim is not None and rooms.release(claim) and room is not None and admission is not None:
-                if admission.role == "customer":
-                    await room.customer_left(admission.participant)
-                elif admission.role == "listener":
-                    await room.listener_left(admission.participant)
+            # (released whatever the role; the room keeps its operator's peer for the next socket)
+            released = claim is not None and rooms.release(claim)
+            if released and room is not None and admission is not None and admission.role != "operator":
+                await room.left(admission.role, admission.participant)
 
 
 def _still_valid(desk: CareDesk, token: str) -> Callable[[], bool]:
@@ -188,19 +195,15 @@ def _admit_keyed(rooms: LiveRooms, room_id: str, join: Join) -> Admission:
     """The demo room: customers join freely (each connection a new one), its operator by key."""
     if join.role == "customer":
         return Admission("customer", secrets.token_hex(6))
-    if join.role == "listener":
-        raise Refusal(NOT_ALLOWED, "listening in is for consultations' rooms")
+    if ROLES[join.role].supervises:
+        raise Refusal(NOT_ALLOWED, "supervising is for consultations' rooms")
     if not rooms.operator_may_enter(room_id, join.operator_key):
         raise Refusal(NOT_ALLOWED, "this room's operator key is needed to join as its operator")
     return Admission("operator", "operator")
 
 
 async def _offer(room: LiveRoom, admission: Admission, sdp: str) -> str:
-    if admission.role == "operator":
-        return await room.operator_offer(sdp)
-    if admission.role == "listener":
-        return await room.listener_offer(admission.participant, sdp)
-    return await room.customer_offer(admission.participant, sdp)
+    return await room.offer(admission.role, admission.participant, sdp)
 
 
 class BinaryFrame(Exception):
