@@ -14,6 +14,7 @@ from rooms.audit import record
 from rooms.errors import Invalid, NotFound
 from rooms.hours import BusinessHours, HoursError
 from rooms.models import Avatar, Brand, RoomTemplate
+from rooms.recordings import DEFAULT_RECORDING_DAYS, days_problem, mode_problem
 
 #: The service level counts customers answered within this many seconds (the usual 80/20 target's 20).
 DEFAULT_SERVICE_LEVEL_S = 20.0
@@ -67,6 +68,10 @@ class TemplateSpec:
     service_level_s: float = DEFAULT_SERVICE_LEVEL_S
     #: ended consultations older than this are erased by the hourly job; None: kept
     retention_days: int | None = None
+    #: recording: off, ask (with the customer's consent), always (with a notice); rooms.recordings
+    recording: str = "off"
+    #: recordings older than this are deleted by the hourly job
+    recording_days: int = DEFAULT_RECORDING_DAYS
 
 
 def business_hours(template: RoomTemplate) -> BusinessHours | None:
@@ -89,6 +94,12 @@ def _check(session: Session, brand: Brand, spec: TemplateSpec) -> None:
     reason = retention_problem(spec.retention_days)
     if reason is not None:
         raise Invalid(f"retention_days {reason}")
+    reason = mode_problem(spec.recording)
+    if reason is not None:
+        raise Invalid(f"recording {reason}")
+    reason = days_problem(spec.recording_days)
+    if reason is not None:
+        raise Invalid(f"recording_days {reason}")
     if spec.hours is not None:
         try:
             BusinessHours.parse(

@@ -17,6 +17,7 @@ from rooms.clock import as_utc
 from rooms.desk import CareDesk
 from rooms.errors import NotFound
 from rooms.models import CareSession, ChatMessage, OperatorAccount, SessionEvent, SurveyAnswer
+from rooms.recordings import recording_view
 
 
 def session_detail(desk: CareDesk, db: Session, cs: CareSession) -> dict[str, Any]:
@@ -38,6 +39,7 @@ def session_detail(desk: CareDesk, db: Session, cs: CareSession) -> dict[str, An
         "events": [
             {"kind": e.kind, "at": as_utc(e.at).isoformat(), "detail": e.detail} for e in desk.events(cs.id)
         ],
+        "recording": recording_view(db, cs),
     }
 
 
@@ -75,6 +77,8 @@ def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any
         "shown": shown,
         "cart": cart(db, cs.id),
         "rated": db.get(SurveyAnswer, session_id) is not None,
+        # the template's recording mode, the customer's answer, whether it records now (paused?)
+        "recording": recording_view(db, cs),
         # while connected: the live room to join with this session's own token (signaling)
         "live_room": (
             {"id": cs.live_room_id, "avatar_url": template_avatar_url(db, cs.template_id)}
@@ -141,6 +145,7 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
                 "live_room_id": cs.live_room_id,
                 "avatar_url": avatar_urls[cs.template_id],
                 "chat": chats[cs.id],
+                "recording": recording_view(db, cs),
             }
             for cs in mine
         ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 
 from aiortc import (
     MediaStreamTrack,
@@ -82,6 +83,9 @@ class LiveRoom:
         #: What customers hear while no operator speaks (the demo operator's recording).
         self.fallback_audio: PacketSource | None = None
         self._customer_mics: dict[str, asyncio.Task[None]] = {}
+        #: Called with (customer id, packet) for every packet of a customer's microphone, as received
+        #: (a consultation's recorder, avatar_care/live/recordings.py).
+        self.voice_taps: list[Callable[[str, Encoded], None]] = []
         self._listening: dict[int, FanoutTrack] = {}  # by id() of the peer connection
         self.capture: ProcessCapture | None = None
         self.capture_stats = CaptureStats()  # across this room's capture workers, for /metrics
@@ -307,6 +311,12 @@ class LiveRoom:
         try:
             while True:
                 packet = await track.recv()
+                for tap in list(self.voice_taps):
+                    try:
+                        tap(customer_id, packet)
+                    except Exception:  # a recorder's fault must not silence the customer
+                        logger.exception("room %s: a voice tap failed; it is removed", self.room_id)
+                        self.voice_taps.remove(tap)
                 self.operator_hears.push(customer_id, packet)
                 self.listeners_hear.push(CUSTOMER_VOICE + customer_id, packet)
         except MediaStreamError:

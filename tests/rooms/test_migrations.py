@@ -34,6 +34,7 @@ TABLES = {
     "queue_waiting",
     "queue_offers",
     "queue_rooms",
+    "recordings",
 }
 
 

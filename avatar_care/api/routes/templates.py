@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from avatar_care.api.deps import AdminActor, CurrentBrandAdmin, SessionDep
 from rooms.errors import NotFound
 from rooms.models import RoomTemplate
+from rooms.recordings import DEFAULT_RECORDING_DAYS, MAX_RECORDING_DAYS
 from rooms.templates import (
     DEFAULT_SERVICE_LEVEL_S,
     MAX_RETENTION_DAYS,
@@ -56,6 +57,18 @@ class TemplateIn(BaseModel):
         description="ended consultations older than this many days have their customer's personal data "
         "erased (hourly); none keeps them until erased on request",
     )
+    recording: Literal["off", "ask", "always"] = Field(
+        default="off",
+        description="record consultations: off; ask (only once the customer consents in the page); "
+        "always (the page tells the customer)",
+    )
+    recording_days: int = Field(
+        default=DEFAULT_RECORDING_DAYS,
+        ge=1,
+        le=MAX_RECORDING_DAYS,
+        strict=True,
+        description="recordings older than this many days are deleted, files and rows (hourly)",
+    )
 
 
 class TemplateOut(TemplateIn):
@@ -89,6 +102,8 @@ def out(t: RoomTemplate) -> TemplateOut:
         max_wait_s=t.max_wait_s,
         service_level_s=t.service_level_s,
         retention_days=t.retention_days,
+        recording=t.recording,  # type: ignore[arg-type]  # checked when stored
+        recording_days=t.recording_days,
     )
 
 

@@ -1,0 +1,247 @@
+"""One consultation's recording, as it happens: both voices as received, the avatar's motion
+packets with their times, and the chat. No video of anybody is ever stored.
+
+Files in the recording's folder (``rooms.recordings`` names it):
+
+* ``operator.ogg``, ``customer.ogg``: the voices' Opus packets, muxed into Ogg as they came (PyAV,
+  no decoding, no re-encoding). Each file's time is the recording's: its first packet is placed
+  where it arrived, and a gap in the voice (a microphone that stopped, a connection that dropped)
+  is filled with silent Opus frames, so that a player's clock on either file is the recording's
+  clock. Packets follow each other by their own RTP times (an arrival's jitter moves nothing); a
+  voice that falls behind the clock by more than :data:`GAP_S` is put back in place with silence.
+* ``motion.bin``: the motion packets customers were sent (``rigging.codec``), each as a record
+  ``<uint32 ms since the start, uint16 length, packet>``, little-endian.
+* ``chat.jsonl``: one ``{"t_ms", "sender", "text"}`` a line.
+
+:meth:`Recorder.pause` stops all of it (a customer reading out card details): nothing is written
+until :meth:`Recorder.resume`, and the paused time is left out of the recording's clock.
+"""
+
+from __future__ import annotations
+
+import fractions
+import json
+import logging
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+OPUS_CLOCK = 48000
+TIME_BASE = fractions.Fraction(1, OPUS_CLOCK)
+FRAME_TICKS = 960  # 20 ms
+#: A voice this far behind the recording's clock is put back in place with silence; less is jitter.
+GAP_S = 0.12
+#: A voice this far ahead of the clock (a burst of late packets) drops packets until it is back.
+AHEAD_S = 0.25
+MOTION_RECORD = struct.Struct("<IH")
+#: Opus's frame sizes in 48 kHz ticks, by the TOC byte's configuration (RFC 6716, 3.1)
+_CONFIG_TICKS = (
+    [480, 960, 1920, 2880] * 3  # SILK NB, MB, WB
+    + [480, 960] * 2  # hybrid SWB, FB
+    + [120, 240, 480, 960] * 4  # CELT NB, WB, SWB, FB
+)
+_silence: bytes | None = None
+
+
+def opus_ticks(payload: bytes) -> int:
+    """How long an Opus packet plays, in 48 kHz ticks (its TOC byte and frame count)."""
+    if not payload:
+        return FRAME_TICKS
+    toc = payload[0]
+    size = _CONFIG_TICKS[toc >> 3]
+    code = toc & 0x3
+    if code == 0:
+        frames = 1
+    elif code in (1, 2):
+        frames = 2
+    else:
+        frames = payload[1] & 0x3F if len(payload) > 1 else 1
+    return max(1, size * frames)
+
+
+def silent_frame() -> bytes:
+    """20 ms of silence, encoded once by libopus (stereo, like the browsers' stream)."""
+    global _silence
+    if _silence is None:
+        encoder = av.CodecContext.create("libopus", "w")
+        encoder.sample_rate = OPUS_CLOCK
+        encoder.layout = "stereo"
+        encoder.format = "s16"
+        encoder.open()
+        packets: list[Any] = []
+        for i in range(4):  # the encoder's look-ahead: the first frames out may be empty
+            frame = av.AudioFrame.from_ndarray(
+                np.zeros((1, 2 * FRAME_TICKS), np.int16), format="s16", layout="stereo"
+            )
+            frame.sample_rate = OPUS_CLOCK
+            frame.pts = i * FRAME_TICKS
+            frame.time_base = TIME_BASE
+            packets += encoder.encode(frame)
+        _silence = bytes(packets[-1])
+    return _silence
+
+
+class VoiceFile:
+    """One voice into an Ogg Opus file, on the recording's clock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._container: Any = av.open(str(path), "w", format="ogg")
+        self._stream: Any = self._container.add_stream("opus", rate=OPUS_CLOCK)
+        self._stream.codec_context.layout = "stereo"
+        # OpusHead (RFC 7845): version 1, 2 channels, no pre-skip (the packets come mid-stream:
+        # nothing to skip, and the file's time stays the recording's), 48 kHz, no gain, family 0
+        self._stream.codec_context.extradata = b"OpusHead" + struct.pack("<BBHIhB", 1, 2, 0, OPUS_CLOCK, 0, 0)
+        self._next: int | None = None  # where the next packet goes, in ticks of the recording
+        self._last_pts: int | None = None  # the previous packet's own time (RTP), to step by it
+        self.packets = 0
+        self.silent = 0
+        self.dropped = 0
+
+    def write(self, payload: bytes, pts: int | None, at_ticks: int) -> None:
+        """A packet that arrived at ``at_ticks`` of the recording's clock, ``pts`` its own time."""
+        if self._next is None:
+            self._next = 0
+        else:
+            step = None if pts is None or self._last_pts is None else pts - self._last_pts
+            if step is not None and FRAME_TICKS < step <= OPUS_CLOCK:  # the sender left a gap
+                self._silence_until(self._next + step - FRAME_TICKS)
+        self._last_pts = pts
+        if at_ticks - self._next > GAP_S * OPUS_CLOCK:  # behind the clock: a stop, or the start
+            self._silence_until(at_ticks - (at_ticks % FRAME_TICKS))
+        elif self._next - at_ticks > AHEAD_S * OPUS_CLOCK:
+            self.dropped += 1
+            return
+        self._mux(payload)
+        self.packets += 1
+
+    def _silence_until(self, ticks: int) -> None:
+        assert self._next is not None
+        silence = silent_frame()
+        while self._next + FRAME_TICKS <= ticks:
+            self._mux(silence)
+            self.silent += 1
+
+    def _mux(self, payload: bytes) -> None:
+        assert self._next is not None
+        packet = av.Packet(payload)
+        packet.pts = packet.dts = self._next
+        packet.duration = opus_ticks(payload)
+        packet.time_base = TIME_BASE
+        packet.stream = self._stream
+        self._container.mux(packet)
+        self._next += packet.duration
+
+    def close(self) -> None:
+        self._container.close()
+
+
+@dataclass(frozen=True)
+class Summary:
+    duration_s: float
+    size_bytes: int
+    motion_packets: int
+    voice_packets: dict[str, int]
+
+
+class Recorder:
+    """Writes one recording's files into ``folder`` (made here), on a clock that stops while paused.
+
+    Called on the event loop: from the room's audio taps, the motion hub (as one of its
+    receivers), and the chat's listener. ``clock`` is for tests (seconds, monotonic)."""
+
+    VOICES = ("operator", "customer")
+
+    def __init__(self, folder: Path, clock: Callable[[], float] = time.monotonic) -> None:
+        folder.mkdir(parents=True, exist_ok=False)
+        self.folder = folder
+        self._clock = clock
+        self._voices = {name: VoiceFile(folder / f"{name}.ogg") for name in self.VOICES}
+        self._motion = (folder / "motion.bin").open("wb")
+        self._chat = (folder / "chat.jsonl").open("w", encoding="utf-8")
+        self._started = clock()
+        self._paused_at: float | None = None
+        self._paused_s = 0.0
+        self.motion_packets = 0
+        self.closed = False
+        self._closed_s: float | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self._paused_at is not None
+
+    def now_s(self) -> float:
+        """The recording's clock: time since the start, pauses left out."""
+        if self._closed_s is not None:
+            return self._closed_s
+        end = self._paused_at if self._paused_at is not None else self._clock()
+        return end - self._started - self._paused_s
+
+    def pause(self) -> None:
+        if self._paused_at is None and not self.closed:
+            self._paused_at = self._clock()
+
+    def resume(self) -> None:
+        if self._paused_at is not None:
+            self._paused_s += self._clock() - self._paused_at
+            self._paused_at = None
+
+    def voice(self, name: str, packet: Any) -> None:
+        """A voice's encoded packet (``av.Packet``; anything else, a decoded frame, is not stored)."""
+        if self.closed or self.paused or not isinstance(packet, av.Packet):
+            return
+        pts = int(packet.pts) if packet.pts is not None else None
+        self._voices[name].write(bytes(packet), pts, int(self.now_s() * OPUS_CLOCK))
+
+    def motion(self, packet: bytes) -> None:
+        if self.closed or self.paused:
+            return
+        ms = int(self.now_s() * 1000.0)
+        self._motion.write(MOTION_RECORD.pack(ms, len(packet)))
+        self._motion.write(packet)
+        self.motion_packets += 1
+
+    def chat(self, sender: str, text: str) -> None:
+        if self.closed or self.paused:
+            return
+        line = {"t_ms": int(self.now_s() * 1000.0), "sender": sender, "text": text}
+        self._chat.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self._chat.flush()
+
+    def close(self) -> Summary:
+        """Finish the files (idempotent)."""
+        if not self.closed:
+            self._closed_s = self.now_s()
+            self.closed = True
+            for voice in self._voices.values():
+                voice.close()
+            self._motion.close()
+            self._chat.close()
+        size = sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
+        return Summary(
+            duration_s=round(self.now_s(), 3),
+            size_bytes=size,
+            motion_packets=self.motion_packets,
+            voice_packets={name: v.packets for name, v in self._voices.items()},
+        )
+
+
+def read_motion(path: Path) -> list[tuple[int, bytes]]:
+    """A recording's motion file as (ms, packet) records (for tests and tools)."""
+    data = path.read_bytes()
+    records = []
+    offset = 0
+    while offset + MOTION_RECORD.size <= len(data):
+        ms, length = MOTION_RECORD.unpack_from(data, offset)
+        offset += MOTION_RECORD.size
+        records.append((ms, data[offset : offset + length]))
+        offset += length
+    return records
