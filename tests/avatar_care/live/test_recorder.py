@@ -1,0 +1,125 @@
+"""A recording's files: both voices as Ogg Opus on the recording's clock (gaps filled with silence,
+pauses left out), the motion packets with their times, the chat."""
+
+from __future__ import annotations
+
+import fractions
+import json
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from avatar_care.live.recorder import FRAME_TICKS, Recorder, opus_ticks, read_motion
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def tone_packets(n: int) -> list[av.Packet]:
+    """``n`` 20 ms Opus packets of a 440 Hz tone, as a browser's microphone sends them."""
+    encoder = av.CodecContext.create("libopus", "w")
+    encoder.sample_rate = 48000
+    encoder.layout = "stereo"
+    encoder.format = "s16"
+    encoder.open()
+    out: list[av.Packet] = []
+    i = 0
+    while len(out) < n:
+        t = (np.arange(FRAME_TICKS) + i * FRAME_TICKS) / 48000
+        x = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(np.stack([x, x]).T.reshape(1, -1), format="s16", layout="stereo")
+        frame.sample_rate, frame.pts, frame.time_base = 48000, i * FRAME_TICKS, fractions.Fraction(1, 48000)
+        for packet in encoder.encode(frame):
+            packet.pts = len(out) * FRAME_TICKS + 12345  # the sender's RTP time, its own origin
+            out.append(packet)
+        i += 1
+    return out[:n]
+
+
+def decoded(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        chunks = [f.to_ndarray().reshape(-1, 2)[:, 0] for f in container.decode(audio=0)]
+    samples = np.concatenate(chunks).astype(np.float64)
+    return samples * 32768.0 if np.abs(samples).max() <= 1.0 else samples  # in 16-bit units
+
+
+def loud(samples: np.ndarray, start_s: float, end_s: float) -> float:
+    return float(np.sqrt(np.mean(samples[int(start_s * 48000) : int(end_s * 48000)] ** 2)))
+
+
+def test_voices_motion_and_chat_are_on_the_recording_clock(tmp_path: Path) -> None:
+    clock = Clock()
+    rec = Recorder(tmp_path / "r", clock)
+    packets = tone_packets(100)
+    # the operator speaks from 0.5 s for 1 s; the customer from 1.0 s for 1 s; motion every 1/30 s
+    for i in range(50):
+        clock.t = 100.5 + i * 0.02
+        rec.voice("operator", packets[i])
+        clock.t = 101.0 + i * 0.02
+        rec.voice("customer", packets[50 + i])
+    for m in range(60):
+        clock.t = 100.0 + m / 30
+        rec.motion(bytes([m]) * 245)
+    clock.t = 102.0
+    rec.chat("customer", "buongiorno")
+    clock.t = 102.5
+    summary = rec.close()
+    assert summary.duration_s == pytest.approx(2.5)
+    assert summary.voice_packets == {"operator": 50, "customer": 50}
+    op, cu = decoded(tmp_path / "r" / "operator.ogg"), decoded(tmp_path / "r" / "customer.ogg")
+    # each voice sounds where it was heard and is silent before, to within a frame
+    assert loud(op, 0.0, 0.48) < 50 < loud(op, 0.55, 1.45)
+    assert loud(cu, 0.0, 0.98) < 50 < loud(cu, 1.05, 1.95)
+    motion = read_motion(tmp_path / "r" / "motion.bin")
+    assert len(motion) == 60 == summary.motion_packets
+    assert [ms for ms, _ in motion[:3]] == [0, 33, 66] and motion[59][1] == bytes([59]) * 245
+    chat = [json.loads(line) for line in (tmp_path / "r" / "chat.jsonl").read_text().splitlines()]
+    assert chat == [{"t_ms": 2000, "sender": "customer", "text": "buongiorno"}]
+
+
+def test_a_pause_records_nothing_and_leaves_its_time_out(tmp_path: Path) -> None:
+    clock = Clock()
+    rec = Recorder(tmp_path / "r", clock)
+    packets = tone_packets(150)
+    for i in range(150):  # the operator speaks for 3 s; the recording is paused from 1 s to 2 s
+        clock.t = 100.0 + i * 0.02
+        if i == 50:
+            rec.pause()
+            rec.chat("customer", "4111 1111 1111 1111")
+        if i == 100:
+            rec.resume()
+        rec.voice("operator", packets[i])
+        rec.motion(b"m")
+    summary = rec.close()
+    assert summary.duration_s == pytest.approx(2.0, abs=0.03)
+    assert summary.voice_packets["operator"] == 100
+    assert len(read_motion(tmp_path / "r" / "motion.bin")) == 100
+    assert (tmp_path / "r" / "chat.jsonl").read_text() == ""
+    assert len(decoded(tmp_path / "r" / "operator.ogg")) == pytest.approx(2.0 * 48000, abs=FRAME_TICKS)
+
+
+def test_a_gap_in_the_voice_is_filled_with_silence(tmp_path: Path) -> None:
+    clock = Clock()
+    rec = Recorder(tmp_path / "r", clock)
+    packets = tone_packets(100)
+    for i in range(100):  # 1 s of voice, 1 s without a packet (a dropped connection), 1 s of voice
+        clock.t = 100.0 + i * 0.02 + (1.0 if i >= 50 else 0.0)
+        rec.voice("operator", packets[i])
+    clock.t = 103.0
+    rec.close()
+    op = decoded(tmp_path / "r" / "operator.ogg")
+    assert loud(op, 1.05, 1.95) < 50 < loud(op, 2.05, 2.95)
+    assert len(op) == pytest.approx(3.0 * 48000, abs=2 * FRAME_TICKS)
+
+
+def test_the_length_of_an_opus_packet_is_read_from_its_toc() -> None:
+    assert opus_ticks(bytes([0xFC, 0])) == 960  # CELT FB 20 ms, one frame
+    assert opus_ticks(bytes([0x7D, 0])) == 1920  # hybrid FB 20 ms, two frames
+    assert opus_ticks(bytes([0x5B, 0x03])) == 3 * 2880  # SILK WB 60 ms, code 3 with 3 frames
