@@ -22,6 +22,11 @@ class Clock:
         return self.t
 
 
+def first_channel(frame: av.AudioFrame) -> np.ndarray:
+    samples = frame.to_ndarray()
+    return samples[0] if frame.format.is_planar else samples.reshape(-1, len(frame.layout.channels))[:, 0]
+
+
 def tone_packets(n: int) -> list[av.Packet]:
     """``n`` 20 ms Opus packets of a 440 Hz tone, as a browser's microphone sends them."""
     encoder = av.CodecContext.create("libopus", "w")
@@ -45,7 +50,7 @@ def tone_packets(n: int) -> list[av.Packet]:
 
 def decoded(path: Path) -> np.ndarray:
     with av.open(str(path)) as container:
-        chunks = [f.to_ndarray().reshape(-1, 2)[:, 0] for f in container.decode(audio=0)]
+        chunks = [first_channel(f) for f in container.decode(audio=0)]
     samples = np.concatenate(chunks).astype(np.float64)
     return samples * 32768.0 if np.abs(samples).max() <= 1.0 else samples  # in 16-bit units
 
