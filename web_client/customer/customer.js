@@ -1,6 +1,7 @@
 // The customer's page: join with the brand's signed link, wait (live position), talk and chat, rate.
 import { api, applyTranslations, formatWait, getLanguage, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
 import { mountChatLog } from "../common/chat_log.js";
+import { mountRecordingConsent } from "./recording_consent.js";
 
 registerStrings("customer", {
   it: {
@@ -55,6 +56,7 @@ let contactWithSession = false;
 let contactSent = false;
 
 mountLanguageSwitch($("lang"));
+const recording = mountRecordingConsent($("recording"), () => auth(), (error) => fail(error));
 onLanguageChange((lang) => {
   room?.setLanguage?.(lang);
   chatLog.relabel();
@@ -126,6 +128,7 @@ function render(s) {
   } else if (s.state === "connected") {
     show("connected");
     $("connected-title").textContent = t("customer.connectedWith", { name: s.operator_name || t("customer.operator") });
+    recording.render(s.recording);
     renderChat(s.chat);
     renderShown(s.shown);
     renderCart(s.cart);

@@ -1,5 +1,6 @@
 // The operator console's queue panel: offers to accept, own consultations (chat, notes, products, transfer, end), callbacks.
 import { api, applyTranslations, formatWait, getLanguage, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
+import { recordingLine } from "./recording_state.js";
 import { NETWORK_STRINGS } from "../room/signaling.js";
 import { listenIn } from "./listen.js";
 import { startSingleSignOn, takeSingleSignOnResult } from "../common/sso.js";
@@ -338,7 +339,7 @@ function renderSessions(sessions) {
       camera.setAttribute("aria-pressed", String(here));
       actions.append(camera);
     }
-    box.append(h, log, form, notesLabel, notes, productLabel, product, skillLabel, skill, actions);
+    box.append(h, recordingLine(s, auth, fail), log, form, notesLabel, notes, productLabel, product, skillLabel, skill, actions);
     return box;
   }));
   for (const [id, top] of scrolled) {

@@ -18,6 +18,7 @@ from avatar_care.api.deps import CurrentBrandAdmin, CurrentCustomer, CurrentOper
 from avatar_care.live.recordings import RoomRecordings
 from avatar_care.live.registry import LiveRooms
 from rooms import recordings
+from rooms.avatars import template_avatar_url
 from rooms.clock import as_utc
 from rooms.errors import Forbidden, NotFound
 from rooms.models import CareSession, Recording
@@ -132,7 +133,7 @@ def list_recordings(
 def read_recording(
     recording_id: RecordingIdPath, brand: CurrentBrandAdmin, db: SessionDep, request: Request
 ) -> dict[str, Any]:
-    """A recording's details and its chat (for the playback page)."""
+    """A recording's details, its chat, and the avatar of its room (for the playback page)."""
     rec = recordings.get_recording(db, brand.id, recording_id)
     chat_file = recordings.folder(_root(request), rec) / "chat.jsonl"
     chat = []
@@ -140,7 +141,9 @@ def read_recording(
         chat = [
             json.loads(line) for line in chat_file.read_text(encoding="utf-8").splitlines() if line.strip()
         ]
-    return _out(rec) | {"chat": chat}
+    cs = db.get(CareSession, rec.session_id)
+    avatar_url = template_avatar_url(db, cs.template_id) if cs is not None else None
+    return _out(rec) | {"chat": chat, "avatar_url": avatar_url}
 
 
 @router.get("/recordings/{recording_id}/files/{name}")
