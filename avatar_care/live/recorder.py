@@ -7,8 +7,9 @@ Files in the recording's folder (``rooms.recordings`` names it):
   no decoding, no re-encoding). Each file's time is the recording's: its first packet is placed
   where it arrived, and a gap in the voice (a microphone that stopped, a connection that dropped)
   is filled with silent Opus frames, so that a player's clock on either file is the recording's
-  clock. Packets follow each other by their own RTP times (an arrival's jitter moves nothing); a
-  voice that falls behind the clock by more than :data:`GAP_S` is put back in place with silence.
+  clock. Packets follow each other by their own RTP times (an arrival's jitter moves nothing; one
+  older than a packet already written is dropped, as the relay does); a voice that falls behind
+  the clock by more than :data:`GAP_S` is put back in place with silence.
 * ``motion.bin``: the motion packets customers were sent (``rigging.codec``), each as a record
   ``<uint32 ms since the start, uint16 length, packet>``, little-endian.
 * ``chat.jsonl``: one ``{"t_ms", "sender", "text"}`` a line.
@@ -67,6 +68,11 @@ def opus_ticks(payload: bytes) -> int:
     return max(1, size * frames)
 
 
+def _nearest_frame(ticks: int) -> int:
+    """Silence comes in whole frames: a voice is placed within half a frame (10 ms) of its time."""
+    return int(round(ticks / FRAME_TICKS)) * FRAME_TICKS
+
+
 def silent_frame() -> bytes:
     """20 ms of silence, encoded once by libopus (stereo, like the browsers' stream)."""
     global _silence
@@ -105,21 +111,30 @@ class VoiceFile:
         self.packets = 0
         self.silent = 0
         self.dropped = 0
+        #: where the newest packet went, in ticks of the recording (None: dropped), for measures
+        self.placed: int | None = None
 
     def write(self, payload: bytes, pts: int | None, at_ticks: int) -> None:
         """A packet that arrived at ``at_ticks`` of the recording's clock, ``pts`` its own time."""
-        if self._next is None:
+        if self._next is None:  # the voice starts where it was heard
             self._next = 0
+            self._silence_until(_nearest_frame(at_ticks))
         else:
             step = None if pts is None or self._last_pts is None else pts - self._last_pts
+            if step is not None and -OPUS_CLOCK < step <= 0:  # older than one written: its place is gone
+                self.dropped += 1
+                self.placed = None
+                return
             if step is not None and FRAME_TICKS < step <= OPUS_CLOCK:  # the sender left a gap
                 self._silence_until(self._next + step - FRAME_TICKS)
         self._last_pts = pts
-        if at_ticks - self._next > GAP_S * OPUS_CLOCK:  # behind the clock: a stop, or the start
-            self._silence_until(at_ticks - (at_ticks % FRAME_TICKS))
+        if at_ticks - self._next > GAP_S * OPUS_CLOCK:  # behind the clock: it stopped for a while
+            self._silence_until(_nearest_frame(at_ticks))
         elif self._next - at_ticks > AHEAD_S * OPUS_CLOCK:
             self.dropped += 1
+            self.placed = None
             return
+        self.placed = self._next
         self._mux(payload)
         self.packets += 1
 
