@@ -70,7 +70,7 @@ def opus_ticks(payload: bytes) -> int:
 
 def _nearest_frame(ticks: int) -> int:
     """Silence comes in whole frames: a voice is placed within half a frame (10 ms) of its time."""
-    return int(round(ticks / FRAME_TICKS)) * FRAME_TICKS
+    return round(ticks / FRAME_TICKS) * FRAME_TICKS
 
 
 def silent_frame() -> bytes:
