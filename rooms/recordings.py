@@ -151,6 +151,12 @@ def finish(
     db.commit()
 
 
+def discard(db: Session, rec_id: str) -> None:
+    """A recording that could not start (its folder could not be made): its row goes."""
+    db.execute(delete(Recording).where(Recording.id == rec_id))
+    db.commit()
+
+
 def folder(root: Path, rec: Recording | str) -> Path:
     path = rec if isinstance(rec, str) else rec.path
     if not _PATH.match(path):

@@ -76,7 +76,11 @@ class RoomRecordings:
 
     async def _start(self, room: LiveRoom, session_id: str) -> None:
         rec_id, path = await asyncio.to_thread(self._new_row, session_id)
-        recorder = Recorder(recordings.folder(self.root, path))
+        try:
+            recorder = Recorder(recordings.folder(self.root, path))
+        except Exception:  # no folder, no recording: its row goes (the next join tries again)
+            await asyncio.to_thread(self._drop_row, rec_id)
+            raise
         active = Active(room, recorder, rec_id)
 
         def operator_voice(packet: Encoded) -> None:
@@ -104,6 +108,10 @@ class RoomRecordings:
             rec = recordings.start(db, cs, self.now())
             return rec.id, rec.path
 
+    def _drop_row(self, rec_id: str) -> None:
+        with self.sessions() as db:
+            recordings.discard(db, rec_id)
+
     async def stop(self, session_id: str) -> Summary | None:
         """The consultation's recording ends (its customer left, the room closed, consent withdrawn)."""
         active = self.active.pop(session_id, None)
@@ -111,7 +119,11 @@ class RoomRecordings:
             return None
         for undo in active.detach:
             undo()
-        summary = active.recorder.close()
+        try:
+            summary = active.recorder.close()
+        except Exception:  # the files could not be finished (a full disk): the room goes on
+            logger.exception("recording %s did not close cleanly", active.recording_id)
+            summary = Summary(active.recorder.now_s(), 0, active.recorder.motion_packets, {})
         await asyncio.to_thread(self._finish, active.recording_id, summary)
         logger.info(
             "recording %s: %.1f s, %d bytes, %d motion packets",

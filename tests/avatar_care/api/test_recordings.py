@@ -255,3 +255,32 @@ def test_consent_and_pause_refuse_what_does_not_apply(client: TestClient, clock:
     for bad in ({"recording": "sometimes"}, {"recording_days": 0}, {"recording_days": "30"}):
         r = client.post("/api/templates", json={"name": "x", "languages": ["it"]} | bad, headers=brand.admin)
         assert r.status_code == 422, bad
+
+
+def test_a_recording_that_cannot_start_leaves_no_row_and_the_room_goes_on(
+    client: TestClient, clock: ManualClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "recordings").write_text("not a folder")  # no recording can be made under it
+    brand = new_brand(client, "Ottica Rossi", recording="always")
+    anna = operator(client, brand, "anna")
+    sid, access = customer(client, brand, clock)
+    accept(client, sid, anna)
+    room_id = live_room_of(client, access)["id"]
+
+    async def scenario(op_ws: WebSocketTestSession, customer_ws: WebSocketTestSession) -> None:
+        op, cu = Person("landmarks", hz=440.0), Customer()
+        await connect(op, op_ws, {"role": "operator", "token": anna})
+        await connect(cu, customer_ws, {"role": "customer", "token": access})
+        await wait_open(cu.channel)
+        await send_frames(op, 30)
+        assert len(cu.packets) >= 20  # the customer sees the avatar all the same
+        for person in (op, cu):
+            await person.close()
+
+    with contextlib.ExitStack() as stack:
+        op_ws, customer_ws = (
+            stack.enter_context(client.websocket_connect(f"/ws/rooms/{room_id}")) for _ in range(2)
+        )
+        asyncio.run(scenario(op_ws, customer_ws))
+    assert rows(client) == []
+    assert "did not start" in caplog.text

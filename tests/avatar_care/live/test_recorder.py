@@ -124,6 +124,35 @@ def test_a_gap_in_the_voice_is_filled_with_silence(tmp_path: Path) -> None:
     assert len(op) == pytest.approx(3.0 * 48000, abs=2 * FRAME_TICKS)
 
 
+def test_a_packet_overtaken_by_a_later_one_is_dropped_and_time_holds(tmp_path: Path) -> None:
+    clock = Clock()
+    rec = Recorder(tmp_path / "r", clock)
+    packets = tone_packets(100)
+    order = list(range(100))
+    order[40], order[41] = 41, 40  # 40 comes after 41: its place is taken, it is dropped
+    for n, i in enumerate(order):
+        clock.t = 100.0 + n * 0.02
+        rec.voice("operator", packets[i])
+    clock.t = 102.0
+    summary = rec.close()
+    assert summary.voice_packets["operator"] == 99
+    assert len(decoded(tmp_path / "r" / "operator.ogg")) == pytest.approx(2.0 * 48000, abs=FRAME_TICKS)
+
+
+def test_nothing_is_written_after_close_and_close_again_changes_nothing(tmp_path: Path) -> None:
+    clock = Clock()
+    rec = Recorder(tmp_path / "r", clock)
+    rec.motion(b"m")
+    clock.t = 101.0
+    first = rec.close()
+    rec.motion(b"m")
+    rec.chat("operator", "late")
+    rec.voice("operator", tone_packets(1)[0])
+    clock.t = 105.0
+    assert rec.close() == first and first.duration_s == pytest.approx(1.0)
+    assert len(read_motion(tmp_path / "r" / "motion.bin")) == 1
+
+
 def test_the_length_of_an_opus_packet_is_read_from_its_toc() -> None:
     assert opus_ticks(bytes([0xFC, 0])) == 960  # CELT FB 20 ms, one frame
     assert opus_ticks(bytes([0x7D, 0])) == 1920  # hybrid FB 20 ms, two frames
