@@ -155,7 +155,13 @@ class VoiceFile:
         self._container.mux(packet)
         self._next += packet.duration
 
-    def close(self) -> None:
+    def close(self, end_ticks: int) -> None:
+        """Finish the file at the recording's end: a voice never heard is silence all along (a
+        file every player opens, as long as the other), one that stopped is silent to the end."""
+        if self._next is None:
+            self._next = 0
+        if end_ticks - self._next > GAP_S * OPUS_CLOCK or self.packets == 0:
+            self._silence_until(_nearest_frame(end_ticks))
         self._container.close()
 
 
@@ -237,7 +243,7 @@ class Recorder:
             self._closed_s = self.now_s()
             self.closed = True
             for voice in self._voices.values():
-                voice.close()
+                voice.close(int(self._closed_s * OPUS_CLOCK))
             self._motion.close()
             self._chat.close()
         size = sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())

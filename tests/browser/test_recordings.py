@@ -203,7 +203,7 @@ def test_the_customer_declines_or_agrees_in_the_page_and_only_agreed_is_recorded
     page.goto(f"{server}/app/customer/index.html")
     words = WORDS[lang]
     question = page.get_by_role("button", name=words[answer])
-    expect(question).to_be_visible()
+    expect(question).to_be_visible(timeout=SLOW)
     question.focus()
     page.keyboard.press("Enter")  # by keyboard
     expect(page.locator("#recording-status")).to_contain_text(
@@ -248,7 +248,7 @@ def test_a_recorded_consultation_plays_back_with_the_avatar_in_step_with_the_voi
     page.goto(f"{server}/app/playback/index.html?recording={rec['id']}&sync-marks")
     page.get_by_label("Chiave di amministrazione del marchio").fill(c.key)
     page.get_by_label("Chiave di amministrazione del marchio").press("Enter")
-    expect(page.get_by_role("status").filter(has_text="Pronta")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Pronta")).to_be_visible(timeout=SLOW)
     page.evaluate("document.getElementById('operator-voice').play()")
     page.wait_for_function("document.getElementById('operator-voice').ended", timeout=SLOW)
     marks = page.evaluate("window.avatarCare.syncMarks")
