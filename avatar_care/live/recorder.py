@@ -7,11 +7,14 @@ Files in the recording's folder (``rooms.recordings`` names it):
   no decoding, no re-encoding). Each file's time is the recording's: its first packet is placed
   where it arrived, and a gap in the voice (a microphone that stopped, a connection that dropped)
   is filled with silent Opus frames, so that a player's clock on either file is the recording's
-  clock. Packets follow each other by their own RTP times (an arrival's jitter moves nothing; one
-  older than a packet already written is dropped, as the relay does); a voice that falls behind
-  the clock by more than :data:`GAP_S` is put back in place with silence.
+  clock. After the first, packets are placed by their own RTP times, not by when they arrived: a
+  sender, a network or this server held up for a moment delays the packets, not where they play
+  (one older than a packet already written is dropped, as the relay does); a voice behind the
+  clock by more than :data:`GAP_S` (a new sender, a source switched) is placed where it arrives.
 * ``motion.bin``: the motion packets customers were sent (``rigging.codec``), each as a record
-  ``<uint32 ms since the start, uint16 length, packet>``, little-endian.
+  ``<uint32 ms since the start, uint16 length, packet>``, little-endian, placed the same way by
+  their own pose time (``t_ms``, the operator's clock, as the voice's RTP time is), anchored where
+  the first arrived and again where that clock jumps by more than :data:`GAP_S`.
 * ``chat.jsonl``: one ``{"t_ms", "sender", "text"}`` a line.
 
 :meth:`Recorder.pause` stops all of it (a customer reading out card details): nothing is written
@@ -33,13 +36,18 @@ from typing import Any
 import av
 import numpy as np
 
+from rigging.codec import packet_t_ms
+
 logger = logging.getLogger(__name__)
 
 OPUS_CLOCK = 48000
 TIME_BASE = fractions.Fraction(1, OPUS_CLOCK)
 FRAME_TICKS = 960  # 20 ms
-#: A voice this far behind the recording's clock is put back in place with silence; less is jitter.
-GAP_S = 0.12
+#: A voice (or the motion) this far from the recording's clock is placed anew where it arrives;
+#: less is a sender's, a network's or this server's hold-up, which its own times undo.
+GAP_S = 0.5
+#: So many packets older than one written, in a row, are a sender that started its clock again.
+RESTART_AFTER = 5
 #: A voice this far ahead of the clock (a burst of late packets) drops packets until it is back.
 AHEAD_S = 0.25
 MOTION_RECORD = struct.Struct("<IH")
@@ -108,6 +116,7 @@ class VoiceFile:
         self._stream.codec_context.extradata = b"OpusHead" + struct.pack("<BBHIhB", 1, 2, 0, OPUS_CLOCK, 0, 0)
         self._next: int | None = None  # where the next packet goes, in ticks of the recording
         self._last_pts: int | None = None  # the previous packet's own time (RTP), to step by it
+        self._behind = 0  # packets in a row older than one written
         self.packets = 0
         self.silent = 0
         self.dropped = 0
@@ -122,9 +131,13 @@ class VoiceFile:
         else:
             step = None if pts is None or self._last_pts is None else pts - self._last_pts
             if step is not None and -OPUS_CLOCK < step <= 0:  # older than one written: its place is gone
-                self.dropped += 1
-                self.placed = None
-                return
+                self._behind += 1
+                if self._behind < RESTART_AFTER:
+                    self.dropped += 1
+                    self.placed = None
+                    return
+                step = None  # the sender's clock started again: placed by arrival below
+            self._behind = 0
             if step is not None and FRAME_TICKS < step <= OPUS_CLOCK:  # the sender left a gap
                 self._silence_until(self._next + step - FRAME_TICKS)
         self._last_pts = pts
@@ -137,6 +150,10 @@ class VoiceFile:
         self.placed = self._next
         self._mux(payload)
         self.packets += 1
+
+    def new_timeline(self) -> None:
+        """The next packet is not to be stepped to from the previous one (after a pause)."""
+        self._last_pts = None
 
     def _silence_until(self, ticks: int) -> None:
         assert self._next is not None
@@ -192,6 +209,8 @@ class Recorder:
         self._paused_at: float | None = None
         self._paused_s = 0.0
         self.motion_packets = 0
+        self._motion_offset: float | None = None  # recording ms minus the packets' t_ms
+        self._motion_ms = 0.0
         self.closed = False
         self._closed_s: float | None = None
 
@@ -214,6 +233,10 @@ class Recorder:
         if self._paused_at is not None:
             self._paused_s += self._clock() - self._paused_at
             self._paused_at = None
+            # the senders' clocks went on through the pause, the recording's did not
+            self._motion_offset = None
+            for voice in self._voices.values():
+                voice.new_timeline()
 
     def voice(self, name: str, packet: Any) -> None:
         """A voice's encoded packet (``av.Packet``; anything else, a decoded frame, is not stored)."""
@@ -225,8 +248,17 @@ class Recorder:
     def motion(self, packet: bytes) -> None:
         if self.closed or self.paused:
             return
-        ms = int(self.now_s() * 1000.0)
-        self._motion.write(MOTION_RECORD.pack(ms, len(packet)))
+        now_ms = self.now_s() * 1000.0
+        t_ms = packet_t_ms(packet)
+        if t_ms is None:
+            ms = now_ms
+        else:
+            if self._motion_offset is None or abs(t_ms + self._motion_offset - now_ms) > GAP_S * 1000.0:
+                self._motion_offset = now_ms - t_ms  # the first, or the operator's clock jumped
+            ms = t_ms + self._motion_offset
+        ms = max(ms, self._motion_ms)  # the file runs forwards
+        self._motion_ms = ms
+        self._motion.write(MOTION_RECORD.pack(int(ms), len(packet)))
         self._motion.write(packet)
         self.motion_packets += 1
 

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from avatar_care.live.recorder import FRAME_TICKS, Recorder, opus_ticks, read_motion
+from rigging.codec import encode
+from rigging.pose import AvatarPose
 
 
 class Clock:
@@ -93,24 +95,57 @@ def test_a_pause_records_nothing_and_leaves_its_time_out(tmp_path: Path) -> None
     clock = Clock()
     rec = Recorder(tmp_path / "r", clock)
     packets = tone_packets(150)
-    for i in range(150):  # the operator speaks for 3 s; the recording is paused from 1 s to 2 s
+    for i in range(150):  # the operator speaks for 3 s; the recording is paused from 1 s to 1.3 s
         clock.t = 100.0 + i * 0.02
         if i == 50:
             rec.pause()
             rec.chat("customer", "4111 1111 1111 1111")
-        if i == 100:
+        if i == 65:
             rec.resume()
         rec.voice("operator", packets[i])
         rec.motion(b"m")
+    clock.t = 103.0
     summary = rec.close()
-    assert summary.duration_s == pytest.approx(2.0, abs=0.03)
-    assert summary.voice_packets["operator"] == 100
-    assert len(read_motion(tmp_path / "r" / "motion.bin")) == 100
+    assert summary.duration_s == pytest.approx(2.7, abs=0.03)
+    assert summary.voice_packets["operator"] == 135
+    assert len(read_motion(tmp_path / "r" / "motion.bin")) == 135
     assert (tmp_path / "r" / "chat.jsonl").read_text() == ""
-    assert len(decoded(tmp_path / "r" / "operator.ogg")) == pytest.approx(2.0 * 48000, abs=FRAME_TICKS)
+    # the voice goes on from the pause without the paused time in it (no silence for it)
+    operator = decoded(tmp_path / "r" / "operator.ogg")
+    assert len(operator) == pytest.approx(2.7 * 48000, abs=2 * FRAME_TICKS)
+    assert loud(operator, 0.9, 1.1) > 1000
     # the customer never spoke: their file is silence, as long as the recording
     silent = decoded(tmp_path / "r" / "customer.ogg")
-    assert len(silent) == pytest.approx(2.0 * 48000, abs=2 * FRAME_TICKS) and loud(silent, 0, 2.0) < 1
+    assert len(silent) == pytest.approx(2.7 * 48000, abs=2 * FRAME_TICKS) and loud(silent, 0, 2.7) < 1
+
+
+def test_a_hold_up_on_the_way_moves_neither_the_voice_nor_the_motion(tmp_path: Path) -> None:
+    """Voice and motion spoken together stay together when both are held up for 300 ms and then
+    arrive at once (a stalled sender, network or server)."""
+    clock = Clock()
+    rec = Recorder(tmp_path / "r", clock)
+    packets = tone_packets(150)
+    motion = [encode(AvatarPose(i * 1000 / 30, (0.0, 0.0, 0.0), {}, {}), i) for i in range(90)]
+    held = 0.3
+    events = []
+    for i in range(150):  # spoken at i * 20 ms; those spoken in [1.0, 1.3) s arrive at 1.3 s
+        spoken = i * 0.02
+        events.append((max(spoken, 1.0 + held) if 1.0 <= spoken < 1.0 + held else spoken, 0, i))
+    for m in range(90):
+        spoken = m / 30
+        events.append((max(spoken, 1.0 + held) if 1.0 <= spoken < 1.0 + held else spoken, 1, m))
+    for at, kind, i in sorted(events):
+        clock.t = 100.0 + at
+        if kind == 0:
+            rec.voice("operator", packets[i])
+        else:
+            rec.motion(motion[i])
+    clock.t = 103.0
+    rec.close()
+    placed = [ms for ms, _ in read_motion(tmp_path / "r" / "motion.bin")]
+    assert placed == [int(m * 1000 / 30) for m in range(90)]  # each where it was posed, not where it arrived
+    operator = decoded(tmp_path / "r" / "operator.ogg")
+    assert len(operator) == pytest.approx(3.0 * 48000, abs=2 * FRAME_TICKS)  # no silence for the hold-up
 
 
 def test_a_gap_in_the_voice_is_filled_with_silence(tmp_path: Path) -> None:
