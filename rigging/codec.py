@@ -491,12 +491,3 @@ def decode(data: bytes) -> MotionPacket:
         expressions={EXPRESSIONS[i]: weights[k] / 255.0 for k, i in enumerate(expr_ids)},
     )
     return MotionPacket(seq=seq, pose=pose, timing=timing)
-
-
-def packet_t_ms(data: bytes) -> float | None:
-    """A packet's pose time (``t_ms``, the operator's clock) from its header alone, without decoding
-    the pose; None when the header is not one of this version's."""
-    if len(data) < _HEADER.size:
-        return None
-    version, _flags, _seq, t_ms = struct.unpack_from("<BBHd", data, 0)
-    return float(t_ms) if version == VERSION and math.isfinite(t_ms) else None

@@ -26,6 +26,7 @@ from __future__ import annotations
 import fractions
 import json
 import logging
+import math
 import struct
 import time
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from typing import Any
 import av
 import numpy as np
 
-from rigging.codec import packet_t_ms
+from rigging.codec import CodecError, packet_header
 
 logger = logging.getLogger(__name__)
 
@@ -249,7 +250,7 @@ class Recorder:
         if self.closed or self.paused:
             return
         now_ms = self.now_s() * 1000.0
-        t_ms = packet_t_ms(packet)
+        t_ms = _pose_time(packet)
         if t_ms is None:
             ms = now_ms
         else:
@@ -285,6 +286,15 @@ class Recorder:
             motion_packets=self.motion_packets,
             voice_packets={name: v.packets for name, v in self._voices.items()},
         )
+
+
+def _pose_time(packet: bytes) -> float | None:
+    """The packet's pose time from its header, or None (not a packet this server reads)."""
+    try:
+        t_ms = packet_header(packet)[1]
+    except CodecError:
+        return None
+    return t_ms if math.isfinite(t_ms) else None
 
 
 def read_motion(path: Path) -> list[tuple[int, bytes]]:
