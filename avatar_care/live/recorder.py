@@ -123,6 +123,9 @@ class VoiceFile:
         self.dropped = 0
         #: where the newest packet went, in ticks of the recording (None: dropped), for measures
         self.placed: int | None = None
+        #: the least (arrival minus place) of any packet, in ms: how much later than need be the
+        #: first packet placed the voice (it came late: sent before the connection was up, say)
+        self.earliest_ms: float | None = None
 
     def write(self, payload: bytes, pts: int | None, at_ticks: int) -> None:
         """A packet that arrived at ``at_ticks`` of the recording's clock, ``pts`` its own time."""
@@ -149,6 +152,8 @@ class VoiceFile:
             self.placed = None
             return
         self.placed = self._next
+        lead = (at_ticks - self._next) * 1000.0 / OPUS_CLOCK
+        self.earliest_ms = lead if self.earliest_ms is None else min(self.earliest_ms, lead)
         self._mux(payload)
         self.packets += 1
 
@@ -212,6 +217,9 @@ class Recorder:
         self.motion_packets = 0
         self._motion_offset: float | None = None  # recording ms minus the packets' t_ms
         self._motion_ms = 0.0
+        self._motion_earliest: float | None = None  # as VoiceFile.earliest_ms
+        #: how far the motion was moved against the voice when the files were done (ms)
+        self.motion_shift_ms = 0.0
         self.closed = False
         self._closed_s: float | None = None
 
@@ -259,6 +267,8 @@ class Recorder:
             ms = t_ms + self._motion_offset
         ms = max(ms, self._motion_ms)  # the file runs forwards
         self._motion_ms = ms
+        lead = now_ms - ms
+        self._motion_earliest = lead if self._motion_earliest is None else min(self._motion_earliest, lead)
         self._motion.write(MOTION_RECORD.pack(int(ms), len(packet)))
         self._motion.write(packet)
         self.motion_packets += 1
@@ -279,6 +289,7 @@ class Recorder:
                 voice.close(int(self._closed_s * OPUS_CLOCK))
             self._motion.close()
             self._chat.close()
+            self._align_motion()
         size = sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
         return Summary(
             duration_s=round(self.now_s(), 3),
@@ -286,6 +297,31 @@ class Recorder:
             motion_packets=self.motion_packets,
             voice_packets={name: v.packets for name, v in self._voices.items()},
         )
+
+    def _align_motion(self) -> None:
+        """Place the motion against the operator's voice by their least delays, not their first ones.
+
+        Each stream is placed from where its first packet arrived; a first packet that came late (a
+        voice sent before the connection was up) places the whole stream late by as much, which
+        the stream's least delay (its earliest packet against its place) shows. The voice cannot
+        move in its file; the motion is moved by the difference, once, when the files are done."""
+        voice = self._voices["operator"].earliest_ms
+        if voice is None or self._motion_earliest is None:
+            return
+        shift = self._motion_earliest - voice
+        if abs(shift) < 1.0:
+            return
+        path = self.folder / "motion.bin"
+        records = read_motion(path)
+        moved = path.with_suffix(".moving")
+        with moved.open("wb") as out:
+            last = 0
+            for ms, packet in records:
+                last = max(last, int(ms + shift))
+                out.write(MOTION_RECORD.pack(last, len(packet)))
+                out.write(packet)
+        moved.replace(path)
+        self.motion_shift_ms = shift
 
 
 def _pose_time(packet: bytes) -> float | None:

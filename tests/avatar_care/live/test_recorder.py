@@ -148,6 +148,28 @@ def test_a_hold_up_on_the_way_moves_neither_the_voice_nor_the_motion(tmp_path: P
     assert len(operator) == pytest.approx(3.0 * 48000, abs=2 * FRAME_TICKS)  # no silence for the hold-up
 
 
+def test_a_voice_whose_first_packets_came_late_keeps_the_motion_with_it(tmp_path: Path) -> None:
+    """The voice's first packets were held 100 ms (sent before the connection was up), so the voice
+    is placed 100 ms late in its file; the motion spoken with it is moved as much when done."""
+    clock = Clock()
+    rec = Recorder(tmp_path / "r", clock)
+    packets = tone_packets(100)
+    motion = [encode(AvatarPose(m * 1000 / 30, (0.0, 0.0, 0.0), {}, {}), m) for m in range(60)]
+    events = [(max(i * 0.02, 0.1), 0, i) for i in range(100)] + [(m / 30, 1, m) for m in range(60)]
+    for at, kind, i in sorted(events):
+        clock.t = 100.0 + at
+        if kind == 0:
+            rec.voice("operator", packets[i])
+        else:
+            rec.motion(motion[i])
+    clock.t = 102.0
+    rec.close()
+    assert rec.motion_shift_ms == pytest.approx(100.0, abs=1.0)
+    placed = [ms for ms, _ in read_motion(tmp_path / "r" / "motion.bin")]
+    assert all(abs(ms - (m * 1000 / 30 + rec.motion_shift_ms)) <= 1 for m, ms in enumerate(placed))
+    assert not list((tmp_path / "r").glob("*.moving"))
+
+
 def test_a_gap_in_the_voice_is_filled_with_silence(tmp_path: Path) -> None:
     clock = Clock()
     rec = Recorder(tmp_path / "r", clock)
