@@ -13,8 +13,13 @@ Files in the recording's folder (``rooms.recordings`` names it):
   clock by more than :data:`GAP_S` (a new sender, a source switched) is placed where it arrives.
 * ``motion.bin``: the motion packets customers were sent (``rigging.codec``), each as a record
   ``<uint32 ms since the start, uint16 length, packet>``, little-endian, placed the same way by
-  their own pose time (``t_ms``, the operator's clock, as the voice's RTP time is), anchored where
-  the first arrived and again where that clock jumps by more than :data:`GAP_S`.
+  their own pose time (``t_ms``, the operator's clock, as the voice's RTP time is): a tracked
+  pose's time against its arrival says where that clock is (the least delayed one, again where
+  the clock jumps by more than :data:`GAP_S`); poses carried forward or at rest follow it, and
+  are placed where they arrive while no tracked pose came. Records wait :data:`GAP_S` before they
+  are written: a pose carried forward that a tracked pose (held up on its way) then overtakes was
+  a guess at what the tracked one shows, and is dropped for it. When the files are done the motion is
+  moved against the operator's voice by the voice's own least delay (:meth:`Recorder.close`).
 * ``chat.jsonl``: one ``{"t_ms", "sender", "text"}`` a line.
 
 :meth:`Recorder.pause` stops all of it (a customer reading out card details): nothing is written
@@ -216,7 +221,9 @@ class Recorder:
         self._paused_s = 0.0
         self.motion_packets = 0
         self._motion_offset: float | None = None  # recording ms minus the packets' t_ms
-        self._motion_ms = 0.0
+        self._motion_ms = 0.0  # the newest record in the file
+        #: records not yet in the file, in order: (ms, tracked, packet); held :data:`GAP_S`
+        self._pending: list[tuple[float, bool, bytes]] = []
         self._motion_earliest: float | None = None  # as VoiceFile.earliest_ms
         #: how far the motion was moved against the voice when the files were done (ms)
         self.motion_shift_ms = 0.0
@@ -237,6 +244,7 @@ class Recorder:
     def pause(self) -> None:
         if self._paused_at is None and not self.closed:
             self._paused_at = self._clock()
+            self._flush_motion()
 
     def resume(self) -> None:
         if self._paused_at is not None:
@@ -258,20 +266,48 @@ class Recorder:
         if self.closed or self.paused:
             return
         now_ms = self.now_s() * 1000.0
-        t_ms = _pose_time(packet)
-        if t_ms is None:
+        header = _pose_time(packet)
+        gap_ms = GAP_S * 1000.0
+        if header is None:
             ms = now_ms
-        else:
-            if self._motion_offset is None or abs(t_ms + self._motion_offset - now_ms) > GAP_S * 1000.0:
-                self._motion_offset = now_ms - t_ms  # the first, or the operator's clock jumped
+        elif header[1]:  # a tracked pose: its time is the operator's clock
+            t_ms = header[0]
+            seen = now_ms - t_ms
+            offset = self._motion_offset
+            if offset is None or abs(seen - offset) > gap_ms:  # the first, or that clock jumped
+                offset = seen
+            self._motion_offset = min(offset, seen)  # the least delayed pose says where the clock is
             ms = t_ms + self._motion_offset
-        ms = max(ms, self._motion_ms)  # the file runs forwards
+        else:  # carried forward or at rest: on the tracked poses' clock, unless none came yet
+            ms = header[0] + self._motion_offset if self._motion_offset is not None else now_ms
+            if abs(ms - now_ms) > gap_ms:
+                ms = now_ms
+        tracked = header is not None and header[1]
+        if tracked:
+            # poses carried forward that a tracked pose now overtakes were guesses at what it
+            # shows: the tracked pose is kept, they go
+            self._pending = [p for p in self._pending if p[1] or p[0] < ms]
+            lead = now_ms - ms
+            self._motion_earliest = (
+                lead if self._motion_earliest is None else min(self._motion_earliest, lead)
+            )
+        last = self._pending[-1][0] if self._pending else self._motion_ms
+        self._pending.append((max(ms, last), tracked, packet))  # the file runs forwards
+        # what no pose can overtake any more goes to the file
+        while self._pending and self._pending[0][0] < now_ms - gap_ms:
+            self._write_motion(*self._pending.pop(0))
+
+    def _write_motion(self, ms: float, _tracked: bool, packet: bytes) -> None:
         self._motion_ms = ms
-        lead = now_ms - ms
-        self._motion_earliest = lead if self._motion_earliest is None else min(self._motion_earliest, lead)
-        self._motion.write(MOTION_RECORD.pack(int(ms), len(packet)))
-        self._motion.write(packet)
         self.motion_packets += 1
+        self._motion.write(MOTION_RECORD.pack(round(ms), len(packet)))
+        self._motion.write(packet)
+
+    def _flush_motion(self) -> None:
+        for pending in self._pending:
+            self._write_motion(*pending)
+        self._pending.clear()
+        self._motion.flush()
 
     def chat(self, sender: str, text: str) -> None:
         if self.closed or self.paused:
@@ -287,6 +323,7 @@ class Recorder:
             self.closed = True
             for voice in self._voices.values():
                 voice.close(int(self._closed_s * OPUS_CLOCK))
+            self._flush_motion()
             self._motion.close()
             self._chat.close()
             self._align_motion()
@@ -317,20 +354,21 @@ class Recorder:
         with moved.open("wb") as out:
             last = 0
             for ms, packet in records:
-                last = max(last, int(ms + shift))
+                last = max(last, round(ms + shift))
                 out.write(MOTION_RECORD.pack(last, len(packet)))
                 out.write(packet)
         moved.replace(path)
         self.motion_shift_ms = shift
 
 
-def _pose_time(packet: bytes) -> float | None:
-    """The packet's pose time from its header, or None (not a packet this server reads)."""
+def _pose_time(packet: bytes) -> tuple[float, bool] | None:
+    """The packet's pose time from its header, and whether the pose was tracked (it carries the
+    hop times: the filled and resting ones do not), or None (not a packet this server reads)."""
     try:
-        t_ms = packet_header(packet)[1]
+        _seq, t_ms, tracked = packet_header(packet)
     except CodecError:
         return None
-    return t_ms if math.isfinite(t_ms) else None
+    return (t_ms, tracked) if math.isfinite(t_ms) else None
 
 
 def read_motion(path: Path) -> list[tuple[int, bytes]]:

@@ -12,8 +12,11 @@ import numpy as np
 import pytest
 
 from avatar_care.live.recorder import FRAME_TICKS, Recorder, opus_ticks, read_motion
-from rigging.codec import encode
+from rigging.codec import HopTiming, encode, packet_header
 from rigging.pose import AvatarPose
+
+#: the hop times a tracked pose's packet carries (the filled and resting ones carry none)
+TRACKED = HopTiming(0.5, 2.0, 3.0)
 
 
 class Clock:
@@ -86,7 +89,7 @@ def test_voices_motion_and_chat_are_on_the_recording_clock(tmp_path: Path) -> No
     assert loud(cu, 0.0, 0.98) < 50 < loud(cu, 1.05, 1.95)
     motion = read_motion(tmp_path / "r" / "motion.bin")
     assert len(motion) == 60 == summary.motion_packets
-    assert [ms for ms, _ in motion[:3]] == [0, 33, 66] and motion[59][1] == bytes([59]) * 245
+    assert [ms for ms, _ in motion[:3]] == [0, 33, 67] and motion[59][1] == bytes([59]) * 245
     chat = [json.loads(line) for line in (tmp_path / "r" / "chat.jsonl").read_text().splitlines()]
     assert chat == [{"t_ms": 2000, "sender": "customer", "text": "buongiorno"}]
 
@@ -125,7 +128,7 @@ def test_a_hold_up_on_the_way_moves_neither_the_voice_nor_the_motion(tmp_path: P
     clock = Clock()
     rec = Recorder(tmp_path / "r", clock)
     packets = tone_packets(150)
-    motion = [encode(AvatarPose(i * 1000 / 30, (0.0, 0.0, 0.0), {}, {}), i) for i in range(90)]
+    motion = [encode(AvatarPose(i * 1000 / 30, (0.0, 0.0, 0.0), {}, {}), i, TRACKED) for i in range(90)]
     held = 0.3
     events = []
     for i in range(150):  # spoken at i * 20 ms; those spoken in [1.0, 1.3) s arrive at 1.3 s
@@ -143,7 +146,9 @@ def test_a_hold_up_on_the_way_moves_neither_the_voice_nor_the_motion(tmp_path: P
     clock.t = 103.0
     rec.close()
     placed = [ms for ms, _ in read_motion(tmp_path / "r" / "motion.bin")]
-    assert placed == [int(m * 1000 / 30) for m in range(90)]  # each where it was posed, not where it arrived
+    assert placed == [
+        round(m * 1000 / 30) for m in range(90)
+    ]  # each where it was posed, not where it arrived
     operator = decoded(tmp_path / "r" / "operator.ogg")
     assert len(operator) == pytest.approx(3.0 * 48000, abs=2 * FRAME_TICKS)  # no silence for the hold-up
 
@@ -154,7 +159,7 @@ def test_a_voice_whose_first_packets_came_late_keeps_the_motion_with_it(tmp_path
     clock = Clock()
     rec = Recorder(tmp_path / "r", clock)
     packets = tone_packets(100)
-    motion = [encode(AvatarPose(m * 1000 / 30, (0.0, 0.0, 0.0), {}, {}), m) for m in range(60)]
+    motion = [encode(AvatarPose(m * 1000 / 30, (0.0, 0.0, 0.0), {}, {}), m, TRACKED) for m in range(60)]
     events = [(max(i * 0.02, 0.1), 0, i) for i in range(100)] + [(m / 30, 1, m) for m in range(60)]
     for at, kind, i in sorted(events):
         clock.t = 100.0 + at
@@ -168,6 +173,47 @@ def test_a_voice_whose_first_packets_came_late_keeps_the_motion_with_it(tmp_path
     placed = [ms for ms, _ in read_motion(tmp_path / "r" / "motion.bin")]
     assert all(abs(ms - (m * 1000 / 30 + rec.motion_shift_ms)) <= 1 for m, ms in enumerate(placed))
     assert not list((tmp_path / "r").glob("*.moving"))
+
+
+def test_resting_poses_before_the_first_tracked_one_do_not_set_the_motions_clock(tmp_path: Path) -> None:
+    """Before tracking starts, the room sends the avatar at rest (its voice alone moves it), timed
+    by the server's own clock; the tracked poses that follow are placed by theirs."""
+    clock = Clock()
+    rec = Recorder(tmp_path / "r", clock)
+    for i in range(36):  # at rest for 1.2 s, on a clock 200 ms from the operator's
+        clock.t = 100.0 + i / 30
+        rec.motion(encode(AvatarPose(i * 1000 / 30 - 1000.0, (0.0, 0.0, 0.0), {}, {}), i))
+    for m in range(30):  # then tracked poses from the operator's clock's 0, arriving from 1.2 s
+        clock.t = 101.2 + m / 30
+        rec.motion(encode(AvatarPose(m * 1000 / 30, (0.0, 0.0, 0.0), {}, {}), 36 + m, TRACKED))
+    clock.t = 102.5
+    rec.close()
+    placed = [ms for ms, _ in read_motion(tmp_path / "r" / "motion.bin")]
+    assert placed[:36] == [round(i * 1000 / 30) for i in range(36)]  # where they arrived
+    assert placed[36:] == [round(1200 + m * 1000 / 30) for m in range(30)]
+
+
+def test_poses_carried_forward_that_tracked_ones_overtake_are_dropped(tmp_path: Path) -> None:
+    """Tracking stalls for 200 ms: the room carries the pose forward meanwhile, then the held-up
+    tracked poses arrive at once; the file keeps them, in order, and drops the guesses."""
+    clock = Clock()
+    rec = Recorder(tmp_path / "r", clock)
+    pose = lambda t: AvatarPose(t, (0.0, 0.0, 0.0), {}, {})  # noqa: E731
+    for m in range(10):  # tracked, on time
+        clock.t = 100.0 + m / 30
+        rec.motion(encode(pose(m * 1000 / 30), m, TRACKED))
+    for k in range(1, 7):  # carried forward from the 10th while nothing comes
+        clock.t = 100.3 + k / 30
+        rec.motion(encode(pose(300 + k * 1000 / 30), 9 + k))
+    clock.t = 100.5
+    for m in range(10, 16):  # the held-up tracked poses, all at once
+        rec.motion(encode(pose(m * 1000 / 30), 6 + m, TRACKED))
+    clock.t = 102.0
+    rec.close()
+    records = read_motion(tmp_path / "r" / "motion.bin")
+    assert [ms for ms, _ in records] == [round(m * 1000 / 30) for m in range(16)]
+    assert all(packet_header(p)[2] for _, p in records)  # only the tracked ones
+    assert rec.motion_packets == 16
 
 
 def test_a_gap_in_the_voice_is_filled_with_silence(tmp_path: Path) -> None:
