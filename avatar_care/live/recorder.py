@@ -9,8 +9,8 @@ Files in the recording's folder (``rooms.recordings`` names it):
   is filled with silent Opus frames, so that a player's clock on either file is the recording's
   clock. After the first, packets are placed by their own RTP times, not by when they arrived: a
   sender, a network or this server held up for a moment delays the packets, not where they play
-  (one older than a packet already written is dropped, as the relay does); a voice behind the
-  clock by more than :data:`GAP_S` (a new sender, a source switched) is placed where it arrives.
+  (one older than a packet already written is dropped, as the relay does); a new source (another
+  connection, a clock that jumped, a voice :data:`BEHIND_S` behind) is placed where it arrives.
 * ``motion.bin``: the motion packets customers were sent (``rigging.codec``), each as a record
   ``<uint32 ms since the start, uint16 length, packet>``, little-endian, placed the same way by
   their own pose time (``t_ms``, the operator's clock, as the voice's RTP time is): a tracked
@@ -49,13 +49,20 @@ logger = logging.getLogger(__name__)
 OPUS_CLOCK = 48000
 TIME_BASE = fractions.Fraction(1, OPUS_CLOCK)
 FRAME_TICKS = 960  # 20 ms
-#: A voice (or the motion) this far from the recording's clock is placed anew where it arrives;
-#: less is a sender's, a network's or this server's hold-up, which its own times undo.
+#: The motion's clock this far from the tracked poses' arrivals has jumped (placed anew where they
+#: arrive); less is a sender's, a network's or this server's hold-up, which their own times undo.
+#: Records wait this long before they are written (a held-up tracked pose may still overtake).
 GAP_S = 0.5
+#: A voice's own time that steps further than this (either way) is a new clock: placed anew.
+MAX_STEP_S = 10.0
+#: A voice this far behind the recording's clock is placed anew where it arrives (a source
+#: switched without a word); a hold-up on the way is shorter, and its packets keep their times.
+BEHIND_S = 2.0
 #: So many packets older than one written, in a row, are a sender that started its clock again.
 RESTART_AFTER = 5
-#: A voice this far ahead of the clock (a burst of late packets) drops packets until it is back.
-AHEAD_S = 0.25
+#: A voice this far ahead of the recording's clock drops packets until it is back (a sender whose
+#: clock runs fast); nothing of the kind happens otherwise.
+AHEAD_S = 1.0
 MOTION_RECORD = struct.Struct("<IH")
 #: Opus's frame sizes in 48 kHz ticks, by the TOC byte's configuration (RFC 6716, 3.1)
 _CONFIG_TICKS = (
@@ -134,25 +141,30 @@ class VoiceFile:
 
     def write(self, payload: bytes, pts: int | None, at_ticks: int) -> None:
         """A packet that arrived at ``at_ticks`` of the recording's clock, ``pts`` its own time."""
-        if self._next is None:  # the voice starts where it was heard
+        if self._next is None:
             self._next = 0
-            self._silence_until(_nearest_frame(at_ticks))
-        else:
-            step = None if pts is None or self._last_pts is None else pts - self._last_pts
-            if step is not None and -OPUS_CLOCK < step <= 0:  # older than one written: its place is gone
-                self._behind += 1
-                if self._behind < RESTART_AFTER:
-                    self.dropped += 1
-                    self.placed = None
-                    return
-                step = None  # the sender's clock started again: placed by arrival below
-            self._behind = 0
-            if step is not None and FRAME_TICKS < step <= OPUS_CLOCK:  # the sender left a gap
-                self._silence_until(self._next + step - FRAME_TICKS)
+        step = None if pts is None or self._last_pts is None else pts - self._last_pts
+        if step is not None and step <= 0 and step > -MAX_STEP_S * OPUS_CLOCK:
+            # older than one written: its place is gone (as the relay drops it), unless so many
+            # come in a row that the sender's clock started again
+            self._behind += 1
+            if self._behind < RESTART_AFTER:
+                self.dropped += 1
+                self.placed = None
+                return
+            step = None
+        self._behind = 0
         self._last_pts = pts
-        if at_ticks - self._next > GAP_S * OPUS_CLOCK:  # behind the clock: it stopped for a while
+        if (
+            step is None
+            or not 0 < step <= MAX_STEP_S * OPUS_CLOCK
+            or at_ticks - self._next > BEHIND_S * OPUS_CLOCK
+        ):
+            # the first packet, a new sender or clock: placed where it arrived (never backwards)
             self._silence_until(_nearest_frame(at_ticks))
-        elif self._next - at_ticks > AHEAD_S * OPUS_CLOCK:
+        elif step > FRAME_TICKS:  # the sender left a gap (it sent nothing, or packets were lost)
+            self._silence_until(self._next + step - FRAME_TICKS)
+        if self._next - at_ticks > AHEAD_S * OPUS_CLOCK:  # far ahead of the clock: back towards it
             self.dropped += 1
             self.placed = None
             return
@@ -163,7 +175,8 @@ class VoiceFile:
         self.packets += 1
 
     def new_timeline(self) -> None:
-        """The next packet is not to be stepped to from the previous one (after a pause)."""
+        """The next packet is placed where it arrives, not stepped to from the previous one (after
+        a pause, or when the voice comes from another source)."""
         self._last_pts = None
 
     def _silence_until(self, ticks: int) -> None:
@@ -254,6 +267,10 @@ class Recorder:
             self._motion_offset = None
             for voice in self._voices.values():
                 voice.new_timeline()
+
+    def new_voice_timeline(self, name: str) -> None:
+        """The voice ``name`` comes from another source from now on (another connection)."""
+        self._voices[name].new_timeline()
 
     def voice(self, name: str, packet: Any) -> None:
         """A voice's encoded packet (``av.Packet``; anything else, a decoded frame, is not stored)."""

@@ -83,7 +83,13 @@ class RoomRecordings:
             raise
         active = Active(room, recorder, rec_id)
 
+        heard_from: list[object] = [room.operator_audio.source]
+
         def operator_voice(packet: Encoded) -> None:
+            source = room.operator_audio.source
+            if source is not heard_from[0]:  # the operator connected again: a new voice's clock
+                heard_from[0] = source
+                recorder.new_voice_timeline("operator")
             recorder.voice("operator", packet)
 
         def customer_voice(customer_id: str, packet: Encoded) -> None:

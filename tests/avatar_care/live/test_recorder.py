@@ -220,6 +220,8 @@ def test_a_gap_in_the_voice_is_filled_with_silence(tmp_path: Path) -> None:
     clock = Clock()
     rec = Recorder(tmp_path / "r", clock)
     packets = tone_packets(100)
+    for i in range(50, 100):  # the sender's clock went on through the gap
+        packets[i].pts += 48000
     for i in range(100):  # 1 s of voice, 1 s without a packet (a dropped connection), 1 s of voice
         clock.t = 100.0 + i * 0.02 + (1.0 if i >= 50 else 0.0)
         rec.voice("operator", packets[i])
@@ -257,6 +259,24 @@ def test_nothing_is_written_after_close_and_close_again_changes_nothing(tmp_path
     clock.t = 105.0
     assert rec.close() == first and first.duration_s == pytest.approx(1.0)
     assert len(read_motion(tmp_path / "r" / "motion.bin")) == 1
+
+
+def test_another_source_is_placed_where_it_arrives(tmp_path: Path) -> None:
+    """The operator connects again after 3 s away: the relay's times run on as if nothing happened
+    (its timeline is continuous for the listeners), the recorder is told and places the new voice
+    where it is heard."""
+    clock = Clock()
+    rec = Recorder(tmp_path / "r", clock)
+    packets = tone_packets(100)
+    for i in range(100):
+        clock.t = 100.0 + i * 0.02 + (3.0 if i >= 50 else 0.0)
+        if i == 50:
+            rec.new_voice_timeline("operator")
+        rec.voice("operator", packets[i])
+    clock.t = 105.0
+    rec.close()
+    op = decoded(tmp_path / "r" / "operator.ogg")
+    assert loud(op, 1.05, 3.95) < 50 < loud(op, 4.05, 4.95)
 
 
 def test_the_length_of_an_opus_packet_is_read_from_its_toc() -> None:
