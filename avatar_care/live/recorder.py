@@ -14,11 +14,11 @@ Files in the recording's folder (``rooms.recordings`` names it):
 * ``motion.bin``: the motion packets customers were sent (``rigging.codec``), each as a record
   ``<uint32 ms since the start, uint16 length, packet>``, little-endian, placed the same way by
   their own pose time (``t_ms``, the operator's clock, as the voice's RTP time is): a tracked
-  pose's time against its arrival says where that clock is (the least delayed one, again where
-  the clock jumps by more than :data:`GAP_S`); poses carried forward or at rest follow it, and
-  are placed where they arrive while no tracked pose came. Records wait :data:`GAP_S` before they
-  are written: a pose carried forward that a tracked pose (held up on its way) then overtakes was
-  a guess at what the tracked one shows, and is dropped for it. When the files are done the motion is
+  pose's time against its arrival says where that clock is (the least delayed one; anew when the
+  clock goes back, a new page); poses carried forward or at rest follow it, and are placed where
+  they arrive while no tracked pose came. Records wait :data:`HOLD_S` before they are written: a
+  pose carried forward that a tracked pose (held up on its way) then overtakes was a guess at what
+  the tracked one shows, and is dropped for it. When the files are done the motion is
   moved against the operator's voice by the voice's own least delay (:meth:`Recorder.close`).
 * ``chat.jsonl``: one ``{"t_ms", "sender", "text"}`` a line.
 
@@ -49,10 +49,12 @@ logger = logging.getLogger(__name__)
 OPUS_CLOCK = 48000
 TIME_BASE = fractions.Fraction(1, OPUS_CLOCK)
 FRAME_TICKS = 960  # 20 ms
-#: The motion's clock this far from the tracked poses' arrivals has jumped (placed anew where they
-#: arrive); less is a sender's, a network's or this server's hold-up, which their own times undo.
-#: Records wait this long before they are written (a held-up tracked pose may still overtake).
+#: A pose carried forward or at rest this far from where it arrives is on another clock than the
+#: tracked poses (none came yet, or long ago): placed where it arrives.
 GAP_S = 0.5
+#: Motion records wait this long before they are written: a tracked pose held up on its way (a
+#: sender, a network or this server busy) may still overtake the poses carried forward meanwhile.
+HOLD_S = 2.0
 #: A voice's own time that steps further than this (either way) is a new clock: placed anew.
 MAX_STEP_S = 10.0
 #: A voice this far behind the recording's clock is placed anew where it arrives (a source
@@ -234,6 +236,7 @@ class Recorder:
         self._paused_s = 0.0
         self.motion_packets = 0
         self._motion_offset: float | None = None  # recording ms minus the packets' t_ms
+        self._motion_t: float | None = None  # the newest tracked pose's t_ms
         self._motion_ms = 0.0  # the newest record in the file
         #: records not yet in the file, in order: (ms, tracked, packet); held :data:`GAP_S`
         self._pending: list[tuple[float, bool, bytes]] = []
@@ -264,7 +267,7 @@ class Recorder:
             self._paused_s += self._clock() - self._paused_at
             self._paused_at = None
             # the senders' clocks went on through the pause, the recording's did not
-            self._motion_offset = None
+            self._motion_offset = self._motion_t = None
             for voice in self._voices.values():
                 voice.new_timeline()
 
@@ -291,9 +294,10 @@ class Recorder:
             t_ms = header[0]
             seen = now_ms - t_ms
             offset = self._motion_offset
-            if offset is None or abs(seen - offset) > gap_ms:  # the first, or that clock jumped
-                offset = seen
+            if offset is None or self._motion_t is None or t_ms < self._motion_t:
+                offset = seen  # the first, or the operator's clock started again (a new page)
             self._motion_offset = min(offset, seen)  # the least delayed pose says where the clock is
+            self._motion_t = t_ms
             ms = t_ms + self._motion_offset
         else:  # carried forward or at rest: on the tracked poses' clock, unless none came yet
             ms = header[0] + self._motion_offset if self._motion_offset is not None else now_ms
@@ -311,7 +315,7 @@ class Recorder:
         last = self._pending[-1][0] if self._pending else self._motion_ms
         self._pending.append((max(ms, last), tracked, packet))  # the file runs forwards
         # what no pose can overtake any more goes to the file
-        while self._pending and self._pending[0][0] < now_ms - gap_ms:
+        while self._pending and self._pending[0][0] < now_ms - HOLD_S * 1000.0:
             self._write_motion(*self._pending.pop(0))
 
     def _write_motion(self, ms: float, _tracked: bool, packet: bytes) -> None:

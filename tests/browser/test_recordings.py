@@ -242,15 +242,23 @@ def test_a_recorded_consultation_plays_back_with_the_avatar_in_step_with_the_voi
         time.sleep(0.3)
     [rec] = found
 
-    ctx = browser.new_context(locale="it-IT", viewport={"width": 900, "height": 900})
+    # under the pages' Content-Security-Policy (blob: voices, WebGL, the audio context): polled with
+    # evaluate, which the policy does not govern (wait_for_function would need eval in the page)
+    ctx = browser.new_context(locale="it-IT", viewport={"width": 900, "height": 900}, bypass_csp=False)
     ctx.set_default_timeout(SLOW)
     page = ctx.new_page()
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     page.goto(f"{server}/app/playback/index.html?recording={rec['id']}&sync-marks")
     page.get_by_label("Chiave di amministrazione del marchio").fill(c.key)
     page.get_by_label("Chiave di amministrazione del marchio").press("Enter")
     expect(page.get_by_role("status").filter(has_text="Pronta")).to_be_visible(timeout=SLOW)
     page.evaluate("document.getElementById('operator-voice').play()")
-    page.wait_for_function("document.getElementById('operator-voice').ended", timeout=SLOW)
+    deadline = time.monotonic() + SLOW / 1000
+    while not page.evaluate("document.getElementById('operator-voice').ended"):
+        assert time.monotonic() < deadline, "the recording did not play to its end"
+        page.wait_for_timeout(500)
+    assert refused == []
     marks = page.evaluate("window.avatarCare.syncMarks")
     offsets = paired_offsets(marks["heard"], marks["seen"])
     (artifacts / "recording-playback-sync.json").write_text(

@@ -193,27 +193,31 @@ def test_resting_poses_before_the_first_tracked_one_do_not_set_the_motions_clock
     assert placed[36:] == [round(1200 + m * 1000 / 30) for m in range(30)]
 
 
-def test_poses_carried_forward_that_tracked_ones_overtake_are_dropped(tmp_path: Path) -> None:
-    """Tracking stalls for 200 ms: the room carries the pose forward meanwhile, then the held-up
-    tracked poses arrive at once; the file keeps them, in order, and drops the guesses."""
+@pytest.mark.parametrize("stall", [6, 36])  # 200 ms, 1.2 s
+def test_poses_carried_forward_that_tracked_ones_overtake_are_dropped(tmp_path: Path, stall: int) -> None:
+    """Tracking stalls: the room carries the pose forward meanwhile, then the held-up tracked
+    poses arrive at once; the file keeps them, in order and at their own times, and drops the
+    guesses."""
     clock = Clock()
     rec = Recorder(tmp_path / "r", clock)
     pose = lambda t: AvatarPose(t, (0.0, 0.0, 0.0), {}, {})  # noqa: E731
     for m in range(10):  # tracked, on time
         clock.t = 100.0 + m / 30
         rec.motion(encode(pose(m * 1000 / 30), m, TRACKED))
-    for k in range(1, 7):  # carried forward from the 10th while nothing comes
+    for k in range(1, stall + 1):  # carried forward from the 10th while nothing comes
         clock.t = 100.3 + k / 30
         rec.motion(encode(pose(300 + k * 1000 / 30), 9 + k))
-    clock.t = 100.5
-    for m in range(10, 16):  # the held-up tracked poses, all at once
-        rec.motion(encode(pose(m * 1000 / 30), 6 + m, TRACKED))
-    clock.t = 102.0
+    for m in range(10, 10 + stall):  # the held-up tracked poses, all at once
+        rec.motion(encode(pose(m * 1000 / 30), 100 + m, TRACKED))
+    for m in range(10 + stall, 20 + stall):  # and on time again
+        clock.t = 100.0 + m / 30
+        rec.motion(encode(pose(m * 1000 / 30), 100 + m, TRACKED))
+    clock.t = 110.0
     rec.close()
     records = read_motion(tmp_path / "r" / "motion.bin")
-    assert [ms for ms, _ in records] == [round(m * 1000 / 30) for m in range(16)]
+    assert [ms for ms, _ in records] == [round(m * 1000 / 30) for m in range(20 + stall)]
     assert all(packet_header(p)[2] for _, p in records)  # only the tracked ones
-    assert rec.motion_packets == 16
+    assert rec.motion_packets == 20 + stall
 
 
 def test_a_gap_in_the_voice_is_filled_with_silence(tmp_path: Path) -> None:
