@@ -233,7 +233,7 @@ def test_a_recorded_consultation_plays_back_with_the_avatar_in_step_with_the_voi
 ) -> None:
     c = consultation(server, data_dir, "always", "it")
     with operator_in_room(server, c) as errors:
-        time.sleep(5 * EVERY_S + 0.5)  # five bursts with a raised arm each
+        time.sleep(7 * EVERY_S + 0.5)  # seven bursts with a raised arm each
         assert not errors, errors
     end(server, c)
     deadline = time.monotonic() + 30

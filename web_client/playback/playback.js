@@ -138,13 +138,16 @@ async function play(records, operator, customer, avatarUrl) {
   // where the recording is at performance time `now`, in ms (between two looks at the element)
   let anchor = { perf: performance.now(), media: 0 };
   const mediaMsAt = (now) => {
-    if (operator.paused) return anchor.media;
+    if (operator.paused || operator.ended) return anchor.media;
     return anchor.media + (now - anchor.perf) * operator.playbackRate;
   };
   let lastFrame = performance.now();
   renderer.setAnimationLoop(() => {
     const now = performance.now();
-    anchor = { perf: now, media: 1000 * Math.max(0, operator.currentTime - latencyS()) };
+    const media = 1000 * Math.max(0, operator.currentTime - latencyS());
+    // at its end the element may report a time a little before the one it reached, which would
+    // replay the last moves: the avatar stays as it was when the voice ended
+    anchor = { perf: now, media: operator.ended ? Math.max(media, anchor.media) : media };
     state.mediaMs = anchor.media;
     const pose = poseAt(records, anchor.media);
     if (pose) {
