@@ -11,6 +11,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
@@ -21,7 +22,7 @@ from rooms import recordings
 from rooms.avatars import template_avatar_url
 from rooms.clock import as_utc
 from rooms.errors import Forbidden, NotFound
-from rooms.models import CareSession, Recording
+from rooms.models import CareSession, OperatorAccount, Recording
 
 router = APIRouter(prefix="/api", tags=["recordings"])
 
@@ -53,7 +54,6 @@ def _root(request: Request) -> FilePath:
 async def consent(body: ConsentIn, cs: CurrentCustomer, desk: DeskDep, request: Request) -> dict[str, object]:
     """The customer's answer where the room asks (409 where it does not, or once ended). A consent
     withdrawn stops the recording at once; what was recorded before stays (it was consented to)."""
-    from fastapi.concurrency import run_in_threadpool
 
     def answer() -> tuple[recordings.RecordingState, str | None]:
         with desk.sessions() as db:
@@ -71,10 +71,8 @@ async def consent(body: ConsentIn, cs: CurrentCustomer, desk: DeskDep, request: 
 
 
 async def _pause(
-    session_id: str, paused: bool, operator: Any, desk: DeskDep, request: Request
+    session_id: str, paused: bool, operator: OperatorAccount, desk: DeskDep, request: Request
 ) -> dict[str, object]:
-    from fastapi.concurrency import run_in_threadpool
-
     def check() -> None:
         with desk.sessions() as db:
             cs = desk.get_session(db, operator.brand_id, session_id)
