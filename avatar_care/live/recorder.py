@@ -234,7 +234,9 @@ class Recorder:
         self._started = clock()
         self._paused_at: float | None = None
         self._paused_s = 0.0
-        self.motion_packets = 0
+        self.motion_packets = 0  # written to the file
+        #: motion packets taken while recording (some wait to be written, some are then dropped)
+        self.motion_taken = 0
         self._motion_offset: float | None = None  # recording ms minus the packets' t_ms
         self._motion_t: float | None = None  # the newest tracked pose's t_ms
         self._motion_ms = 0.0  # the newest record in the file
@@ -285,6 +287,7 @@ class Recorder:
     def motion(self, packet: bytes) -> None:
         if self.closed or self.paused:
             return
+        self.motion_taken += 1
         now_ms = self.now_s() * 1000.0
         header = _pose_time(packet)
         gap_ms = GAP_S * 1000.0
