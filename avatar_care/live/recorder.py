@@ -345,12 +345,14 @@ class Recorder:
         if not self.closed:
             self._closed_s = self.now_s()
             self.closed = True
-            for voice in self._voices.values():
-                voice.close(int(self._closed_s * OPUS_CLOCK))
             self._flush_motion()
             self._motion.close()
             self._chat.close()
-            self._align_motion()
+            shift = self._align_motion()
+            # the voices last as long as the recording, and as the motion moved with them
+            end = self._closed_s + max(0.0, shift) / 1000.0
+            for voice in self._voices.values():
+                voice.close(int(end * OPUS_CLOCK))
         size = sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
         return Summary(
             duration_s=round(self.now_s(), 3),
@@ -359,19 +361,20 @@ class Recorder:
             voice_packets={name: v.packets for name, v in self._voices.items()},
         )
 
-    def _align_motion(self) -> None:
+    def _align_motion(self) -> float:
         """Place the motion against the operator's voice by their least delays, not their first ones.
 
         Each stream is placed from where its first packet arrived; a first packet that came late (a
         voice sent before the connection was up) places the whole stream late by as much, which
         the stream's least delay (its earliest packet against its place) shows. The voice cannot
-        move in its file; the motion is moved by the difference, once, when the files are done."""
+        move in its file; the motion is moved by the difference, once, when the files are done.
+        Returns the shift in ms."""
         voice = self._voices["operator"].earliest_ms
         if voice is None or self._motion_earliest is None:
-            return
+            return 0.0
         shift = self._motion_earliest - voice
         if abs(shift) < 1.0:
-            return
+            return 0.0
         path = self.folder / "motion.bin"
         records = read_motion(path)
         moved = path.with_suffix(".moving")
@@ -383,6 +386,7 @@ class Recorder:
                 out.write(packet)
         moved.replace(path)
         self.motion_shift_ms = shift
+        return shift
 
 
 def _pose_time(packet: bytes) -> tuple[float, bool] | None:

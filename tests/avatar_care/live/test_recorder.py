@@ -170,6 +170,8 @@ def test_a_voice_whose_first_packets_came_late_keeps_the_motion_with_it(tmp_path
     clock.t = 102.0
     rec.close()
     assert rec.motion_shift_ms == pytest.approx(100.0, abs=1.0)
+    # the voice lasts as long as the motion moved with it
+    assert len(decoded(tmp_path / "r" / "operator.ogg")) == pytest.approx(2.1 * 48000, abs=2 * FRAME_TICKS)
     placed = [ms for ms, _ in read_motion(tmp_path / "r" / "motion.bin")]
     assert all(abs(ms - (m * 1000 / 30 + rec.motion_shift_ms)) <= 1 for m, ms in enumerate(placed))
     assert not list((tmp_path / "r").glob("*.moving"))
