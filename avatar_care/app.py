@@ -31,6 +31,7 @@ from avatar_care.api.routes import (
     operators,
     queue,
     queue_ws,
+    recordings,
     retarget,
     sign_in_settings,
     signaling,
@@ -47,6 +48,7 @@ from avatar_care.core.paths import vendor_dir
 from avatar_care.core.rate_limits import RateLimits
 from avatar_care.live.demo_operator import load_recording, load_voice, replay
 from avatar_care.live.ice import IceConfig
+from avatar_care.live.recordings import RoomRecordings
 from avatar_care.live.registry import LiveRooms
 from rooms.clock import SystemClock
 from rooms.desk import CareDesk
@@ -77,6 +79,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     exports.router,
     data_rights.router,
     queue_ws.router,
+    recordings.router,
 )
 #: The demo operator's recorded session, under the shipped assets (a checkout's or the package's).
 DEMO_RECORDING = Path("demo") / "book.jsonl"
@@ -145,6 +148,12 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     app.state.open_sockets = OpenSockets(settings.socket_recheck_s)
     app.state.desk.listeners.append(app.state.queue_hub.notify)
     app.state.desk.chat_listeners.append(app.state.queue_hub.chat_posted)
+    # consultations are recorded where their template says so (avatar_care/live/recordings.py)
+    recordings_dir = settings.data_dir / "recordings"
+    desk: CareDesk = app.state.desk
+    live_rooms.recordings = RoomRecordings(app.state.sessions, recordings_dir, lambda: desk.clock.now())
+    app.state.desk.recordings_dir = recordings_dir
+    app.state.desk.chat_listeners.append(live_rooms.recordings.chat_posted)
     if peers is not None:
         app.state.desk.routes_here = peers.is_router
         app.state.desk.listeners.append(peers.publish)

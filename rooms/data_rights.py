@@ -30,11 +30,13 @@ from rooms.models import (
     ChatMessage,
     ContactRequest,
     ProblemReport,
+    Recording,
     RoomTemplate,
     SessionEvent,
     SurveyAnswer,
 )
 from rooms.personal_data import PERSONAL
+from rooms.recordings import RECORDING_FILES, paths_of
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +119,9 @@ def export(db: Session, subject: Subject, now: datetime) -> dict[str, Any]:
             select(ProblemReport).where(ProblemReport.session_id == sid).order_by(ProblemReport.id)
         )
         survey = db.get(SurveyAnswer, sid)
+        recordings = db.scalars(
+            select(Recording).where(Recording.session_id == sid).order_by(Recording.started_at, Recording.id)
+        )
         cart = db.execute(
             select(CartLine.item_id, CatalogueItem.name, CatalogueItem.price, CartLine.quantity)
             .join(CatalogueItem, CatalogueItem.id == CartLine.item_id)
@@ -161,6 +166,19 @@ def export(db: Session, subject: Subject, now: datetime) -> dict[str, Any]:
                     {"item_id": item_id, "name": name, "price": price, "quantity": quantity}
                     for item_id, name, price, quantity in cart
                 ],
+                "recording_consent": cs.recording_consent,
+                # the files themselves (voices, motion, chat) are fetched by id: /api/recordings/{id}
+                "recordings": [
+                    {
+                        "id": r.id,
+                        "started_at": _at(r.started_at),
+                        "ended_at": _at(r.ended_at),
+                        "duration_s": r.duration_s,
+                        "size_bytes": r.size_bytes,
+                        "files": list(RECORDING_FILES),
+                    }
+                    for r in recordings
+                ],
             }
         )
     requests = db.scalars(
@@ -186,7 +204,6 @@ def export(db: Session, subject: Subject, now: datetime) -> dict[str, Any]:
             }
             for r in requests
         ],
-        "not_held": "no recordings of consultations are made",
     }
 
 
@@ -207,6 +224,9 @@ class Erasure:
     session_ids: tuple[str, ...]
     #: rows deleted or blanked, per table
     rows: dict[str, int]
+    #: the folders of the recordings whose rows went: the caller deletes them once committed
+    #: (``rooms.recordings.delete_folders``; the hourly job deletes any left behind)
+    recording_paths: tuple[str, ...] = ()
 
 
 def _erase_rows(db: Session, subject: Subject, ids: Sequence[str], now: datetime) -> dict[str, int]:
@@ -247,6 +267,7 @@ def erase(db: Session, subject: Subject, actor: str, now: datetime) -> Erasure:
     # only what is not erased yet: an erased consultation's link no longer works, so nothing new
     # can have been added to it, and erasing again then finds nothing (by customer, requests
     # left without a consultation are still found by the customer's id)
+    paths = paths_of(db, to_erase)
     rows = _erase_rows(db, subject, to_erase, now)
     # counts and ids only: the audit log must not keep what was erased (nor the customer id itself)
     record(
@@ -258,13 +279,15 @@ def erase(db: Session, subject: Subject, actor: str, now: datetime) -> Erasure:
     )
     db.commit()
     logger.info("erased %d sessions of brand %d for %s", len(to_erase), subject.brand_id, actor)
-    return Erasure(tuple(sorted(to_erase)), rows)
+    return Erasure(tuple(sorted(to_erase)), rows, tuple(paths))
 
 
-def erase_expired(db: Session, now: datetime) -> int:
+def erase_expired(db: Session, now: datetime) -> tuple[int, list[str]]:
     """Erase the ended consultations older than their template's ``retention_days`` (not yet
-    erased), one transaction per template; how many were erased."""
+    erased), one transaction per template; how many were erased, and the folders of their
+    recordings to delete now that their rows are gone."""
     erased = 0
+    paths: list[str] = []
     for template in db.scalars(select(RoomTemplate).where(RoomTemplate.retention_days.is_not(None))).all():
         assert template.retention_days is not None
         ids = db.scalars(
@@ -278,6 +301,7 @@ def erase_expired(db: Session, now: datetime) -> int:
         if not ids:
             continue
         subject = Subject(template.brand_id)
+        template_paths = paths_of(db, ids)
         rows = _erase_rows(db, subject, ids, now)
         record(
             db,
@@ -288,6 +312,7 @@ def erase_expired(db: Session, now: datetime) -> int:
         )
         db.commit()
         erased += len(ids)
+        paths += template_paths
     if erased:
         logger.info("retention: %d consultations erased", erased)
-    return erased
+    return erased, paths

@@ -10,6 +10,7 @@ from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rooms.db import Base, UtcDateTime, utcnow
+from rooms.personal_data import PERSONAL_MARK
 
 
 class Brand(Base):
@@ -104,6 +105,11 @@ class RoomTemplate(Base):
     wrap_up_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     #: the after-call work's time box in seconds after each consultation (0: none)
     after_call_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: recording of consultations (``rooms.recordings``): off, ask (the customer consents or not),
+    #: always (the customer is told)
+    recording: Mapped[str] = mapped_column(String(10), default="off", server_default="off")
+    #: recordings older than this many days are deleted, files and rows, by the hourly job
+    recording_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
 
 
 class OperatorAccount(Base):
@@ -226,6 +232,8 @@ class CareSession(Base):
     wrap_up_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     wrap_up_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
     wrapped_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: where the template asks: "given" or "declined" by the customer; None while not asked
+    recording_consent: Mapped[str | None] = mapped_column(String(10), nullable=True)
 
 
 class SessionEvent(Base):
@@ -236,6 +244,27 @@ class SessionEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Recording(Base):
+    """A consultation's recording: its files (both voices as Ogg Opus, the avatar's motion packets,
+    the chat) are in the data directory's ``recordings/`` under :attr:`path`."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    brand_id: Mapped[int] = mapped_column(ForeignKey("brands.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("care_sessions.id", ondelete="CASCADE"), index=True)
+    #: the folder under ``recordings/``: ``<brand>/<session>/<recording>`` (ids only); what is in it
+    #: is the customer's voice and chat
+    path: Mapped[str] = mapped_column(String(200), info=PERSONAL_MARK)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: None while it is being made
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    #: recorded time, pauses left out
+    duration_s: Mapped[float] = mapped_column(Float, default=0.0)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    motion_packets: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ChatMessage(Base):

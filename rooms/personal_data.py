@@ -73,6 +73,7 @@ PERSONAL: dict[str, PersonalTable] = {
         erase="blank",
         erased=("customer_ref", "customer_name", "topic", "context", "notes", "access_hash"),
         kept={
+            "recording_consent": "given or declined: the proof of the customer's answer, nothing they said",
             "skills": "the room's required skills, copied from its template: nothing about the customer",
         },
     ),
@@ -92,6 +93,8 @@ PERSONAL: dict[str, PersonalTable] = {
     ),
     "cart_lines": PersonalTable(reach="session", erase="delete"),
     "contact_requests": PersonalTable(reach="customer", erase="delete"),
+    # the row; its files (voices, motion, chat) are deleted after the commit (rooms.recordings)
+    "recordings": PersonalTable(reach="session", erase="delete"),
 }
 
 #: Tables that hold no customer's personal data, and why (checked by the same test).

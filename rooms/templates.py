@@ -15,6 +15,7 @@ from rooms.audit import record
 from rooms.errors import Invalid, NotFound
 from rooms.hours import BusinessHours, HoursError
 from rooms.models import Avatar, Brand, RoomTemplate
+from rooms.recordings import DEFAULT_RECORDING_DAYS, days_problem, mode_problem
 
 #: The service level counts customers answered within this many seconds (the usual 80/20 target's 20).
 DEFAULT_SERVICE_LEVEL_S = 20.0
@@ -94,6 +95,10 @@ class TemplateSpec:
     wrap_up_required: bool = False
     #: after-call work after each consultation, in seconds: the operator is offered nobody meanwhile
     after_call_s: int = 0
+    #: recording: off, ask (with the customer's consent), always (with a notice); rooms.recordings
+    recording: str = "off"
+    #: recordings older than this are deleted by the hourly job
+    recording_days: int = DEFAULT_RECORDING_DAYS
 
 
 def room_look(template: RoomTemplate) -> dict[str, Any]:
@@ -154,6 +159,12 @@ def _check(session: Session, brand: Brand, spec: TemplateSpec) -> None:
     reason = wrap_up_problem(spec.wrap_up_codes, spec.wrap_up_required, spec.after_call_s)
     if reason is not None:
         raise Invalid(reason)
+    reason = mode_problem(spec.recording)
+    if reason is not None:
+        raise Invalid(f"recording {reason}")
+    reason = days_problem(spec.recording_days)
+    if reason is not None:
+        raise Invalid(f"recording_days {reason}")
     if spec.hours is not None:
         try:
             BusinessHours.parse(

@@ -25,6 +25,7 @@ from rooms.models import (
     SessionEvent,
     SurveyAnswer,
 )
+from rooms.recordings import recording_view
 from rooms.supervision import present_supervision, told_supervision
 from rooms.templates import room_look
 
@@ -48,6 +49,7 @@ def session_detail(desk: CareDesk, db: Session, cs: CareSession) -> dict[str, An
         "events": [
             {"kind": e.kind, "at": as_utc(e.at).isoformat(), "detail": e.detail} for e in desk.events(cs.id)
         ],
+        "recording": recording_view(db, cs),
     }
 
 
@@ -90,6 +92,8 @@ def customer_view(desk: CareDesk, db: Session, session_id: str) -> dict[str, Any
         # the supervisors' modes the customer is told of (rooms.supervision): "barger", and
         # "listener" where the brand tells of listening
         "supervision": told_supervision(db, session_id) if s.state == "connected" else [],
+        # the template's recording mode, the customer's answer, whether it records now (paused?)
+        "recording": recording_view(db, cs),
         # while connected: the live room to join with this session's own token (signaling)
         "live_room": (
             {"id": cs.live_room_id, "avatar_url": template_avatar_url(db, cs.template_id)}
@@ -190,6 +194,7 @@ def queue_view(desk: CareDesk, operator: OperatorAccount) -> QueueView:
                 "consult": consult_of(cs),
                 # the supervisors the operator hears (whispering or barging in), for the console
                 "supervision": [m for m in present_supervision(db, cs.id) if spec(m).sends_voice],
+                "recording": recording_view(db, cs),
             }
             for cs in mine
         ]

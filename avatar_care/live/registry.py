@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from avatar_care.live.ice import IceConfig
+from avatar_care.live.recordings import RoomRecordings
 from avatar_care.live.room import LiveRoom
 from rooms.desk import CareDesk
 from rooms.seating import SeatFreed
@@ -44,6 +45,8 @@ class LiveRooms:
         self._desk: CareDesk | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        #: the consultations' recorders (set by the server; none: nothing is recorded)
+        self.recordings: RoomRecordings | None = None
 
     def open(self, room_id: str) -> tuple[LiveRoom, str]:
         """Open a room entered with a key (the demo's); returns it and the key its operator needs."""
@@ -62,6 +65,8 @@ class LiveRooms:
         if room is None:
             room = self.rooms[room_id] = LiveRoom(room_id, self.ice)
             logger.info("live room %s opened", room_id)
+        if self.recordings is not None:  # at each join: a consent may have come meanwhile
+            self._track(asyncio.create_task(self.recordings.ensure(room)))
         return room
 
     def get(self, room_id: str) -> LiveRoom | None:
@@ -108,7 +113,9 @@ class LiveRooms:
             loop.call_soon_threadsafe(self._spawn, event)
 
     def _spawn(self, event: SeatFreed) -> None:
-        task = asyncio.create_task(self.let_go(event))
+        self._track(asyncio.create_task(self.let_go(event)))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -118,6 +125,8 @@ class LiveRooms:
             "you are being transferred to a colleague" if event.transferred else "your consultation has ended"
         )
         self._end_claims(event.room_id, why, event.session_id)
+        if self.recordings is not None:
+            await self.recordings.stop(event.session_id)
         if event.room_closed:
             await self.close_room(event.room_id)
             return
@@ -128,6 +137,8 @@ class LiveRooms:
     async def close_room(self, room_id: str) -> None:
         room = self.rooms.pop(room_id, None)
         self._end_claims(room_id, "the consultation has ended")
+        if self.recordings is not None:
+            await self.recordings.room_closed(room_id)
         if room is not None:
             try:
                 await room.close()

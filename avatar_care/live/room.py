@@ -95,6 +95,9 @@ class LiveRoom:
         #: What customers hear while no operator speaks (the demo operator's recording).
         self.fallback_audio: PacketSource | None = None
         self._mics: dict[tuple[Role, str], asyncio.Task[None]] = {}
+        #: Called with (customer id, packet) for every packet of a customer's microphone, as received
+        #: (a consultation's recorder, avatar_care/live/recordings.py).
+        self.voice_taps: list[Callable[[str, Encoded], None]] = []
         self._listening: dict[int, FanoutTrack] = {}  # by id() of the peer connection
         self.capture: ProcessCapture | None = None
         self.capture_stats = CaptureStats()  # across this room's capture workers, for /metrics
@@ -311,6 +314,13 @@ class LiveRoom:
         try:
             while True:
                 packet = await track.recv()
+                if spec.role == "customer":
+                    for tap in list(self.voice_taps):
+                        try:
+                            tap(participant, packet)
+                        except Exception:  # a recorder's fault must not silence the customer
+                            logger.exception("room %s: a voice tap failed; it is removed", self.room_id)
+                            self.voice_taps.remove(tap)
                 for ear in ears:
                     ear.push(key, packet)
         except MediaStreamError:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -75,6 +76,8 @@ class CareDesk:
         self._views = DeskViews(sessions, clock, self.state, self.estimator)
         self._after_call = AfterCall(sessions, clock, self.state, self._told, self._queue.tick)
         self._consults = Consults(sessions, clock, self.state, self._told, self._queue.tick)
+        #: where the recordings' files are (the server sets it: the data directory's recordings/)
+        self.recordings_dir: Path | None = None
         if rebuild:
             self.load()
         else:
@@ -279,8 +282,9 @@ class CareDesk:
         self._told.changed(brand_id)
 
     def apply_retention(self) -> tuple[int, int]:
-        """Chat messages deleted and consultations erased as their templates say."""
-        return apply_retention(self.sessions, self.clock.now())
+        """Chat messages deleted and consultations erased as their templates say (recordings
+        too, where :attr:`recordings_dir` is set)."""
+        return apply_retention(self.sessions, self.clock.now(), self.recordings_dir)
 
 
 def default_state(sessions: sessionmaker[Session], accept_timeout: timedelta) -> QueueState:

@@ -1,12 +1,14 @@
 """How long a consultation's data is kept: the templates decide. Chat goes at the end where
 ``keep_transcripts`` is off, after ``transcript_days`` otherwise; where ``retention_days`` is set,
 the whole consultation's personal data is erased after that many days (``rooms.data_rights``), its
-times, outcome and rating kept for the figures."""
+times, outcome and rating kept for the figures; recordings go after the template's
+``recording_days`` (``rooms.recordings``)."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from rooms.data_rights import erase_expired
 from rooms.desk.records import FINAL_STATES
 from rooms.models import CareSession, ChatMessage, RoomTemplate
+from rooms.recordings import apply_recording_retention, delete_folders
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +53,18 @@ def purge_transcripts(sessions: sessionmaker[Session], now: datetime) -> int:
     return removed
 
 
-def apply_retention(sessions: sessionmaker[Session], now: datetime) -> tuple[int, int]:
+def apply_retention(
+    sessions: sessionmaker[Session], now: datetime, recordings_dir: Path | None = None
+) -> tuple[int, int]:
     """The hourly job: chat past its template's transcript days, then consultations past their
-    template's retention. The messages deleted and the consultations erased."""
+    template's retention (with their recordings), then recordings past their template's
+    ``recording_days`` and folders left without a row (where ``recordings_dir`` is given). The
+    messages deleted and the consultations erased."""
     messages = purge_transcripts(sessions, now)
     with sessions() as db:
-        erased = erase_expired(db, now)
+        erased, paths = erase_expired(db, now)
+    if recordings_dir is not None:
+        delete_folders(recordings_dir, paths)
+        with sessions() as db:
+            apply_recording_retention(db, recordings_dir, now)
     return messages, erased

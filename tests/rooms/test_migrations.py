@@ -35,6 +35,7 @@ TABLES = {
     "queue_waiting",
     "queue_offers",
     "queue_rooms",
+    "recordings",
 }
 
 

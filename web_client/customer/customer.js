@@ -1,6 +1,7 @@
 // The customer's page: join with the brand's signed link, wait (live position), talk and chat, rate.
 import { api, applyTranslations, formatWait, getLanguage, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
 import { mountChatLog } from "../common/chat_log.js";
+import { mountRecordingConsent } from "./recording_consent.js";
 
 // What the customer is told of a supervisor in the consultation (the server says which: one who
 // joins the conversation always, one who listens where the brand chose so, one who whispers never).
@@ -72,6 +73,7 @@ let contactWithSession = false;
 let contactSent = false;
 
 mountLanguageSwitch($("lang"));
+const recording = mountRecordingConsent($("recording"), () => auth(), (error) => fail(error));
 onLanguageChange((lang) => {
   room?.setLanguage?.(lang);
   chatLog.relabel();
@@ -158,6 +160,7 @@ function render(s) {
     show("connected");
     $("connected-title").textContent = t("customer.connectedWith", { name: s.operator_name || t("customer.operator") });
     renderSupervision(s.supervision ?? []);
+    recording.render(s.recording);
     renderChat(s.chat);
     renderShown(s.shown);
     renderCart(s.cart);

@@ -4,6 +4,7 @@
 import { api, applyTranslations, formatWait, getLanguage, liveSnapshots, mountLanguageSwitch, onLanguageChange, registerStrings, t } from "../common/i18n.js";
 import { mountSupervision } from "./supervise.js";
 import { renderSupervisedNote } from "./supervised.js";
+import { recordingLine } from "./recording_state.js";
 import { startSingleSignOn, takeSingleSignOnResult } from "../common/sso.js";
 import { mountChatLog } from "../common/chat_log.js";
 
@@ -391,7 +392,7 @@ function renderSessions(sessions) {
       camera.setAttribute("aria-pressed", String(here));
       actions.append(camera);
     }
-    box.append(h, log, form, notesLabel, notes, productLabel, product, targetLabel, target, skillLabel, skill, actions);
+    box.append(h, recordingLine(s, auth, fail), log, form, notesLabel, notes, productLabel, product, targetLabel, target, skillLabel, skill, actions);
     if (s.consult) box.append(consultBox(s.session_id, s.consult, true));
     return box;
   }));

@@ -13,6 +13,8 @@ from pydantic import AfterValidator, BaseModel, Field
 from avatar_care.api.deps import AdminActor, CurrentBrandAdmin, DeskDep, SessionDep
 from avatar_care.api.input_policy import text_problem
 from rooms.data_rights import MAX_CUSTOMER_ID, Erasure, by_customer, by_session, erase, export
+from rooms.desk import CareDesk
+from rooms.recordings import delete_folders
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +49,17 @@ _EXPORT_DOC = (
     "A JSON document (format `avatar-care/customer-data`, `version` 1): the brand, and per consultation "
     "the customer's name and id, topic, context, times and outcome, the operator's notes, chat, "
     "events, survey answer, problem reports with the brand's answers and the cart; plus the "
-    "messages and callback requests the customer left. No recordings are made, so none are in it."
+    "messages and callback requests the customer left; the consultation's recordings (ids, times, "
+    "sizes; their files at /api/recordings/{id}/files/...) and the customer's answer to recording. "
+    "Erasure deletes the recordings' rows and files."
 )
+
+
+def _delete_recordings(desk: CareDesk, result: Erasure) -> None:
+    """The erased recordings' files, now that their rows are gone (the hourly job deletes any a
+    crash left behind)."""
+    if desk.recordings_dir is not None:
+        delete_folders(desk.recordings_dir, list(result.recording_paths))
 
 
 def _out(result: Erasure) -> ErasureOut:
@@ -69,6 +80,7 @@ def erase_session(
 ) -> ErasureOut:
     """Erase the customer's data of one consultation (409 while it runs); again changes nothing."""
     result = erase(db, by_session(db, brand.id, session_id), actor, desk.clock.now())
+    _delete_recordings(desk, result)
     desk.customer_data_erased(brand.id)
     return _out(result)
 
@@ -90,5 +102,6 @@ def erase_customer(
 ) -> ErasureOut:
     """Erase everything about a customer of the brand (409 while one of their consultations runs)."""
     result = erase(db, by_customer(brand.id, body.customer_id), actor, desk.clock.now())
+    _delete_recordings(desk, result)
     desk.customer_data_erased(brand.id)
     return _out(result)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, HTTPException, UploadFile, status
 from pydantic import BaseModel, Field
@@ -16,6 +16,7 @@ from avatar_care.avatars.staging import staged_files
 from avatar_care.logos import MAX_UPLOAD_BYTES, LogoRefused, redraw_logo
 from rooms.errors import NotFound
 from rooms.models import RoomTemplate
+from rooms.recordings import DEFAULT_RECORDING_DAYS, MAX_RECORDING_DAYS
 from rooms.templates import (
     DEFAULT_BRAND_COLOR,
     DEFAULT_SERVICE_LEVEL_S,
@@ -92,6 +93,18 @@ class TemplateIn(BaseModel):
         strict=True,
         description="after-call work after each consultation, in seconds: the operator is offered nobody",
     )
+    recording: Literal["off", "ask", "always"] = Field(
+        default="off",
+        description="record consultations: off; ask (only once the customer consents in the page); "
+        "always (the page tells the customer)",
+    )
+    recording_days: int = Field(
+        default=DEFAULT_RECORDING_DAYS,
+        ge=1,
+        le=MAX_RECORDING_DAYS,
+        strict=True,
+        description="recordings older than this many days are deleted, files and rows (hourly)",
+    )
 
 
 class TemplateOut(TemplateIn):
@@ -134,6 +147,8 @@ def out(t: RoomTemplate) -> TemplateOut:
         wrap_up_codes=t.wrap_up_codes,
         wrap_up_required=t.wrap_up_required,
         after_call_s=t.after_call_s,
+        recording=t.recording,  # type: ignore[arg-type]  # checked when stored
+        recording_days=t.recording_days,
     )
 
 
