@@ -24,11 +24,15 @@
 // {heard: [ms], seen: [ms]} (performance.now() times): a clap or a tone with a raised arm, sent
 // together by the operator, shows the offset as the customer lives it.
 
-const EVERY_MS = 1000;
+import { watchVoice } from "./voice_clock.js";
+
+/** the voice's playout is read this often; the stats every STATS_EVERY reads (once a second) */
+const EVERY_MS = 250;
+const STATS_EVERY = 4;
 /** differences below this are left alone (the measures themselves move by a few ms) */
 const DEADBAND_MS = 10;
 const TRACE_EVERY_MS = 10;
-const HISTORY_ROWS = 600; // the last ten minutes of measures, for a run's p50/p95
+const HISTORY_ROWS = 2400; // the last ten minutes of measures, for a run's p50/p95
 /** at most this share of an interval's voice made up by the receiver for its wait to count */
 const MAX_CONCEALED = 0.2;
 /**
@@ -37,8 +41,17 @@ const MAX_CONCEALED = 0.2;
  * chase a single second, and a real change is followed within three
  */
 const MEDIAN_OF = 5;
-/** nothing is aligned before this many measures: the first seconds, while the page loads its avatar, the motion waits seconds on a busy main thread */
+/**
+ * the playout measure (voice_clock.js) does not swing with the talk as the stats do: its median of
+ * three reads (0.75 s) follows a voice that a stall made later within a second
+ */
+const PLAYOUT_MEDIAN_OF = 3;
+/**
+ * nothing is aligned before this many measures, nor before ALIGN_AFTER_MS from the first: the
+ * first seconds, while the page loads its avatar, the motion waits seconds on a busy main thread
+ */
 const MIN_MEASURES = 3;
+const ALIGN_AFTER_MS = 2500;
 /** the most the voice is held back for the motion (EN 301 549's 100 ms, with room for the motion buffer's own swings) */
 export const MAX_AUDIO_HOLD_MS = 400;
 const TRACE_ROWS = 6000;
@@ -143,44 +156,69 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
   let current = { motionTargetMs: null, audioTargetMs: null };
   const recent = []; // [audioMs, motionMs] of the last MEDIAN_OF measures that count
   let skipped = 0; // measures left out: the voice was mostly made up by the receiver
+  let lastConcealed = 0;
+  let lastMeasure = null;
   state.avSyncOffsetMs = null;
   state.avSync = null;
   state.avSyncHistory = [];
   // the page may swap its peer connection (a reconnection): either may be given as a function
   const latest = (x) => (typeof x === "function" ? x() : x);
+  let watched = null; // the receiver whose voice is timed, and its watch (voice_clock.js)
+  let voice = null;
+  let tick = 0;
+  let firstMeasureAt = null;
   const timer = setInterval(async () => {
-    let inbound = null;
+    tick += 1;
     const rx = latest(receiver);
     const peer = latest(pc);
     if (!rx || !peer) return; // not connected yet
-    try {
-      const report = await (rx.getStats ? rx.getStats() : peer.getStats());
-      report.forEach((s) => {
-        if (s.type === "inbound-rtp" && s.kind === "audio") inbound = s;
-      });
-    } catch {
-      return; // closed, or not connected yet
+    const now = performance.now();
+    const played = rx === watched ? (voice?.delayMs(now) ?? null) : null;
+    let buffered = null;
+    let concealed = 0;
+    if (tick % STATS_EVERY === 0) {
+      // the stats once a second: their counters over a shorter interval are mostly noise, and a
+      // getStats call costs the page's thread far more than reading the playout
+      let inbound = null;
+      try {
+        const report = await (rx.getStats ? rx.getStats() : peer.getStats());
+        report.forEach((s) => {
+          if (s.type === "inbound-rtp" && s.kind === "audio") inbound = s;
+        });
+      } catch {
+        return; // closed, or not connected yet
+      }
+      buffered = audioBufferMs(previous, inbound);
+      concealed = concealedShare(previous, inbound);
+      previous = inbound;
+      lastConcealed = concealed;
+    } else if (played === null) {
+      return; // without the playout, the voice is measured once a second
     }
-    const buffered = audioBufferMs(previous, inbound);
-    const concealed = concealedShare(previous, inbound);
-    previous = inbound;
     const waited = buffer.delayMs;
-    if (buffered === null || waited === null) return;
-    if (concealed > MAX_CONCEALED) {
-      // the voice did not come (a stalled sender, a lost network): nothing here to align with
+    if ((played === null && buffered === null) || waited === null) return;
+    if (played === null && concealed > MAX_CONCEALED) {
+      // the voice did not come (a stalled sender, a lost network): the stats' wait is no delay to
+      // match (the playout measure needs no such exception: it sees the voice played later)
       skipped += 1;
       state.avSync = { ...(state.avSync ?? {}), skipped };
       return;
     }
+    const measure = played === null ? "stats" : "playout";
+    if (measure !== lastMeasure) recent.length = 0; // one measure's figures are not the other's
+    lastMeasure = measure;
+    firstMeasureAt ??= now;
     const outputMs = 1000 * ((audioContext?.baseLatency ?? 0) + (audioContext?.outputLatency ?? 0));
-    const audioMs = buffered + outputMs;
+    // the voice's playout against its arrivals where the browser shows both; else the stats' wait
+    const audioMs = (played ?? buffered) + outputMs;
     // the motion's own wait: without the hold added here (else the hold would be asked for again)
     const motionMs = waited - buffer.extraMs;
     recent.push([audioMs, motionMs]);
-    if (recent.length > MEDIAN_OF) recent.shift();
+    const keep = measure === "playout" ? PLAYOUT_MEDIAN_OF : MEDIAN_OF;
+    while (recent.length > keep) recent.shift();
     const audioMedian = median(recent.map((r) => r[0]));
     const motionMedian = median(recent.map((r) => r[1]));
-    if (align && recent.length >= MIN_MEASURES) {
+    if (align && recent.length >= Math.min(keep, MIN_MEASURES) && now - firstMeasureAt >= ALIGN_AFTER_MS) {
       current = alignment(audioMedian, motionMedian, current, outputMs);
       buffer.setDelayTarget(current.motionTargetMs);
       setAudioTarget(rx, current.audioTargetMs);
@@ -194,10 +232,13 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
       extraTargetMs: buffer.extraTargetMs,
       motionTargetMs: current.motionTargetMs,
       audioTargetMs: current.audioTargetMs,
-      concealed,
+      concealed: lastConcealed,
       skipped,
+      voiceMeasure: measure,
+      statsMs: buffered === null ? (state.avSync?.statsMs ?? null) : buffered + outputMs,
+      voiceSeen: voice?.seen ?? null,
     };
-    state.avSyncHistory.push({ atMs: performance.now(), offsetMs: state.avSyncOffsetMs, ...state.avSync });
+    state.avSyncHistory.push({ atMs: now, offsetMs: state.avSyncOffsetMs, ...state.avSync });
     if (state.avSyncHistory.length > HISTORY_ROWS) state.avSyncHistory.shift();
   }, EVERY_MS);
 
@@ -225,6 +266,17 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
   let marker = null;
   let markSource = null;
   return {
+    /**
+     * A new connection's audio receiver, before it is negotiated (a transform set on a receiver
+     * already playing gets no frames in Chromium): its voice is timed afresh (voice_clock.js;
+     * where the browser cannot, the stats measure it).
+     */
+    watch(rx) {
+      if (rx === watched) return;
+      voice?.close();
+      voice = watchVoice(rx);
+      watched = rx;
+    },
     /** The received voice's source node: `marks` listens to it. */
     listen(source) {
       if (!marks || markSource) return;
@@ -233,6 +285,7 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
     },
     close() {
       clearInterval(timer);
+      voice?.close();
       if (tracer) clearInterval(tracer);
       if (marker) clearInterval(marker);
     },

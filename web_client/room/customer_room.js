@@ -207,6 +207,7 @@ export async function mountCustomerRoom(container, options) {
     channel.onmessage = (e) => onPacket(e.data);
     channel.onopen = () => setConnection("connected");
     audio = pc.addTransceiver("audio", { direction: "sendrecv" });
+    sync.watch(audio.receiver);
     if (micTrack) audio.sender.replaceTrack(micTrack);
     pc.ontrack = (e) => {
       const stream = e.streams[0] ?? new MediaStream([e.track]);

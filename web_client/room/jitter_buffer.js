@@ -64,6 +64,12 @@ export const JITTER_DEFAULTS = Object.freeze({
   maxExtraMs: 1500,
   /** fastest change of the lag, as a share of the time that passes */
   slew: 0.1,
+  /**
+   * fastest change of the hold while a delay target is set (the voice's delay, av_sync.js): a
+   * stall can make the voice hundreds of ms later at once, and at a tenth of the time passing the
+   * motion stayed that much ahead for seconds; the poses play at 0.7-1.3x for the moment instead
+   */
+  holdSlew: 0.3,
   /** a longer silence between packets is a pause, not jitter: the stream starts afresh after it */
   pauseMs: 500,
   /** packets kept: the longest lag and extra hold, at 30 a second */
@@ -237,10 +243,12 @@ export class JitterBuffer {
     const ps = this.packets;
     const newest = ps[ps.length - 1];
     if (this.lastSampleAt !== null) {
-      const step = this.options.slew * Math.max(0, nowMs - this.lastSampleAt);
+      const elapsed = Math.max(0, nowMs - this.lastSampleAt);
+      const step = this.options.slew * elapsed;
       if (this.options.adaptive) this.lagMs += Math.max(-step, Math.min(step, this.targetLagMs - this.lagMs));
       this._holdForTarget();
-      this.extraMs += Math.max(-step, Math.min(step, this.extraTargetMs - this.extraMs));
+      const holdStep = (this.delayTargetMs === null ? this.options.slew : this.options.holdSlew) * elapsed;
+      this.extraMs += Math.max(-holdStep, Math.min(holdStep, this.extraTargetMs - this.extraMs));
     }
     this.lastSampleAt = nowMs;
     if (this._playout(nowMs) > newest.tMs) {
