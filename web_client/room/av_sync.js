@@ -293,28 +293,62 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
 }
 
 function watchMarks(source, ctx, buffer, state) {
-  const analyser = ctx.createAnalyser();
-  analyser.fftSize = 32768; // 0.68 s at 48 kHz: the whole time since the last look, even if late
-  source.connect(analyser);
-  const x = new Float32Array(analyser.fftSize);
-  const marks = { heard: [], seen: [] };
+  const marks = { heard: [], seen: [], ears: null };
   state.syncMarks = marks;
   let lastHeard = -Infinity;
   let lastSeen = -Infinity;
   let lookedAt = null;
   let raised = true; // an arm already up when watching starts is not a mark
+  /** When the sample at `contextTime` on the audio context's clock is heard (performance.now() time). */
+  const heardAt = (contextTime) => {
+    const stamp = ctx.getOutputTimestamp?.() ?? {};
+    return stamp.performanceTime > 0
+      ? stamp.performanceTime + 1000 * (contextTime - stamp.contextTime)
+      : performance.now() - 1000 * (ctx.currentTime - contextTime);
+  };
+  const hear = (contextTime) => {
+    const t = heardAt(contextTime);
+    if (t > lastHeard + MARK_GAP_MS) marks.heard.push((lastHeard = t));
+  };
+  // the voice: every sample, on the audio thread (sound_starts_worklet.js); where there is no
+  // AudioWorklet, an analyser's window searched from this thread (a sound is missed when this
+  // thread is held longer than the window)
+  let analyser = null;
+  let x = null;
+  const useAnalyser = () => {
+    marks.ears = "analyser";
+    analyser = ctx.createAnalyser();
+    analyser.fftSize = 32768; // 0.68 s at 48 kHz
+    source.connect(analyser);
+    x = new Float32Array(analyser.fftSize);
+  };
+  if (ctx.audioWorklet && typeof AudioWorkletNode === "function") {
+    ctx.audioWorklet
+      .addModule("/app/room/sound_starts_worklet.js")
+      .then(() => {
+        const node = new AudioWorkletNode(ctx, "sound-starts", {
+          numberOfInputs: 1,
+          numberOfOutputs: 0,
+          processorOptions: { level: MARK_LEVEL, quietMs: MARK_QUIET_MS },
+        });
+        node.port.onmessage = (e) => hear(e.data);
+        source.connect(node);
+        marks.ears = "worklet";
+      })
+      .catch((err) => {
+        console.info("no audio worklet for the sync marks:", err);
+        useAnalyser();
+      });
+  } else {
+    useAnalyser();
+  }
   return setInterval(() => {
     const now = performance.now();
-    // the voice: where in the analyser's window a sound starts, and when that sample is heard
-    analyser.getFloatTimeDomainData(x);
-    const stamp = ctx.getOutputTimestamp?.() ?? {};
-    const heardAt = (contextTime) =>
-      stamp.performanceTime > 0
-        ? stamp.performanceTime + 1000 * (contextTime - stamp.contextTime)
-        : now - 1000 * (ctx.currentTime - contextTime);
-    for (const i of soundStarts(x, MARK_LEVEL, Math.round((MARK_QUIET_MS / 1000) * ctx.sampleRate))) {
-      const t = heardAt(ctx.currentTime - (x.length - i) / ctx.sampleRate);
-      if (t > lastHeard + MARK_GAP_MS) marks.heard.push((lastHeard = t));
+    if (analyser) {
+      analyser.getFloatTimeDomainData(x);
+      for (const i of soundStarts(x, MARK_LEVEL, Math.round((MARK_QUIET_MS / 1000) * ctx.sampleRate))) {
+        hear(ctx.currentTime - (x.length - i) / ctx.sampleRate);
+      }
     }
     // the motion: the poses shown since the last look, every 2 ms
     for (let t = lookedAt ?? now; t <= now; t += MARK_STEP_MS) {
