@@ -1,10 +1,14 @@
 // Voice and motion in step at the customer (EN 301 549 asks at most 100 ms between speech and a
 // signer's video). Both leave the server together; here each waits in its own buffer: the voice
 // in the browser's audio jitter buffer (then the audio output), the motion in room/jitter_buffer.js.
-// Once a second this measures both waits and delays the earlier one:
+// Four times a second this measures both waits and delays the earlier one:
 //
-// - the voice's: the audio receiver's jitterBufferDelay per emitted sample over the last second
-//   (getStats, inbound-rtp), plus the page's audio output latency (it plays through Web Audio);
+// - the voice's: how far behind its least delayed arrival of the last 3 s the voice is played
+//   (voice_clock.js: its RTP timestamps timed on arrival by a transform on the receiver, and at
+//   playout by the receiver's synchronization sources), plus the page's audio output latency (it
+//   plays through Web Audio). Where the browser has no RTCRtpScriptTransform, the stats' wait
+//   (jitterBufferDelay per emitted sample over the last second, getStats inbound-rtp), which
+//   misses uneven arrival and concealment;
 // - the motion's: how far behind the least delayed recent packet poses are shown
 //   (JitterBuffer.delayMs). Not the packets' mean wait from their arrival: a data channel's
 //   messages reach the page on its main thread, late by whatever the page was doing (drawing a
@@ -17,12 +21,14 @@
 //
 // Publishes on `state` (window.avatarCare): avSyncOffsetMs (voice minus motion, after the
 // alignment: positive when the voice comes later), and avSync {audioMs, motionMs, extraMs,
-// motionTargetMs, audioTargetMs}. With `trace`, it also records every 10 ms what is heard (the received voice's
+// motionTargetMs, audioTargetMs, voiceMeasure ("playout" or "stats"), ...}, avSyncHistory (the
+// last ten minutes of them). With `trace`, it also records every 10 ms what is heard (the received voice's
 // level) and what the avatar shows at that moment (mouth, blink, right upper arm), for tests and
 // diagnostics, in state.trace. With `marks`, it notes when a sharp sound starts in the voice heard
-// and when the avatar's right arm is raised above the shoulder on screen, in state.syncMarks
-// {heard: [ms], seen: [ms]} (performance.now() times): a clap or a tone with a raised arm, sent
-// together by the operator, shows the offset as the customer lives it.
+// (on the audio thread: sound_starts_worklet.js) and when the avatar's right arm is raised above
+// the shoulder in the buffer's poses, in state.syncMarks {heard: [ms], seen: [ms], ears}
+// (performance.now() times): a clap or a tone with a raised arm, sent together by the operator,
+// shows the offset as the customer lives it.
 
 import { watchVoice } from "./voice_clock.js";
 
