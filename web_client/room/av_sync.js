@@ -30,7 +30,7 @@
 // (performance.now() times): a clap or a tone with a raised arm, sent together by the operator,
 // shows the offset as the customer lives it.
 
-import { watchVoice } from "./voice_clock.js";
+import { prepareVoiceWatch, watchVoice } from "./voice_clock.js";
 
 /** the voice's playout is read this often; the stats every STATS_EVERY reads (once a second) */
 const EVERY_MS = 250;
@@ -169,6 +169,7 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
   state.avSyncHistory = [];
   // the page may swap its peer connection (a reconnection): either may be given as a function
   const latest = (x) => (typeof x === "function" ? x() : x);
+  const ready = prepareVoiceWatch();
   let watched = null; // the receiver whose voice is timed, and its watch (voice_clock.js)
   let voice = null;
   let tick = 0;
@@ -272,6 +273,8 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
   let marker = null;
   let markSource = null;
   return {
+    /** Settled once the voice's arrivals can be timed, or cannot (connect after it: `watch`). */
+    ready,
     /**
      * A new connection's audio receiver, before it is negotiated (a transform set on a receiver
      * already playing gets no frames in Chromium): its voice is timed afresh (voice_clock.js;

@@ -233,6 +233,7 @@ export async function mountCustomerRoom(container, options) {
       render();
     })
     .catch((err) => console.info("no microphone:", err.name));
+  await sync.ready; // the voice's timing ready before the first audio line is made (av_sync.js)
   const link = openPeerLink(roomId, { role: "customer", ...(token ? { token } : {}) }, {
     setup: setupPeer,
     onState(s, message) {

@@ -93,21 +93,53 @@ export class VoiceDelay {
 }
 
 let arrivalsWorker = null;
+let workerRunning = false;
+let running = null; // the promise prepareVoiceWatch gives
 let generation = 0;
 
 /**
- * Times the voice of `receiver` (an RTCRtpReceiver of audio): returns {delayMs(nowMs), close()},
- * or null where the browser has no RTCRtpScriptTransform or synchronization sources (the caller
- * then falls back to the stats). The voice itself passes through unchanged.
+ * Loads the arrivals' worker ahead of the first connection. A receiver's transform is set only
+ * once the worker has said it runs: a transform no script handles silences the voice for good.
+ * Resolves to whether it runs, false after `timeoutMs` (the stats measure the voice then).
+ */
+export function prepareVoiceWatch(timeoutMs = 3000) {
+  if (running) return running;
+  if (typeof RTCRtpScriptTransform !== "function") return (running = Promise.resolve(false));
+  running = new Promise((resolve) => {
+    try {
+      arrivalsWorker = new Worker("/app/room/voice_arrivals_worker.js");
+    } catch (err) {
+      console.info("the voice's arrivals cannot be timed:", err);
+      resolve(false);
+      return;
+    }
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    arrivalsWorker.addEventListener("message", (e) => {
+      if (!e.data?.running) return;
+      workerRunning = true;
+      clearTimeout(timer);
+      resolve(true);
+    });
+    arrivalsWorker.addEventListener("error", (e) => {
+      console.info("the voice's arrivals cannot be timed:", e.message);
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+  return running;
+}
+
+/**
+ * Times the voice of `receiver` (an RTCRtpReceiver of audio, before its connection is negotiated):
+ * returns {delayMs(nowMs), seen, close()}, or null where the browser has no RTCRtpScriptTransform
+ * or synchronization sources, or the worker is not running yet (the caller then falls back to the
+ * stats). The voice itself passes through unchanged.
  */
 export function watchVoice(receiver) {
-  if (typeof RTCRtpScriptTransform !== "function" || typeof receiver?.getSynchronizationSources !== "function") {
-    return null;
-  }
+  if (!workerRunning || typeof receiver?.getSynchronizationSources !== "function") return null;
   const delay = new VoiceDelay();
   const id = ++generation;
   try {
-    arrivalsWorker ??= new Worker("/app/room/voice_arrivals_worker.js");
     receiver.transform = new RTCRtpScriptTransform(arrivalsWorker, { id });
   } catch (err) {
     console.info("the voice's arrivals cannot be timed:", err);
