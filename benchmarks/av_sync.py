@@ -6,7 +6,7 @@ customer pages in one headless Chromium watch the same room side by side: one al
 motion (room/av_sync.js, as every customer does), the other only measures (``?sync-off``). For
 each page, after ``--settle`` seconds: when each burst is heard and each raised arm shown
 (``?sync-marks``), paired into offsets (voice minus motion, ms), and the page's own published
-offset (``avSyncOffsetMs``, once a second). Prints p50 and p95 of |offset| per page, and the
+offset (``avSyncOffsetMs``, four times a second). Prints p50 and p95 of |offset| per page, and the
 share of the page's measures it left out because the voice it received was mostly made up
 (a stalled sender). Timing on a shared machine: quote it with the load printed beside it.
 """

@@ -1,10 +1,14 @@
 // Voice and motion in step at the customer (EN 301 549 asks at most 100 ms between speech and a
 // signer's video). Both leave the server together; here each waits in its own buffer: the voice
 // in the browser's audio jitter buffer (then the audio output), the motion in room/jitter_buffer.js.
-// Once a second this measures both waits and delays the earlier one:
+// Four times a second this measures both waits and delays the earlier one:
 //
-// - the voice's: the audio receiver's jitterBufferDelay per emitted sample over the last second
-//   (getStats, inbound-rtp), plus the page's audio output latency (it plays through Web Audio);
+// - the voice's: how far behind its least delayed arrival of the last 3 s the voice is played
+//   (voice_clock.js: its RTP timestamps timed on arrival by a transform on the receiver, and at
+//   playout by the receiver's synchronization sources), plus the page's audio output latency (it
+//   plays through Web Audio). Where the browser has no RTCRtpScriptTransform, the stats' wait
+//   (jitterBufferDelay per emitted sample over the last second, getStats inbound-rtp), which
+//   misses uneven arrival and concealment;
 // - the motion's: how far behind the least delayed recent packet poses are shown
 //   (JitterBuffer.delayMs). Not the packets' mean wait from their arrival: a data channel's
 //   messages reach the page on its main thread, late by whatever the page was doing (drawing a
@@ -17,18 +21,24 @@
 //
 // Publishes on `state` (window.avatarCare): avSyncOffsetMs (voice minus motion, after the
 // alignment: positive when the voice comes later), and avSync {audioMs, motionMs, extraMs,
-// motionTargetMs, audioTargetMs}. With `trace`, it also records every 10 ms what is heard (the received voice's
+// motionTargetMs, audioTargetMs, voiceMeasure ("playout" or "stats"), ...}, avSyncHistory (the
+// last ten minutes of them). With `trace`, it also records every 10 ms what is heard (the received voice's
 // level) and what the avatar shows at that moment (mouth, blink, right upper arm), for tests and
 // diagnostics, in state.trace. With `marks`, it notes when a sharp sound starts in the voice heard
-// and when the avatar's right arm is raised above the shoulder on screen, in state.syncMarks
-// {heard: [ms], seen: [ms]} (performance.now() times): a clap or a tone with a raised arm, sent
-// together by the operator, shows the offset as the customer lives it.
+// (on the audio thread: sound_starts_worklet.js) and when the avatar's right arm is raised above
+// the shoulder in the buffer's poses, in state.syncMarks {heard: [ms], seen: [ms], ears}
+// (performance.now() times): a clap or a tone with a raised arm, sent together by the operator,
+// shows the offset as the customer lives it.
 
-const EVERY_MS = 1000;
+import { prepareVoiceWatch, watchVoice } from "./voice_clock.js";
+
+/** the voice's playout is read this often; the stats every STATS_EVERY reads (once a second) */
+const EVERY_MS = 250;
+const STATS_EVERY = 4;
 /** differences below this are left alone (the measures themselves move by a few ms) */
 const DEADBAND_MS = 10;
 const TRACE_EVERY_MS = 10;
-const HISTORY_ROWS = 600; // the last ten minutes of measures, for a run's p50/p95
+const HISTORY_ROWS = 2400; // the last ten minutes of measures, for a run's p50/p95
 /** at most this share of an interval's voice made up by the receiver for its wait to count */
 const MAX_CONCEALED = 0.2;
 /**
@@ -37,8 +47,17 @@ const MAX_CONCEALED = 0.2;
  * chase a single second, and a real change is followed within three
  */
 const MEDIAN_OF = 5;
-/** nothing is aligned before this many measures: the first seconds, while the page loads its avatar, the motion waits seconds on a busy main thread */
+/**
+ * the playout measure (voice_clock.js) does not swing with the talk as the stats do: its median of
+ * three reads (0.75 s) follows a voice that a stall made later within a second
+ */
+const PLAYOUT_MEDIAN_OF = 3;
+/**
+ * nothing is aligned before this many measures, nor before ALIGN_AFTER_MS from the first: the
+ * first seconds, while the page loads its avatar, the motion waits seconds on a busy main thread
+ */
 const MIN_MEASURES = 3;
+const ALIGN_AFTER_MS = 2500;
 /** the most the voice is held back for the motion (EN 301 549's 100 ms, with room for the motion buffer's own swings) */
 export const MAX_AUDIO_HOLD_MS = 400;
 const TRACE_ROWS = 6000;
@@ -143,44 +162,70 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
   let current = { motionTargetMs: null, audioTargetMs: null };
   const recent = []; // [audioMs, motionMs] of the last MEDIAN_OF measures that count
   let skipped = 0; // measures left out: the voice was mostly made up by the receiver
+  let lastConcealed = 0;
+  let lastMeasure = null;
   state.avSyncOffsetMs = null;
   state.avSync = null;
   state.avSyncHistory = [];
   // the page may swap its peer connection (a reconnection): either may be given as a function
   const latest = (x) => (typeof x === "function" ? x() : x);
+  const ready = prepareVoiceWatch();
+  let watched = null; // the receiver whose voice is timed, and its watch (voice_clock.js)
+  let voice = null;
+  let tick = 0;
+  let firstMeasureAt = null;
   const timer = setInterval(async () => {
-    let inbound = null;
+    tick += 1;
     const rx = latest(receiver);
     const peer = latest(pc);
     if (!rx || !peer) return; // not connected yet
-    try {
-      const report = await (rx.getStats ? rx.getStats() : peer.getStats());
-      report.forEach((s) => {
-        if (s.type === "inbound-rtp" && s.kind === "audio") inbound = s;
-      });
-    } catch {
-      return; // closed, or not connected yet
+    const now = performance.now();
+    const played = rx === watched ? (voice?.delayMs(now) ?? null) : null;
+    let buffered = null;
+    let concealed = 0;
+    if (tick % STATS_EVERY === 0) {
+      // the stats once a second: their counters over a shorter interval are mostly noise, and a
+      // getStats call costs the page's thread far more than reading the playout
+      let inbound = null;
+      try {
+        const report = await (rx.getStats ? rx.getStats() : peer.getStats());
+        report.forEach((s) => {
+          if (s.type === "inbound-rtp" && s.kind === "audio") inbound = s;
+        });
+      } catch {
+        return; // closed, or not connected yet
+      }
+      buffered = audioBufferMs(previous, inbound);
+      concealed = concealedShare(previous, inbound);
+      previous = inbound;
+      lastConcealed = concealed;
+    } else if (played === null) {
+      return; // without the playout, the voice is measured once a second
     }
-    const buffered = audioBufferMs(previous, inbound);
-    const concealed = concealedShare(previous, inbound);
-    previous = inbound;
     const waited = buffer.delayMs;
-    if (buffered === null || waited === null) return;
-    if (concealed > MAX_CONCEALED) {
-      // the voice did not come (a stalled sender, a lost network): nothing here to align with
+    if ((played === null && buffered === null) || waited === null) return;
+    if (played === null && concealed > MAX_CONCEALED) {
+      // the voice did not come (a stalled sender, a lost network): the stats' wait is no delay to
+      // match (the playout measure needs no such exception: it sees the voice played later)
       skipped += 1;
       state.avSync = { ...(state.avSync ?? {}), skipped };
       return;
     }
+    const measure = played === null ? "stats" : "playout";
+    if (measure !== lastMeasure) recent.length = 0; // one measure's figures are not the other's
+    lastMeasure = measure;
+    firstMeasureAt ??= now;
     const outputMs = 1000 * ((audioContext?.baseLatency ?? 0) + (audioContext?.outputLatency ?? 0));
-    const audioMs = buffered + outputMs;
+    // the voice's playout against its arrivals where the browser shows both; else the stats' wait
+    const audioMs = (played ?? buffered) + outputMs;
     // the motion's own wait: without the hold added here (else the hold would be asked for again)
     const motionMs = waited - buffer.extraMs;
     recent.push([audioMs, motionMs]);
-    if (recent.length > MEDIAN_OF) recent.shift();
+    const keep = measure === "playout" ? PLAYOUT_MEDIAN_OF : MEDIAN_OF;
+    while (recent.length > keep) recent.shift();
     const audioMedian = median(recent.map((r) => r[0]));
     const motionMedian = median(recent.map((r) => r[1]));
-    if (align && recent.length >= MIN_MEASURES) {
+    if (align && recent.length >= Math.min(keep, MIN_MEASURES) && now - firstMeasureAt >= ALIGN_AFTER_MS) {
       current = alignment(audioMedian, motionMedian, current, outputMs);
       buffer.setDelayTarget(current.motionTargetMs);
       setAudioTarget(rx, current.audioTargetMs);
@@ -194,10 +239,13 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
       extraTargetMs: buffer.extraTargetMs,
       motionTargetMs: current.motionTargetMs,
       audioTargetMs: current.audioTargetMs,
-      concealed,
+      concealed: lastConcealed,
       skipped,
+      voiceMeasure: measure,
+      statsMs: buffered === null ? (state.avSync?.statsMs ?? null) : buffered + outputMs,
+      voiceSeen: voice?.seen ?? null,
     };
-    state.avSyncHistory.push({ atMs: performance.now(), offsetMs: state.avSyncOffsetMs, ...state.avSync });
+    state.avSyncHistory.push({ atMs: now, offsetMs: state.avSyncOffsetMs, ...state.avSync });
     if (state.avSyncHistory.length > HISTORY_ROWS) state.avSyncHistory.shift();
   }, EVERY_MS);
 
@@ -225,6 +273,19 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
   let marker = null;
   let markSource = null;
   return {
+    /** Settled once the voice's arrivals can be timed, or cannot (connect after it: `watch`). */
+    ready,
+    /**
+     * A new connection's audio receiver, before it is negotiated (a transform set on a receiver
+     * already playing gets no frames in Chromium): its voice is timed afresh (voice_clock.js;
+     * where the browser cannot, the stats measure it).
+     */
+    watch(rx) {
+      if (rx === watched) return;
+      voice?.close();
+      voice = watchVoice(rx);
+      watched = rx;
+    },
     /** The received voice's source node: `marks` listens to it. */
     listen(source) {
       if (!marks || markSource) return;
@@ -233,6 +294,7 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
     },
     close() {
       clearInterval(timer);
+      voice?.close();
       if (tracer) clearInterval(tracer);
       if (marker) clearInterval(marker);
     },
@@ -240,28 +302,62 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
 }
 
 function watchMarks(source, ctx, buffer, state) {
-  const analyser = ctx.createAnalyser();
-  analyser.fftSize = 32768; // 0.68 s at 48 kHz: the whole time since the last look, even if late
-  source.connect(analyser);
-  const x = new Float32Array(analyser.fftSize);
-  const marks = { heard: [], seen: [] };
+  const marks = { heard: [], seen: [], ears: null };
   state.syncMarks = marks;
   let lastHeard = -Infinity;
   let lastSeen = -Infinity;
   let lookedAt = null;
   let raised = true; // an arm already up when watching starts is not a mark
+  /** When the sample at `contextTime` on the audio context's clock is heard (performance.now() time). */
+  const heardAt = (contextTime) => {
+    const stamp = ctx.getOutputTimestamp?.() ?? {};
+    return stamp.performanceTime > 0
+      ? stamp.performanceTime + 1000 * (contextTime - stamp.contextTime)
+      : performance.now() - 1000 * (ctx.currentTime - contextTime);
+  };
+  const hear = (contextTime) => {
+    const t = heardAt(contextTime);
+    if (t > lastHeard + MARK_GAP_MS) marks.heard.push((lastHeard = t));
+  };
+  // the voice: every sample, on the audio thread (sound_starts_worklet.js); where there is no
+  // AudioWorklet, an analyser's window searched from this thread (a sound is missed when this
+  // thread is held longer than the window)
+  let analyser = null;
+  let x = null;
+  const useAnalyser = () => {
+    marks.ears = "analyser";
+    analyser = ctx.createAnalyser();
+    analyser.fftSize = 32768; // 0.68 s at 48 kHz
+    source.connect(analyser);
+    x = new Float32Array(analyser.fftSize);
+  };
+  if (ctx.audioWorklet && typeof AudioWorkletNode === "function") {
+    ctx.audioWorklet
+      .addModule("/app/room/sound_starts_worklet.js")
+      .then(() => {
+        const node = new AudioWorkletNode(ctx, "sound-starts", {
+          numberOfInputs: 1,
+          numberOfOutputs: 0,
+          processorOptions: { level: MARK_LEVEL, quietMs: MARK_QUIET_MS },
+        });
+        node.port.onmessage = (e) => hear(e.data);
+        source.connect(node);
+        marks.ears = "worklet";
+      })
+      .catch((err) => {
+        console.info("no audio worklet for the sync marks:", err);
+        useAnalyser();
+      });
+  } else {
+    useAnalyser();
+  }
   return setInterval(() => {
     const now = performance.now();
-    // the voice: where in the analyser's window a sound starts, and when that sample is heard
-    analyser.getFloatTimeDomainData(x);
-    const stamp = ctx.getOutputTimestamp?.() ?? {};
-    const heardAt = (contextTime) =>
-      stamp.performanceTime > 0
-        ? stamp.performanceTime + 1000 * (contextTime - stamp.contextTime)
-        : now - 1000 * (ctx.currentTime - contextTime);
-    for (const i of soundStarts(x, MARK_LEVEL, Math.round((MARK_QUIET_MS / 1000) * ctx.sampleRate))) {
-      const t = heardAt(ctx.currentTime - (x.length - i) / ctx.sampleRate);
-      if (t > lastHeard + MARK_GAP_MS) marks.heard.push((lastHeard = t));
+    if (analyser) {
+      analyser.getFloatTimeDomainData(x);
+      for (const i of soundStarts(x, MARK_LEVEL, Math.round((MARK_QUIET_MS / 1000) * ctx.sampleRate))) {
+        hear(ctx.currentTime - (x.length - i) / ctx.sampleRate);
+      }
     }
     // the motion: the poses shown since the last look, every 2 ms
     for (let t = lookedAt ?? now; t <= now; t += MARK_STEP_MS) {

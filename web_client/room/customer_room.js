@@ -255,6 +255,7 @@ export async function mountCustomerRoom(container, options) {
     channel.onmessage = (e) => onPacket(e.data);
     channel.onopen = () => setConnection("connected");
     audio = pc.addTransceiver("audio", { direction: "sendrecv" });
+    sync.watch(audio.receiver);
     if (micTrack) audio.sender.replaceTrack(micTrack).then(applyMute);
     pc.ontrack = (e) => {
       const stream = e.streams[0] ?? new MediaStream([e.track]);
@@ -281,6 +282,7 @@ export async function mountCustomerRoom(container, options) {
       render();
     })
     .catch((err) => console.info("no microphone:", err.name));
+  await sync.ready; // the voice's timing ready before the first audio line is made (av_sync.js)
   const link = openPeerLink(roomId, { role: "customer", ...(token ? { token } : {}) }, {
     setup: setupPeer,
     onState(s, message) {

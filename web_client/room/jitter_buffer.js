@@ -64,6 +64,13 @@ export const JITTER_DEFAULTS = Object.freeze({
   maxExtraMs: 1500,
   /** fastest change of the lag, as a share of the time that passes */
   slew: 0.1,
+  /**
+   * fastest change of the hold that follows a delay target (the voice's delay, av_sync.js), and of
+   * its release when the target is let go: a stall can make the voice hundreds of ms later at
+   * once, and at a tenth of the time passing the motion stayed that much ahead for seconds; the
+   * poses play at 0.7-1.3x for the moment instead
+   */
+  holdSlew: 0.3,
   /** a longer silence between packets is a pause, not jitter: the stream starts afresh after it */
   pauseMs: 500,
   /** packets kept: the longest lag and extra hold, at 30 a second */
@@ -82,6 +89,7 @@ export class JitterBuffer {
     this.extraMs = 0; // held on top of the lag (setExtraDelay), as it is now
     this.extraTargetMs = 0;
     this.delayTargetMs = null; // the whole delay asked for (setDelayTarget), or none
+    this.followsTarget = false; // the hold was set by setDelayTarget (it moves at holdSlew)
     this.behindTargetMs = null; // the same as lag plus extra hold, anchored when it was asked for
     /** packets that came after the playout had passed their moment (shown, if at all, late) */
     this.missed = 0;
@@ -126,6 +134,7 @@ export class JitterBuffer {
   /** Hold poses `ms` longer than the buffer itself would (reached gradually). */
   setExtraDelay(ms) {
     this.delayTargetMs = null;
+    this.followsTarget = false;
     this.extraTargetMs = Math.max(0, Math.min(this.options.maxExtraMs, ms));
   }
 
@@ -135,6 +144,7 @@ export class JitterBuffer {
    */
   setDelayTarget(ms) {
     this.delayTargetMs = ms;
+    this.followsTarget = true; // and when let go (null), the hold goes as fast as it came
     // How far behind the capture clock poses are to be shown, fixed now: the least delayed packet
     // of the window moves as packets enter and leave it, and a target following it at every frame
     // would move the poses with it; each new target (once a second) takes the window as it is.
@@ -237,10 +247,12 @@ export class JitterBuffer {
     const ps = this.packets;
     const newest = ps[ps.length - 1];
     if (this.lastSampleAt !== null) {
-      const step = this.options.slew * Math.max(0, nowMs - this.lastSampleAt);
+      const elapsed = Math.max(0, nowMs - this.lastSampleAt);
+      const step = this.options.slew * elapsed;
       if (this.options.adaptive) this.lagMs += Math.max(-step, Math.min(step, this.targetLagMs - this.lagMs));
       this._holdForTarget();
-      this.extraMs += Math.max(-step, Math.min(step, this.extraTargetMs - this.extraMs));
+      const holdStep = (this.followsTarget ? this.options.holdSlew : this.options.slew) * elapsed;
+      this.extraMs += Math.max(-holdStep, Math.min(holdStep, this.extraTargetMs - this.extraMs));
     }
     this.lastSampleAt = nowMs;
     if (this._playout(nowMs) > newest.tMs) {

@@ -212,3 +212,26 @@ test("a delay target holds the whole delay while the lag moves beneath it", () =
   targeted.setDelayTarget(null);
   assert.equal(targeted.extraTargetMs, 0);
 });
+
+test("a delay target raised at once (the voice made later by a stall) is reached within 1.5 s, without a jump", () => {
+  const rnd = random(5);
+  const jb = new JitterBuffer();
+  jb.setDelayTarget(100);
+  const frames = [];
+  let next = 0;
+  for (let now = 5000; now < 5000 + 8000; now += 1000 / 60) {
+    while (5000 + next * 33.3 + 10 + rnd() * 2 <= now) jb.push(packet(next, next * 33.3, next * 33.3 * 0.02), now), (next += 1);
+    if (now >= 9000 && jb.delayTargetMs === 100) jb.setDelayTarget(500);
+    const pose = jb.sample(now);
+    if (pose) frames.push({ now, tMs: pose.tMs, delay: jb.delayMs });
+  }
+  const at = (ms) => frames.find((f) => f.now >= ms);
+  assert.ok(Math.abs(at(8900).delay - 100) < 5, `before: ${at(8900).delay} ms`);
+  // 400 ms more: at a tenth of the time passing that took 4 s; the poses now slow to 0.7x for it
+  assert.ok(Math.abs(at(10500).delay - 500) < 5, `1.5 s after: ${at(10500).delay} ms, not 500`);
+  for (let i = 1; i < frames.length; i++) {
+    const shown = frames[i].tMs - frames[i - 1].tMs;
+    const passed = frames[i].now - frames[i - 1].now;
+    assert.ok(shown >= -1e-9 && shown <= passed * 1.35 + 1e-6, `a frame moved the poses ${shown} ms in ${passed}`);
+  }
+});

@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { SoundOnsets } from "../room/sound_onsets.js";
+import { RtpTimeline, VoiceDelay } from "../room/voice_clock.js";
+
+test("RTP timestamps become one line of milliseconds, across the 32-bit wrap and out of order", () => {
+  const line = new RtpTimeline();
+  const start = 2 ** 32 - 960; // 20 ms before the counter wraps
+  assert.equal(line.ms(start), 0);
+  assert.equal(line.ms((start + 960) >>> 0), 20); // wrapped to 0
+  assert.equal(line.ms((start + 1920) >>> 0), 40);
+  assert.equal(line.ms(start + 480), 10); // an older one (playout reads lag the arrivals)
+  assert.equal(line.ms((start + 48000 * 3) >>> 0), 3000);
+});
+
+test("the voice's delay is its playout behind its least delayed recent arrival", () => {
+  const voice = new VoiceDelay();
+  // 20 ms packets; most come 30-70 ms after the least delayed would have (uneven arrival)
+  for (let i = 0; i < 150; i++) voice.arrived(1000 + 960 * i, 5000 + 20 * i + (i % 5 === 0 ? 0 : 30 + (i % 3) * 20));
+  // the sample of packet 100 is handed to the track at 5000 + 2000 + 250 ms
+  voice.played(1000 + 960 * 100, 7250);
+  assert.equal(voice.delayMs(7260), 250);
+  // what the stats' mean wait from each packet's own arrival would miss: the packets' spread
+  const meanLate = 0.8 * 50; // four in five packets 30-70 ms late, 50 on average
+  assert.ok(voice.delayMs(7260) - (250 - meanLate) > 30);
+  // concealment: nothing handed to the track for longer than STALE_MS: no measure
+  assert.equal(voice.delayMs(7250 + 300), null);
+  // after it, the voice plays later than before, and the measure says so
+  voice.played(1000 + 960 * 110, 7250 + 200 + 400);
+  assert.equal(voice.delayMs(7660), 250 + 400);
+});
+
+test("arrivals older than the window no longer set the least delayed", () => {
+  const voice = new VoiceDelay({ windowMs: 1000 });
+  voice.arrived(0, 100); // a packet far earlier than the rest (the network was quicker then)
+  for (let i = 1; i <= 100; i++) voice.arrived(960 * i, 100 + 20 * i + 80);
+  voice.played(960 * 100, 100 + 2000 + 200);
+  assert.equal(voice.delayMs(2300), 120); // 200 behind the old packet's line, 120 behind the window's
+  const empty = new VoiceDelay();
+  empty.played(0, 0);
+  assert.equal(empty.delayMs(0), null); // no arrivals: no measure
+});
+
+test("sound starts are found block by block, a quiet stretch counted across blocks", () => {
+  const onsets = new SoundOnsets(0.05, 300);
+  const block = (f) => Float32Array.from({ length: 128 }, (_, i) => f(i));
+  assert.deepEqual(onsets.push(block(() => 0.3)), []); // a sound already there: not one
+  for (let k = 0; k < 3; k++) assert.deepEqual(onsets.push(block(() => 0)), []); // 384 quiet samples
+  assert.deepEqual(onsets.push(block((i) => (i >= 40 ? 0.3 * Math.sin(i) + 0.2 : 0))), [40]);
+  assert.deepEqual(onsets.push(block(() => 0)), []);
+  assert.deepEqual(onsets.push(block((i) => (i === 10 ? 0.3 : 0))), []); // an echo after 230 quiet samples
+});
