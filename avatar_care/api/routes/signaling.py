@@ -38,6 +38,8 @@ from avatar_care.api.room_access import NO_SUCH_ROOM, NOT_ALLOWED, Admission, Re
 from avatar_care.live.ice import IceConfig
 from avatar_care.live.registry import Claim, LiveRooms
 from avatar_care.live.room import LiveRoom, RoomError
+from avatar_care.workers.placement import Placement
+from avatar_care.workers.proxy import relay
 from rooms.desk import CareDesk
 from rooms.operators import operator_for_token
 
@@ -78,6 +80,11 @@ async def signaling(websocket: WebSocket, room_id: str) -> None:
     keyed = rooms.is_keyed(room_id)
     if not keyed and await asyncio.to_thread(desk.live_room, room_id) is None:
         await _refuse(websocket, room_id, Refusal(NO_SUCH_ROOM, f"no live room {room_id}"))
+        return
+    placement: Placement | None = websocket.app.state.placement
+    if placement is not None and not keyed:
+        # the room runs on a room worker: this process relays (the worker admits, with this code)
+        await relay(websocket, room_id, placement, MAX_MESSAGE * 2)
         return
     admission: Admission | None = None
     room: LiveRoom | None = None
