@@ -1,0 +1,106 @@
+"""Live rooms on room workers: two API processes and two workers as real processes on the test
+PostgreSQL cluster. A customer (signaling through one API process) and the operator (through the
+other) get motion and voice from the room's worker; that worker is killed with SIGKILL; both
+reconnect on their own to the same session, through a live worker, and get motion and voice again
+within 10 s. The customer's session (its chat) is intact."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from avatar_care.live.ice import use_loopback_only
+from tests.avatar_care.room_link import RoomLink
+from tests.avatar_care.worker_cluster import Consultation, Database, Process, cluster, open_consultation
+from tests.postgres_cluster import PostgresCluster
+
+#: the issue's bound: worker death to motion and voice again at the customer and the operator
+RESUME_S = 10.0
+#: how long the first connection is given (starting peers on a loaded machine)
+FIRST_S = 30.0
+
+
+async def until(check: Callable[[], bool], what: str, within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while not check():
+        assert time.monotonic() < deadline, f"not within {within_s} s: {what}"
+        await asyncio.sleep(0.05)
+
+
+def ws_url(base: str, room_id: str) -> str:
+    return f"{base.replace('http', 'ws', 1)}/ws/rooms/{room_id}"
+
+
+@pytest.mark.postgresql
+def test_a_killed_workers_room_resumes_on_another_worker_in_the_same_session(
+    tmp_path: Path, postgres_cluster: PostgresCluster
+) -> None:
+    with postgres_cluster.database() as url, cluster(tmp_path, url) as (apis, workers, db, brand_id, key):
+        c = open_consultation(apis[0].base, brand_id, key)
+        auth = {"Authorization": f"Bearer {c.customer_token}"}
+        said = httpx.post(f"{apis[0].base}/api/customer/chat", json={"text": "Vorrei la Aria"}, headers=auth)
+        assert said.status_code == 201, said.text
+        use_loopback_only()
+        try:
+            asyncio.run(_failover(apis, workers, db, c))
+        finally:
+            use_loopback_only(False)
+        # the same session, still connected, its chat intact, through either API process
+        for api in apis:
+            session = httpx.get(f"{api.base}/api/customer/session", headers=auth, timeout=10).json()
+            assert session["session_id"] == c.session_id
+            assert session["state"] == "connected"
+            assert [m["text"] for m in session["chat"]] == ["Vorrei la Aria"]
+            assert session["live_room"]["id"] == c.room_id
+
+
+async def _failover(apis: list[Process], workers: list[Process], db: Database, c: Consultation) -> None:
+    operator = RoomLink(
+        ws_url(apis[1].base, c.room_id), {"role": "operator", "token": c.operator_token}, "operator"
+    )
+    customer = RoomLink(
+        ws_url(apis[0].base, c.room_id), {"role": "customer", "token": c.customer_token}, "customer"
+    )
+    operator.start()
+    customer.start()
+    try:
+        start = time.monotonic()
+        for who, link in (("customer", customer), ("operator", operator)):
+            await until(
+                lambda link=link: link.heard.motion_after(start) >= 30, f"motion at the {who}", FIRST_S
+            )
+            await until(lambda link=link: link.heard.voice_after(start) >= 25, f"voice at the {who}", FIRST_S)
+        # both landed on the worker the room is placed on, the same one
+        first = db.placed_on(c.room_id)
+        victim = next(w for w in workers if w.worker_id == first)
+        survivor = next(w for w in workers if w.worker_id != first)
+        assert f"live room {c.room_id} opened" in victim.log_text()
+        victim.proc.kill()  # SIGKILL: no goodbye, no unregistering
+        killed = time.monotonic()
+        victim.proc.wait()
+        for who, link in (("customer", customer), ("operator", operator)):
+            await until(
+                lambda link=link: link.heard.motion_after(killed + 0.5) >= 10,
+                f"motion again at the {who} after the worker's death",
+                RESUME_S,
+            )
+            await until(
+                lambda link=link: link.heard.voice_after(killed + 0.5) >= 10,
+                f"voice again at the {who} after the worker's death",
+                max(0.1, RESUME_S - (time.monotonic() - killed)),
+            )
+        resumed = time.monotonic() - killed
+        assert resumed <= RESUME_S
+        # the room moved to the live worker; both joined again (a new connection each), same session
+        assert db.placed_on(c.room_id) == survivor.worker_id
+        assert customer.connection >= 2 and operator.connection >= 2
+        assert customer.heard.motion[-1][1] > 1 and operator.heard.voice[-1][1] > 1
+        # noticed: the dead worker's heartbeat is stale within 5 s of its death
+        await until(lambda: victim.worker_id not in db.live_workers(), "the dead worker noticed", 5.0)
+    finally:
+        await asyncio.gather(customer.stop(), operator.stop())
