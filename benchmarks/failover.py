@@ -14,9 +14,10 @@ from the kill (``time.monotonic``, every process on this machine):
 - **noticed**: until the database no longer counts the worker alive (heartbeat older than 3 s;
   polled every 50 ms);
 - **rejoined**: until the customer's signaling answered again (on the other worker);
-- **motion**: until the customer's first tracked motion packet on its new connection;
+- **motion**: until the customer's first tracked motion packet on its new connection (what was
+  still on its way on the old one is not counted);
 - **voice**: until the customer's first voiced audio frame on its new connection;
-- **operator voice**: until the operator hears the customer again.
+- **operator voice**: until the operator hears the customer again, on its new connection.
 
 Then a fresh worker is started in place of the dead one, so every round has two. Prints a table
 (median, p95, max; p95 by nearest rank) and each round; asserts nothing.
@@ -87,13 +88,15 @@ async def one_round(
     settled = time.monotonic()
     await wait_for(lambda: 1.0 if customer.heard.motion_after(settled) >= 30 else None, 60)
     await wait_for(lambda: 1.0 if operator.heard.voice_after(settled) >= 20 else None, 30)
+    # what arrives from the dead worker's connections after the kill (already on its way) is not counted
+    on_customer, on_operator = customer.connection, operator.connection
     victim.proc.kill()
     killed = time.monotonic()
     noticed, motion, voice, heard = await asyncio.gather(
         asyncio.to_thread(noticed_at, db, victim.worker_id, LIMIT_S),
-        wait_for(lambda: customer.heard.first_motion_after(killed), LIMIT_S),
-        wait_for(lambda: customer.heard.first_voice_after(killed), LIMIT_S),
-        wait_for(lambda: operator.heard.first_voice_after(killed), LIMIT_S),
+        wait_for(lambda: customer.heard.first_motion_after(killed, on_customer), LIMIT_S),
+        wait_for(lambda: customer.heard.first_voice_after(killed, on_customer), LIMIT_S),
+        wait_for(lambda: operator.heard.first_voice_after(killed, on_operator), LIMIT_S),
     )
     rejoined = next((t for t in customer.heard.answered if t > killed), None)
     row = {

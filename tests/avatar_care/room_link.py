@@ -44,22 +44,28 @@ class Heard:
     ended: list[str] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)
 
-    def motion_after(self, t: float) -> int:
-        return sum(1 for at, _ in self.motion if at > t)
+    def motion_after(self, t: float, connection: int = 0) -> int:
+        """Tracked motion packets that arrived after ``t`` on a connection after ``connection``."""
+        return sum(1 for at, c in self.motion if at > t and c > connection)
 
-    def voice_after(self, t: float) -> int:
-        return sum(1 for at, _ in self.voice if at > t)
+    def voice_after(self, t: float, connection: int = 0) -> int:
+        return sum(1 for at, c in self.voice if at > t and c > connection)
 
-    def first_motion_after(self, t: float) -> float | None:
-        return next((at for at, _ in self.motion if at > t), None)
+    def first_motion_after(self, t: float, connection: int = 0) -> float | None:
+        return next((at for at, c in self.motion if at > t and c > connection), None)
 
-    def first_voice_after(self, t: float) -> float | None:
-        return next((at for at, _ in self.voice if at > t), None)
+    def first_voice_after(self, t: float, connection: int = 0) -> float | None:
+        return next((at for at, c in self.voice if at > t and c > connection), None)
 
 
 class RoomLink:
-    def __init__(self, url: str, join: dict[str, Any], role: str) -> None:
-        self.url, self.join, self.role = url, join, role
+    """``urls``: the room's signaling through each API process; an attempt that cannot reach one
+    tries the next at its next attempt (as a load balancer in front of them would)."""
+
+    def __init__(self, urls: str | list[str], join: dict[str, Any], role: str) -> None:
+        self.urls = [urls] if isinstance(urls, str) else urls
+        self.join, self.role = join, role
+        self._url = 0
         self.heard = Heard()
         self.connection = 0
         self._frames = [parse_frame(json.loads(line)) for line in FRAMES.read_text().splitlines() if line]
@@ -82,6 +88,8 @@ class RoomLink:
                 failures = 0
             except Exception as exc:
                 failures += 1
+                if isinstance(exc, OSError):  # that API process is gone: the next one
+                    self._url = (self._url + 1) % len(self.urls)
                 why = f"{type(exc).__name__}: {exc}"
                 self.heard.errors.append(why)
                 if failures >= MAX_ATTEMPTS:
@@ -97,7 +105,8 @@ class RoomLink:
         """One connection, until it ends; returns why it ended."""
         self.connection += 1
         index = self.connection
-        ws: ClientConnection = await websockets.connect(self.url, open_timeout=10, max_size=2**20)
+        url = self.urls[self._url]
+        ws: ClientConnection = await websockets.connect(url, open_timeout=10, max_size=2**20)
         pc: RTCPeerConnection | None = None
         tasks: list[asyncio.Task[None]] = []
         try:
