@@ -76,5 +76,5 @@ def run_worker(args: argparse.Namespace) -> int:
         use_loopback_only()
     app = create_app(settings, worker_url=url)
     print(f"avatar-care: room worker {app.state.worker_row.id} on {url}", flush=True)
-    run_uvicorn_on(app, sock, "warning")
+    run_uvicorn_on(app, sock, "info")
     return 0
