@@ -34,6 +34,8 @@ TABLES = {
     "queue_waiting",
     "queue_offers",
     "queue_rooms",
+    "room_workers",
+    "room_placements",
 }
 
 
