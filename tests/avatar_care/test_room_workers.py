@@ -7,12 +7,16 @@ within 10 s. The customer's session (its chat) is intact."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from avatar_care.live.ice import use_loopback_only
 from tests.avatar_care.room_link import RoomLink
@@ -165,3 +169,39 @@ async def _api_dies(apis: list[Process], db: Database, c: Consultation) -> None:
         assert operator.heard.motion_after(killed) > 0
     finally:
         await asyncio.gather(customer.stop(), operator.stop())
+
+
+def _join(base: str, room_id: str, join: dict[str, str]) -> tuple[list[dict[str, object]], int | None]:
+    """The messages a join gets until the socket closes, and the close code."""
+    messages: list[dict[str, object]] = []
+    # a refusal may come before the join is read: sending it may find the socket closed
+    with connect(ws_url(base, room_id), open_timeout=10) as ws, contextlib.suppress(ConnectionClosed):
+        ws.send(json.dumps({"type": "join", **join}))
+        while True:
+            messages.append(json.loads(ws.recv(timeout=15)))
+    return messages, ws.close_code
+
+
+@pytest.mark.postgresql
+def test_refusals_pass_through_the_relay_and_with_no_live_worker_the_page_is_told_to_retry(
+    tmp_path: Path, postgres_cluster: PostgresCluster
+) -> None:
+    with (
+        postgres_cluster.database() as url,
+        cluster(tmp_path, url, apis=1, workers=1) as (apis, workers, db, brand_id, key),
+    ):
+        c = open_consultation(apis[0].base, brand_id, key)
+        # the worker refuses an unknown token; its message and close code reach the page as they are
+        messages, code = _join(apis[0].base, c.room_id, {"role": "customer", "token": "not-a-token"})
+        assert code == 4401 and messages[-1]["code"] == 4401, messages
+        assert db.placed_on(c.room_id) == workers[0].worker_id
+        # no such room: refused by the API process itself, nothing placed
+        messages, code = _join(apis[0].base, "lr-nothing-here", {"role": "customer", "token": "x"})
+        assert code == 4404 and db.placed_on("lr-nothing-here") is None
+        # the only worker dies: a join is told to try again (an error without a refusal's code,
+        # which the page would take as final) and closed with 1013
+        workers[0].proc.kill()
+        workers[0].proc.wait()
+        messages, code = _join(apis[0].base, c.room_id, {"role": "customer", "token": c.customer_token})
+        assert code == 1013, (code, messages)
+        assert messages == [{"type": "error", "message": "no room server can take this room now; retrying"}]

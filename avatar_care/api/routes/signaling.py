@@ -17,6 +17,12 @@ supervisor's token is revoked or expires, or their account is disabled or delete
 is open, the server sends the error with ``code`` 4401 and closes the socket with 4401
 (``avatar_care.api.open_sockets``); the media that socket set up stops with it (the operator's
 peer, a listener's peer).
+
+With room workers (PostgreSQL, ``avatar-care serve --workers N``; docs/scale.md) a consultation's
+room runs on a worker: this route, in the API process, relays the socket's messages to that
+worker's own copy of this route (``avatar_care.workers.proxy``), which admits and answers as above.
+When the worker dies the socket closes with 1012 and the page joins again; when no worker can take
+the room it gets an error without a refusal's code and a close with 1013, and tries again.
 """
 
 from __future__ import annotations
