@@ -137,8 +137,9 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     app = create_app(settings, rooms_on_workers=bool(workers or args.remote_workers))
     print(f"avatar-care: serving on {settings.origin(host, port)} (API docs at /docs)", flush=True)
-    # every peer on this machine when the server listens on loopback: workers offer loopback only
-    local = LocalWorkers(workers, ice_loopback=host in ("127.0.0.1", "localhost"))
+    # their ICE offers every interface, as this process's own rooms do (behind a reverse proxy the
+    # server listens on loopback while the pages' media comes from outside)
+    local = LocalWorkers(workers)
     local.start()
     try:
         run_uvicorn(app, settings, host, port, "info")

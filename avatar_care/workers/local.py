@@ -28,7 +28,7 @@ def _end_with_parent() -> None:
 
 
 class LocalWorkers:
-    def __init__(self, count: int, ice_loopback: bool = False) -> None:
+    def __init__(self, count: int) -> None:
         self.count = count
         self.command = [
             sys.executable,
@@ -40,8 +40,6 @@ class LocalWorkers:
             "--port",
             "0",
         ]
-        if ice_loopback:
-            self.command.append("--ice-loopback")
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * count
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
