@@ -48,6 +48,7 @@ from avatar_care.core.rate_limits import RateLimits
 from avatar_care.live.demo_operator import load_recording, load_voice, replay
 from avatar_care.live.ice import IceConfig
 from avatar_care.live.registry import LiveRooms
+from avatar_care.workers.local import LocalWorkers
 from avatar_care.workers.placement import Placement
 from avatar_care.workers.registry import WorkerRow, heartbeat, new_worker_id
 from rooms.clock import SystemClock
@@ -90,13 +91,15 @@ def create_app(
     *,
     rooms_on_workers: bool = False,
     worker_url: str | None = None,
+    local_workers: int = 0,
 ) -> FastAPI:
     """The application. With ``demo``, a live room "demo" whose built-in operator replays a recording.
 
     Room workers (PostgreSQL only; docs/scale.md): with ``rooms_on_workers`` the consultations' live
     rooms run on room workers, and signaling is relayed to the room's worker; with ``worker_url``
     this process is a room worker, reached there: it serves signaling and health only, heartbeats
-    in ``room_workers``, and never routes the queue."""
+    in ``room_workers``, and never routes the queue. ``local_workers``: room workers this process
+    starts as its children when it starts, and stops when it stops (``avatar-care serve --workers``)."""
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ice = IceConfig.from_settings(settings)
@@ -115,6 +118,8 @@ def create_app(
 
             peers.on_wake = route_now
         tasks: list[asyncio.Task[None]] = []
+        local = LocalWorkers(local_workers)
+        local.start()
         if worker_row is None:
             tasks.append(asyncio.create_task(_queue_ticker(app.state.desk, settings.queue_tick_s, wake)))
         else:
@@ -131,6 +136,7 @@ def create_app(
         finally:
             for task in tasks:
                 task.cancel()
+            await asyncio.to_thread(local.stop)
             await live_rooms.close()
             if worker_row is not None:
                 with contextlib.suppress(Exception):  # the database may be gone: the row goes stale
@@ -146,7 +152,7 @@ def create_app(
         app.state.demo_operator_key = live_rooms.open("demo")[1]
     app.state.engine, app.state.sessions = open_database(settings)
     on_postgresql = app.state.engine.dialect.name == "postgresql"
-    if (rooms_on_workers or worker_url) and not on_postgresql:
+    if (rooms_on_workers or worker_url or local_workers) and not on_postgresql:
         raise ValueError("room workers need PostgreSQL (AVATAR_CARE_DATABASE_URL): they share its tables")
     # On PostgreSQL several processes serve one queue: one routes, and they pass changes on.
     peers = Peers(app.state.engine, routes=worker_url is None) if on_postgresql else None

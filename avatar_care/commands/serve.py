@@ -114,7 +114,6 @@ def run_uvicorn_on(app: FastAPI, sock: socket.socket, log_level: str) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     from avatar_care.app import create_app
     from avatar_care.core.db import SQLiteInUse, claim_sqlite_file
-    from avatar_care.workers.local import LocalWorkers
 
     settings = settings_for(args)
     host, port = listen_address(args, settings)
@@ -135,16 +134,11 @@ def run_serve(args: argparse.Namespace) -> int:
     except SQLiteInUse as exc:
         print(f"avatar-care: {exc}", file=sys.stderr)
         return 2
-    app = create_app(settings, rooms_on_workers=bool(workers or args.remote_workers))
+    # the local workers start and stop with the application (its lifespan), so they are stopped
+    # before the process ends on a signal (uvicorn raises it again once it has shut down)
+    app = create_app(settings, rooms_on_workers=bool(workers or args.remote_workers), local_workers=workers)
     print(f"avatar-care: serving on {settings.origin(host, port)} (API docs at /docs)", flush=True)
-    # their ICE offers every interface, as this process's own rooms do (behind a reverse proxy the
-    # server listens on loopback while the pages' media comes from outside)
-    local = LocalWorkers(workers)
-    local.start()
-    try:
-        run_uvicorn(app, settings, host, port, "info")
-    finally:
-        local.stop()
+    run_uvicorn(app, settings, host, port, "info")
     if claim is not None:
         claim.close()
     return 0

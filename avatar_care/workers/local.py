@@ -1,6 +1,7 @@
 """The room workers ``avatar-care serve --workers N`` runs on its own machine: N child processes
 (``avatar-care worker`` on a free loopback port), each started again a second after it ends, and
-stopped with the server. A child is asked to end with the server even if the server is killed
+stopped with the server. Their ICE offers every interface, as the server's own rooms do (behind a
+reverse proxy the server listens on loopback while the pages' media comes from outside). A child is asked to end with the server even if the server is killed
 (Linux's parent-death signal), so no worker outlives it unseen."""
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +24,14 @@ from websockets.sync.client import connect
 
 from avatar_care.live.ice import use_loopback_only
 from tests.avatar_care.room_link import RoomLink
-from tests.avatar_care.worker_cluster import Consultation, Database, Process, cluster, open_consultation
+from tests.avatar_care.worker_cluster import (
+    Consultation,
+    Database,
+    Process,
+    api_process,
+    cluster,
+    open_consultation,
+)
 from tests.postgres_cluster import PostgresCluster
 
 #: the issue's bound: worker death to motion and voice again at the customer and the operator
@@ -205,3 +216,70 @@ def test_refusals_pass_through_the_relay_and_with_no_live_worker_the_page_is_tol
         messages, code = _join(apis[0].base, c.room_id, {"role": "customer", "token": c.customer_token})
         assert code == 1013, (code, messages)
         assert messages == [{"type": "error", "message": "no room server can take this room now; retrying"}]
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(c) for c in (task / "children").read_text().split()}
+    return found
+
+
+@pytest.mark.postgresql
+def test_serve_starts_its_workers_starts_a_dead_one_again_and_stops_them(
+    tmp_path: Path, postgres_cluster: PostgresCluster
+) -> None:
+    with postgres_cluster.database() as url:
+        db = Database(tmp_path, url)
+        try:
+            with api_process(tmp_path, url, "api", "--workers", "2") as api:
+                deadline = time.monotonic() + 60
+                while len(first := db.live_workers()) < 2:
+                    assert time.monotonic() < deadline, f"two workers not live within 60 s:\n{api.log_text()}"
+                    time.sleep(0.2)
+                children = _children(api.proc.pid)
+                assert len(children) == 2
+                victim = min(children)
+                os.kill(victim, signal.SIGKILL)
+                deadline = time.monotonic() + 60
+                while len(now := db.live_workers()) != 2 or now == first:
+                    assert time.monotonic() < deadline, (
+                        f"no worker in place of the dead one:\n{api.log_text()}"
+                    )
+                    time.sleep(0.2)
+                assert len(now & first) == 1  # the other one went on
+                children = _children(api.proc.pid)
+                assert victim not in children and len(children) == 2
+            # the server stopped (SIGTERM): its workers ended with it, and took their rows away
+            for child in children:
+                assert (
+                    not Path(f"/proc/{child}").exists()
+                    or "zombie" in Path(f"/proc/{child}/status").read_text()
+                )
+            assert db.live_workers() == set()
+        finally:
+            db.close()
+
+
+def test_on_sqlite_serve_refuses_room_workers(tmp_path: Path) -> None:
+    env = os.environ | {"AVATAR_CARE_DATA_DIR": str(tmp_path), "AVATAR_CARE_DATABASE_URL": ""}
+    for args in (["--workers", "1"], ["--remote-workers"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "avatar_care.cli", "serve", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 2, done.stderr
+        assert "room workers need PostgreSQL" in done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "avatar_care.cli", "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2 and "a room worker needs PostgreSQL" in done.stderr
