@@ -209,6 +209,23 @@ def test_refusals_pass_through_the_relay_and_with_no_live_worker_the_page_is_tol
         # no such room: refused by the API process itself, nothing placed
         messages, code = _join(apis[0].base, "lr-nothing-here", {"role": "customer", "token": "x"})
         assert code == 4404 and db.placed_on("lr-nothing-here") is None
+        # a consultation ended through the API process: the worker (told by the database's
+        # notification) lets its customer go, and the page hears it through the relay
+        # (anna's one seat is taken: the second customer is offered to bruno)
+        other = open_consultation(apis[0].base, brand_id, key, login="bruno")
+        with connect(ws_url(apis[0].base, other.room_id), open_timeout=10) as ws:
+            ws.send(json.dumps({"type": "join", "role": "customer", "token": other.customer_token}))
+            assert json.loads(ws.recv(timeout=15))["type"] == "joined"
+            bearer = {"Authorization": f"Bearer {other.operator_token}"}
+            ended = httpx.post(
+                f"{apis[0].base}/api/sessions/{other.session_id}/end", headers=bearer, timeout=10
+            )
+            assert ended.is_success, ended.text
+            left = json.loads(ws.recv(timeout=15))
+            assert left["type"] == "left", left
+            with contextlib.suppress(ConnectionClosed):
+                ws.recv(timeout=15)
+            assert ws.close_code == 1000
         # the only worker dies: a join is told to try again (an error without a refusal's code,
         # which the page would take as final) and closed with 1013
         workers[0].proc.kill()
