@@ -86,7 +86,7 @@ class WorkerRow:
                 RoomPlacement.placed_at < func.now() - timedelta(seconds=PLACEMENT_GRACE_S),
             )
             if rooms:
-                stale = stale.where(RoomPlacement.room_id.not_in(rooms))
+                stale = stale.where(RoomPlacement.room_id.not_in(sorted(rooms)))
             db.execute(stale)
             # workers long dead: their rows and any placement still naming them
             gone = select(RoomWorker.id).where(
