@@ -28,8 +28,9 @@ logger = logging.getLogger(__name__)
 
 #: The page's socket closes with this when the room's worker is lost: it joins again at once.
 WORKER_LOST = 1012
-#: ... and with this when no live worker can take the room now: it tries again later.
+#: ... and with this when no live worker can take the room now: it tries again in RETRY_MS.
 NO_WORKER = 1013
+RETRY_MS = 1000
 #: How long reaching a worker may take before it is avoided, and how the link to it is watched
 #: (a worker whose machine vanished sends no close: its pings go unanswered).
 CONNECT_TIMEOUT_S = 3.0
@@ -69,7 +70,15 @@ async def relay(page: WebSocket, room_id: str, placement: Placement, max_size: i
     """Relays ``page`` (accepted) to the room's worker until either side ends."""
     reached = await reach(placement, room_id, max_size)
     if reached is None:
-        await page.send_json({"type": "error", "message": "no room server can take this room now; retrying"})
+        # no refusal's code (the page would stop for good), and when to try again: the pages do not
+        # count it against their network (web_client/room/signaling.js)
+        await page.send_json(
+            {
+                "type": "error",
+                "message": "no room server can take this room now; retrying",
+                "retry_ms": RETRY_MS,
+            }
+        )
         await page.close(code=NO_WORKER)
         return
     worker, upstream = reached

@@ -1,6 +1,7 @@
 """A live room's participant as an aiortc peer that stays connected as the pages do
 (``web_client/room/signaling.js``): join, offer, answer; when the signaling socket closes or the
-peer fails, a new peer joins again with the same credentials after a short backoff (bounded).
+peer fails, a new peer joins again with the same credentials after a short backoff (bounded), or
+after the server's ``retry_ms`` when it says it cannot take the room this moment.
 
 The operator sends the demo's recorded landmarks at 30 a second on ``landmarks`` and a 440 Hz tone,
 and opens the ``motion`` mirror; the customer opens ``motion`` and sends a 660 Hz tone. Both count
@@ -31,6 +32,16 @@ FRAMES = Path(__file__).resolve().parents[2] / "assets" / "demo" / "book.jsonl"
 #: the pages' backoff between attempts (signaling.js RECONNECT.backoffMs), and how many in a row
 BACKOFF_S = (0.3, 1.5, 4.0)
 MAX_ATTEMPTS = 10
+#: the server's "retry in retry_ms" answers in a row taken before counting them as failures
+MAX_BUSY = 60
+
+
+class Busy(Exception):
+    """The server cannot take the room this moment and says when to try again."""
+
+    def __init__(self, message: str, retry_ms: float) -> None:
+        super().__init__(message)
+        self.retry_ms = retry_ms
 
 
 @dataclasses.dataclass
@@ -81,11 +92,18 @@ class RoomLink:
             await asyncio.wait_for(self._task, 15)
 
     async def _run(self) -> None:
-        failures = 0
+        failures = busy = 0
         while not self._stop.is_set():
+            delay: float | None = None
             try:
                 why = await self._connect_once()
-                failures = 0
+                failures = busy = 0
+            except Busy as exc:  # no room server free this moment: not counted as a failure
+                busy += 1
+                why = f"busy: {exc}"
+                delay = exc.retry_ms / 1000 if busy <= MAX_BUSY else None
+                if delay is None:
+                    failures += 1
             except Exception as exc:
                 failures += 1
                 if isinstance(exc, OSError):  # that API process is gone: the next one
@@ -97,8 +115,9 @@ class RoomLink:
             self.heard.ended.append(why)
             if self._stop.is_set():
                 return
-            with contextlib.suppress(TimeoutError):
+            if delay is None:
                 delay = BACKOFF_S[min(max(failures, 1), len(BACKOFF_S)) - 1]
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
 
     async def _connect_once(self) -> str:
@@ -112,6 +131,8 @@ class RoomLink:
         try:
             await ws.send(json.dumps({"type": "join", **self.join}))
             joined = json.loads(await asyncio.wait_for(ws.recv(), 15))
+            if joined.get("type") == "error" and joined.get("retry_ms"):
+                raise Busy(str(joined.get("message")), float(joined["retry_ms"]))
             if joined.get("type") != "joined":
                 raise RuntimeError(f"join refused: {joined}")
             pc = RTCPeerConnection(rtc_configuration(joined.get("ice") or {"iceServers": []}))

@@ -235,7 +235,9 @@ def test_refusals_pass_through_the_relay_and_with_no_live_worker_the_page_is_tol
         workers[0].proc.wait()
         messages, code = _join(apis[0].base, c.room_id, {"role": "customer", "token": c.customer_token})
         assert code == 1013, (code, messages)
-        assert messages == [{"type": "error", "message": "no room server can take this room now; retrying"}]
+        assert messages == [
+            {"type": "error", "message": "no room server can take this room now; retrying", "retry_ms": 1000}
+        ]
 
 
 def _children(pid: int) -> set[int]:

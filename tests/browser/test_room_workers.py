@@ -2,7 +2,8 @@
 process and two workers on the test PostgreSQL cluster; the operator an aiortc peer sending the
 demo's landmarks and a tone). The room's worker is SIGKILLed: the page reconnects on its own (a new
 peer connection, through the same API process, to the other worker) and its avatar moves again
-within 10 s, in the same session."""
+within 10 s, in the same session. Then the other worker dies too: the page waits, saying it is
+reconnecting (not that its network blocks the call), and is back on a worker started later."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from avatar_care.core.security import make_join_token
 from tests.avatar_care.room_link import RoomLink
-from tests.avatar_care.worker_cluster import PASSWORD, cluster
+from tests.avatar_care.worker_cluster import PASSWORD, cluster, worker_process
 from tests.browser.conftest import launch_chromium
 from tests.postgres_cluster import PostgresCluster
 
@@ -130,6 +131,23 @@ def test_the_customer_page_reconnects_to_another_worker_after_its_worker_dies(
                 )
                 assert time.monotonic() - killed <= RESUME_S
                 assert db.placed_on(room_id) != victim.worker_id
+                # the last worker dies too: the page waits for one without saying its network
+                # blocks the call (the server's retry_ms), and is back on a new worker within 10 s
+                # of its start (a blocked page would try again only every 20 s)
+                survivor = next(w for w in workers if w.worker_id == db.placed_on(room_id))
+                connections = page.evaluate("window.avatarCare.peerConnections")
+                survivor.proc.kill()
+                time.sleep(8.0)  # beyond the three attempts (0.3 + 1.5 + 4 s) that say "blocked"
+                assert page.evaluate("window.avatarCare.connection") == "reconnecting"
+                (tmp_path / "late").mkdir()
+                with worker_process(tmp_path / "late", url, "late") as late:
+                    while late.worker_id not in db.live_workers():
+                        time.sleep(0.1)
+                    page.wait_for_function(
+                        f"window.avatarCare.peerConnections > {connections} && window.avatarCare.connected",
+                        timeout=RESUME_S * 1000,
+                    )
+                    assert db.placed_on(room_id) == late.worker_id
             assert page.evaluate("window.avatarCare.error") is None
             after = http.get("/api/customer/session", headers=access).json()
             assert (after["session_id"], after["state"], after["live_room"]["id"]) == (

@@ -22,7 +22,8 @@ With room workers (PostgreSQL, ``avatar-care serve --workers N``; docs/scale.md)
 room runs on a worker: this route, in the API process, relays the socket's messages to that
 worker's own copy of this route (``avatar_care.workers.proxy``), which admits and answers as above.
 When the worker dies the socket closes with 1012 and the page joins again; when no worker can take
-the room it gets an error without a refusal's code and a close with 1013, and tries again.
+the room it gets an error without a refusal's code, with ``retry_ms``, and a close with 1013, and
+tries again that much later.
 """
 
 from __future__ import annotations
