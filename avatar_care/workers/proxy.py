@@ -91,6 +91,9 @@ async def relay(page: WebSocket, room_id: str, placement: Placement, max_size: i
             task.cancel()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(upstream.close(), 2)
+    for task in done:  # a side that failed (the page gone mid-send, say): logged, never left unread
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.info("room %s: relay to worker %s ended: %r", room_id, worker.id, error)
     if to_page in done and not to_page.cancelled() and to_page.exception() is None:
         code = to_page.result()
         if code is None:
