@@ -38,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="offer only the loopback address to peers (every participant on this machine)",
     )
+    # set by ``avatar-care serve --workers N`` for its own workers: end when that process ends
+    p.add_argument("--parent-pid", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=run_worker, tls_cert=None, tls_key=None)
 
 
@@ -45,7 +47,11 @@ def run_worker(args: argparse.Namespace) -> int:
     from avatar_care.app import create_app
     from avatar_care.commands.serve import run_uvicorn_on
     from avatar_care.live.ice import use_loopback_only
+    from avatar_care.workers.local import end_with_parent
 
+    if args.parent_pid is not None and not end_with_parent(args.parent_pid):
+        print("avatar-care: the server that started this worker has ended", file=sys.stderr)
+        return 2
     settings = settings_for(args)
     if not settings.database_url.startswith("postgresql"):
         print(

@@ -1,8 +1,8 @@
 """The room workers ``avatar-care serve --workers N`` runs on its own machine: N child processes
 (``avatar-care worker`` on a free loopback port), each started again a second after it ends, and
 stopped with the server. Their ICE offers every interface, as the server's own rooms do (behind a
-reverse proxy the server listens on loopback while the pages' media comes from outside). A child is asked to end with the server even if the server is killed
-(Linux's parent-death signal), so no worker outlives it unseen."""
+reverse proxy the server listens on loopback while the pages' media comes from outside). Each child asks to end with the server even if the server is killed (Linux's parent-death
+signal, set by the worker itself as it starts: ``--parent-pid``), so no worker outlives it unseen."""
 
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ RESTART_DELAY_S = 1.0
 PR_SET_PDEATHSIG = 1
 
 
-def _end_with_parent() -> None:
-    """In the child before it runs: SIGTERM when the server process ends, however it ends."""
-    # not Linux: no prctl; the server's stop() still ends its children
-    with contextlib.suppress(OSError, AttributeError):
+def end_with_parent(parent_pid: int) -> bool:
+    """Called by a worker as it starts: SIGTERM to it when the process that started it ends,
+    however it ends. False when that process has already ended (the worker should not start)."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the server's stop() still ends it
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    return os.getppid() == parent_pid
 
 
 class LocalWorkers:
@@ -40,6 +41,8 @@ class LocalWorkers:
             "127.0.0.1",
             "--port",
             "0",
+            "--parent-pid",
+            str(os.getpid()),
         ]
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * count
         self._stopping = threading.Event()
@@ -55,7 +58,7 @@ class LocalWorkers:
         logger.info("started %d room workers", self.count)
 
     def _spawn(self, i: int) -> None:
-        self.procs[i] = subprocess.Popen(self.command, env=os.environ.copy(), preexec_fn=_end_with_parent)
+        self.procs[i] = subprocess.Popen(self.command, env=os.environ.copy())
 
     def _watch(self) -> None:
         while not self._stopping.wait(RESTART_DELAY_S):

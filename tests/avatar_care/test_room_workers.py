@@ -244,6 +244,13 @@ def test_refusals_pass_through_the_relay_and_with_no_live_worker_the_page_is_tol
         ]
 
 
+def _alive(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
 def _children(pid: int) -> set[int]:
     found: set[int] = set()
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -277,12 +284,22 @@ def test_serve_starts_its_workers_starts_a_dead_one_again_and_stops_them(
                 children = _children(api.proc.pid)
                 assert victim not in children and len(children) == 2
             # the server stopped (SIGTERM): its workers ended with it, and took their rows away
-            for child in children:
-                assert (
-                    not Path(f"/proc/{child}").exists()
-                    or "zombie" in Path(f"/proc/{child}/status").read_text()
-                )
+            assert not any(_alive(child) for child in children)
             assert db.live_workers() == set()
+            # a server killed outright: its worker ends too (the parent-death signal it asked for)
+            (tmp_path / "b").mkdir()
+            with api_process(tmp_path / "b", url, "b", "--workers", "1") as api:
+                deadline = time.monotonic() + 60
+                while not db.live_workers():
+                    assert time.monotonic() < deadline, f"no worker live within 60 s:\n{api.log_text()}"
+                    time.sleep(0.2)
+                (child,) = _children(api.proc.pid)
+                api.proc.kill()
+                api.proc.wait()
+                deadline = time.monotonic() + 30
+                while _alive(child):
+                    assert time.monotonic() < deadline, "the killed server's worker went on"
+                    time.sleep(0.2)
         finally:
             db.close()
 
