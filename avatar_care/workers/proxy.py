@@ -36,6 +36,9 @@ RETRY_MS = 1000
 CONNECT_TIMEOUT_S = 3.0
 PING_INTERVAL_S = 1.0
 PING_TIMEOUT_S = 3.0
+#: ... and how long a close may wait for its answer (a frozen worker never sends one; the default
+#: 10 s would hold the page that long before it could join again)
+CLOSE_TIMEOUT_S = 1.0
 MAX_TRIES = 3
 #: Close codes a close frame may not carry (they say there was none).
 UNSENDABLE = frozenset({1005, 1006, 1015})
@@ -55,6 +58,7 @@ async def reach(placement: Placement, room_id: str, max_size: int) -> tuple[Work
                 open_timeout=CONNECT_TIMEOUT_S,
                 ping_interval=PING_INTERVAL_S,
                 ping_timeout=PING_TIMEOUT_S,
+                close_timeout=CLOSE_TIMEOUT_S,
                 max_size=max_size,
                 compression=None,
             )

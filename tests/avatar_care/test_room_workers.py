@@ -52,12 +52,16 @@ def ws_url(base: str, room_id: str) -> str:
 
 
 @pytest.mark.postgresql
-@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "stopped"])
+@pytest.mark.parametrize(
+    "how", [signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP], ids=["killed", "stopped", "frozen"]
+)
 def test_a_killed_workers_room_resumes_on_another_worker_in_the_same_session(
     tmp_path: Path, postgres_cluster: PostgresCluster, how: signal.Signals
 ) -> None:
     """SIGKILL: no goodbye; SIGTERM: the worker closes its sockets with 1012 and leaves the registry
-    (a worker stopped for an upgrade): either way the pages go on elsewhere, not told it ended."""
+    (a worker stopped for an upgrade); SIGSTOP: its sockets stay open but nothing answers, as when
+    its machine drops off the network (the relay's pings and its heartbeat tell). Every way, the
+    pages go on elsewhere, not told their consultation ended."""
     with postgres_cluster.database() as url, cluster(tmp_path, url) as (apis, workers, db, brand_id, key):
         c = open_consultation(apis[0].base, brand_id, key)
         auth = {"Authorization": f"Bearer {c.customer_token}"}
@@ -125,6 +129,8 @@ async def _failover(
             "the dead worker noticed",
             max(0.1, 5.0 - (time.monotonic() - killed)),
         )
+        if how == signal.SIGSTOP:
+            victim.proc.kill()  # a frozen process ends only this way
     finally:
         await asyncio.gather(customer.stop(), operator.stop())
 
