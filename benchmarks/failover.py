@@ -1,6 +1,6 @@
 """Room workers' failover: from a worker's death (SIGKILL) to motion and voice resuming.
 
-    python benchmarks/failover.py [--kills 10] [--apis 2]
+    python benchmarks/failover.py [--kills 10] [--apis 2] [--signal KILL|STOP]
 
 Needs Debian's PostgreSQL binaries (a throwaway cluster, tests/postgres_cluster.py).
 
@@ -19,7 +19,9 @@ from the kill (``time.monotonic``, every process on this machine):
 - **voice**: until the customer's first voiced audio frame on its new connection;
 - **operator voice**: until the operator hears the customer again, on its new connection.
 
-Then a fresh worker is started in place of the dead one, so every round has two. Prints a table
+With ``--signal STOP`` the worker is frozen instead (SIGSTOP: its sockets stay open and nothing
+answers, as when its machine drops off the network), and killed once the round is measured. Then a
+fresh worker is started in place of the dead one, so every round has two. Prints a table
 (median, p95, max; p95 by nearest rank) and each round; asserts nothing.
 """
 
@@ -29,6 +31,7 @@ import argparse
 import asyncio
 import math
 import os
+import signal
 import statistics
 import sys
 import time
@@ -82,7 +85,7 @@ def noticed_at(db: Database, worker_id: str, within_s: float) -> float | None:
 
 
 async def one_round(
-    customer: RoomLink, operator: RoomLink, victim: Process, db: Database
+    customer: RoomLink, operator: RoomLink, victim: Process, db: Database, how: signal.Signals
 ) -> dict[str, float | None]:
     """Kills ``victim`` (the room's worker) once motion and voice flow; the times from the kill."""
     settled = time.monotonic()
@@ -90,7 +93,7 @@ async def one_round(
     await wait_for(lambda: 1.0 if operator.heard.voice_after(settled) >= 20 else None, 30)
     # what arrives from the dead worker's connections after the kill (already on its way) is not counted
     on_customer, on_operator = customer.connection, operator.connection
-    victim.proc.kill()
+    victim.proc.send_signal(how)
     killed = time.monotonic()
     noticed, motion, voice, heard = await asyncio.gather(
         asyncio.to_thread(noticed_at, db, victim.worker_id, LIMIT_S),
@@ -98,6 +101,8 @@ async def one_round(
         wait_for(lambda: customer.heard.first_voice_after(killed, on_customer), LIMIT_S),
         wait_for(lambda: operator.heard.first_voice_after(killed, on_operator), LIMIT_S),
     )
+    if how == signal.SIGSTOP:
+        victim.proc.kill()  # measured: a frozen worker ends only this way
     rejoined = next((t for t in customer.heard.answered if t > killed), None)
     row = {
         "noticed": noticed,
@@ -110,6 +115,7 @@ async def one_round(
 
 
 async def rounds(
+    how: signal.Signals,
     kills: int,
     apis: list[Process],
     workers: list[Process],
@@ -132,7 +138,7 @@ async def rounds(
             await wait_for(lambda: 1.0 if customer.heard.motion else None, 60)
             placed = await asyncio.to_thread(db.placed_on, c.room_id)
             victim = next(w for w in workers if w.worker_id == placed)
-            results.append(await one_round(customer, operator, victim, db))
+            results.append(await one_round(customer, operator, victim, db, how))
             print(f"round {n + 1}: " + ", ".join(f"{k} {_s(v)}" for k, v in results[-1].items()), flush=True)
             workers.remove(victim)
             name = f"worker{len(workers) + n + 1}"
@@ -154,16 +160,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--apis", type=int, default=2)
+    parser.add_argument(
+        "--signal",
+        choices=["KILL", "STOP"],
+        default="KILL",
+        help="STOP: the worker freezes (sockets open, nothing answers), as when its machine drops off",
+    )
     args = parser.parse_args()
+    how = signal.Signals[f"SIG{args.signal}"]
     print(f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} at the start", flush=True)
     with running_cluster() as pg, pg.database() as url, TemporaryDirectory() as tmp, ExitStack() as stack:
         data = Path(tmp)
         apis, workers, db, brand_id, key = stack.enter_context(cluster(data, url, apis=args.apis))
         c = open_consultation(apis[0].base, brand_id, key)
         use_loopback_only()
-        results = asyncio.run(rounds(args.kills, apis, workers, db, c, stack, data, url))
+        results = asyncio.run(rounds(how, args.kills, apis, workers, db, c, stack, data, url))
     print(
-        f"\nfailover over {len(results)} kills, seconds from SIGKILL ({args.apis} API processes, 2 workers)"
+        f"\nfailover over {len(results)} kills, seconds from {how.name} ({args.apis} API processes, 2 workers)"
     )
     print(f"{'':16}{'median':>8}{'p95':>8}{'max':>8}{'failed':>8}")
     for key_ in ("noticed", "rejoined", "motion", "voice", "operator voice"):
