@@ -13,6 +13,7 @@ import argparse
 import ipaddress
 import socket
 import sys
+from urllib.parse import urlsplit
 
 from avatar_care.commands.serve import settings_for
 
@@ -43,6 +44,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(func=run_worker, tls_cert=None, tls_key=None)
 
 
+def advertise_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a worker's signaling base URL, or None (it is stored as it is)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        return "not a ws:// or wss:// URL like ws://10.0.0.5:8101"
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        return "only scheme, host and port (the API processes add /ws/rooms/...)"
+    if port is None:
+        return "give the port"
+    if len(url) > 300:
+        return "longer than 300 characters"
+    return None
+
+
 def run_worker(args: argparse.Namespace) -> int:
     from avatar_care.app import create_app
     from avatar_care.commands.serve import run_uvicorn_on
@@ -51,6 +70,9 @@ def run_worker(args: argparse.Namespace) -> int:
 
     if args.parent_pid is not None and not end_with_parent(args.parent_pid):
         print("avatar-care: the server that started this worker has ended", file=sys.stderr)
+        return 2
+    if args.advertise is not None and (problem := advertise_problem(args.advertise)):
+        print(f"avatar-care: --advertise {args.advertise!r}: {problem}", file=sys.stderr)
         return 2
     settings = settings_for(args)
     if not settings.database_url.startswith("postgresql"):

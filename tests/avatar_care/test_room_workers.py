@@ -332,3 +332,19 @@ def test_on_sqlite_serve_refuses_room_workers(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 2 and "a room worker needs PostgreSQL" in done.stderr
+    for bad in (
+        "http://10.0.0.5:8101",
+        "ws://10.0.0.5",
+        "ws://10.0.0.5:8101/ws",
+        "ws://:8101",
+        "ws://h:99999",
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "avatar_care.cli", "worker", "--advertise", bad],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 2 and f"--advertise {bad!r}" in done.stderr, done.stderr
