@@ -50,6 +50,9 @@ from avatar_care.live.demo_operator import load_recording, load_voice, replay
 from avatar_care.live.ice import IceConfig
 from avatar_care.live.recordings import RoomRecordings
 from avatar_care.live.registry import LiveRooms
+from avatar_care.workers.local import LocalWorkers
+from avatar_care.workers.placement import Placement
+from avatar_care.workers.registry import WorkerRow, heartbeat, new_worker_id
 from rooms.clock import SystemClock
 from rooms.desk import CareDesk
 from rooms.desk.peers import Peers
@@ -85,8 +88,21 @@ ROUTERS: tuple[APIRouter, ...] = (
 DEMO_RECORDING = Path("demo") / "book.jsonl"
 
 
-def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
-    """The application. With ``demo``, a live room "demo" whose built-in operator replays a recording."""
+def create_app(
+    settings: Settings | None = None,
+    demo: bool = False,
+    *,
+    rooms_on_workers: bool = False,
+    worker_url: str | None = None,
+    local_workers: int = 0,
+) -> FastAPI:
+    """The application. With ``demo``, a live room "demo" whose built-in operator replays a recording.
+
+    Room workers (PostgreSQL only; docs/scale.md): with ``rooms_on_workers`` the consultations' live
+    rooms run on room workers, and signaling is relayed to the room's worker; with ``worker_url``
+    this process is a room worker, reached there: it serves signaling and health only, heartbeats
+    in ``room_workers``, and never routes the queue. ``local_workers``: room workers this process
+    starts as its children when it starts, and stops when it stops (``avatar-care serve --workers``)."""
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ice = IceConfig.from_settings(settings)
@@ -104,7 +120,15 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
                     loop.call_soon_threadsafe(wake.set)
 
             peers.on_wake = route_now
-        tasks = [asyncio.create_task(_queue_ticker(app.state.desk, settings.queue_tick_s, wake))]
+        tasks: list[asyncio.Task[None]] = []
+        local = LocalWorkers(local_workers)
+        local.start()
+        if worker_row is None:
+            tasks.append(asyncio.create_task(_queue_ticker(app.state.desk, settings.queue_tick_s, wake)))
+        else:
+            await asyncio.to_thread(worker_row.register)
+            logger.info("room worker %s ready at %s", worker_row.id, worker_row.signaling_url)
+            tasks.append(asyncio.create_task(heartbeat(worker_row, lambda: set(live_rooms.rooms))))
         if demo:
             room, _ = live_rooms.open("demo")
             recording = settings.assets_dir / DEMO_RECORDING
@@ -115,7 +139,11 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
         finally:
             for task in tasks:
                 task.cancel()
+            await asyncio.to_thread(local.stop)
             await live_rooms.close()
+            if worker_row is not None:
+                with contextlib.suppress(Exception):  # the database may be gone: the row goes stale
+                    await asyncio.to_thread(worker_row.unregister)
             if peers is not None:
                 await asyncio.to_thread(peers.close)
 
@@ -126,9 +154,15 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     if demo:
         app.state.demo_operator_key = live_rooms.open("demo")[1]
     app.state.engine, app.state.sessions = open_database(settings)
+    on_postgresql = app.state.engine.dialect.name == "postgresql"
+    if (rooms_on_workers or worker_url or local_workers) and not on_postgresql:
+        raise ValueError("room workers need PostgreSQL (AVATAR_CARE_DATABASE_URL): they share its tables")
     # On PostgreSQL several processes serve one queue: one routes, and they pass changes on.
-    peers = Peers(app.state.engine) if app.state.engine.dialect.name == "postgresql" else None
+    peers = Peers(app.state.engine, routes=worker_url is None) if on_postgresql else None
     app.state.peers = peers
+    app.state.placement = Placement(app.state.sessions) if rooms_on_workers else None
+    worker_row = WorkerRow(app.state.sessions, new_worker_id(), worker_url) if worker_url else None
+    app.state.worker_row = worker_row
     # The care desk rebuilds the queue from the database (customers keep their place across
     # restarts), unless other processes already run it.
     app.state.desk = CareDesk(
@@ -169,6 +203,10 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     app.add_middleware(
         SecurityHeaders, web_client_dir=settings.web_client_dir, frame_ancestors=settings.frame_ancestors
     )
+    if worker_row is not None:  # a room worker: the live rooms' signaling, and whether it is up
+        for router in (health.router, signaling.router):
+            app.include_router(router)
+        return app
     for router in ROUTERS:
         app.include_router(router)
     _mount_static(app, settings)

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "avatar_care.commands.avatar",
     "avatar_care.commands.brand",
     "avatar_care.commands.demo",
+    "avatar_care.commands.worker",
 )
 
 

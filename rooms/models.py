@@ -424,3 +424,31 @@ class QueueRoom(Base):
     seats: Mapped[int] = mapped_column(Integer)
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
     customers: Mapped[list[str]] = mapped_column(JSON)
+
+
+# -- room workers (avatar_care/workers/): the processes that run live rooms, on PostgreSQL ----------
+
+
+class RoomWorker(Base):
+    """A process running live rooms: where its signaling is reached, and its latest heartbeat."""
+
+    __tablename__ = "room_workers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: its signaling's base URL on the private network, e.g. ``ws://10.0.0.5:8101``
+    signaling_url: Mapped[str] = mapped_column(String(300))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    #: live rooms it runs, and its CPU use over the last heartbeat (percent of one core)
+    rooms: Mapped[int] = mapped_column(Integer, default=0)
+    cpu_percent: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class RoomPlacement(Base):
+    """Which worker runs a live room: every participant of the room is sent to that one."""
+
+    __tablename__ = "room_placements"
+
+    room_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    worker_id: Mapped[str] = mapped_column(String(32), index=True)
+    placed_at: Mapped[datetime] = mapped_column(UtcDateTime())

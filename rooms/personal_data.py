@@ -118,6 +118,9 @@ NO_CUSTOMER_DATA: dict[str, str] = {
     "queue_waiting": "a waiting session's id, language and skills asked for, and staff ids who declined",
     "queue_offers": "which operator is offered which session id, until when",
     "queue_rooms": "a running room's operator and the session ids seated in it",
+    # the room workers (avatar_care/workers/): processes and room ids, nothing about a person
+    "room_workers": "a room worker process: its internal signaling URL, heartbeat, room count and CPU",
+    "room_placements": "which worker process runs which live room (ids only)",
 }
 
 

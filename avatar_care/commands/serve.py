@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "AVATAR_CARE_DATA_DIR (./data). Behind the internet: docs/deploy.md.",
     )
     add_listen_options(p)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="room workers to start on this machine, each a process running live rooms (PostgreSQL "
+        "only; default: the number of cores on PostgreSQL, 0 on SQLite); 0: live rooms in this process",
+    )
+    p.add_argument(
+        "--remote-workers",
+        action="store_true",
+        help="place live rooms on room workers started elsewhere (avatar-care worker) on the same "
+        "database, besides any --workers started here",
+    )
     p.set_defaults(func=run_serve)
 
 
@@ -84,18 +99,44 @@ def run_uvicorn(app: FastAPI, settings: Settings, host: str, port: int, log_leve
     )
 
 
+def run_uvicorn_on(app: FastAPI, sock: socket.socket, log_level: str) -> None:
+    """uvicorn on a socket already bound (a room worker's: its port is known before it serves)."""
+    import uvicorn
+
+    from avatar_care.core.logging import log_config
+
+    config = uvicorn.Config(
+        app, log_level=log_level, log_config=log_config(log_level), ws_max_size=WS_MAX_SIZE
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from avatar_care.app import create_app
     from avatar_care.core.db import SQLiteInUse, claim_sqlite_file
 
     settings = settings_for(args)
     host, port = listen_address(args, settings)
+    on_postgresql = settings.database_url.startswith("postgresql")
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1) if on_postgresql else 0
+    if workers < 0:
+        print("avatar-care: --workers is a number of processes, 0 or more", file=sys.stderr)
+        return 2
+    if (workers or args.remote_workers) and not on_postgresql:
+        print(
+            "avatar-care: room workers need PostgreSQL (AVATAR_CARE_DATABASE_URL=postgresql://...); "
+            "on SQLite live rooms run in the server's process (--workers 0)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         claim = claim_sqlite_file(settings)  # held open while the server runs
     except SQLiteInUse as exc:
         print(f"avatar-care: {exc}", file=sys.stderr)
         return 2
-    app = create_app(settings)
+    # the local workers start and stop with the application (its lifespan), so they are stopped
+    # before the process ends on a signal (uvicorn raises it again once it has shut down)
+    app = create_app(settings, rooms_on_workers=bool(workers or args.remote_workers), local_workers=workers)
     print(f"avatar-care: serving on {settings.origin(host, port)} (API docs at /docs)", flush=True)
     run_uvicorn(app, settings, host, port, "info")
     if claim is not None:

@@ -60,12 +60,14 @@ ChatSink = Callable[[ChatPosted], None]
 
 
 class Peers:
-    def __init__(self, engine: Engine, retry_s: float = 1.0) -> None:
+    def __init__(self, engine: Engine, retry_s: float = 1.0, routes: bool = True) -> None:
         args, kwargs = engine.dialect.create_connect_args(engine.url)
         kwargs.pop("context", None)  # SQLAlchemy's adapters, not libpq's
         kwargs.setdefault("application_name", "avatar-care")
         self._connect_args: tuple[list[Any], dict[str, Any]] = (list(args), dict(kwargs))
         self.retry_s = retry_s
+        #: False: never the router (a room worker: it runs live rooms, the API processes route)
+        self.routes = routes
         #: tells this process's messages from the others' (each process hears its own NOTIFYs too)
         self.origin = secrets.token_hex(8)
         #: called with the others' changes (a brand id, the ids it is about or None), from a thread
@@ -131,7 +133,7 @@ class Peers:
         return self._router
 
     def _elect(self, connection: psycopg.Connection[Any]) -> None:
-        if self._router:
+        if self._router or not self.routes:
             connection.execute("SELECT 1")  # still connected, so still holding the lock
             return
         row = connection.execute("SELECT pg_try_advisory_lock(%s)", (ROUTER_KEY,)).fetchone()

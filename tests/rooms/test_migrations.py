@@ -36,6 +36,8 @@ TABLES = {
     "queue_offers",
     "queue_rooms",
     "recordings",
+    "room_workers",
+    "room_placements",
 }
 
 

@@ -14,7 +14,9 @@
 // server's WebRTC stack cannot restart ICE on an existing connection). After `maxAttempts` attempts
 // in a row that never connect, it says "blocked": the page tells the person that their network
 // blocks the call, instead of spinning; it keeps trying now and then in the background (the server
-// may have been restarting) and at once when the device changes network.
+// may have been restarting) and at once when the device changes network. When the server says it
+// cannot take the room this moment (`retry_ms`: its room server is being replaced), the link tries
+// again after that long without counting it against the network (bounded by `maxBusy`).
 
 export const RECONNECT = {
   disconnectedGraceMs: 5000, // "disconnected" often heals by itself (a busy machine, a brief loss)
@@ -22,6 +24,7 @@ export const RECONNECT = {
   maxAttempts: 3,
   backoffMs: [300, 1500, 4000],
   blockedRetryMs: 20000, // once blocked, a quiet attempt this often
+  maxBusy: 60, // attempts in a row the server says to retry (no room server free) before counting as lost
   relayGraceMs: 2000, // after the first relay candidate, this long for the others before offering
   gatherTimeoutMs: 6000, // with no relay candidate and gathering not complete, offer after this long
 };
@@ -99,6 +102,7 @@ export function openPeerLink(roomId, join, handlers, options = {}) {
   let pc = null;
   let stopped = false;
   let failures = 0;
+  let busy = 0; // the server's "retry" answers in a row
   let everConnected = false;
   let blocked = false; // said so; attempts go on quietly until one connects
   let attemptTimer = null;
@@ -152,6 +156,12 @@ export function openPeerLink(roomId, join, handlers, options = {}) {
         // a refused join (unknown token, not allowed, no such room): trying again will not help
         stop();
         handlers.onState("refused", msg.message);
+      } else if (msg.type === "error" && msg.retry_ms > 0 && busy < opts.maxBusy) {
+        // the server has no room server for this room this moment: not the network's fault
+        busy += 1;
+        teardown();
+        if (!blocked) handlers.onState(everConnected ? "reconnecting" : "connecting");
+        retryTimer = setTimeout(attempt, Math.min(msg.retry_ms, opts.blockedRetryMs));
       } else if (msg.type === "error") {
         console.warn("signaling:", msg.message);
         lost(msg.message);
@@ -166,6 +176,7 @@ export function openPeerLink(roomId, join, handlers, options = {}) {
       clearTimeout(attemptTimer);
       clearTimeout(graceTimer);
       failures = 0;
+      busy = 0;
       everConnected = true;
       blocked = false;
       handlers.onState("connected");

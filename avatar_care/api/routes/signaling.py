@@ -18,6 +18,13 @@ supervisor's token is revoked or expires, or their account is disabled or delete
 is open, the server sends the error with ``code`` 4401 and closes the socket with 4401
 (``avatar_care.api.open_sockets``); the media that socket set up stops with it (the operator's
 peer, a listener's peer).
+
+With room workers (PostgreSQL, ``avatar-care serve --workers N``; docs/scale.md) a consultation's
+room runs on a worker: this route, in the API process, relays the socket's messages to that
+worker's own copy of this route (``avatar_care.workers.proxy``), which admits and answers as above.
+When the worker dies the socket closes with 1012 and the page joins again; when no worker can take
+the room it gets an error without a refusal's code, with ``retry_ms``, and a close with 1013, and
+tries again that much later.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ from avatar_care.live.ice import IceConfig
 from avatar_care.live.registry import Claim, LiveRooms
 from avatar_care.live.roles import ROLES, Role
 from avatar_care.live.room import LiveRoom, RoomError
+from avatar_care.workers.placement import Placement
+from avatar_care.workers.proxy import relay
 from rooms.desk import CareDesk
 from rooms.operators import operator_for_token
 
@@ -81,6 +90,11 @@ async def signaling(websocket: WebSocket, room_id: str) -> None:
     keyed = rooms.is_keyed(room_id)
     if not keyed and await asyncio.to_thread(desk.live_room, room_id) is None:
         await _refuse(websocket, room_id, Refusal(NO_SUCH_ROOM, f"no live room {room_id}"))
+        return
+    placement: Placement | None = websocket.app.state.placement
+    if placement is not None and not keyed:
+        # the room runs on a room worker: this process relays (the worker admits, with this code)
+        await relay(websocket, room_id, placement, MAX_MESSAGE * 2)
         return
     admission: Admission | None = None
     room: LiveRoom | None = None
