@@ -114,6 +114,8 @@ NO_CUSTOMER_DATA: dict[str, str] = {
     "queue_waiting": "a waiting session's id, language and skills asked for, and staff ids who declined",
     "queue_offers": "which operator is offered which session id, until when",
     "queue_rooms": "a running room's operator and the session ids seated in it",
+    "queue_changes": "which queue row (a session, operator or room id) a recent version changed",
+    "metrics_snapshots": "a server process's Prometheus figures: counts and times, per room id at most",
 }
 
 

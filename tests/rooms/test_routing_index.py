@@ -36,13 +36,16 @@ def reference_offers(r: Router, now: datetime) -> list[Offer]:
         at_work = {
             op.id
             for op in eligible
-            if op.presence is Presence.AVAILABLE or (op.presence is Presence.BUSY and op.active >= op.capacity)
+            if op.presence is Presence.AVAILABLE
+            or (op.presence is Presence.BUSY and op.active >= op.capacity)
         }
         rooms = sorted(
             (
                 room
                 for room in r.rooms.values()
-                if room.template_id == customer.template_id and room.free_seats > 0 and room.operator_id in at_work
+                if room.template_id == customer.template_id
+                and room.free_seats > 0
+                and room.operator_id in at_work
             ),
             key=lambda room: room.opened_at,
         )
@@ -82,7 +85,9 @@ customers = st.lists(
     ),
     max_size=30,
 )
-rooms = st.lists(st.tuples(st.integers(0, 7), st.sampled_from(("t1", "t2")), st.integers(1, 4), st.integers(0, 4)))
+rooms = st.lists(
+    st.tuples(st.integers(0, 7), st.sampled_from(("t1", "t2")), st.integers(1, 4), st.integers(0, 4))
+)
 
 
 @settings(max_examples=500, deadline=None)
@@ -111,7 +116,13 @@ def test_dispatch_makes_the_offers_of_the_plain_rule(
             operator = r.operators[f"o{op}"]
             customers_in = [f"seated{n}-{k}" for k in range(min(seats, taken))]
             r.rooms[f"r{n}"] = SeatedRoom(
-                f"r{n}", operator.id, operator.brand_id, template, seats, T0 + timedelta(seconds=n), customers_in
+                f"r{n}",
+                operator.id,
+                operator.brand_id,
+                template,
+                seats,
+                T0 + timedelta(seconds=n),
+                customers_in,
             )
     for j, (brand, language, template, skills, priority, only, declined) in enumerate(waiting):
         r.enqueue(
