@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import mimetypes
 from collections.abc import AsyncIterator
@@ -48,6 +49,9 @@ from avatar_care.core.rate_limits import RateLimits
 from avatar_care.live.demo_operator import load_recording, load_voice, replay
 from avatar_care.live.ice import IceConfig
 from avatar_care.live.registry import LiveRooms
+from avatar_care.metrics.exposition import process_figures
+from avatar_care.metrics.http_figures import HttpFigures, HttpMetrics
+from avatar_care.metrics.shared import SharedFigures, publishing
 from rooms.clock import SystemClock
 from rooms.desk import CareDesk
 from rooms.desk.peers import Peers
@@ -102,6 +106,10 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
 
             peers.on_wake = route_now
         tasks = [asyncio.create_task(_queue_ticker(app.state.desk, settings.queue_tick_s, wake))]
+        shared: SharedFigures | None = app.state.shared_figures
+        if shared is not None:  # /metrics of every process on the database lists this one's figures
+            own = functools.partial(process_figures, live_rooms, app.state.http_figures)
+            tasks.append(asyncio.create_task(publishing(shared, own)))
         if demo:
             room, _ = live_rooms.open("demo")
             recording = settings.assets_dir / DEMO_RECORDING
@@ -126,6 +134,8 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     # On PostgreSQL several processes serve one queue: one routes, and they pass changes on.
     peers = Peers(app.state.engine) if app.state.engine.dialect.name == "postgresql" else None
     app.state.peers = peers
+    app.state.http_figures = HttpFigures()
+    app.state.shared_figures = SharedFigures(app.state.engine) if peers is not None else None
     # The care desk rebuilds the queue from the database (customers keep their place across
     # restarts), unless other processes already run it.
     app.state.desk = CareDesk(
@@ -160,6 +170,7 @@ def create_app(settings: Settings | None = None, demo: bool = False) -> FastAPI:
     app.add_middleware(
         SecurityHeaders, web_client_dir=settings.web_client_dir, frame_ancestors=settings.frame_ancestors
     )
+    app.add_middleware(HttpMetrics, figures=app.state.http_figures)  # counts every answer, refusals too
     for router in ROUTERS:
         app.include_router(router)
     _mount_static(app, settings)

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, insert, select, text, update
 
+from rooms.desk.queue_figures import BrandQueue, figures_of
 from rooms.models import QueueChange, QueueOffer, QueueOperator, QueueRoom, QueueVersion, QueueWaiting
 from rooms.routing import Offer, Operator, Presence, Router, Waiting
 from rooms.seating import SeatedRoom
@@ -307,6 +308,10 @@ class PostgresQueueState:
             r.offers.clear()
             r.rooms.clear()
             r.seat_of.clear()
+
+    def figures(self, now: datetime) -> dict[int, BrandQueue]:
+        with self.held():
+            return figures_of(self._router, now)
 
     # -- the QueueState interface: the router's rules, on the rows read under the lock ---------
     def add_operator(self, operator: Operator) -> None:
