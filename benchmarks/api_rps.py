@@ -117,7 +117,9 @@ def setup(base: str, key: str, customers: int) -> tuple[str, list[str]]:
     with httpx.Client(base_url=base, timeout=60) as http:
         brand_id = http.get("/api/brand", headers=admin).json()["id"]
         template = http.post(
-            "/api/templates", json={"name": "Sala", "languages": ["it"], "allow_anonymous": True}, headers=admin
+            "/api/templates",
+            json={"name": "Sala", "languages": ["it"], "allow_anonymous": True},
+            headers=admin,
         ).json()["id"]
         operators = []
         for n in range(OPERATORS):
@@ -128,7 +130,9 @@ def setup(base: str, key: str, customers: int) -> tuple[str, list[str]]:
             )
             token = r.raise_for_status().json()["token"]
             auth = {"Authorization": f"Bearer {token}"}
-            http.put("/api/operators/me/presence", json={"presence": "available"}, headers=auth).raise_for_status()
+            http.put(
+                "/api/operators/me/presence", json={"presence": "available"}, headers=auth
+            ).raise_for_status()
             operators.append(auth)
         tokens = []
         for _ in range(customers):
@@ -162,7 +166,8 @@ async def burst(
     one after the other until ``max_requests`` were sent in all or ``max_seconds`` passed."""
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     clients = [
-        httpx.AsyncClient(base_url=bases[i % len(bases)], limits=limits, timeout=60) for i in range(concurrency)
+        httpx.AsyncClient(base_url=bases[i % len(bases)], limits=limits, timeout=60)
+        for i in range(concurrency)
     ]
     latencies: list[float] = []
     refused = 0
@@ -230,7 +235,9 @@ def main() -> None:
         for processes in counts:
             with cluster.database() as url:
                 results[processes] = run(processes, args, url)
-    print(f"\n{args.concurrency} clients; each burst at most {args.max_requests} requests or {args.max_seconds} s")
+    print(
+        f"\n{args.concurrency} clients; each burst at most {args.max_requests} requests or {args.max_seconds} s"
+    )
     print("processes | kind  | answered | seconds | req/s | p50 ms | p95 ms | refused | API CPU s | load 1m")
     for processes, bursts in results.items():
         for kind, b in bursts.items():

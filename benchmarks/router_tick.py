@@ -13,6 +13,8 @@ queue's state: hold it, expire missed offers, dispatch.
   of what changed.
 - **PostgreSQL, changed elsewhere**: another process changed the queue (one customer joined
   through it) before every tick, so the router reads the rows again.
+- **PostgreSQL, offer made**: as above, and the customer who joined can be served, so the tick
+  also makes an offer and writes it.
 
 Needs Debian's PostgreSQL binaries (a throwaway cluster, tests/postgres_cluster.py). Prints a
 table of medians and 95th percentiles; asserts nothing. ``--profile`` prints where one tick of
@@ -121,16 +123,20 @@ def main() -> None:
         def someone_joins_elsewhere() -> None:
             other.enqueue(Waiting(f"x{next(joined)}", 1, "t0", "en", frozenset(), T0 + timedelta(days=1)))
 
-        rows.append(("PostgreSQL, copy current", timed(lambda: tick(router), lambda: None, args.ticks)))
-        rows.append(
-            (
-                "PostgreSQL, changed elsewhere",
-                timed(lambda: tick(router), someone_joins_elsewhere, args.ticks),
-            )
-        )
+        def someone_servable_joins_elsewhere() -> None:
+            n = next(joined)
+            other.enqueue(Waiting(f"y{n}", 1, "t-new", "it", frozenset(), T0 + timedelta(days=2, seconds=n)))
+
+        kinds = {
+            "PostgreSQL, copy current": lambda: None,
+            "PostgreSQL, changed elsewhere": someone_joins_elsewhere,
+            "PostgreSQL, offer made": someone_servable_joins_elsewhere,
+        }
+        for label, before in kinds.items():
+            rows.append((label, timed(lambda: tick(router), before, args.ticks)))
         if args.profile:
-            profile("PostgreSQL, copy current", lambda: tick(router), lambda: None)
-            profile("PostgreSQL, changed elsewhere", lambda: tick(router), someone_joins_elsewhere)
+            for label, before in kinds.items():
+                profile(label, lambda: tick(router), before)
         engine.dispose()
 
     print(

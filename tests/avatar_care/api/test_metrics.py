@@ -45,6 +45,7 @@ def test_metrics_count_http_requests_by_route_template_and_show_the_queue(tmp_pa
         assert client.get("/api/sessions/no-such-session-2").status_code == 401
         assert client.get("/no/such/path").status_code == 404
         client.request("BREW", "/api/health")
+        assert client.get("/app/common/i18n.js").status_code == 200
         text = client.get("/metrics", headers={"Authorization": "Bearer m3tr1cs"}).text
     got = samples(text)
     health = {"method": "GET", "route": "/api/health", "status": "200", "process": PROCESS}
@@ -54,7 +55,7 @@ def test_metrics_count_http_requests_by_route_template_and_show_the_queue(tmp_pa
     routes = {dict(labels)["route"] for name, labels in got if name == "avatar_care_http_requests_total"}
     # the template, never the path: ids in paths would make a series per customer
     assert not any("no-such" in route or "no/such" in route for route in routes), routes
-    assert "(unmatched)" in routes
+    assert "(unmatched)" in routes and "(static)" in routes
     methods = {dict(labels)["method"] for name, labels in got if name == "avatar_care_http_requests_total"}
     assert "BREW" not in methods and "other" in methods
     refused = {"method": "GET", "route": "/api/sessions/{session_id}", "status": "401", "process": PROCESS}
