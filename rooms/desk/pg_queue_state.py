@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, select, text, update
 
 from rooms.desk.queue_figures import BrandQueue, figures_of
 from rooms.models import QueueChange, QueueOffer, QueueOperator, QueueRoom, QueueVersion, QueueWaiting
@@ -217,17 +217,21 @@ class PostgresQueueState:
             gone = [k for k in before if k not in after]
             if gone:
                 connection.execute(delete(table).where(table.c[key].in_(gone)))
-            for k, row in after.items():
-                if k not in before:
-                    connection.execute(insert(table).values({key: k, **dict(zip(others, row, strict=True))}))
-                elif before[k] != row:
-                    connection.execute(
-                        update(table).where(table.c[key] == k).values(dict(zip(others, row, strict=True)))
-                    )
-                else:
-                    continue
-                changes.append((name, k))
-            changes += [(name, k) for k in gone]
+            added = [k for k in after if k not in before]
+            changed = [k for k in after if k in before and before[k] != after[k]]
+            # one statement for many rows (a tick after a restart may make hundreds of offers)
+            if added:
+                connection.execute(
+                    insert(table), [{key: k, **dict(zip(others, after[k], strict=True))} for k in added]
+                )
+            if changed:
+                connection.execute(
+                    update(table)
+                    .where(table.c[key] == bindparam("row_key"))
+                    .values({c: bindparam(c) for c in others}),
+                    [{"row_key": k, **dict(zip(others, after[k], strict=True))} for k in changed],
+                )
+            changes += [(name, k) for k in (*gone, *added, *changed)]
         if not changes:
             return
         version = (self._version or 0) + 1
