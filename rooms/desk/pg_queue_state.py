@@ -137,15 +137,22 @@ class PostgresQueueState:
                         raise
 
     def _read(self, connection: Connection) -> None:
-        version = connection.execute(select(_VERSION.c.version).where(_VERSION.c.id == 1)).scalar()
-        if version is not None and version == self._version:
+        # The version and the changes since this copy's in one round trip (a statement after the
+        # lock: its snapshot sees every write made before the lock was granted).
+        mine = self._version
+        listed = connection.execute(
+            text(
+                "SELECT version, NULL, NULL FROM queue_version WHERE id = 1 UNION ALL "
+                "SELECT version, table_name, key FROM queue_changes "
+                "WHERE version > :mine AND version < :mine + :keep"
+            ),
+            {"mine": -KEEP_CHANGES if mine is None else mine, "keep": KEEP_CHANGES},
+        ).all()
+        version = next((v for v, name, _ in listed if name is None), None)
+        if version is not None and version == mine:
             return  # nobody changed the queue since this process last read or wrote it
-        if (
-            version is not None
-            and self._version is not None
-            and self._version < version < self._version + KEEP_CHANGES
-        ):
-            self._read_changes(connection, version)
+        if version is not None and mine is not None and mine < version < mine + KEEP_CHANGES:
+            self._read_changes(connection, [(name, key) for _, name, key in listed if name is not None])
         else:
             self._read_all(connection)
         self._version = version
@@ -159,14 +166,10 @@ class PostgresQueueState:
         self._router = _router_from(rows, self._router.accept_timeout)
         self._seq = {sid: row[0] for sid, row in rows["waiting"].items()}
 
-    def _read_changes(self, connection: Connection, version: int) -> None:
-        """Only the rows changed after this copy's version, into the rows and the router held."""
+    def _read_changes(self, connection: Connection, listed: list[tuple[str, str]]) -> None:
+        """Only the rows changed after this copy's version (``listed``: table name, key), into the
+        rows and the router held."""
         changed: dict[str, set[str]] = {name: set() for name in _COLUMNS}
-        listed = connection.execute(
-            select(_CHANGES.c.table_name, _CHANGES.c.key).where(
-                _CHANGES.c.version > self._version, _CHANGES.c.version <= version
-            )
-        )
         for name, key in listed:
             changed[name].add(key)
         r = self._router
@@ -235,16 +238,18 @@ class PostgresQueueState:
         if not changes:
             return
         version = (self._version or 0) + 1
-        if self._version is None:
-            connection.execute(delete(_VERSION))
+        if self._version is None:  # versions start again at 1: older changes would be misread
             connection.execute(delete(_CHANGES))
-            connection.execute(insert(_VERSION).values(id=1, version=version))
-        else:
-            result = connection.execute(update(_VERSION).where(_VERSION.c.id == 1).values(version=version))
-            if result.rowcount == 0:
-                connection.execute(insert(_VERSION).values(id=1, version=version))
+        # The version and the list of what it changed in one round trip.
         connection.execute(
-            insert(_CHANGES), [{"version": version, "table_name": n, "key": k} for n, k in changes]
+            text(
+                "WITH bumped AS (INSERT INTO queue_version (id, version) VALUES (1, :version) "
+                "ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version RETURNING version) "
+                "INSERT INTO queue_changes (version, table_name, key) "
+                "SELECT bumped.version, changed.name, changed.key FROM bumped, "
+                "unnest(CAST(:names AS varchar[]), CAST(:keys AS varchar[])) AS changed(name, key)"
+            ),
+            {"version": version, "names": [n for n, _ in changes], "keys": [k for _, k in changes]},
         )
         if version % 100 == 0:  # now and then, not at every write: a copy older than that is read whole
             connection.execute(delete(_CHANGES).where(_CHANGES.c.version <= version - KEEP_CHANGES))
