@@ -18,20 +18,26 @@ queue's state: hold it, expire missed offers, dispatch.
 
 Needs Debian's PostgreSQL binaries (a throwaway cluster, tests/postgres_cluster.py). Prints a
 table of medians and 95th percentiles; asserts nothing. ``--profile`` prints where one tick of
-each kind spends its time.
+each kind spends its time. Besides the wall clock, each row gives this process's CPU time a tick
+and the statements it sent PostgreSQL (the commit counted): on a machine shared with other work
+the wall clock swings with the load, those two hardly.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from sqlalchemy import Engine, event
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -74,14 +80,39 @@ def tick(state: QueueState) -> None:
         state.dispatch(T0)
 
 
-def timed(run: Callable[[], None], before: Callable[[], None], ticks: int) -> list[float]:
-    times = []
+@dataclass
+class Ticks:
+    wall_ms: list[float] = field(default_factory=list)
+    #: this process's CPU time (user + system): less swayed than the wall clock by other programs
+    cpu_ms: list[float] = field(default_factory=list)
+    #: statements sent to PostgreSQL, the commit included (round trips under the queue's lock)
+    statements: list[int] = field(default_factory=list)
+
+
+def timed(run: Callable[[], None], before: Callable[[], None], ticks: int, sent: list[int]) -> Ticks:
+    out = Ticks()
     for _ in range(ticks):
         before()
+        sent[0] = 0
+        cpu = time.process_time()
         started = time.perf_counter()
         run()
-        times.append((time.perf_counter() - started) * 1000)
-    return times
+        out.wall_ms.append((time.perf_counter() - started) * 1000)
+        out.cpu_ms.append((time.process_time() - cpu) * 1000)
+        out.statements.append(sent[0])
+    return out
+
+
+def counting(engine: Engine) -> list[int]:
+    """A counter of the statements and commits ``engine`` sends."""
+    sent = [0]
+
+    def count(*_: object) -> None:
+        sent[0] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "commit", count)
+    return sent
 
 
 def p95(times: list[float]) -> float:
@@ -105,17 +136,18 @@ def main() -> None:
     parser.add_argument("--waiting", type=int, default=2000)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
-    rows: list[tuple[str, list[float]]] = []
+    rows: list[tuple[str, Ticks]] = []
 
     memory = InMemoryQueueState()
     fill(memory, args.operators, args.waiting)
-    rows.append(("memory", timed(lambda: tick(memory), lambda: None, args.ticks)))
+    rows.append(("memory", timed(lambda: tick(memory), lambda: None, args.ticks, [0])))
 
     with running_cluster() as cluster, cluster.database() as url:
         engine = make_engine(url)
         migrate(engine)
+        elsewhere = make_engine(url)  # another process's, so that its statements are not counted
         router = PostgresQueueState(engine)
-        other = PostgresQueueState(engine)  # another process on the same database
+        other = PostgresQueueState(elsewhere)  # another process on the same database
         fill(router, args.operators, args.waiting)
         tick(router)
         joined = iter(range(10**9))
@@ -132,19 +164,25 @@ def main() -> None:
             "PostgreSQL, changed elsewhere": someone_joins_elsewhere,
             "PostgreSQL, offer made": someone_servable_joins_elsewhere,
         }
+        sent = counting(engine)
         for label, before in kinds.items():
-            rows.append((label, timed(lambda: tick(router), before, args.ticks)))
+            rows.append((label, timed(lambda: tick(router), before, args.ticks, sent)))
         if args.profile:
             for label, before in kinds.items():
                 profile(label, lambda: tick(router), before)
         engine.dispose()
+        elsewhere.dispose()
 
     print(
         f"\nrouter tick, {args.operators} operators in running rooms, {args.waiting} waiting, {args.ticks} ticks"
     )
-    print(f"{'queue state':31} | median ms | p95 ms | max ms")
-    for label, times in rows:
-        print(f"{label:31} | {statistics.median(times):9.2f} | {p95(times):6.2f} | {max(times):6.2f}")
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
+    print(f"{'queue state':31} | median ms | p95 ms | max ms | CPU ms median | statements")
+    for label, t in rows:
+        print(
+            f"{label:31} | {statistics.median(t.wall_ms):9.2f} | {p95(t.wall_ms):6.2f} | {max(t.wall_ms):6.2f} | "
+            f"{statistics.median(t.cpu_ms):13.2f} | {statistics.median(t.statements):10.0f}"
+        )
 
 
 if __name__ == "__main__":
