@@ -194,10 +194,17 @@ class PostgresQueueState:
                     else:
                         r.operators.pop(k, None)
             elif name == "waiting":
-                kept = {w.session_id: w for w in r.waiting if w.session_id not in keys}
-                kept.update({k: _waiting_from(k, row) for k, row in now.items()})
-                r.waiting = sorted(kept.values(), key=lambda w: held[w.session_id][0])
-                self._seq = {sid: row[0] for sid, row in held.items()}
+                joined = sorted((row[0], k) for k, row in now.items())
+                last = max(self._seq.values(), default=0)
+                if len(joined) == len(keys) and not keys & self._seq.keys() and joined[0][0] > last:
+                    # only customers who joined after everyone held (the usual change): appended
+                    r.waiting.extend(_waiting_from(k, now[k]) for _, k in joined)
+                    self._seq.update({k: seq for seq, k in joined})
+                else:
+                    kept = {w.session_id: w for w in r.waiting if w.session_id not in keys}
+                    kept.update({k: _waiting_from(k, row) for k, row in now.items()})
+                    r.waiting = sorted(kept.values(), key=lambda w: held[w.session_id][0])
+                    self._seq = {sid: row[0] for sid, row in held.items()}
             elif name == "offers":
                 for k in keys:
                     if k in now:
