@@ -14,7 +14,8 @@ evenly over the processes, each client one request after the other:
 - **chat**: the 40 connected customers post chat messages (``POST /api/customer/chat``).
 
 Prints, for each: requests answered, seconds, requests a second, latency p50 and p95, refusals
-(any answer but 201), the API processes' CPU seconds (from /proc) and the load average at the end;
+(any answer but 201), the API processes' CPU seconds (from /proc) in all and a request, and the
+load average at the end;
 then the ratio of two processes' rate to one's. The load generator (this process, asyncio and
 httpx) runs on the same machine and competes with the servers and PostgreSQL for its cores: the
 rates are this machine's with its own client, not a server's ceiling. Asserts nothing.
@@ -238,14 +239,18 @@ def main() -> None:
     print(
         f"\n{args.concurrency} clients; each burst at most {args.max_requests} requests or {args.max_seconds} s"
     )
-    print("processes | kind  | answered | seconds | req/s | p50 ms | p95 ms | refused | API CPU s | load 1m")
+    print(
+        "processes | kind  | answered | seconds | req/s | p50 ms | p95 ms | refused | API CPU s "
+        "| CPU ms a request | load 1m"
+    )
     for processes, bursts in results.items():
         for kind, b in bursts.items():
             ms = sorted(x * 1000 for x in b.latencies)
             p95 = statistics.quantiles(ms, n=20)[-1] if len(ms) > 1 else ms[0]
             print(
                 f"{processes:9} | {kind:5} | {b.answered:8} | {b.seconds:7.1f} | {b.rate:5.0f} | "
-                f"{statistics.median(ms):6.1f} | {p95:6.1f} | {b.refused:7} | {b.cpu_s:9.1f} | {b.load:7.1f}"
+                f"{statistics.median(ms):6.1f} | {p95:6.1f} | {b.refused:7} | {b.cpu_s:9.1f} | "
+                f"{1000 * b.cpu_s / max(b.answered, 1):16.1f} | {b.load:7.1f}"
             )
     if 1 in results and 2 in results:
         for kind in ("joins", "chat"):
