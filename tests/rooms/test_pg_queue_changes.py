@@ -108,6 +108,10 @@ def test_a_stale_copy_reads_the_changed_rows_and_holds_what_a_whole_read_holds(e
     same()
     writer.dispatch(T0)  # the next customer gets anna's free seat
     same()
+    # bob's offers go unanswered: missed (declined by bob, bob away), then offered again elsewhere
+    writer.dispatch(T0 + timedelta(minutes=1))
+    same()
+    assert view(writer) == view(PostgresQueueState(engine))
     writer.leave("s3")
     writer.leave_seat(first.session_id, T0 + timedelta(minutes=5))
     writer.forget_operator("bob")
