@@ -64,12 +64,6 @@ class SharedFigures:
             )
             return {process: body for process, body in rows}
 
-    def withdraw(self) -> None:
-        """This process stops: its row goes at once rather than going stale."""
-        table = _SNAPSHOTS
-        with self.engine.begin() as c:
-            c.execute(delete(table).where(table.c.process_id == self.process_id))
-
 
 async def publishing(shared: SharedFigures, body: Callable[[], str], interval_s: float = PUBLISH_S) -> None:
     """Publishes ``body()`` (read on the event loop, where the live rooms change) every interval,
