@@ -87,6 +87,11 @@ trap stop EXIT
 database_url="postgresql+psycopg://avatar_care@127.0.0.1:$pg_port/avatar_care"
 metrics_token="$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(18))')"
 
+answers() {  # the node at this URL answers its health check (the venv's Python: no curl needed)
+    .venv/bin/python -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+        "$1" >/dev/null 2>&1
+}
+
 # One data folder for both nodes (uploaded avatars are files there, served by either node).
 mkdir -p "$root/data"
 for port in "$port_a" "$port_b"; do
@@ -95,8 +100,9 @@ for port in "$port_a" "$port_b"; do
         .venv/bin/avatar-care serve --host "$host" --port "$port" >"$root/node-$port.log" 2>&1 &
     pids+=($!)
     # one after the other: the first migrates the database and rebuilds the queue alone
-    for _ in $(seq 1 600); do
-        if curl -fsS "http://$host:$port/api/health" >/dev/null 2>&1; then
+    deadline=$((SECONDS + 120))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        if answers "http://$host:$port/api/health"; then
             break
         fi
         if ! kill -0 "${pids[-1]}" 2>/dev/null; then
@@ -106,7 +112,7 @@ for port in "$port_a" "$port_b"; do
         fi
         sleep 0.2
     done
-    curl -fsS "http://$host:$port/api/health" >/dev/null || {
+    answers "http://$host:$port/api/health" || {
         echo "cluster.sh: the node on port $port did not answer within 120 s" >&2
         exit 1
     }
