@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import mimetypes
 from collections.abc import AsyncIterator
@@ -50,6 +51,9 @@ from avatar_care.live.demo_operator import load_recording, load_voice, replay
 from avatar_care.live.ice import IceConfig
 from avatar_care.live.recordings import RoomRecordings
 from avatar_care.live.registry import LiveRooms
+from avatar_care.metrics.exposition import process_figures
+from avatar_care.metrics.http_figures import HttpFigures, HttpMetrics
+from avatar_care.metrics.shared import SharedFigures, publishing
 from avatar_care.workers.local import LocalWorkers
 from avatar_care.workers.placement import Placement
 from avatar_care.workers.registry import WorkerRow, heartbeat, new_worker_id
@@ -129,6 +133,10 @@ def create_app(
             await asyncio.to_thread(worker_row.register)
             logger.info("room worker %s ready at %s", worker_row.id, worker_row.signaling_url)
             tasks.append(asyncio.create_task(heartbeat(worker_row, lambda: set(live_rooms.rooms))))
+        shared: SharedFigures | None = app.state.shared_figures
+        if shared is not None:  # /metrics of every process on the database lists this one's figures
+            own = functools.partial(process_figures, live_rooms, app.state.http_figures)
+            tasks.append(asyncio.create_task(publishing(shared, own)))
         if demo:
             room, _ = live_rooms.open("demo")
             recording = settings.assets_dir / DEMO_RECORDING
@@ -160,6 +168,10 @@ def create_app(
     # On PostgreSQL several processes serve one queue: one routes, and they pass changes on.
     peers = Peers(app.state.engine, routes=worker_url is None) if on_postgresql else None
     app.state.peers = peers
+    app.state.http_figures = HttpFigures()
+    app.state.shared_figures = (
+        SharedFigures(app.state.engine, role="worker" if worker_url else "api") if peers is not None else None
+    )
     app.state.placement = Placement(app.state.sessions) if rooms_on_workers else None
     worker_row = WorkerRow(app.state.sessions, new_worker_id(), worker_url) if worker_url else None
     app.state.worker_row = worker_row
@@ -188,6 +200,10 @@ def create_app(
     live_rooms.recordings = RoomRecordings(app.state.sessions, recordings_dir, lambda: desk.clock.now())
     app.state.desk.recordings_dir = recordings_dir
     app.state.desk.chat_listeners.append(live_rooms.recordings.chat_posted)
+    # the customer's answer and the operator's pause reach the process that runs the room through
+    # the desk's changes (from another process too, with rooms on workers)
+    live_rooms.recordings.room_of = live_rooms.get
+    app.state.desk.listeners.append(live_rooms.recordings.sessions_changed)
     if peers is not None:
         app.state.desk.routes_here = peers.is_router
         app.state.desk.listeners.append(peers.publish)
@@ -203,6 +219,7 @@ def create_app(
     app.add_middleware(
         SecurityHeaders, web_client_dir=settings.web_client_dir, frame_ancestors=settings.frame_ancestors
     )
+    app.add_middleware(HttpMetrics, figures=app.state.http_figures)  # counts every answer, refusals too
     if worker_row is not None:  # a room worker: the live rooms' signaling, and whether it is up
         for router in (health.router, signaling.router):
             app.include_router(router)

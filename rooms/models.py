@@ -363,6 +363,30 @@ class QueueVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class QueueChange(Base):
+    """A row of a queue table that a version changed (inserted, updated or deleted), so a process
+    whose copy is a few versions old reads only those rows again (recent versions only)."""
+
+    __tablename__ = "queue_changes"
+
+    version: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class MetricsSnapshot(Base):
+    """One server process's own Prometheus figures, renewed every second, so that ``/metrics`` of
+    any process on the database lists every process's (avatar_care/metrics/shared.py)."""
+
+    __tablename__ = "metrics_snapshots"
+
+    process_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
 class QueueOperator(Base):
     """An operator as routing sees them: presence, capacity, running rooms, idle since when."""
 

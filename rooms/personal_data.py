@@ -121,6 +121,8 @@ NO_CUSTOMER_DATA: dict[str, str] = {
     # the room workers (avatar_care/workers/): processes and room ids, nothing about a person
     "room_workers": "a room worker process: its internal signaling URL, heartbeat, room count and CPU",
     "room_placements": "which worker process runs which live room (ids only)",
+    "queue_changes": "which queue row (a session, operator or room id) a recent version changed",
+    "metrics_snapshots": "a server process's Prometheus figures: counts and times, per room id at most",
 }
 
 

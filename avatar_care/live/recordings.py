@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,8 +26,7 @@ from avatar_care.live.recorder import Recorder, Summary
 from avatar_care.live.room import LiveRoom
 from rooms import recordings
 from rooms.desk.records import ChatPosted
-from rooms.errors import Conflict
-from rooms.models import CareSession, SessionEvent
+from rooms.models import CareSession
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,6 +50,9 @@ class RoomRecordings:
         self.active: dict[str, Active] = {}  # by session id
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = asyncio.Lock()
+        #: the live room of this process with this id, if any (set by the rooms: ``LiveRooms.get``)
+        self.room_of: Callable[[str], LiveRoom | None] = lambda room_id: None
+        self._following: set[asyncio.Future[None]] = set()
 
     # -- starting and stopping ---------------------------------------------------------------------
     async def ensure(self, room: LiveRoom) -> None:
@@ -157,31 +159,65 @@ class RoomRecordings:
 
     # -- the operator's pause, the customer's answer ------------------------------------------------
     async def pause(self, session_id: str, paused: bool) -> None:
-        """Pause or resume the consultation's recording (409 when none is being made here)."""
+        """Pause or resume the consultation's recording where this process makes it (the route has
+        stored the operator's choice as the session's event: ``rooms.recordings.recording_view``)."""
         active = self.active.get(session_id)
-        if active is None:
-            raise Conflict("this consultation is not being recorded")
-        if paused == active.recorder.paused:
+        if active is None or paused == active.recorder.paused:
             return
         if paused:
             active.recorder.pause()
         else:
             active.recorder.resume()
-        kind = "recording_paused" if paused else "recording_resumed"
-        await asyncio.to_thread(self._event, session_id, kind, active.recording_id)
-
-    def _event(self, session_id: str, kind: str, rec_id: str) -> None:
-        with self.sessions() as db:
-            db.add(
-                SessionEvent(session_id=session_id, kind=kind, detail={"recording": rec_id}, at=self.now())
-            )
-            db.commit()
 
     async def consent_changed(self, session_id: str, room: LiveRoom | None, allowed: bool) -> None:
         if not allowed:
             await self.stop(session_id)
         elif room is not None:
             await self.ensure(room)
+
+    # -- changes made in another process (the API process, with rooms on workers) -----------------
+    def sessions_changed(self, brand_id: int, about: frozenset[str] | None = None) -> None:
+        """A desk listener: a consultation changed, here or in another process on the database. The
+        customer's answer and the operator's pause are stored before the desk is told, so the
+        process that runs the room follows them from the database (rooms.recordings)."""
+        loop = self._loop
+        if about is None or loop is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(lambda: self._spawn(self._follow(about)))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._following.add(task)
+        task.add_done_callback(self._following.discard)
+
+    async def _follow(self, about: frozenset[str]) -> None:
+        try:
+            wanted = await asyncio.to_thread(self._wanted, about)
+            for session_id, (room_id, allowed, paused) in wanted.items():
+                room = self.room_of(room_id) if room_id else None
+                if not allowed:
+                    await self.stop(session_id)
+                elif session_id not in self.active and room is not None:
+                    await self.ensure(room)
+                await self.pause(session_id, paused)
+        except Exception:  # a recording's bookkeeping must never stop the room's other work
+            logger.exception("recordings: following a change failed")
+
+    def _wanted(self, about: frozenset[str]) -> dict[str, tuple[str | None, bool, bool]]:
+        """For each consultation of ``about`` seated in a room here: its room, whether it may be
+        recorded, whether the operator paused it."""
+        wanted: dict[str, tuple[str | None, bool, bool]] = {}
+        with self.sessions() as db:
+            for session_id in about:
+                cs = db.get(CareSession, session_id)
+                if cs is None or cs.live_room_id is None:
+                    continue
+                if session_id not in self.active and self.room_of(cs.live_room_id) is None:
+                    continue  # another process runs its room
+                view = recordings.recording_view(db, cs)
+                allowed = recordings.recording_state(db, cs).allowed and cs.state == "connected"
+                wanted[session_id] = (cs.live_room_id, allowed, bool(view["paused"]))
+        return wanted
 
     # -- chat, from the desk's threads --------------------------------------------------------------
     def chat_posted(self, event: ChatPosted) -> None:

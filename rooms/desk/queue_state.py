@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from rooms.desk.queue_figures import BrandQueue, figures_of
 from rooms.routing import Offer, Operator, Presence, Router, Waiting
 from rooms.seating import SeatedRoom
 
@@ -27,6 +28,10 @@ class QueueState(Protocol):
 
     def clear(self) -> None:
         """Forget everything (before the state is rebuilt from the database)."""
+        ...
+
+    def figures(self, now: datetime) -> dict[int, BrandQueue]:
+        """The queue's figures of the moment by brand (``rooms.desk.queue_figures``)."""
         ...
 
     # operators
@@ -100,3 +105,7 @@ class InMemoryQueueState(Router):
             self.offers.clear()
             self.rooms.clear()
             self.seat_of.clear()
+
+    def figures(self, now: datetime) -> dict[int, BrandQueue]:
+        with self._lock:
+            return figures_of(self, now)

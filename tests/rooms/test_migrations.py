@@ -34,6 +34,8 @@ TABLES = {
     "queue_operators",
     "queue_waiting",
     "queue_offers",
+    "queue_changes",
+    "metrics_snapshots",
     "queue_rooms",
     "recordings",
     "room_workers",

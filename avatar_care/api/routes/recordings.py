@@ -21,8 +21,8 @@ from avatar_care.live.registry import LiveRooms
 from rooms import recordings
 from rooms.avatars import template_avatar_url
 from rooms.clock import as_utc
-from rooms.errors import Forbidden, NotFound
-from rooms.models import CareSession, OperatorAccount, Recording
+from rooms.errors import Conflict, Forbidden, NotFound
+from rooms.models import CareSession, OperatorAccount, Recording, SessionEvent
 
 router = APIRouter(prefix="/api", tags=["recordings"])
 
@@ -73,17 +73,24 @@ async def consent(body: ConsentIn, cs: CurrentCustomer, desk: DeskDep, request: 
 async def _pause(
     session_id: str, paused: bool, operator: OperatorAccount, desk: DeskDep, request: Request
 ) -> dict[str, object]:
-    def check() -> None:
+    def store() -> None:
         with desk.sessions() as db:
             cs = desk.get_session(db, operator.brand_id, session_id)
             if cs.operator_id != operator.id:
                 raise Forbidden(f"session {cs.id} is not yours")
+            view = recordings.recording_view(db, cs)
+            if not view["recording"]:
+                raise Conflict("this consultation is not being recorded")
+            if view["paused"] != paused:  # the choice is stored: the room's process follows it
+                kind = "recording_paused" if paused else "recording_resumed"
+                db.add(SessionEvent(session_id=cs.id, kind=kind, detail={}, at=desk.clock.now()))
+                db.commit()
 
-    await run_in_threadpool(check)
+    await run_in_threadpool(store)
     _rooms, recorder = _live(request)
-    if recorder is None:
-        raise NotFound("recording is not available on this server")
-    await recorder.pause(session_id, paused)
+    if recorder is not None:  # where this process runs the room, at once
+        await recorder.pause(session_id, paused)
+    # every process is told; the one running the room (a worker) pauses or resumes there
     desk.tell(operator.brand_id, frozenset({session_id}))
     return {"paused": paused}
 
