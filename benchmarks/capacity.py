@@ -1,6 +1,6 @@
 """How many live rooms one server process holds on this machine before voice or motion falls behind.
 
-    python benchmarks/capacity.py [--rooms 10,20,40,60] [--customers 3] [--plain]
+    python benchmarks/capacity.py [--rooms 10,20,40,60] [--customers 3] [--plain] [--workers 1,2]
     python benchmarks/capacity.py --mix-cost
 
 The server is the real application (FastAPI on uvicorn, signaling WebSocket, aiortc) in its own
@@ -15,7 +15,11 @@ the figures are a lower bound for a server on a machine of its own.
 A room keeps up when each customer gets at least 90 % of the motion (27 packets a second) and of the
 voice (45 packets a second), and the operator gets the customers' voice likewise. ``--plain``
 measures the plain relay for comparison: the server decodes every voice packet and encodes it again
-for each listener. ``--mix-cost`` measures the mixer alone, in this process, without a network:
+for each listener. ``--workers 1,2``: the same room counts with the rooms spread over one, then two
+server processes (each the live-room code a room worker runs: its own event loop, aiortc, motion
+hub and scheduler, voice relay), in one run; the server CPU is the sum over them, and the CPU per
+room is that sum over the rooms. Signaling goes straight to each process: the API process's relay
+(docs/scale.md) is crossed once per join and is measured by benchmarks/signaling_proxy.py. ``--mix-cost`` measures the mixer alone, in this process, without a network:
 its thread time per 20 ms frame for 1 to 4 voices. Prints tables; asserts nothing.
 """
 
@@ -29,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +46,7 @@ MEASURE_S = 6.0
 SETTLE_S = 3.0
 
 
-def serve(port: int, rooms: int, plain: bool) -> None:
+def serve(port: int, rooms: int, plain: bool, first: int = 0) -> None:
     """The server process: the application with ``rooms`` live rooms; prints their operator keys,
     and when it is stopped, what mixing the operators' voices cost."""
     import uvicorn
@@ -56,7 +61,7 @@ def serve(port: int, rooms: int, plain: bool) -> None:
     app = create_app(Settings(data_dir=data))
     registry = app.state.live_rooms
     keys = {}
-    for i in range(rooms):
+    for i in range(first, first + rooms):
         room_id = f"room-{i}"
         registry.open(room_id)
         registry.rooms[room_id] = LiveRoom(room_id, relay_encoded=not plain)
@@ -108,7 +113,7 @@ class Counter:
 
 
 async def clients(
-    port: int,
+    ports: dict[str, int],
     keys: dict[str, str],
     frames: list[str],
     voice: list[bytes],
@@ -162,7 +167,7 @@ async def clients(
         operator.on("track", lambda t, c=op_count: tasks.append(asyncio.create_task(drain(t, c))))
         sockets.append(
             await negotiate(
-                port, room_id, operator, {"type": "join", "role": "operator", "operator_key": key}
+                ports[room_id], room_id, operator, {"type": "join", "role": "operator", "operator_key": key}
             )
         )
         pcs.append(operator)
@@ -183,7 +188,9 @@ async def clients(
 
             motion.on("message", on_motion)
             customer.on("track", lambda t, c=cu_count: tasks.append(asyncio.create_task(drain(t, c))))
-            sockets.append(await negotiate(port, room_id, customer, {"type": "join", "role": "customer"}))
+            sockets.append(
+                await negotiate(ports[room_id], room_id, customer, {"type": "join", "role": "customer"})
+            )
             pcs.append(customer)
             cu_counts.append(cu_count)
         channels.append(landmarks)
@@ -253,40 +260,62 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run(
-    rooms: int, plain: bool, customers: int, json_frames: bool = False, trace_dir: Path | None = None
+    rooms: int,
+    plain: bool,
+    customers: int,
+    json_frames: bool = False,
+    trace_dir: Path | None = None,
+    workers: int = 1,
 ) -> tuple[int, float, float, float, float, float, dict[str, Any]]:
     from tests.support import drain, free_port
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(port), "--rooms", str(rooms)]
-        + (["--plain"] if plain else []),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    servers: list[subprocess.Popen[str]] = []
+    ports: dict[str, int] = {}
+    keys: dict[str, str] = {}
     try:
-        assert server.stdout is not None
-        keys = json.loads(server.stdout.readline())
-        drain(server.stdout)
+        share = [rooms // workers + (1 if w < rooms % workers else 0) for w in range(workers)]
+        for w in range(workers):
+            port = free_port()
+            server = subprocess.Popen(
+                [sys.executable, __file__, "--serve", str(port), "--rooms", str(share[w])]
+                + ["--first", str(sum(share[:w]))]
+                + (["--plain"] if plain else []),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
+            servers.append(server)
+            assert server.stdout is not None
+            opened = json.loads(server.stdout.readline())
+            keys |= opened
+            ports |= {room_id: port for room_id in opened}
+        reports: list[deque[str]] = []
+        for server in servers:
+            assert server.stdout is not None
+            reports.append(drain(server.stdout))
         time.sleep(1.5)  # uvicorn starts listening
         frames = [x for x in (ROOT / "assets" / "demo" / "book.jsonl").read_text().splitlines() if x.strip()]
         voice = speech()
-        cpu0, own0, t0 = cpu_seconds(server.pid), time.process_time(), time.monotonic()
+        cpu0 = sum(cpu_seconds(s.pid) for s in servers)
+        own0, t0 = time.process_time(), time.monotonic()
         window = [0.0, 0.0]  # when the measurement began and ended, on the machine's monotonic clock
         traces: list[MotionTrace] | None = [] if trace_dir else None
-        rates = asyncio.run(clients(port, keys, frames, voice, customers, window, json_frames, traces))
+        rates = asyncio.run(clients(ports, keys, frames, voice, customers, window, json_frames, traces))
         if trace_dir and traces is not None:
             label = f"{rooms} rooms of {customers} customer(s), operators at 30 frames/s"
             save(trace_dir / f"capacity-{rooms}-rooms.json", label, traces)
         elapsed = time.monotonic() - t0
-        cpu = (cpu_seconds(server.pid) - cpu0) / elapsed
+        cpu = (sum(cpu_seconds(s.pid) for s in servers) - cpu0) / elapsed
         client_cpu = (time.process_time() - own0) / elapsed
     finally:
-        server.terminate()
-        server.wait(timeout=20)
-    reports = [json.loads(line) for line in server.stdout.read().splitlines() if line.startswith("{")]
-    mix = mix_in(reports, window)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=20)
+    mix: dict[str, float] = {}
+    for lines in reports:  # what each server printed, read on its own thread (tests.support.drain)
+        for key, value in mix_in([json.loads(x) for x in list(lines) if x.startswith("{")], window).items():
+            mix[key] = mix.get(key, 0.0) + value if key != "seconds" else value
     keeping_up = sum(1 for op_a, mo, cu_a in rates if mo >= 27 and cu_a >= 45 and op_a >= 45)
     worst = min(rates, key=lambda r: (r[1], r[2]))
     return keeping_up, cpu * 100, client_cpu * 100, float(worst[1]), float(worst[2]), float(worst[0]), mix
@@ -342,6 +371,12 @@ def main() -> None:
     parser.add_argument("--rooms", default="10,20,40")
     parser.add_argument("--customers", type=int, default=1, help="customers per room, all speaking at once")
     parser.add_argument("--plain", action="store_true", help="the plain relay: decode and re-encode voice")
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="server processes the rooms are spread over, e.g. 1,2 (one table row each)",
+    )
+    parser.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--mix-cost", action="store_true", help="the mixer alone: thread time per frame")
     parser.add_argument(
         "--json", action="store_true", help="operators send JSON frames, not landmark packets"
@@ -355,7 +390,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.serve is not None:
-        serve(args.serve, int(args.rooms), args.plain)
+        serve(args.serve, int(args.rooms), args.plain, args.first)
         return
     if args.mix_cost:
         print("voice to the operator, per 20 ms frame (medians of 5 runs of 500 frames)")
@@ -365,9 +400,11 @@ def main() -> None:
         return
     relay = "plain (decode + encode)" if args.plain else "encoded (no decode, no encode)"
     header = (
+        "workers",
         "rooms",
         "rooms keeping up",
         "server CPU %",
+        "server CPU % per room",
         "client CPU %",
         "worst motion pkt/s",
         "worst voice pkt/s (to customer)",
@@ -378,27 +415,30 @@ def main() -> None:
         "mix us per frame",
     )
     rows = [header]
-    for n in (int(x) for x in args.rooms.split(",")):
-        ok, cpu, client_cpu, motion, voice_c, voice_o, mix = run(
-            n, args.plain, args.customers, args.json, args.trace
-        )
-        mixed, mix_s = mix.get("mixed", 0.0), mix.get("mix_cpu_s", 0.0)  # per second
-        rows.append(
-            (
-                str(n),
-                f"{ok}/{n}",
-                f"{cpu:.0f}",
-                f"{client_cpu:.0f}",
-                f"{motion:.0f}",
-                f"{voice_c:.0f}",
-                f"{voice_o:.0f}",
-                f"{mixed:.0f}",
-                f"{mix.get('behind', 0.0) + mix.get('late', 0.0):.0f}",
-                f"{mix_s * 100:.1f}",
-                f"{mix_s / mixed * 1e6:.0f}" if mixed else "-",
+    for workers in (int(x) for x in args.workers.split(",")):
+        for n in (int(x) for x in args.rooms.split(",")):
+            ok, cpu, client_cpu, motion, voice_c, voice_o, mix = run(
+                n, args.plain, args.customers, args.json, args.trace, workers
             )
-        )
-        print(f"  {n} rooms done", file=sys.stderr, flush=True)
+            mixed, mix_s = mix.get("mixed", 0.0), mix.get("mix_cpu_s", 0.0)  # per second
+            rows.append(
+                (
+                    str(workers),
+                    str(n),
+                    f"{ok}/{n}",
+                    f"{cpu:.0f}",
+                    f"{cpu / n:.2f}",
+                    f"{client_cpu:.0f}",
+                    f"{motion:.0f}",
+                    f"{voice_c:.0f}",
+                    f"{voice_o:.0f}",
+                    f"{mixed:.0f}",
+                    f"{mix.get('behind', 0.0) + mix.get('late', 0.0):.0f}",
+                    f"{mix_s * 100:.1f}",
+                    f"{mix_s / mixed * 1e6:.0f}" if mixed else "-",
+                )
+            )
+            print(f"  {workers} worker(s), {n} rooms done", file=sys.stderr, flush=True)
     print(
         f"audio relay: {relay}; each room: 1 operator, {args.customers} customer(s) speaking at once,"
         " 30 motion packets/s, 50 voice packets/s each way"

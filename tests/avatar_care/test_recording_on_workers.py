@@ -49,7 +49,7 @@ def test_consent_and_pause_given_through_the_api_reach_the_recorder_on_the_worke
             key,
         ),
     ):
-        c = open_consultation(apis[0].base, brand_id, key, template={"recording": "ask"})
+        c = open_consultation(apis[0].base, brand_id, key, settings={"recording": "ask"})
         use_loopback_only()
         try:
             asyncio.run(_recorded(apis[0].base, db, c))

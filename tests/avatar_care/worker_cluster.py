@@ -146,15 +146,15 @@ class Consultation:
 
 
 def open_consultation(
-    base: str, brand_id: int, key: str, login: str = "anna", template: dict[str, object] | None = None
+    base: str, brand_id: int, key: str, login: str = "anna", settings: dict[str, object] | None = None
 ) -> Consultation:
-    """``template``: settings of the consultation's room template besides its name and language."""
+    """``settings``: of the consultation's room template, besides its name and language."""
     with httpx.Client(base_url=base, timeout=30) as http:
         admin = {"X-API-Key": key}
         join_secret = http.get("/api/brand", headers=admin).json()["join_secret"]
         template = http.post(
             "/api/templates",
-            json={"name": f"Occhiali {login}", "languages": ["it"], **(template or {})},
+            json={"name": f"Occhiali {login}", "languages": ["it"], **(settings or {})},
             headers=admin,
         )
         assert template.status_code == 201, template.text

@@ -28,9 +28,14 @@ def reference_offers(r: Router, now: datetime) -> list[Offer]:
             for op in r.operators.values()
             if op.brand_id == customer.brand_id
             and customer.language in op.languages
-            and customer.skills <= op.skills
-            and (customer.only_operator is None or op.id == customer.only_operator)
+            # a colleague named in a transfer was chosen by a person: their skills are not asked
+            and (
+                customer.skills <= op.skills
+                if customer.only_operator is None
+                else op.id == customer.only_operator
+            )
             and op.id not in busy
+            and not op.in_after_call(now)
             and op.id not in customer.declined_by
         ]
         at_work = {
