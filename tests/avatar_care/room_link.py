@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import websockets
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
@@ -191,12 +192,23 @@ class RoomLink:
                     await asyncio.wait_for(pc.close(), 5)
 
     async def _listen(self, track: MediaStreamTrack, index: int) -> None:
+        # Where a live room ran in this test process before, aiortc's receivers here hand out the
+        # encoded Opus packets (avatar_care.live.audio_relay patches them process-wide): decode them.
+        decoder: av.CodecContext | None = None
         with contextlib.suppress(Exception):  # the track ends with its connection
             while True:
-                frame = await track.recv()
-                samples = frame.to_ndarray().astype(np.float64)
-                if float(np.sqrt(np.mean(samples * samples))) > VOICE_RMS:
-                    self.heard.voice.append((time.monotonic(), index))
+                item = await track.recv()
+                if isinstance(item, av.Packet):
+                    decoder = decoder or av.CodecContext.create("opus", "r")
+                    frames = list(decoder.decode(item))
+                else:
+                    frames = [item]
+                for frame in frames:
+                    samples = frame.to_ndarray().astype(np.float64)
+                    if frame.format.name in ("flt", "fltp"):  # FFmpeg's Opus decoder: -1..1, not s16
+                        samples *= 32768.0
+                    if float(np.sqrt(np.mean(samples * samples))) > VOICE_RMS:
+                        self.heard.voice.append((time.monotonic(), index))
 
     async def _send_landmarks(self, channel: Any) -> None:
         start = time.monotonic()

@@ -18,6 +18,7 @@ import cv2
 import httpx
 import numpy as np
 from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, Route
+from prometheus_client.parser import text_string_to_metric_families
 
 from rigging.kinematics import forward
 from tests.browser.conftest import launch_chromium
@@ -129,10 +130,23 @@ def metrics(links: dict[str, str]) -> str:
 
 
 def metric(text: str, name: str, labels: str = 'room="demo"') -> float:
-    prefix = f"{name}{{{labels}}} "
-    line = next((x for x in text.splitlines() if x.startswith(prefix)), None)
-    assert line is not None, f"{prefix} not in /metrics"
-    return float(line.split()[-1])
+    """The sample of ``name`` whose labels include ``labels`` (others, such as the process the
+    figure came from, may be there too)."""
+    want = dict(pair.split("=", 1) for pair in labels.split(",")) if labels else {}
+    want = {k: v.strip('"') for k, v in want.items()}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and want.items() <= sample.labels.items():
+                return float(sample.value)
+    raise AssertionError(f"{name}{{{labels}}} not in /metrics")
+
+
+def has_metric(text: str, name: str, labels: str) -> bool:
+    try:
+        metric(text, name, labels)
+    except AssertionError:
+        return False
+    return True
 
 
 def hop_quantiles(text: str, room: str = "demo") -> dict[str, tuple[float, float]]:
@@ -145,7 +159,7 @@ def hop_quantiles(text: str, room: str = "demo") -> dict[str, tuple[float, float
         except AssertionError:
             continue
         out[hop] = (p50, p95)
-    if f'avatar_care_capture_transit_ms{{room="{room}"' in text:  # edge capture sends no video
+    if has_metric(text, "avatar_care_capture_transit_ms", f'room="{room}"'):  # edge capture sends no video
         out["transit"] = (
             metric(text, "avatar_care_capture_transit_ms", f'room="{room}",quantile="0.5"'),
             metric(text, "avatar_care_capture_transit_ms", f'room="{room}",quantile="0.95"'),

@@ -77,7 +77,8 @@ async () => {
 SERVER_SENT = """
 async (token) => {
   const text = await (await fetch("/metrics", {headers: {Authorization: `Bearer ${token}`}})).text();
-  const line = text.split("\\n").find((l) => l.startsWith('avatar_care_motion_packets_sent_total{room="demo"}'));
+  // the demo room's line, whatever other labels (the process it came from) it has
+  const line = text.split("\\n").find((l) => l.startsWith("avatar_care_motion_packets_sent_total{") && l.includes('room="demo"'));
   return line ? Number(line.split(" ").pop()) : null;
 }
 """
