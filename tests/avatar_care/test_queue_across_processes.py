@@ -91,7 +91,7 @@ def test_sixty_customers_through_two_processes_are_each_served_exactly_once(
         for access in first:
             bearer = {"Authorization": f"Bearer {access}"}
             views = [httpx.get(f"{b}/api/customer/session", headers=bearer, timeout=30).json() for b in bases]
-            assert views[0]["state"] == views[1]["state"] == "waiting"
+            assert views[0]["state"] == views[1]["state"] == "queued"
             assert views[0]["position"] == views[1]["position"], views
             assert views[0]["estimated_wait_s"] == views[1]["estimated_wait_s"], views
             seen.append(views[0]["position"])
