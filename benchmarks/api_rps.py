@@ -41,10 +41,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import chat_throughput  # noqa: E402
 from tests.postgres_cluster import running_cluster  # noqa: E402
 from tests.support import free_port  # noqa: E402
 
-PASSWORD = "correct horse battery"
 OPERATORS = 4
 CAPACITY = 10
 
@@ -113,40 +113,8 @@ def api_process(database_url: str, data: str) -> Iterator[tuple[str, int]]:
 
 def setup(base: str, key: str, customers: int) -> tuple[str, list[str]]:
     """Operators at work and ``customers`` connected consultations: the template and the customers'
-    tokens."""
-    admin = {"X-API-Key": key}
-    with httpx.Client(base_url=base, timeout=60) as http:
-        brand_id = http.get("/api/brand", headers=admin).json()["id"]
-        template = http.post(
-            "/api/templates",
-            json={"name": "Sala", "languages": ["it"], "allow_anonymous": True},
-            headers=admin,
-        ).json()["id"]
-        operators = []
-        for n in range(OPERATORS):
-            body = {"login": f"op{n}", "name": f"Op {n}", "languages": ["it"], "capacity": CAPACITY}
-            http.post("/api/operators", json=body | {"password": PASSWORD}, headers=admin).raise_for_status()
-            r = http.post(
-                "/api/operators/login", json={"brand_id": brand_id, "login": f"op{n}", "password": PASSWORD}
-            )
-            token = r.raise_for_status().json()["token"]
-            auth = {"Authorization": f"Bearer {token}"}
-            http.put(
-                "/api/operators/me/presence", json={"presence": "available"}, headers=auth
-            ).raise_for_status()
-            operators.append(auth)
-        tokens = []
-        for _ in range(customers):
-            r = http.post("/api/customer/join", json={"template_id": template, "language": "it"})
-            tokens.append(r.raise_for_status().json()["access_token"])
-        connected = 0
-        deadline = time.monotonic() + 600
-        while connected < customers:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"only {connected} of {customers} consultations connected")
-            for auth in operators:
-                for sid in http.get("/api/queue", headers=auth).json()["offers"]:
-                    connected += http.post(f"/api/queue/{sid}/accept", headers=auth).status_code == 200
+    tokens (chat_throughput.py's set-up, with this benchmark's operators)."""
+    template, _operators, tokens = chat_throughput.setup(base, key, customers, operator_count=OPERATORS)
     return template, tokens
 
 

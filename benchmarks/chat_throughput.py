@@ -96,9 +96,11 @@ def server(
             proc.wait(timeout=30)
 
 
-def setup(base: str, key: str, customers: int) -> tuple[str, list[str], list[str]]:
-    """Operators at work and ``customers`` connected consultations: the template, the operators'
-    tokens and the customers' tokens."""
+def setup(
+    base: str, key: str, customers: int, operator_count: int = OPERATORS
+) -> tuple[str, list[str], list[str]]:
+    """``operator_count`` operators at work and ``customers`` connected consultations: the template,
+    the operators' tokens and the customers' tokens (also benchmarks/api_rps.py's set-up)."""
     admin = {"X-API-Key": key}
     with httpx.Client(base_url=base, timeout=60) as http:
         brand_id = http.get("/api/brand", headers=admin).json()["id"]
@@ -108,7 +110,7 @@ def setup(base: str, key: str, customers: int) -> tuple[str, list[str], list[str
             headers=admin,
         ).json()["id"]
         operators = []
-        for n in range(OPERATORS):
+        for n in range(operator_count):
             body = {"login": f"op{n}", "name": f"Op {n}", "languages": ["it"], "capacity": CAPACITY}
             http.post("/api/operators", json=body | {"password": PASSWORD}, headers=admin).raise_for_status()
             r = http.post(

@@ -18,7 +18,7 @@ from avatar_care.core.config import Settings
 from avatar_care.live.ice import use_loopback_only
 from avatar_care.live.registry import LiveRooms
 from rooms.clock import ManualClock
-from tests.avatar_care.api.care_support import bearer, new_brand, operator, wait_until
+from tests.avatar_care.api.care_support import BrandSetup, bearer, new_brand, operator, wait_until
 from tests.avatar_care.api.test_live_rooms import (
     Watching,
     accept,
@@ -65,15 +65,23 @@ def operator_hears_of(client: TestClient, operator_token: str) -> list[str]:
     return list(sessions[0]["supervision"])
 
 
-def test_each_mode_needs_its_own_grant_and_only_a_supervisor_gets_one(
+def supervised_consultation(
     client: TestClient, clock: ManualClock
-) -> None:
+) -> tuple[BrandSetup, str, str, str, str, str]:
+    """A brand with operator anna and supervisor boss, and a customer anna accepted: the brand,
+    anna's and boss's tokens, the session, the customer's access token and the live room's id."""
     brand = new_brand(client, "Ottica Rossi")
     anna = operator(client, brand, "anna")
     boss = operator(client, brand, "boss", role="supervisor")
     sid, access = customer(client, brand, clock)
     accept(client, sid, anna)
-    room_id = live_room_of(client, access)["id"]
+    return brand, anna, boss, sid, access, str(live_room_of(client, access)["id"])
+
+
+def test_each_mode_needs_its_own_grant_and_only_a_supervisor_gets_one(
+    client: TestClient, clock: ManualClock
+) -> None:
+    brand, anna, boss, sid, access, room_id = supervised_consultation(client, clock)
     for verb, role in (("whisper", "whisperer"), ("barge", "barger")):
         code, message = refusal(client, room_id, role=role, token=boss)
         assert code == 4403 and f"ask to {verb} first" in message
@@ -122,12 +130,7 @@ def test_each_mode_needs_its_own_grant_and_only_a_supervisor_gets_one(
 def test_whisper_then_barge_with_real_peers_audited_and_the_customer_told_of_the_barge(
     client: TestClient, clock: ManualClock
 ) -> None:
-    brand = new_brand(client, "Ottica Rossi")
-    anna = operator(client, brand, "anna")
-    boss = operator(client, brand, "boss", role="supervisor")
-    sid, access = customer(client, brand, clock)
-    accept(client, sid, anna)
-    room_id = live_room_of(client, access)["id"]
+    brand, anna, boss, sid, access, room_id = supervised_consultation(client, clock)
     rooms: LiveRooms = client.app.state.live_rooms  # type: ignore[attr-defined]
     client.post(f"/api/sessions/{sid}/whisper", headers=bearer(boss))
     client.post(f"/api/sessions/{sid}/barge", headers=bearer(boss))
@@ -185,12 +188,7 @@ def test_whisper_then_barge_with_real_peers_audited_and_the_customer_told_of_the
 def test_the_brand_chooses_whether_customers_are_told_of_listening(
     client: TestClient, clock: ManualClock
 ) -> None:
-    brand = new_brand(client, "Ottica Rossi")
-    anna = operator(client, brand, "anna")
-    boss = operator(client, brand, "boss", role="supervisor")
-    sid, access = customer(client, brand, clock)
-    accept(client, sid, anna)
-    room_id = live_room_of(client, access)["id"]
+    brand, _anna, boss, sid, access, room_id = supervised_consultation(client, clock)
     client.post(f"/api/sessions/{sid}/listen", headers=bearer(boss))
     assert client.get("/api/brand", headers=brand.admin).json()["listening_announced"] is False
     seen: list[list[str]] = []
