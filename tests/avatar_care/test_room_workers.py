@@ -34,7 +34,7 @@ from tests.avatar_care.worker_cluster import (
 )
 from tests.postgres_cluster import PostgresCluster
 
-#: the issue's bound: worker death to motion and voice again at the customer and the operator
+#: the bound asked of failover: worker death to motion and voice again at the customer and the operator
 RESUME_S = 10.0
 #: how long the first connection is given (starting peers on a loaded machine)
 FIRST_S = 30.0

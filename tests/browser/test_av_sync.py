@@ -27,7 +27,7 @@ from tests.browser.sync_scenario import marking_operator, paired_offsets, wait_f
 
 pytestmark = [
     pytest.mark.browser,
-    # Not yet shown to pass repeatedly (issue 14, item 4): with the voice timed from its playout
+    # Not yet shown to pass repeatedly: with the voice timed from its playout
     # (room/voice_clock.js), 5 of 14 runs at load average 6-15 from other jobs passed (median
     # |offset| 25 ms, largest 91); the failures came with stalls at load 8 and above (docs/live-room.md,
     # "Voice and motion in step"). No run at load under 3 yet. Remove once it passes there repeatedly.
