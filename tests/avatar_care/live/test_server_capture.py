@@ -44,13 +44,19 @@ class Camera(MediaStreamTrack):
         self.n = 0
         self.start = time.monotonic()
         self.made_unix_ms: dict[int, float] = {}  # pts -> when the frame was made
+        self.first_unix: float | None = None
 
     async def recv(self) -> av.VideoFrame:
         await asyncio.sleep(max(0.0, self.start + self.n / 30 - time.monotonic()))
         frame = av.VideoFrame.from_ndarray(self.frames[self.n % len(self.frames)], format="rgb24")
-        frame.pts = self.n * 3000
+        # like a browser, the frame's time is when it was taken, not its number: a camera that
+        # falls behind under load stamps its frames late, not on the schedule it missed
+        now = time.time()
+        if self.first_unix is None:
+            self.first_unix = now
+        frame.pts = round((now - self.first_unix) * 90000)
         frame.time_base = fractions.Fraction(1, 90000)
-        self.made_unix_ms[frame.pts] = time.time() * 1000.0
+        self.made_unix_ms[frame.pts] = now * 1000.0
         self.n += 1
         return frame
 
@@ -286,13 +292,24 @@ async def test_the_capture_hop_starts_at_the_senders_camera(clip: list[np.ndarra
 
         clock = SenderClock(receiver)
         await wait_for(lambda: clock._report is not None, 30, "a sender report")
-        # every frame the camera made maps to a moment near when it was made (aiortc's sender
-        # reports pair the last frame sent with "now", so they may be late by about a frame)
+        # A sender report pairs the RTP time of the last frame sent with the moment it was sent.
+        # aiortc's sender sends a frame after encoding it, so its reports are late by its own
+        # encoding time (hundreds of ms on a busy machine); a browser's are not. Every frame must
+        # therefore map to when it was made, late by exactly that report's own lateness: a wrong
+        # clock rate, origin or wrap would spread or shift the errors.
         made = dict(operator.camera.made_unix_ms)
+        assert clock._report is not None
+        report_unix_s, report_rtp = clock._report
+        origin = clock._origin()
+        assert origin is not None
+        reported_pts = (report_rtp - origin) % 2**32
+        assert reported_pts in made, "the report names a frame the camera made"
+        lateness = report_unix_s * 1000.0 - made[reported_pts]
+        assert 0.0 <= lateness < 10_000.0, lateness  # sent after it was made, on the same clock
         mapped = {pts: clock.capture_unix_ms(pts) for pts in list(made)[-30:]}
-        errors = [m - made[pts] for pts, m in mapped.items() if m is not None]
+        errors = [m - made[pts] - lateness for pts, m in mapped.items() if m is not None]
         assert len(errors) == 30
-        assert all(-100 < e < 250 for e in errors), errors
+        assert all(abs(e) < 1.0 for e in errors), errors  # rounding pts to 1/90000 s only
     finally:
         await operator.pc.close()
         await customer.pc.close()
