@@ -67,10 +67,14 @@ export const JITTER_DEFAULTS = Object.freeze({
   /**
    * fastest change of the hold that follows a delay target (the voice's delay, av_sync.js), and of
    * its release when the target is let go: a stall can make the voice hundreds of ms later at
-   * once, and at a tenth of the time passing the motion stayed that much ahead for seconds; the
-   * poses play at 0.7-1.3x for the moment instead
+   * once, and at a tenth of the time passing the motion stayed that much ahead for seconds. A
+   * longer hold (the voice came later) is taken as fast as time passes: the poses stand still
+   * until they are in step with the voice again (at 0.3, in runs beside other jobs, the bursts
+   * within a second or two of such a jump were seen 300-400 ms before they were heard); a shorter
+   * one is let go at 0.3 (the poses play at up to 1.3x: skipping ahead would drop a gesture)
    */
   holdSlew: 0.3,
+  holdGrowSlew: 1.0,
   /** a longer silence between packets is a pause, not jitter: the stream starts afresh after it */
   pauseMs: 500,
   /** packets kept: the longest lag and extra hold, at 30 a second */
@@ -248,10 +252,19 @@ export class JitterBuffer {
     const newest = ps[ps.length - 1];
     if (this.lastSampleAt !== null) {
       const elapsed = Math.max(0, nowMs - this.lastSampleAt);
-      const step = this.options.slew * elapsed;
-      if (this.options.adaptive) this.lagMs += Math.max(-step, Math.min(step, this.targetLagMs - this.lagMs));
+      const o = this.options;
+      const step = o.slew * elapsed;
+      const lagBefore = this.lagMs;
+      if (o.adaptive) this.lagMs += Math.max(-step, Math.min(step, this.targetLagMs - this.lagMs));
       this._holdForTarget();
-      const holdStep = (this.followsTarget ? this.options.holdSlew : this.options.slew) * elapsed;
+      const growing = this.extraTargetMs > this.extraMs;
+      // a hold that grows as fast as time passes stops the poses; with the lag's own growth on top
+      // it would move them back, so it takes only what the lag leaves
+      const holdStep = this.followsTarget
+        ? growing
+          ? Math.max(0, o.holdGrowSlew * elapsed - Math.max(0, this.lagMs - lagBefore))
+          : o.holdSlew * elapsed
+        : o.slew * elapsed;
       this.extraMs += Math.max(-holdStep, Math.min(holdStep, this.extraTargetMs - this.extraMs));
     }
     this.lastSampleAt = nowMs;
