@@ -34,12 +34,14 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import profile_groups  # noqa: E402
 from benchmarks.motion_trace import MotionTrace, save  # noqa: E402
 
 MEASURE_S = 6.0
@@ -81,6 +83,12 @@ def serve(port: int, rooms: int, plain: bool, first: int = 0) -> None:
                 "late": sum(m.late for m in mixes),
                 "dropped": sum(m.dropped for m in mixes),
                 "mix_cpu_s": sum(m.mix_cpu_s for m in mixes),
+                # where the customers' motion packets come from: tracked, carried forward, or
+                # made from the voice alone (no frame for FILL_FOR_S: the mouth decodes the voice)
+                **{
+                    k: sum(getattr(room.hub.stats, k) for room in opened)
+                    for k in ("packets_sent", "packets_filled", "packets_idle", "packets_voiced")
+                },
             }
             print(json.dumps(totals), flush=True)
             time.sleep(0.5)
@@ -121,9 +129,11 @@ async def clients(
     window: list[float],
     json_frames: bool = False,
     traces: list[MotionTrace] | None = None,
+    measuring: Callable[[], None] = lambda: None,
 ) -> list[tuple[int, int, int]]:
     """Per room: the operator's voice packets a second, and the worst customer's motion and voice.
-    With ``traces``, every customer's motion arrivals in the measurement window are added to it."""
+    With ``traces``, every customer's motion arrivals in the measurement window are added to it;
+    ``measuring`` is called as the measurement window opens."""
     from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection
 
     from avatar_care.live.audio_relay import install_audio_passthrough
@@ -215,6 +225,7 @@ async def clients(
     feeder = asyncio.create_task(feed())
     await asyncio.sleep(SETTLE_S)
     window[0] = time.monotonic()
+    measuring()
     for trace in traces or []:
         trace.recording = True
     before = [(o.audio, [(c.motion, c.audio) for c in cs]) for o, cs in counters]
@@ -266,6 +277,7 @@ def run(
     json_frames: bool = False,
     trace_dir: Path | None = None,
     workers: int = 1,
+    profile_dir: Path | None = None,
 ) -> tuple[int, float, float, float, float, float, dict[str, Any]]:
     from tests.support import drain, free_port
 
@@ -300,7 +312,37 @@ def run(
         own0, t0 = time.process_time(), time.monotonic()
         window = [0.0, 0.0]  # when the measurement began and ended, on the machine's monotonic clock
         traces: list[MotionTrace] | None = [] if trace_dir else None
-        rates = asyncio.run(clients(ports, keys, frames, voice, customers, window, json_frames, traces))
+        profilers: list[subprocess.Popen[bytes]] = []
+
+        def profile() -> None:
+            # each server sampled by py-spy over the measurement window only (not the set-up)
+            if profile_dir is None:
+                return
+            profile_dir.mkdir(parents=True, exist_ok=True)
+            for w, server in enumerate(servers):
+                out = profile_dir / f"capacity-{workers}w-{rooms}r-{w}.raw"
+                profilers.append(
+                    subprocess.Popen(
+                        [
+                            *(
+                                str(Path(sys.executable).with_name("py-spy")),
+                                "record",
+                                "--pid",
+                                str(server.pid),
+                            ),
+                            *("--duration", str(int(MEASURE_S)), "--rate", "100", "--nonblocking"),
+                            *("--format", "raw", "--output", str(out)),
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+
+        rates = asyncio.run(
+            clients(ports, keys, frames, voice, customers, window, json_frames, traces, profile)
+        )
+        for profiler in profilers:
+            profiler.wait(timeout=MEASURE_S + 30)
         if trace_dir and traces is not None:
             label = f"{rooms} rooms of {customers} customer(s), operators at 30 frames/s"
             save(trace_dir / f"capacity-{rooms}-rooms.json", label, traces)
@@ -388,6 +430,14 @@ def main() -> None:
         metavar="DIR",
         help="write every customer's motion arrivals to DIR (for benchmarks/jitter_buffer.mjs)",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="sample every server with py-spy over the measurement window, write the samples to DIR"
+        " and print where the time goes (benchmarks/profile_groups.py)",
+    )
     args = parser.parse_args()
     if args.serve is not None:
         serve(args.serve, int(args.rooms), args.plain, args.first)
@@ -415,10 +465,11 @@ def main() -> None:
         "mix us per frame",
     )
     rows = [header]
+    profiles: dict[str, dict[str, float]] = {}
     for workers in (int(x) for x in args.workers.split(",")):
         for n in (int(x) for x in args.rooms.split(",")):
             ok, cpu, client_cpu, motion, voice_c, voice_o, mix = run(
-                n, args.plain, args.customers, args.json, args.trace, workers
+                n, args.plain, args.customers, args.json, args.trace, workers, args.profile
             )
             mixed, mix_s = mix.get("mixed", 0.0), mix.get("mix_cpu_s", 0.0)  # per second
             rows.append(
@@ -438,7 +489,20 @@ def main() -> None:
                     f"{mix_s / mixed * 1e6:.0f}" if mixed else "-",
                 )
             )
-            print(f"  {workers} worker(s), {n} rooms done", file=sys.stderr, flush=True)
+            # where the customers' motion came from: tracked frames, or the server's fillers (the
+            # newest pose carried forward; the avatar at rest with the voice's mouth, which costs a
+            # voice decode per packet)
+            per_room = {k: mix.get(k, 0.0) / n for k in ("packets_sent", "packets_filled", "packets_idle")}
+            print(
+                f"  {workers} worker(s), {n} rooms done; motion packets a second per room:"
+                f" {per_room['packets_sent']:.1f} sent, {per_room['packets_filled']:.1f} filled,"
+                f" {per_room['packets_idle']:.1f} at rest with the voice",
+                file=sys.stderr,
+                flush=True,
+            )
+            if args.profile:
+                found, _ = profile_groups.shares(args.profile.glob(f"capacity-{workers}w-{n}r-*.raw"))
+                profiles[f"{workers}w {n}r"] = found
     print(
         f"audio relay: {relay}; each room: 1 operator, {args.customers} customer(s) speaking at once,"
         " 30 motion packets/s, 50 voice packets/s each way"
@@ -448,6 +512,17 @@ def main() -> None:
         print(" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
         if k == 0:
             print("-+-".join("-" * w for w in widths))
+    if profiles:
+        print("\nwhere the servers' time goes, share of py-spy's samples over the measurement window (%)")
+        groups = sorted(
+            {g for found in profiles.values() for g in found},
+            key=lambda g: -max(found.get(g, 0.0) for found in profiles.values()),
+        )
+        runs = list(profiles)
+        print(f"{'part of the server':<34} | " + " | ".join(f"{r:>9}" for r in runs))
+        print("-" * 35 + "+" + "+".join("-" * 11 for _ in runs))
+        for g in groups:
+            print(f"{g:<34} | " + " | ".join(f"{profiles[r].get(g, 0.0) * 100:9.1f}" for r in runs))
 
 
 if __name__ == "__main__":
