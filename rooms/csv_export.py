@@ -147,7 +147,15 @@ def _figure_cells(f: PeriodFigures) -> tuple[Cell, ...]:
         f.average_handle_time_s,
         f.csat,
         f.csat_answers,
+        f.average_after_call_s,
+        wrap_up_cell(f.wrap_up_codes),
     )
+
+
+def wrap_up_cell(codes: dict[str, int]) -> str:
+    """The consultations per wrap-up code in one cell, ``code=n`` joined by "; " (most used first;
+    the codes are the brand's own words, so the cell goes through ``safe_cell`` like any other)."""
+    return "; ".join(f"{code}={n}" for code, n in sorted(codes.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 DAILY_HEADER: Final = (
@@ -161,6 +169,8 @@ DAILY_HEADER: Final = (
     "average_handle_time_s",
     "csat",
     "csat_answers",
+    "average_after_call_s",
+    "wrap_up_codes",
 )
 
 
@@ -176,6 +186,7 @@ OPERATOR_HEADER: Final = (
     "average_handle_time_s",
     "csat",
     "csat_answers",
+    "average_after_call_s",
 )
 
 
@@ -183,7 +194,16 @@ def operators_csv(rows: Iterable[OperatorFigures]) -> str:
     return to_csv(
         OPERATOR_HEADER,
         (
-            (o.operator_id, o.name, o.login, o.handled, o.average_handle_time_s, o.csat, o.csat_answers)
+            (
+                o.operator_id,
+                o.name,
+                o.login,
+                o.handled,
+                o.average_handle_time_s,
+                o.csat,
+                o.csat_answers,
+                o.average_after_call_s,
+            )
             for o in rows
         ),
     )

@@ -5,6 +5,9 @@ nothing lost."""
 
 from __future__ import annotations
 
+import csv
+import io
+
 from fastapi.testclient import TestClient
 
 from rooms.clock import ManualClock
@@ -106,6 +109,22 @@ def test_warm_transfer_and_a_required_code_over_http(client: TestClient, clock: 
     )
     f = client.get("/api/figures", headers=brand.admin).json()
     assert f["wrap_up_codes"] == {"vendita": 1} and f["average_after_call_s"] == 0
+    # and in the exports a brand takes away
+    day = clock.now().date().isoformat()
+    daily = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(
+                    "/api/exports/figures-daily.csv", params={"first_day": day}, headers=brand.admin
+                ).text
+            )
+        )
+    )
+    assert [(d["wrap_up_codes"], d["average_after_call_s"]) for d in daily] == [("vendita=1", "0.0")]
+    ops = csv.DictReader(
+        io.StringIO(client.get("/api/exports/figures-operators.csv", headers=brand.admin).text)
+    )
+    assert {o["login"]: o["average_after_call_s"] for o in ops} == {"anna": "", "bruno": "0.0"}
 
 
 def test_cold_transfers_over_http_and_bad_targets(client: TestClient, clock: ManualClock) -> None:
