@@ -12,6 +12,7 @@ import { JitterBuffer } from "../room/jitter_buffer.js";
 import { NETWORK_STRINGS, openPeerLink } from "../room/signaling.js";
 import { handoverTracker, READY_TIMEOUT_MS, startTracker, WorkerStuck } from "./edge_tracker.js";
 import { parseHops } from "./hop_figures.js";
+import { isSoftwareRenderer, mirrorDue, SOFTWARE_MIRROR_FPS, webglRendererName } from "./software_gl.js";
 
 const VISION = "/vendor/@mediapipe/tasks-vision";
 const MODEL = "/assets/models/holistic_landmarker.task";
@@ -101,6 +102,8 @@ export async function mountOperatorMedia(container, options) {
     camera: "starting", // "on", or the operator goes on with the voice alone: "none", "refused", "lost"
     trackedPerSecond: null, captureThread: null, delegate: null, trackingSlow: false,
     captureFallback: null, // why tracking is on the page's thread although a worker was asked for
+    webglSoftware: false, mirrorFps: null, mirrorFrames: 0, // the mirror's rate: null at every animation frame
+    previewHeld: false, // the preview shows the tracked frames, the live video hidden (WebGL in software)
   };
   window.avatarCare = state;
 
@@ -226,8 +229,13 @@ export async function mountOperatorMedia(container, options) {
     render();
   });
 
-  // the mirror: the same packets the customers get, on the same kind of channel
-  const renderer = new THREE.WebGLRenderer({ antialias: true });
+  // the mirror: the same packets the customers get, on the same kind of channel. With WebGL in
+  // software it draws a few frames a second, without antialiasing: drawn at every animation frame
+  // it took the processor edge capture needs (software_gl.js)
+  const software = isSoftwareRenderer(webglRendererName());
+  state.webglSoftware = software;
+  state.mirrorFps = software ? SOFTWARE_MIRROR_FPS : null;
+  const renderer = new THREE.WebGLRenderer({ antialias: !software });
   renderer.setSize(320, 360);
   mirrorBox.prepend(renderer.domElement);
   const scene = new THREE.Scene();
@@ -246,8 +254,12 @@ export async function mountOperatorMedia(container, options) {
       if (mirrorClosed) return;
       scene.add(avatar.object3d);
       let last = performance.now();
+      let drawn = null;
       renderer.setAnimationLoop(() => {
         const now = performance.now();
+        if (!mirrorDue(now, drawn, software)) return;
+        drawn = now;
+        state.mirrorFrames += 1;
         showBufferedPose(avatar, buffer, state, now);
         avatar.update((now - last) / 1000);
         last = now;
@@ -401,9 +413,21 @@ export async function mountOperatorMedia(container, options) {
     ctx.fillStyle = color;
     for (const p of points) ctx.fillRect(p.x * WIDTH - 2, p.y * HEIGHT - 2, 4, 4);
   }
+  // With WebGL in software, compositing the live camera at 30 frames a second took most of a core
+  // from tracking: while edge capture tracks, the preview shows each tracked frame with its points
+  // (at the tracked rate) and the live video is hidden. Anything else shows the live video again.
+  function holdPreview(held) {
+    if (state.previewHeld === held) return;
+    state.previewHeld = held;
+    video.classList.toggle("media-held", held);
+    if (!held) ctx.clearRect(0, 0, WIDTH, HEIGHT);
+  }
   function track(now, meta) {
     if (!running) return;
-    if (!cameraLive()) return; // no camera, or it is gone: nothing to track, the voice goes on
+    if (!cameraLive()) {
+      holdPreview(false);
+      return; // no camera, or it is gone: nothing to track, the voice goes on
+    }
     if (mode === "edge" && !tracker) loadTracker();
     if (mode === "edge" && tracker && !busy && video.readyState >= 2) {
       // latest frame wins: frames that come while one is being tracked are let go
@@ -423,6 +447,7 @@ export async function mountOperatorMedia(container, options) {
         },
       );
     } else if (mode !== "edge") {
+      holdPreview(false);
       ctx.clearRect(0, 0, WIDTH, HEIGHT);
     }
     if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(track);
@@ -432,7 +457,10 @@ export async function mountOperatorMedia(container, options) {
     const done = performance.now();
     state.inferenceMs = inferenceMs;
     trackedTimes.push(done);
-    ctx.clearRect(0, 0, WIDTH, HEIGHT);
+    if (software) {
+      ctx.drawImage(video, 0, 0, WIDTH, HEIGHT);
+      holdPreview(true);
+    } else ctx.clearRect(0, 0, WIDTH, HEIGHT);
     const seen = r.poseWorldLandmarks?.length > 0;
     state.tracking = seen;
     if (seen) {
