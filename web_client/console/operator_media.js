@@ -353,13 +353,12 @@ export async function mountOperatorMedia(container, options) {
   });
 
   // edge capture: MediaPipe's holistic landmarker on the latest camera frame, one at a time, in a
-  // worker (edge_tracker.js) or on the page's thread. The page's thread is the default: with the
-  // worker as the default, a whole consultation in headless Chromium drawing in software failed
-  // (the worker's WebGL2 context stalled while the page's thread was busy: docs/live-room.md).
-  // `capture=auto`: the page's thread tracks at once and the worker takes over when it has
-  // answered a frame; tracking stays on the page where a worker cannot start, and moves back when
-  // the worker stops answering. `capture=worker`: the worker alone (the comparison, the tests)
-  const asked = addressSetting("capture") ?? "page";
+  // worker (edge_tracker.js) or on the page's thread. The default, `capture=auto`: the page's
+  // thread tracks at once and the worker takes over when it has answered a frame; tracking stays on
+  // the page where a worker cannot start, and moves back when the worker stops answering. (It was
+  // the page's thread while the software-drawn mirror starved both: docs/live-room.md.)
+  // `capture=page`: the page's thread alone; `capture=worker`: the worker alone (the comparison, the tests)
+  const asked = addressSetting("capture") ?? "auto";
   let where = asked === "page" ? "page" : asked === "worker" ? "worker" : "handover";
   const delegate = addressSetting("delegate") ?? "auto";
   // loaded only when edge capture is chosen: in server mode this machine does no tracking at all
