@@ -111,8 +111,14 @@ def test_with_webgl_in_software_the_console_leaves_the_processor_to_tracking(
         assert opaque > 0.9, opaque  # the whole frame, not only the points
         console.select_option(".media-mode", "server")
         console.wait_for_function("!window.avatarCare.previewHeld", timeout=LOAD_TIMEOUT_MS)
-        assert (
-            console.evaluate("getComputedStyle(document.querySelector('.media-preview video')).visibility")
-            == "visible"
+        video = "getComputedStyle(document.querySelector('.media-preview video')).visibility"
+        assert console.evaluate(video) == "visible"
+        # back to edge capture the preview is held again; with the camera gone it is let go
+        console.select_option(".media-mode", "edge")
+        console.wait_for_function("window.avatarCare.previewHeld", timeout=LOAD_TIMEOUT_MS)
+        console.evaluate(
+            "document.querySelector('.media-preview video').srcObject.getVideoTracks()[0].stop()"
         )
+        console.wait_for_function("!window.avatarCare.previewHeld", timeout=LOAD_TIMEOUT_MS)
+        assert console.evaluate(video) == "visible"
         console.context.close()

@@ -71,6 +71,8 @@ const CAMERA_CHECK_MS = 500;
 /** The product promises at least this many tracked frames a second; below it the operator is told. */
 const MIN_TRACKED_PER_S = 20;
 const SLOW_AFTER_MS = 3000; // a tracker's first seconds (loading, warming up) are not judged
+/** With WebGL in software the preview holds the tracked frames; none for this long, it shows the live video again. */
+const PREVIEW_HOLD_MS = 3000;
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -408,6 +410,7 @@ export async function mountOperatorMedia(container, options) {
   let lastTs = -1;
   let trackingSince = null;
   const trackedTimes = [];
+  let lastTracked = -Infinity;
   function draw(points, color) {
     ctx.fillStyle = color;
     for (const p of points) ctx.fillRect(p.x * WIDTH - 2, p.y * HEIGHT - 2, 4, 4);
@@ -456,6 +459,7 @@ export async function mountOperatorMedia(container, options) {
     const done = performance.now();
     state.inferenceMs = inferenceMs;
     trackedTimes.push(done);
+    lastTracked = done;
     if (software) {
       ctx.drawImage(video, 0, 0, WIDTH, HEIGHT);
       holdPreview(true);
@@ -493,6 +497,9 @@ export async function mountOperatorMedia(container, options) {
     const tracking = tracker !== null && mode === "edge" && cameraLive();
     state.trackedPerSecond = tracking ? trackedTimes.length : null;
     state.trackingSlow = tracking && now - trackingSince > SLOW_AFTER_MS && trackedTimes.length < MIN_TRACKED_PER_S;
+    // no frame tracked for a while (the tracker moving from a stuck worker to the page, say): the
+    // live video again rather than a still frame
+    if (state.previewHeld && now - lastTracked > PREVIEW_HOLD_MS) holdPreview(false);
     render();
   }, 1000);
   if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(track);
