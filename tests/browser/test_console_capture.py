@@ -60,3 +60,65 @@ def test_edge_capture_can_stay_on_the_page_for_comparison(media_browser: Browser
         state = console.evaluate("window.avatarCare")
         assert state["captureThread"] == "page" and state["delegate"] == "CPU"
         console.context.close()
+
+
+def test_with_webgl_in_software_the_console_leaves_the_processor_to_tracking(
+    media_browser: Browser, tmp_path: Path
+) -> None:
+    """This Chromium draws WebGL in software (SwiftShader), where the mirror drawn at every animation
+    frame and the live preview's compositing took the cores edge capture needs: the mirror draws a
+    few frames a second without antialiasing, and while edge capture tracks, the preview shows the
+    tracked frames with the live video hidden; with server capture the live video shows again."""
+    with demo_server(tmp_path / "data") as links:
+        console = open_page(media_browser, f"{links['operator']}&mode=edge&capture=page", (1100, 900))
+        console.wait_for_function("window.avatarCare.framesSent > 3", timeout=LOAD_TIMEOUT_MS)
+        state = console.evaluate("window.avatarCare")
+        assert state["webglSoftware"] is True, state
+        fps = state["mirrorFps"]
+        assert isinstance(fps, int) and 0 < fps < 10, fps
+        mirror = "document.querySelector('.media-mirror canvas')"
+        assert console.evaluate(f"{mirror}.getContext('webgl2').getContextAttributes().antialias") is False
+        # the mirror draws, and never more often than its rate (a busy machine only draws less),
+        # counted against the page's own clock over 60 animation frames
+        console.wait_for_function(
+            f"window.avatarCare.mirrorFrames > {state['mirrorFrames']}", timeout=LOAD_TIMEOUT_MS
+        )
+        drawn, seconds = console.evaluate(
+            """() => new Promise((resolve) => {
+              const first = window.avatarCare.mirrorFrames, start = performance.now();
+              let n = 0;
+              const tick = () => (++n < 60 ? requestAnimationFrame(tick)
+                : resolve([window.avatarCare.mirrorFrames - first, (performance.now() - start) / 1000]));
+              requestAnimationFrame(tick);
+            })"""
+        )
+        assert drawn <= fps * seconds + 1, (drawn, seconds)
+        # the preview: the tracked frame drawn under its points, the live video hidden
+        console.wait_for_function("window.avatarCare.previewHeld", timeout=LOAD_TIMEOUT_MS)
+        assert (
+            console.evaluate("getComputedStyle(document.querySelector('.media-preview video')).visibility")
+            == "hidden"
+        )
+        opaque = console.evaluate(
+            """() => {
+              const c = document.querySelector('.media-overlay');
+              const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+              let n = 0;
+              for (let i = 3; i < d.length; i += 4) n += d[i] === 255;
+              return n / (c.width * c.height);
+            }"""
+        )
+        assert opaque > 0.9, opaque  # the whole frame, not only the points
+        console.select_option(".media-mode", "server")
+        console.wait_for_function("!window.avatarCare.previewHeld", timeout=LOAD_TIMEOUT_MS)
+        video = "getComputedStyle(document.querySelector('.media-preview video')).visibility"
+        assert console.evaluate(video) == "visible"
+        # back to edge capture the preview is held again; with the camera gone it is let go
+        console.select_option(".media-mode", "edge")
+        console.wait_for_function("window.avatarCare.previewHeld", timeout=LOAD_TIMEOUT_MS)
+        console.evaluate(
+            "document.querySelector('.media-preview video').srcObject.getVideoTracks()[0].stop()"
+        )
+        console.wait_for_function("!window.avatarCare.previewHeld", timeout=LOAD_TIMEOUT_MS)
+        assert console.evaluate(video) == "visible"
+        console.context.close()

@@ -133,12 +133,13 @@ def test_the_consultation_has_its_live_room_and_a_supervisor_listens(
         "window.avatarCareListening && window.avatarCareListening.audioBytesReceived > 2000", timeout=SLOW
     )
     supervisor_hearing = time.monotonic() - asked
-    # tracking runs on the page's thread by default (capture=auto or capture=worker move it)
+    # by default (capture=auto) tracking starts on the page's thread and moves to the worker once it
+    # has answered a frame; a worker given up leaves its reason in captureFallback
     capture = operator.evaluate(
         "({thread: window.avatarCare.captureThread, fallback: window.avatarCare.captureFallback})"
     )
     capture_log.append(f"{time.monotonic() - opened:6.1f} s (capture: {capture})")
-    assert capture == {"thread": "page", "fallback": None}, capture
+    assert capture["thread"] in ("page", "worker") and capture["fallback"] is None, capture
     (artifacts / "consultation-timings.txt").write_text(
         f"accept to customer's room connected s: {customer_connected:.1f}\n"
         f"accept to operator's console connected s: {operator_connected:.1f}\n"

@@ -12,6 +12,7 @@ import { JitterBuffer } from "../room/jitter_buffer.js";
 import { NETWORK_STRINGS, openPeerLink } from "../room/signaling.js";
 import { handoverTracker, READY_TIMEOUT_MS, startTracker, WorkerStuck } from "./edge_tracker.js";
 import { parseHops } from "./hop_figures.js";
+import { isSoftwareRenderer, mirrorDue, SOFTWARE_MIRROR_FPS, webglRendererName } from "./software_gl.js";
 
 const VISION = "/vendor/@mediapipe/tasks-vision";
 const MODEL = "/assets/models/holistic_landmarker.task";
@@ -70,6 +71,8 @@ const CAMERA_CHECK_MS = 500;
 /** The product promises at least this many tracked frames a second; below it the operator is told. */
 const MIN_TRACKED_PER_S = 20;
 const SLOW_AFTER_MS = 3000; // a tracker's first seconds (loading, warming up) are not judged
+/** With WebGL in software the preview holds the tracked frames; none for this long, it shows the live video again. */
+const PREVIEW_HOLD_MS = 3000;
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -101,6 +104,8 @@ export async function mountOperatorMedia(container, options) {
     camera: "starting", // "on", or the operator goes on with the voice alone: "none", "refused", "lost"
     trackedPerSecond: null, captureThread: null, delegate: null, trackingSlow: false,
     captureFallback: null, // why tracking is on the page's thread although a worker was asked for
+    webglSoftware: false, mirrorFps: null, mirrorFrames: 0, // the mirror's rate: null at every animation frame
+    previewHeld: false, // the preview shows the tracked frames, the live video hidden (WebGL in software)
   };
   window.avatarCare = state;
 
@@ -226,8 +231,13 @@ export async function mountOperatorMedia(container, options) {
     render();
   });
 
-  // the mirror: the same packets the customers get, on the same kind of channel
-  const renderer = new THREE.WebGLRenderer({ antialias: true });
+  // the mirror: the same packets the customers get, on the same kind of channel. With WebGL in
+  // software it draws a few frames a second, without antialiasing: drawn at every animation frame
+  // it took the processor edge capture needs (software_gl.js)
+  const software = isSoftwareRenderer(webglRendererName());
+  state.webglSoftware = software;
+  state.mirrorFps = software ? SOFTWARE_MIRROR_FPS : null;
+  const renderer = new THREE.WebGLRenderer({ antialias: !software });
   renderer.setSize(320, 360);
   mirrorBox.prepend(renderer.domElement);
   const scene = new THREE.Scene();
@@ -246,8 +256,12 @@ export async function mountOperatorMedia(container, options) {
       if (mirrorClosed) return;
       scene.add(avatar.object3d);
       let last = performance.now();
+      let drawn = null;
       renderer.setAnimationLoop(() => {
         const now = performance.now();
+        if (!mirrorDue(now, drawn, software)) return;
+        drawn = now;
+        state.mirrorFrames += 1;
         showBufferedPose(avatar, buffer, state, now);
         avatar.update((now - last) / 1000);
         last = now;
@@ -341,13 +355,12 @@ export async function mountOperatorMedia(container, options) {
   });
 
   // edge capture: MediaPipe's holistic landmarker on the latest camera frame, one at a time, in a
-  // worker (edge_tracker.js) or on the page's thread. The page's thread is the default: with the
-  // worker as the default, a whole consultation in headless Chromium drawing in software failed
-  // (the worker's WebGL2 context stalled while the page's thread was busy: docs/live-room.md).
-  // `capture=auto`: the page's thread tracks at once and the worker takes over when it has
-  // answered a frame; tracking stays on the page where a worker cannot start, and moves back when
-  // the worker stops answering. `capture=worker`: the worker alone (the comparison, the tests)
-  const asked = addressSetting("capture") ?? "page";
+  // worker (edge_tracker.js) or on the page's thread. The default, `capture=auto`: the page's
+  // thread tracks at once and the worker takes over when it has answered a frame; tracking stays on
+  // the page where a worker cannot start, and moves back when the worker stops answering. (It was
+  // the page's thread while the software-drawn mirror starved both: docs/live-room.md.)
+  // `capture=page`: the page's thread alone; `capture=worker`: the worker alone (the comparison, the tests)
+  const asked = addressSetting("capture") ?? "auto";
   let where = asked === "page" ? "page" : asked === "worker" ? "worker" : "handover";
   const delegate = addressSetting("delegate") ?? "auto";
   // loaded only when edge capture is chosen: in server mode this machine does no tracking at all
@@ -397,13 +410,26 @@ export async function mountOperatorMedia(container, options) {
   let lastTs = -1;
   let trackingSince = null;
   const trackedTimes = [];
+  let lastTracked = -Infinity;
   function draw(points, color) {
     ctx.fillStyle = color;
     for (const p of points) ctx.fillRect(p.x * WIDTH - 2, p.y * HEIGHT - 2, 4, 4);
   }
+  // With WebGL in software, compositing the live camera at 30 frames a second took most of a core
+  // from tracking: while edge capture tracks, the preview shows each tracked frame with its points
+  // (at the tracked rate) and the live video is hidden. Anything else shows the live video again.
+  function holdPreview(held) {
+    if (state.previewHeld === held) return;
+    state.previewHeld = held;
+    video.classList.toggle("media-held", held);
+    if (!held) ctx.clearRect(0, 0, WIDTH, HEIGHT);
+  }
   function track(now, meta) {
     if (!running) return;
-    if (!cameraLive()) return; // no camera, or it is gone: nothing to track, the voice goes on
+    if (!cameraLive()) {
+      holdPreview(false);
+      return; // no camera, or it is gone: nothing to track, the voice goes on
+    }
     if (mode === "edge" && !tracker) loadTracker();
     if (mode === "edge" && tracker && !busy && video.readyState >= 2) {
       // latest frame wins: frames that come while one is being tracked are let go
@@ -423,6 +449,7 @@ export async function mountOperatorMedia(container, options) {
         },
       );
     } else if (mode !== "edge") {
+      holdPreview(false);
       ctx.clearRect(0, 0, WIDTH, HEIGHT);
     }
     if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(track);
@@ -432,7 +459,11 @@ export async function mountOperatorMedia(container, options) {
     const done = performance.now();
     state.inferenceMs = inferenceMs;
     trackedTimes.push(done);
-    ctx.clearRect(0, 0, WIDTH, HEIGHT);
+    lastTracked = done;
+    if (software) {
+      ctx.drawImage(video, 0, 0, WIDTH, HEIGHT);
+      holdPreview(true);
+    } else ctx.clearRect(0, 0, WIDTH, HEIGHT);
     const seen = r.poseWorldLandmarks?.length > 0;
     state.tracking = seen;
     if (seen) {
@@ -466,6 +497,9 @@ export async function mountOperatorMedia(container, options) {
     const tracking = tracker !== null && mode === "edge" && cameraLive();
     state.trackedPerSecond = tracking ? trackedTimes.length : null;
     state.trackingSlow = tracking && now - trackingSince > SLOW_AFTER_MS && trackedTimes.length < MIN_TRACKED_PER_S;
+    // no frame tracked for a while (the tracker moving from a stuck worker to the page, say): the
+    // live video again rather than a still frame
+    if (state.previewHeld && now - lastTracked > PREVIEW_HOLD_MS) holdPreview(false);
     render();
   }, 1000);
   if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(track);
