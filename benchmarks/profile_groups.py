@@ -72,9 +72,10 @@ def samples(lines: Iterable[str]) -> Counter[str]:
         if not line.strip():
             continue
         stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
+        if not count.isdigit():
             raise ValueError(f"line {number} is not a py-spy raw stack: {line[:80]!r}")
-        counts[group_of(stack.split(";"))] += int(count)
+        # a thread sampled with no Python frame at all (native code only) has an empty stack
+        counts[group_of(stack.split(";")) if stack.strip() else OTHER] += int(count)
     return counts
 
 

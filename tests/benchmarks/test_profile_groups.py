@@ -44,3 +44,7 @@ def test_shares_add_up_over_files(tmp_path: Path) -> None:
 def test_a_line_that_is_not_a_stack_is_refused() -> None:
     with pytest.raises(ValueError, match="line 2"):
         samples([f"{LOOP} 3", "Wrote raw flamegraph data"])
+
+
+def test_a_stack_with_no_python_frame_counts_as_other() -> None:
+    assert samples([f"{LOOP} 3", " 2"]) == {"asyncio": 3, OTHER: 2}
