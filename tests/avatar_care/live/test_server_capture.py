@@ -36,13 +36,15 @@ CLIP = "media/asl/book.mkv"  # a person signing "book": both hands come up in fr
 
 class Camera(MediaStreamTrack):
     """A webcam that films the signing clip, at 30 frames a second, in a loop; it notes the wall
-    time at which it made each frame."""
+    time at which it made each frame. Its frames' times are their numbers (a 30 Hz schedule), or,
+    with ``stamp_when_taken``, when they were taken, as a browser stamps them."""
 
     kind = "video"
 
-    def __init__(self, frames: list[np.ndarray]) -> None:
+    def __init__(self, frames: list[np.ndarray], stamp_when_taken: bool = False) -> None:
         super().__init__()
         self.frames = frames
+        self.stamp_when_taken = stamp_when_taken
         self.n = 0
         self.start = time.monotonic()
         self.made_unix_ms: dict[int, float] = {}  # pts -> when the frame was made
@@ -51,12 +53,12 @@ class Camera(MediaStreamTrack):
     async def recv(self) -> av.VideoFrame:
         await asyncio.sleep(max(0.0, self.start + self.n / 30 - time.monotonic()))
         frame = av.VideoFrame.from_ndarray(self.frames[self.n % len(self.frames)], format="rgb24")
-        # like a browser, the frame's time is when it was taken, not its number: a camera that
-        # falls behind under load stamps its frames late, not on the schedule it missed
         now = time.time()
         if self.first_unix is None:
             self.first_unix = now
-        frame.pts = round((now - self.first_unix) * 90000)
+        # when taken: a camera that falls behind under load stamps its frames late, not on the
+        # schedule it missed
+        frame.pts = round((now - self.first_unix) * 90000) if self.stamp_when_taken else self.n * 3000
         frame.time_base = fractions.Fraction(1, 90000)
         self.made_unix_ms[frame.pts] = now * 1000.0
         self.n += 1
@@ -78,9 +80,9 @@ def loopback() -> Iterator[None]:
 class Operator(Peer):
     """An operator peer sending its camera; it keeps what the server says on the landmarks channel."""
 
-    def __init__(self, clip: list[np.ndarray]) -> None:
+    def __init__(self, clip: list[np.ndarray], stamp_when_taken: bool = False) -> None:
         super().__init__("landmarks", unordered=True)
-        self.camera = Camera(clip)
+        self.camera = Camera(clip, stamp_when_taken)
         self.sender = self.pc.addTrack(self.camera)
         self.events: list[dict[str, str]] = []
         self.channel.on("message", lambda m: self.events.append(json.loads(m)))
@@ -113,7 +115,9 @@ async def open_room(
     name: str, clip: list[np.ndarray], noted: list[Operator] | None = None
 ) -> tuple[LiveRoom, Operator, Peer]:
     room = LiveRoom(name)
-    operator = Operator(clip)
+    # the operator whose first RTP time is noted is the one whose frames are mapped to when they
+    # were taken: it stamps them so
+    operator = Operator(clip, stamp_when_taken=noted is not None)
     if noted is not None:
         noted.append(operator)
     await operator.connect(room.operator_offer)
