@@ -30,20 +30,13 @@ class AfterCallItem:
     codes: tuple[str, ...]
 
 
+@dataclass(eq=False)
 class AfterCall:
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        clock: Clock,
-        state: QueueState,
-        listeners: Listeners,
-        tick: Callable[[], object],
-    ) -> None:
-        self.sessions = sessions
-        self.clock = clock
-        self.state = state
-        self.listeners = listeners
-        self._tick = tick
+    sessions: sessionmaker[Session]
+    clock: Clock
+    state: QueueState
+    listeners: Listeners
+    tick: Callable[[], object]  # the queue's decision, when an operator is free again
 
     def wrap_up(self, session_id: str, operator_id: str, code: str | None) -> CareSession:
         """The operator's wrap-up of an ended consultation: its code (one of the room's; None where
@@ -71,7 +64,7 @@ class AfterCall:
             db.commit()
             self.state.wrap_up(operator_id, session_id)
             brand_id = cs.brand_id
-        self._tick()  # free again: the next customer is offered at once
+        self.tick()  # free again: the next customer is offered at once
         self.listeners.changed(brand_id)
         return cs
 

@@ -33,20 +33,13 @@ class ConsultMessage:
     at: str
 
 
+@dataclass(eq=False)
 class Consults:
-    def __init__(
-        self,
-        sessions: sessionmaker[Session],
-        clock: Clock,
-        state: QueueState,
-        listeners: Listeners,
-        tick: Callable[[], object],
-    ) -> None:
-        self.sessions = sessions
-        self.clock = clock
-        self.state = state
-        self.listeners = listeners
-        self._tick = tick
+    sessions: sessionmaker[Session]
+    clock: Clock
+    state: QueueState
+    listeners: Listeners
+    tick: Callable[[], object]  # the queue's decision, when an operator is free again
 
     @staticmethod
     def _connected_to(db: Session, session_id: str, operator_id: str) -> CareSession:
@@ -187,7 +180,7 @@ class Consults:
             db.commit()
             brand_id = cs.brand_id
         self.listeners.seat_freed(SeatFreed(room.id, session_id, closed, transferred=True))
-        self._tick()
+        self.tick()
         self.listeners.changed(brand_id)
         return cs
 

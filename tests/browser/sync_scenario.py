@@ -84,13 +84,17 @@ class Bursts(MediaStreamTrack):
         return frame
 
 
-async def operate(signaling: str, key: str, stop: threading.Event, ready: threading.Event) -> None:
+async def operate(
+    signaling: str, join: dict[str, str], stop: threading.Event, ready: threading.Event
+) -> None:
+    """The operator, joined with ``join`` (the signaling's join message: a demo room's operator key
+    or a consultation's operator token), until ``stop``."""
     clock = Clock()
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTrack(Bursts(clock))
     channel = pc.createDataChannel("landmarks", ordered=False, maxRetransmits=0)
     async with websockets.connect(signaling) as ws:
-        await ws.send(json.dumps({"type": "join", "role": "operator", "operator_key": key}))
+        await ws.send(json.dumps(join))
         assert json.loads(await ws.recv())["type"] == "joined"
         await pc.setLocalDescription(await pc.createOffer())
         await ws.send(json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}))
@@ -123,14 +127,22 @@ def marking_operator(operator_link: str) -> Iterator[list[BaseException]]:
     url = urlparse(operator_link)
     # the operator's key rides in the link's fragment (never sent to a server in a Referer or log)
     key = parse_qs(url.fragment or url.query)["key"][0]
-    signaling = f"ws://{url.netloc}/ws/rooms/demo"
+    join = {"type": "join", "role": "operator", "operator_key": key}
+    with marking_operator_at(f"ws://{url.netloc}/ws/rooms/demo", join) as errors:
+        yield errors
+
+
+@contextmanager
+def marking_operator_at(signaling: str, join: dict[str, str]) -> Iterator[list[BaseException]]:
+    """The operator above on the room socket ``signaling``, joined with ``join``, in a thread of
+    this process; connected when this yields, the list holding what went wrong in its thread."""
     stop, ready = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
     def run() -> None:
         use_loopback_only()
         try:
-            asyncio.run(operate(signaling, key, stop, ready))
+            asyncio.run(operate(signaling, join, stop, ready))
         except BaseException as exc:  # reported by the caller
             errors.append(exc)
             ready.set()

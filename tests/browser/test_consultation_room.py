@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,45 +38,65 @@ def context(browser: Browser, locale: str, token: str | None = None) -> BrowserC
     return ctx
 
 
-def test_the_consultation_has_its_live_room_and_a_supervisor_listens(
-    media_browser: Browser, server: str, data_dir: Path, artifacts: Path
-) -> None:
+@dataclass
+class StaffedBrand:
+    """A brand with a room template for Italian and English, operator Anna and supervisor Boss
+    (both signed in), and a customer's join claims for that room."""
+
+    admin: dict[str, str]
+    secret: str
+    tokens: dict[str, str]  # login -> operator token
+    claims: dict[str, object]
+
+    def join_url(self, server: str) -> str:
+        return f"{server}/app/customer/index.html#token={make_join_token(self.secret, self.claims)}"
+
+
+def staffed_brand(http: httpx.Client, data_dir: Path, name: str, customer: str) -> StaffedBrand:
     _, sessions = open_database(Settings(data_dir=data_dir))
     with sessions() as s:
-        brand, key = create_brand(s, "Ottica Verdi")
+        brand, key = create_brand(s, name)
     admin = {"X-API-Key": key}
     tokens = {}
-    with httpx.Client(base_url=server, timeout=30) as http:
-        secret = http.get("/api/brand", headers=admin).json()["join_secret"]
-        room = http.post(
-            "/api/templates", json={"name": "Lenti", "languages": ["it", "en"]}, headers=admin
-        ).json()
-        for login, role in (("anna", "operator"), ("boss", "supervisor")):
-            body = {
-                "login": login,
-                "name": login.title(),
-                "languages": ["it", "en"],
-                "role": role,
-                "password": PASSWORD,
-            }
-            assert http.post("/api/operators", json=body, headers=admin).status_code == 201
-            signed = http.post(
-                "/api/operators/login", json={"brand_id": brand.id, "login": login, "password": PASSWORD}
-            )
-            tokens[login] = signed.json()["token"]
-    claims = {
+    secret = http.get("/api/brand", headers=admin).json()["join_secret"]
+    room = http.post(
+        "/api/templates", json={"name": "Lenti", "languages": ["it", "en"]}, headers=admin
+    ).json()
+    for login, role in (("anna", "operator"), ("boss", "supervisor")):
+        body = {
+            "login": login,
+            "name": login.title(),
+            "languages": ["it", "en"],
+            "role": role,
+            "password": PASSWORD,
+        }
+        assert http.post("/api/operators", json=body, headers=admin).status_code == 201
+        signed = http.post(
+            "/api/operators/login", json={"brand_id": brand.id, "login": login, "password": PASSWORD}
+        )
+        tokens[login] = signed.json()["token"]
+    claims: dict[str, object] = {
         "brand": brand.id,
         "room": room["id"],
-        "sub": "cliente-9",
+        "sub": customer,
         "jti": uuid.uuid4().hex,
         "exp": int((datetime.now(UTC) + timedelta(minutes=20)).timestamp()),
         "name": "Lucia",
         "lang": "it",
     }
+    return StaffedBrand(admin, secret, tokens, claims)
+
+
+def test_the_consultation_has_its_live_room_and_a_supervisor_listens(
+    media_browser: Browser, server: str, data_dir: Path, artifacts: Path
+) -> None:
+    with httpx.Client(base_url=server, timeout=30) as http:
+        staffed = staffed_brand(http, data_dir, "Ottica Verdi", "cliente-9")
+    tokens = staffed.tokens
 
     capture_log: list[str] = []  # the console's word on where its tracking runs, for the artifacts
     customer = context(media_browser, "it-IT").new_page()
-    customer.goto(f"{server}/app/customer/index.html#token={make_join_token(secret, claims)}")
+    customer.goto(staffed.join_url(server))
     expect(customer.get_by_role("status").filter(has_text="coda")).to_contain_text("Sei 1° in coda")
 
     operator = context(media_browser, "en-GB", tokens["anna"]).new_page()

@@ -7,32 +7,24 @@ The operator is an aiortc peer in a thread of this process (tests/browser/sync_s
 
 from __future__ import annotations
 
-import asyncio
 import json
 import statistics
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-import websockets
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.exceptions import InvalidStateError
 from playwright.sync_api import Browser, Route, expect
 
 from avatar_care.core.config import Settings
 from avatar_care.core.db import open_database
 from avatar_care.core.security import make_join_token
-from avatar_care.live.ice import use_loopback_only
 from rooms.brands import create_brand
-from tests.browser.sync_scenario import DOWN, EVERY_S, RAISED, Bursts, Clock, in_burst, paired_offsets
-from tests.rigging.posed_landmarks import make_frame
+from tests.browser.sync_scenario import EVERY_S, marking_operator_at, paired_offsets
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -94,63 +86,10 @@ def consultation(server: str, data_dir: Path, mode: str, lang: str) -> Consultat
     return Consultation(brand.id, key, sid, access, token, view["live_room"]["id"])
 
 
-async def operate(signaling: str, token: str, stop: threading.Event, ready: threading.Event) -> None:
-    """sync_scenario's marking operator, joined to a consultation's room with the operator's token."""
-    clock = Clock()
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    pc.addTrack(Bursts(clock))
-    channel = pc.createDataChannel("landmarks", ordered=False, maxRetransmits=0)
-    async with websockets.connect(signaling) as ws:
-        await ws.send(json.dumps({"type": "join", "role": "operator", "token": token}))
-        assert json.loads(await ws.recv())["type"] == "joined"
-        await pc.setLocalDescription(await pc.createOffer())
-        await ws.send(json.dumps({"type": "offer", "sdp": pc.localDescription.sdp}))
-        answer = json.loads(await ws.recv())
-        assert answer["type"] == "answer", answer
-        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
-        while channel.readyState != "open":
-            await asyncio.sleep(0.01)
-        ready.set()
-        start = clock.begin()
-        m = 0
-        while not stop.is_set() and channel.readyState == "open":
-            m = max(m, int((time.monotonic() - start) * 30.0))
-            await asyncio.sleep(max(0.0, start + m / 30.0 - time.monotonic()))
-            t = m / 30.0
-            try:
-                channel.send(
-                    json.dumps(make_frame(RAISED if in_burst(t + 1e-6) else DOWN, t_ms=t * 1000.0).to_json())
-                )
-            except InvalidStateError:
-                break
-            m += 1
-        await pc.close()
-
-
-@contextmanager
-def operator_in_room(server: str, c: Consultation) -> Iterator[list[BaseException]]:
+def operator_in_room(server: str, c: Consultation) -> AbstractContextManager[list[BaseException]]:
+    """sync_scenario's marking operator, joined to the consultation's room with the operator's token."""
     signaling = server.replace("http://", "ws://") + f"/ws/rooms/{c.room_id}"
-    stop, ready = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(operate(signaling, c.operator_token, stop, ready))
-        except BaseException as exc:  # reported by the caller
-            errors.append(exc)
-            ready.set()
-
-    use_loopback_only()
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        assert ready.wait(60), "the operator peer did not connect"
-        assert not errors, errors
-        yield errors
-    finally:
-        stop.set()
-        thread.join(30)
-        use_loopback_only(False)
+    return marking_operator_at(signaling, {"type": "join", "role": "operator", "token": c.operator_token})
 
 
 def recordings_of(server: str, c: Consultation) -> list[dict[str, object]]:

@@ -5,8 +5,6 @@ in its language, that a supervisor joined the conversation, and nothing of the w
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +14,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from avatar_care.core.config import Settings
 from avatar_care.core.db import open_database
-from avatar_care.core.security import make_join_token
 from rooms.brands import create_brand
 from tests.browser import test_live_room
-from tests.browser.test_consultation_room import PASSWORD, SLOW, context
+from tests.browser.test_consultation_room import PASSWORD, SLOW, context, staffed_brand
 
 pytestmark = pytest.mark.browser
 # a browser whose microphone is a recorded voice: the supervisor whispers and barges with it
@@ -42,42 +39,13 @@ def wait_for(check: Any, page: Page) -> None:
 def test_the_supervisors_dashboard_in_both_languages_by_keyboard(
     browser: Browser, media_browser: Browser, server: str, data_dir: Path, artifacts: Path
 ) -> None:
-    _, sessions = open_database(Settings(data_dir=data_dir))
-    with sessions() as s:
-        brand, key = create_brand(s, "Ottica Blu")
-    admin = {"X-API-Key": key}
-    tokens = {}
     with httpx.Client(base_url=server, timeout=30) as http:
-        secret = http.get("/api/brand", headers=admin).json()["join_secret"]
-        room = http.post(
-            "/api/templates", json={"name": "Lenti", "languages": ["it", "en"]}, headers=admin
-        ).json()
-        for login, role in (("anna", "operator"), ("boss", "supervisor")):
-            body = {
-                "login": login,
-                "name": login.title(),
-                "languages": ["it", "en"],
-                "role": role,
-                "password": PASSWORD,
-            }
-            assert http.post("/api/operators", json=body, headers=admin).status_code == 201
-            signed = http.post(
-                "/api/operators/login", json={"brand_id": brand.id, "login": login, "password": PASSWORD}
-            )
-            tokens[login] = signed.json()["token"]
+        staffed = staffed_brand(http, data_dir, "Ottica Blu", "cliente-7")
+        admin, tokens = staffed.admin, staffed.tokens
         anna = {"Authorization": f"Bearer {tokens['anna']}"}
         http.put("/api/operators/me/presence", json={"presence": "available"}, headers=anna)
-        claims = {
-            "brand": brand.id,
-            "room": room["id"],
-            "sub": "cliente-7",
-            "jti": uuid.uuid4().hex,
-            "exp": int((datetime.now(UTC) + timedelta(minutes=20)).timestamp()),
-            "name": "Lucia",
-            "lang": "it",
-        }
         customer = context(media_browser, "it-IT").new_page()
-        customer.goto(f"{server}/app/customer/index.html#token={make_join_token(secret, claims)}")
+        customer.goto(staffed.join_url(server))
         expect(customer.get_by_role("status").filter(has_text="coda")).to_contain_text("Sei 1° in coda")
         waiting = http.get("/api/queue", headers=anna).json()["waiting"]
         session_id = waiting[0]["session_id"]

@@ -5,35 +5,24 @@ colleague and no longer the first operator; the first room, left empty, is gone.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
-from avatar_care.app import create_app
-from avatar_care.core.config import Settings
-from avatar_care.live.ice import use_loopback_only
 from rooms.clock import ManualClock
-from rooms.desk import CareDesk
+from tests.avatar_care.api import test_live_rooms
 from tests.avatar_care.api.care_support import bearer, new_brand, operator
-from tests.avatar_care.api.test_live_rooms import _id, accept, customer, joins, live_room_of, refusal
+from tests.avatar_care.api.test_live_rooms import (
+    _id,
+    accept,
+    customer,
+    joins,
+    live_room_of,
+    refusal,
+)
 
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def client(tmp_path: Path, clock: ManualClock) -> Iterator[TestClient]:
-    use_loopback_only()
-    app = create_app(Settings(data_dir=tmp_path, queue_tick_s=3600), demo=True)
-    desk: CareDesk = app.state.desk
-    desk.clock = clock
-    with TestClient(app) as c:
-        yield c
-    use_loopback_only(False)
+# the live rooms' app and its manual clock
+client = test_live_rooms.client
+clock = test_live_rooms.clock
 
 
 def test_a_hand_over_moves_the_customer_into_the_colleagues_room(
