@@ -169,12 +169,13 @@ def wait_for_marks(
         page.wait_for_timeout(1000)
 
 
-def paired_offsets(heard: list[float], seen: list[float]) -> list[float]:
-    """Each raised arm but the first (it may have been half watched) against the burst heard nearest
-    to it, in ms, positive when the voice came after the motion. A pair further apart than half the
-    bursts' spacing is not a pair: AssertionError."""
+def paired_offsets(heard: list[float], seen: list[float], *, skip_first: bool = True) -> list[float]:
+    """Each raised arm against the burst heard nearest to it, in ms, positive when the voice came
+    after the motion; but the first with ``skip_first`` (marks from the start of watching: it may
+    have been half watched; marks already cut to those after a time are whole). A pair further
+    apart than half the bursts' spacing is not a pair: AssertionError."""
     offsets = []
-    for s in seen[1:]:
+    for s in seen[1:] if skip_first else seen:
         h = min(heard, key=lambda h: abs(h - s))
         assert abs(h - s) < EVERY_S * 1000 / 2, (heard, seen)
         offsets.append(h - s)

@@ -14,8 +14,15 @@
 //   messages reach the page on its main thread, late by whatever the page was doing (drawing a
 //   frame in software takes hundreds of ms), while the voice's packets reach the audio buffer on
 //   threads of their own; the least delayed packet is the one the page took at once.
-// - the voice later: the motion buffer holds poses until their whole delay is the voice's
-//   (setDelayTarget: the hold gives way at every frame to what the buffer's own lag takes);
+// - the voice later: where the voice's playout is timed, the motion follows it pose by pose
+//   (JitterBuffer.follow): each pose shown is the one said at the moment of the voice heard then,
+//   on the voice's RTP timeline put on the motion's capture clock by the two streams' least
+//   delayed arrivals (both leave the operator on one clock, and the least delayed packets of each
+//   took the quickest path; StreamMapping). A stall that makes the voice up, or a
+//   voice buffer that shrinks, moves the motion at that moment, where four measures a second let
+//   a burst in a stall through 100-480 ms apart. Elsewhere (the stats measure), the motion buffer
+//   holds poses until their whole delay is the voice's (setDelayTarget: the hold gives way at
+//   every frame to what the buffer's own lag takes);
 //   the motion later: the audio receiver's jitterBufferTarget (playoutDelayHint in older
 //   browsers) is raised to the motion's wait.
 //
@@ -58,6 +65,20 @@ const PLAYOUT_MEDIAN_OF = 3;
  */
 const MIN_MEASURES = 3;
 const ALIGN_AFTER_MS = 2500;
+/**
+ * the voice's clock is put on the motion's by the median, over this long, of the difference of
+ * their least delayed arrivals (each measured over 3 s): a stall of one stream alone (its packets
+ * all late) for less than half of it does not move the mapping, nor do the first seconds after
+ * the demo's recording gives way to the operator (the floors mix both senders' clocks for 3 s);
+ * a lasting change (a sender's clock that slipped) is followed within half of it
+ */
+export const MAPPING_WINDOW_MS = 10_000;
+/**
+ * the followed voice is taken as playing this long after its last playout seen: longer, the
+ * motion stops following (its own playout goes on from where it stood); a stall the receiver
+ * makes up for under this long holds the motion still with the voice
+ */
+const FOLLOW_STALE_MS = 600;
 /** the most the voice is held back for the motion (EN 301 549's 100 ms, with room for the motion buffer's own swings) */
 export const MAX_AUDIO_HOLD_MS = 400;
 const TRACE_ROWS = 6000;
@@ -142,6 +163,34 @@ export function alignment(audioMs, motionMs, current = { motionTargetMs: null, a
   return { motionTargetMs: null, audioTargetMs };
 }
 
+/**
+ * Puts the voice's RTP timeline on the motion's capture clock from the two streams' least delayed
+ * arrivals: `add(atMs, voiceFloorMs, motionFloorMs)` at each measure (each floor: arrival time
+ * less the stream's own time, least of its recent packets); `ms` is what to add to a moment of the
+ * voice to get the capture time said at the same moment (the median of the window's differences),
+ * or null before any measure. `clear()` when either stream starts a new clock (a new connection, a
+ * restarted sender).
+ */
+export class StreamMapping {
+  constructor(windowMs = MAPPING_WINDOW_MS) {
+    this.windowMs = windowMs;
+    this.rows = [];
+  }
+
+  add(atMs, voiceFloorMs, motionFloorMs) {
+    this.rows.push([atMs, voiceFloorMs - motionFloorMs]);
+    while (this.rows.length && this.rows[0][0] < atMs - this.windowMs) this.rows.shift();
+  }
+
+  clear() {
+    this.rows = [];
+  }
+
+  get ms() {
+    return this.rows.length ? median(this.rows.map((r) => r[1])) : null;
+  }
+}
+
 function setAudioTarget(receiver, ms) {
   try {
     if ("jitterBufferTarget" in receiver) receiver.jitterBufferTarget = ms;
@@ -174,6 +223,16 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
   let voice = null;
   let tick = 0;
   let firstMeasureAt = null;
+  const mapping = new StreamMapping();
+  let mappedEpoch = null;
+  let outputMs = 0;
+  // the motion's capture time said at the moment of the voice heard at nowMs (JitterBuffer.follow)
+  const heardMoment = (nowMs) => {
+    const ms = mapping.ms;
+    if (!voice || ms === null) return null;
+    const played = voice.playingAt(nowMs - outputMs, FOLLOW_STALE_MS);
+    return played === null ? null : played + ms;
+  };
   const timer = setInterval(async () => {
     tick += 1;
     const rx = latest(receiver);
@@ -215,7 +274,13 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
     if (measure !== lastMeasure) recent.length = 0; // one measure's figures are not the other's
     lastMeasure = measure;
     firstMeasureAt ??= now;
-    const outputMs = 1000 * ((audioContext?.baseLatency ?? 0) + (audioContext?.outputLatency ?? 0));
+    outputMs = 1000 * ((audioContext?.baseLatency ?? 0) + (audioContext?.outputLatency ?? 0));
+    if (measure === "playout") {
+      if (buffer.epoch !== mappedEpoch) mapping.clear(); // the motion's sender started a new clock
+      mappedEpoch = buffer.epoch;
+      const voiceFloor = voice.floorMs;
+      if (voiceFloor !== null && buffer.floorMs !== null) mapping.add(now, voiceFloor, buffer.floorMs);
+    }
     // the voice's playout against its arrivals where the browser shows both; else the stats' wait
     const audioMs = (played ?? buffered) + outputMs;
     // the motion's own wait: without the hold added here (else the hold would be asked for again)
@@ -228,6 +293,8 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
     if (align && recent.length >= Math.min(keep, MIN_MEASURES) && now - firstMeasureAt >= ALIGN_AFTER_MS) {
       current = alignment(audioMedian, motionMedian, current, outputMs);
       buffer.setDelayTarget(current.motionTargetMs);
+      // the voice later, and its playout timed: the motion follows it pose by pose
+      buffer.follow(current.motionTargetMs !== null && measure === "playout" ? heardMoment : null);
       setAudioTarget(rx, current.audioTargetMs);
     }
     // the offset as it is now: the voice's wait against the motion's with the hold it has reached
@@ -244,6 +311,8 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
       voiceMeasure: measure,
       statsMs: buffered === null ? (state.avSync?.statsMs ?? null) : buffered + outputMs,
       voiceSeen: voice?.seen ?? null,
+      following: buffer.followed,
+      mappingMs: mapping.ms,
     };
     state.avSyncHistory.push({ atMs: now, offsetMs: state.avSyncOffsetMs, ...state.avSync });
     if (state.avSyncHistory.length > HISTORY_ROWS) state.avSyncHistory.shift();
@@ -283,6 +352,8 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
     watch(rx) {
       if (rx === watched) return;
       voice?.close();
+      mapping.clear(); // a new voice timeline
+      buffer.follow(null);
       voice = watchVoice(rx);
       watched = rx;
     },
@@ -302,7 +373,7 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
 }
 
 function watchMarks(source, ctx, buffer, state) {
-  const marks = { heard: [], seen: [], ears: null };
+  const marks = { heard: [], seen: [], seenDetail: [], ears: null };
   state.syncMarks = marks;
   let lastHeard = -Infinity;
   let lastSeen = -Infinity;
@@ -364,7 +435,13 @@ function watchMarks(source, ctx, buffer, state) {
       const pose = buffer.peek(t);
       const z = pose?.bones.rightUpperArm?.[2];
       if (z === undefined) continue;
-      if (z < MARK_ARM_Z && !raised && t > lastSeen + MARK_GAP_MS) marks.seen.push((lastSeen = t));
+      if (z < MARK_ARM_Z && !raised && t > lastSeen + MARK_GAP_MS) {
+        marks.seen.push((lastSeen = t));
+        // for reading an offset: the moment shown, the newest packet's, the voice's moment heard
+        // then on the motion's clock (null: not followed), and when this was looked at
+        const newest = buffer.packets[buffer.packets.length - 1];
+        marks.seenDetail.push([t, pose.tMs, newest?.tMs ?? null, buffer.clock ? buffer.clock(t) : null, now]);
+      }
       raised = z < MARK_ARM_Z;
     }
     lookedAt = now + MARK_STEP_MS;

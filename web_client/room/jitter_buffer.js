@@ -20,6 +20,15 @@
 // way and the poses stay as far behind as the voice. A fixed extra hold, set once a second, let
 // every change of the lag through until the next measures, seconds later.
 //
+// `follow(clock)` goes further (av_sync.js, where the browser shows the voice's playout): at every
+// pose, `clock(nowMs)` names the capture time the voice heard at that moment was said at, and that
+// pose is shown, so the motion moves with the voice itself, not with a measure of it a few times a
+// second: it stands still while the voice is made up in a stall, and catches up as the voice's
+// buffer plays faster to shrink. It never moves back (it waits instead), catches up at most
+// 1 + followSlew times as fast as time passes, and never runs past the newest packet. Where the
+// clock has no answer (null: no voice played lately) the buffer's own playout goes on from the
+// same pose, with the hold the following had reached.
+//
 // `{ adaptive: false, delayMs }` is the fixed buffer of earlier releases (poses `delayMs` behind
 // the least delayed packet), kept for the side-by-side benchmark.
 import { seqNewer } from "../src/motion_codec.js";
@@ -75,6 +84,12 @@ export const JITTER_DEFAULTS = Object.freeze({
    */
   holdSlew: 0.3,
   holdGrowSlew: 1.0,
+  /**
+   * how much faster than time the followed playout (follow) may catch up: a voice buffer that
+   * shrinks plays its voice up to about 1.5x (time-compressed); a faster jump (a flushed buffer)
+   * is followed at 2x rather than skipping the gestures in between
+   */
+  followSlew: 1.0,
   /** a longer silence between packets is a pause, not jitter: the stream starts afresh after it */
   pauseMs: 500,
   /** packets kept: the longest lag and extra hold, at 30 a second */
@@ -97,10 +112,13 @@ export class JitterBuffer {
     this.behindTargetMs = null; // the same as lag plus extra hold, anchored when it was asked for
     /** packets that came after the playout had passed their moment (shown, if at all, late) */
     this.missed = 0;
+    this.clock = null; // follow(): the capture time to show at each moment, or null
+    this.followed = false; // the last pose shown was the followed clock's moment
     this._reset();
   }
 
   _reset() {
+    this.epoch = (this.epoch ?? 0) + 1; // a new capture clock: what was mapped onto the old one is not
     this.packets = [];
     this.behindTargetMs = null; // a new capture clock: anchored again from the next packets
     this.lagMs = null; // local time minus the capture time being shown
@@ -110,6 +128,7 @@ export class JitterBuffer {
     this.offsets = []; // adaptive: per arrival, local clock minus capture clock
     this.floorMs = null; // adaptive: the smallest of those offsets (the least delayed packet)
     this.lastSampleAt = null;
+    this.shownMs = null; // the capture time last shown (a followed clock never moves it back)
   }
 
   /**
@@ -154,6 +173,14 @@ export class JitterBuffer {
     // would move the poses with it; each new target (once a second) takes the window as it is.
     this.behindTargetMs = ms !== null && this.floorMs !== null ? ms + this.floorMs : null;
     if (ms === null) this.extraTargetMs = 0;
+  }
+
+  /**
+   * Show the capture time `clock(nowMs)` gives at each moment (null from it, or `clock` null: the
+   * buffer's own playout); see the header. The adaptive buffer only.
+   */
+  follow(clock) {
+    this.clock = this.options.adaptive ? clock : null;
   }
 
   _holdForTarget() {
@@ -239,23 +266,43 @@ export class JitterBuffer {
    * avatar shows between drawn frames (av_sync.js's trace).
    */
   peek(nowMs) {
-    const { lagMs, extraMs, extraTargetMs, lastSampleAt, waits } = this;
+    const { lagMs, extraMs, extraTargetMs, lastSampleAt, waits, shownMs, followed } = this;
     const pose = this.sample(nowMs);
-    Object.assign(this, { lagMs, extraMs, extraTargetMs, lastSampleAt, waits });
+    Object.assign(this, { lagMs, extraMs, extraTargetMs, lastSampleAt, waits, shownMs, followed });
     return pose;
   }
 
   /** The pose to show at local time nowMs, or null before the first packet. */
   sample(nowMs) {
     if (!this.packets.length) return null;
-    const ps = this.packets;
-    const newest = ps[ps.length - 1];
-    if (this.lastSampleAt !== null) {
-      const elapsed = Math.max(0, nowMs - this.lastSampleAt);
-      const o = this.options;
+    const newest = this.packets[this.packets.length - 1];
+    const o = this.options;
+    const elapsed = this.lastSampleAt === null ? null : Math.max(0, nowMs - this.lastSampleAt);
+    this.lastSampleAt = nowMs;
+    const lagBefore = this.lagMs;
+    if (elapsed !== null && o.adaptive) {
       const step = o.slew * elapsed;
-      const lagBefore = this.lagMs;
-      if (o.adaptive) this.lagMs += Math.max(-step, Math.min(step, this.targetLagMs - this.lagMs));
+      this.lagMs += Math.max(-step, Math.min(step, this.targetLagMs - this.lagMs));
+    }
+    const wanted = this.clock ? this.clock(nowMs) : null;
+    this.followed = typeof wanted === "number" && Number.isFinite(wanted);
+    if (this.followed) {
+      let t = wanted;
+      if (this.shownMs !== null && elapsed !== null) {
+        // never back; forward at most (1 + followSlew) times the time passing
+        t = Math.max(this.shownMs, Math.min(this.shownMs + (1 + o.followSlew) * elapsed, t));
+      }
+      if (t > newest.tMs) {
+        this.waits += 1; // the motion is later than the voice: the newest pose waits
+        t = newest.tMs;
+      }
+      // the hold is whatever puts the playout there: delayMs tells the delay shown, and the
+      // buffer's own playout goes on from here when the clock has no answer
+      this.extraMs = nowMs - this.lagMs - t;
+      this.extraTargetMs = this.extraMs;
+      return this._poseAt(t);
+    }
+    if (elapsed !== null) {
       this._holdForTarget();
       const growing = this.extraTargetMs > this.extraMs;
       // a hold that grows as fast as time passes stops the poses; with the lag's own growth on top
@@ -267,13 +314,19 @@ export class JitterBuffer {
         : o.slew * elapsed;
       this.extraMs += Math.max(-holdStep, Math.min(holdStep, this.extraTargetMs - this.extraMs));
     }
-    this.lastSampleAt = nowMs;
     if (this._playout(nowMs) > newest.tMs) {
       this.waits += 1;
       // the next packet is late: the adaptive playout waits at the newest pose rather than run past it
-      if (this.options.adaptive) this.lagMs = nowMs - newest.tMs - this.extraMs;
+      if (o.adaptive) this.lagMs = nowMs - newest.tMs - this.extraMs;
     }
-    const t = this._playout(nowMs);
+    return this._poseAt(this._playout(nowMs));
+  }
+
+  /** The pose at capture time t: interpolated between the packets around it, never extrapolated. */
+  _poseAt(t) {
+    this.shownMs = t;
+    const ps = this.packets;
+    const newest = ps[ps.length - 1];
     if (t <= ps[0].tMs) return ps[0];
     if (t >= newest.tMs) return newest; // hold the newest: never extrapolate
     let i = 1;

@@ -25,6 +25,12 @@ export const OPUS_TICKS_PER_MS = 48;
 export const WINDOW_MS = 3000;
 /** a playout entry older than this is not the voice playing now (the sender stopped, or concealment) */
 export const STALE_MS = 250;
+/**
+ * the voice played at a moment is read on from the last playout seen at most this far ahead of it:
+ * further, the receiver may be making the voice up (concealment), and what it plays then is no
+ * moment of the sender's; the motion that follows the voice (JitterBuffer.follow) stands still
+ */
+export const READ_ON_MS = 40;
 
 /**
  * Turns 32-bit RTP timestamps into milliseconds on one line that never wraps: each timestamp is
@@ -90,7 +96,19 @@ export class VoiceDelay {
     if (floor === null || this.playout === null || nowMs - this.playout.atMs > this.staleMs) return null;
     return this.playout.offsetMs - floor;
   }
+
+  /**
+   * The moment of the voice (on its RTP timeline, ms) handed to the track at `atMs`: the last
+   * playout seen, read on at the speed of time for at most READ_ON_MS; null when that playout is
+   * older than `staleMs` (no voice played lately).
+   */
+  playingAt(atMs, staleMs = this.staleMs) {
+    if (this.playout === null || atMs - this.playout.atMs > staleMs) return null;
+    return Math.min(atMs, this.playout.atMs + READ_ON_MS) - this.playout.offsetMs;
+  }
 }
+
+const READ_EVERY_MS = 10;
 
 let arrivalsWorker = null;
 let workerRunning = false;
@@ -153,15 +171,33 @@ export function watchVoice(receiver) {
   };
   arrivalsWorker.addEventListener("message", onMessage);
   let lastSeen = null;
+  let readAt = -Infinity;
+  const read = () => {
+    // the motion asks at every pose it shows (and av_sync.js's marks every 2 ms of poses): the
+    // receiver hands the voice on in 10 ms frames, so looking more often than that finds nothing new
+    const now = performance.now();
+    if (now - readAt < READ_EVERY_MS) return;
+    readAt = now;
+    for (const s of receiver.getSynchronizationSources()) {
+      if (s.timestamp === lastSeen) break; // nothing played since the last look
+      lastSeen = s.timestamp;
+      delay.played(s.rtpTimestamp, s.timestamp - performance.timeOrigin);
+      break; // one sender on the customer's voice
+    }
+  };
   return {
     delayMs(nowMs) {
-      for (const s of receiver.getSynchronizationSources()) {
-        if (s.timestamp === lastSeen) break; // nothing played since the last look
-        lastSeen = s.timestamp;
-        delay.played(s.rtpTimestamp, s.timestamp - performance.timeOrigin);
-        break; // one sender on the customer's voice
-      }
+      read();
       return delay.delayMs(nowMs);
+    },
+    /** The voice's moment handed to the track at `atMs` (VoiceDelay.playingAt). */
+    playingAt(atMs, staleMs) {
+      read();
+      return delay.playingAt(atMs, staleMs);
+    },
+    /** The least delayed arrival of the window (VoiceDelay.floorMs), or null. */
+    get floorMs() {
+      return delay.floorMs;
     },
     /** for diagnostics: arrivals in the window, and how old the last playout seen is */
     get seen() {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { MAX_AUDIO_HOLD_MS, alignment, audioBufferMs, concealedShare, median, soundStarts } from "../room/av_sync.js";
+import { MAX_AUDIO_HOLD_MS, StreamMapping, alignment, audioBufferMs, concealedShare, median, soundStarts } from "../room/av_sync.js";
 
 test("the voice's wait is the jitter buffer's delay per emitted sample over the last interval", () => {
   const before = { jitterBufferDelay: 2400, jitterBufferEmittedCount: 48000 }; // 50 ms a sample
@@ -56,4 +56,19 @@ test("the voice is never held back more than a bounded time for late motion", ()
   assert.deepEqual(alignment(100, 3700), { motionTargetMs: null, audioTargetMs: MAX_AUDIO_HOLD_MS });
   assert.ok(MAX_AUDIO_HOLD_MS >= 100 && MAX_AUDIO_HOLD_MS <= 500);
   assert.deepEqual(alignment(30, 200, undefined, 10), { motionTargetMs: null, audioTargetMs: 190 });
+});
+
+test("the voice is put on the motion's clock by both streams' least delayed arrivals, a stall of one alone left out", () => {
+  const mapping = new StreamMapping(10_000);
+  assert.equal(mapping.ms, null);
+  // the voice's timeline starts 700 ms after the capture clock's origin; the quickest packets of
+  // both take 20 ms, give or take; for 3 s of the 10 the voice alone is 300 ms late
+  const row = (i, stalled) => mapping.add(250 * i, 700 + 20 + (i % 4) + stalled, 20 + (i % 3));
+  for (let i = 0; i < 40; i++) row(i, i >= 20 && i < 32 ? 300 : 0);
+  assert.ok(Math.abs(mapping.ms - 700) <= 3, `${mapping.ms}`);
+  // a lasting change (the sender's voice clock slipped 300 ms) is followed within half the window
+  for (let i = 40; i < 62; i++) row(i, 300);
+  assert.ok(Math.abs(mapping.ms - 1000) <= 3, `${mapping.ms}`);
+  mapping.clear();
+  assert.equal(mapping.ms, null);
 });

@@ -236,3 +236,46 @@ test("a delay target raised at once (the voice made later by a stall) is reached
     assert.ok(shown >= -1e-9 && shown <= passed * 1.35 + 1e-6, `a frame moved the poses ${shown} ms in ${passed}`);
   }
 });
+
+test("a followed clock is shown pose by pose: it stands still, catches up at most 2x, never goes back or past the newest", () => {
+  const rnd = random(9);
+  const jb = new JitterBuffer();
+  // the voice heard: 150 ms behind the capture clock, made up (standing still) for 200 ms at 7 s,
+  // then played faster (1.5x) until it is back where it was
+  const voiceAt = (now) => {
+    const t = now - 5000 - 150;
+    if (t < 2000 - 150) return t;
+    if (t < 2000 - 150 + 200) return 2000 - 150; // concealment: the voice's moment stands still
+    return Math.min(t, 2000 - 150 + (t - (2000 - 150 + 200)) * 1.5);
+  };
+  jb.follow((now) => (now >= 6000 ? voiceAt(now) : null));
+  const frames = [];
+  let next = 0;
+  for (let now = 5000; now < 12000; now += 1000 / 60) {
+    while (5000 + next * 33.3 + 10 + rnd() * 2 <= now) jb.push(packet(next, next * 33.3, next * 33.3 * 0.02), now), (next += 1);
+    const pose = jb.sample(now);
+    if (pose) frames.push({ now, tMs: pose.tMs, followed: jb.followed, want: voiceAt(now) });
+  }
+  const following = frames.filter((f) => f.now >= 6100);
+  assert.ok(following.every((f) => f.followed));
+  // on the voice's moment wherever the 2x limit lets it be
+  for (const f of following) assert.ok(Math.abs(f.tMs - f.want) < 1e-6, `shown ${f.tMs}, the voice at ${f.want}`);
+  for (let i = 1; i < frames.length; i++) {
+    const shown = frames[i].tMs - frames[i - 1].tMs;
+    const passed = frames[i].now - frames[i - 1].now;
+    assert.ok(shown >= -1e-9 && shown <= 2 * passed + 1e-6, `a frame moved the poses ${shown} ms in ${passed}`);
+  }
+  // a clock ahead of the packets (no packet for 0.5 s): the newest pose waits
+  jb.follow(() => 1e9);
+  const waitsBefore = jb.waits;
+  const end = 12500;
+  const pose = jb.sample(end);
+  assert.equal(pose.tMs, jb.packets[jb.packets.length - 1].tMs);
+  assert.equal(jb.waits, waitsBefore + 1);
+  // no answer: the buffer's own playout goes on from the pose it stood at, without a jump
+  const at = jb.shownMs;
+  jb.follow(() => null);
+  const after = jb.sample(end + 20);
+  assert.ok(after.tMs - at >= -1e-6 && after.tMs - at <= 20 * 1.4, `moved ${after.tMs - at} ms in 20`);
+  assert.equal(jb.followed, false);
+});

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { SoundOnsets } from "../room/sound_onsets.js";
-import { RtpTimeline, VoiceDelay } from "../room/voice_clock.js";
+import { READ_ON_MS, RtpTimeline, STALE_MS, VoiceDelay } from "../room/voice_clock.js";
 
 test("RTP timestamps become one line of milliseconds, across the 32-bit wrap and out of order", () => {
   const line = new RtpTimeline();
@@ -50,4 +50,17 @@ test("sound starts are found block by block, a quiet stretch counted across bloc
   assert.deepEqual(onsets.push(block((i) => (i >= 40 ? 0.3 * Math.sin(i) + 0.2 : 0))), [40]);
   assert.deepEqual(onsets.push(block(() => 0)), []);
   assert.deepEqual(onsets.push(block((i) => (i === 10 ? 0.3 : 0))), []); // an echo after 230 quiet samples
+});
+
+test("the voice's moment at a time is read on from its last playout for at most READ_ON_MS", () => {
+  const voice = new VoiceDelay();
+  voice.arrived(0, 1000);
+  voice.played(48 * 500, 1700); // the moment 500 ms handed to the track at 1700
+  assert.equal(voice.playingAt(1700), 500);
+  assert.equal(voice.playingAt(1690), 490); // earlier times: read back
+  assert.equal(voice.playingAt(1700 + READ_ON_MS / 2), 500 + READ_ON_MS / 2);
+  // nothing handed on for longer: the receiver may be making the voice up; its moment stands
+  assert.equal(voice.playingAt(1700 + 200), 500 + READ_ON_MS);
+  assert.equal(voice.playingAt(1700 + STALE_MS + 1), null);
+  assert.equal(voice.playingAt(1700 + 500, 600), 500 + READ_ON_MS);
 });
