@@ -362,6 +362,8 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
       if (!marks || markSource) return;
       markSource = source;
       marker = watchMarks(source, audioContext, buffer, state);
+      // the voice's playout reads beside the marks, for reading an offset (voice_clock.js)
+      Object.defineProperty(state.syncMarks, "voiceReads", { enumerable: true, get: () => voice?.reads ?? [] });
     },
     close() {
       clearInterval(timer);
@@ -373,7 +375,8 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
 }
 
 function watchMarks(source, ctx, buffer, state) {
-  const marks = { heard: [], seen: [], seenDetail: [], ears: null };
+  const marks = { heard: [], seen: [], seenDetail: [], leaps: [], ears: null };
+  let lastShown = null;
   state.syncMarks = marks;
   let lastHeard = -Infinity;
   let lastSeen = -Infinity;
@@ -443,6 +446,9 @@ function watchMarks(source, ctx, buffer, state) {
         marks.seenDetail.push([t, pose.tMs, newest?.tMs ?? null, buffer.clock ? buffer.clock(t) : null, now]);
       }
       raised = z < MARK_ARM_Z;
+      // the moment shown leaping ahead (more than 30 ms in a 2 ms step), for reading an offset
+      if (lastShown !== null && pose.tMs - lastShown > 30 && marks.leaps.length < 500) marks.leaps.push([t, lastShown, pose.tMs, now]);
+      lastShown = pose.tMs;
     }
     lookedAt = now + MARK_STEP_MS;
   }, MARKS_EVERY_MS);

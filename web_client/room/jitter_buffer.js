@@ -277,6 +277,7 @@ export class JitterBuffer {
     if (!this.packets.length) return null;
     const newest = this.packets[this.packets.length - 1];
     const o = this.options;
+    const lookingBack = this.lastSampleAt !== null && nowMs < this.lastSampleAt;
     const elapsed = this.lastSampleAt === null ? null : Math.max(0, nowMs - this.lastSampleAt);
     this.lastSampleAt = nowMs;
     const lagBefore = this.lagMs;
@@ -288,7 +289,9 @@ export class JitterBuffer {
     this.followed = typeof wanted === "number" && Number.isFinite(wanted);
     if (this.followed) {
       let t = wanted;
-      if (this.shownMs !== null && elapsed !== null) {
+      // (a look back, peek at a moment before the last pose shown, is not clamped to that pose:
+      // it asks what the clock said then)
+      if (this.shownMs !== null && elapsed !== null && !lookingBack) {
         // never back; forward at most (1 + followSlew) times the time passing
         t = Math.max(this.shownMs, Math.min(this.shownMs + (1 + o.followSlew) * elapsed, t));
       }

@@ -31,6 +31,10 @@ export const STALE_MS = 250;
  * moment of the sender's; the motion that follows the voice (JitterBuffer.follow) stands still
  */
 export const READ_ON_MS = 40;
+/** a playout read this much ahead of the voice as taken waits for the next read to agree (played) */
+export const AHEAD_MS = 30;
+const AGREE_MS = 15;
+const READS_KEPT = 3000;
 
 /**
  * Turns 32-bit RTP timestamps into milliseconds on one line that never wraps: each timestamp is
@@ -63,6 +67,9 @@ export class VoiceDelay {
     this.timeline = new RtpTimeline();
     this.arrivals = []; // [arrival ms, arrival less RTP time]
     this.playout = null; // {atMs, offsetMs}: the last playout seen
+    this.ahead = null; // the offset of a read far ahead, waiting for the next to agree
+    this.aheadReads = 0; // reads far ahead (for diagnostics)
+    this.reads = []; // the last READS_KEPT playout reads [atMs, offsetMs], for reading a test's failure
   }
 
   /** A frame with timestamp `rtp` came at `atMs`. */
@@ -74,9 +81,27 @@ export class VoiceDelay {
     if (old) this.arrivals.splice(0, old);
   }
 
-  /** The voice with timestamp `rtp` was handed to the track at `atMs`. */
+  /**
+   * The voice with timestamp `rtp` was handed to the track at `atMs`. A read that puts the voice
+   * more than AHEAD_MS ahead of where it was taken to be is taken only once the next read agrees
+   * (within AGREE_MS): single reads that far ahead were seen on a quiet machine, the burst they
+   * announced heard 100 ms later, while a voice that really moves ahead (its buffer shrinking)
+   * does so a few ms a read, or for good. A read that puts it later (the receiver made the voice
+   * up meanwhile) is taken at once.
+   */
   played(rtp, atMs) {
-    this.playout = { atMs, offsetMs: atMs - this.timeline.ms(rtp) };
+    const offsetMs = atMs - this.timeline.ms(rtp);
+    this.reads.push([atMs, offsetMs]);
+    if (this.reads.length > READS_KEPT) this.reads.splice(0, this.reads.length - READS_KEPT);
+    const taken = this.playout;
+    if (taken === null || offsetMs > taken.offsetMs - AHEAD_MS || (this.ahead !== null && Math.abs(offsetMs - this.ahead) < AGREE_MS)) {
+      this.playout = { atMs, offsetMs };
+      this.ahead = null;
+    } else {
+      this.playout = { atMs, offsetMs: taken.offsetMs }; // the voice plays on, where it was taken to be
+      this.ahead = offsetMs;
+      this.aheadReads += 1;
+    }
   }
 
   /** The least delayed arrival of the window (arrival less RTP time), or null before any. */
@@ -195,13 +220,21 @@ export function watchVoice(receiver) {
       read();
       return delay.playingAt(atMs, staleMs);
     },
+    /** The last playout reads, [atMs, offsetMs] (VoiceDelay.reads), for diagnostics. */
+    get reads() {
+      return delay.reads;
+    },
     /** The least delayed arrival of the window (VoiceDelay.floorMs), or null. */
     get floorMs() {
       return delay.floorMs;
     },
     /** for diagnostics: arrivals in the window, and how old the last playout seen is */
     get seen() {
-      return { arrivals: delay.arrivals.length, playoutAgeMs: delay.playout ? performance.now() - delay.playout.atMs : null };
+      return {
+        arrivals: delay.arrivals.length,
+        playoutAgeMs: delay.playout ? performance.now() - delay.playout.atMs : null,
+        aheadReads: delay.aheadReads,
+      };
     },
     close() {
       arrivalsWorker?.removeEventListener("message", onMessage);

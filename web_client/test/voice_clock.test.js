@@ -64,3 +64,21 @@ test("the voice's moment at a time is read on from its last playout for at most 
   assert.equal(voice.playingAt(1700 + STALE_MS + 1), null);
   assert.equal(voice.playingAt(1700 + 500, 600), 500 + READ_ON_MS);
 });
+
+test("a playout read far ahead of the voice is taken only once the next read agrees; one behind at once", () => {
+  const voice = new VoiceDelay();
+  voice.arrived(0, 1000);
+  voice.played(48 * 500, 1700);
+  voice.played(48 * 600, 1710); // 90 ms ahead in 10 ms: not yet
+  assert.equal(voice.playingAt(1710), 510);
+  voice.played(48 * 525, 1720); // back where it plays: the read ahead is forgotten
+  assert.equal(voice.playingAt(1720), 525);
+  voice.played(48 * 620, 1730); // ahead again, and the next read agrees: taken (a flushed buffer)
+  voice.played(48 * 630, 1740);
+  assert.equal(voice.playingAt(1740), 630);
+  voice.played(48 * 560, 1750); // behind (the voice was made up meanwhile): taken at once
+  assert.equal(voice.playingAt(1750), 560);
+  voice.played(48 * 575, 1760); // a few ms ahead a read (a buffer shrinking): taken at once
+  assert.equal(voice.playingAt(1760), 575);
+  assert.equal(voice.aheadReads, 2);
+});
