@@ -46,6 +46,9 @@ Encoded: TypeAlias = "av.Packet[Any] | av.frame.Frame"
 OPUS_CLOCK = 48000
 OPUS_TIME_BASE = fractions.Fraction(1, OPUS_CLOCK)
 FRAME_TICKS = 960  # 20 ms at 48 kHz, the frame size browsers send
+RTP_WRAP = 1 << 32
+# a forward jump of the source's time up to this is a gap at the sender (kept); longer, a new clock
+MAX_GAP_TICKS = 60 * OPUS_CLOCK
 LISTENER_QUEUE = 10  # 200 ms of voice: beyond that a listener is behind and old packets go
 SEQ_MOD = 1 << 16
 # a packet this far behind the newest one is not late but a new start (aiortc's own limit)
@@ -236,8 +239,13 @@ class AudioFanout:
     def forward(self, packet: Encoded) -> None:
         """Re-time ``packet`` onto this fanout's continuous timeline and hand it to every listener."""
         pts = int(packet.pts or 0)
-        step = FRAME_TICKS if self._last_in is None else pts - self._last_in
-        if step <= 0 or step > OPUS_CLOCK:  # a jump or a repeat: carry on as if one frame passed
+        # RTP time is 32 bits: the step is taken modulo its wrap (once a day at 48 kHz)
+        step = FRAME_TICKS if self._last_in is None else (pts - self._last_in) % RTP_WRAP
+        if step == 0 or step > MAX_GAP_TICKS:
+            # a repeat, one from behind, or a clock that started again: carry on as if one frame
+            # passed. A shorter gap is time that passed at the sender (a stall, a loss) and is kept:
+            # closed up, the voice would play that much earlier against the motion for good
+            # (customers' pages put the two streams on one clock; docs/live-room.md)
             step = FRAME_TICKS
         self._last_in = pts
         self._next_pts += step

@@ -2,6 +2,7 @@
 
 import asyncio
 import fractions
+import itertools
 import math
 import time
 from collections.abc import AsyncIterator
@@ -202,6 +203,24 @@ async def test_a_new_source_continues_the_timeline_and_a_slow_listener_loses_onl
     assert slow.dropped == 20  # nobody read: only the newest ten packets are kept
     slow.stop()
     assert fanout.listeners == []
+    await fanout.close()
+
+
+async def test_a_gap_at_the_sender_is_kept_and_a_new_clock_is_not() -> None:
+    fanout = AudioFanout("t")
+    listener = fanout.subscribe()
+    wrap = 2**32
+    second = 48000
+    # 3 s with no packet (a stalled sender, a lost network): kept. Then a jump of over a minute
+    # (a new clock, not time that passed), the 32-bit wrap (one frame), a jump of two minutes
+    # and one from behind: each carried on by one frame
+    source = [0, 960, 960 + 3 * second, wrap - 960, 0, 960 + 120 * second, 5]
+    fanout.set_source(Packets(list(source)))
+    await asyncio.sleep(0.05)
+    pts = [(await listener.recv()).pts for _ in range(len(source))]
+    steps = [b - a for a, b in itertools.pairwise(pts)]
+    assert steps == [960, 3 * second, 960, 960, 960, 960], steps
+    listener.stop()
     await fanout.close()
 
 
