@@ -121,7 +121,7 @@ export async function loadAvatar(url) {
 
 /**
  * Show the buffered pose for local time `now` on the avatar and publish it on `state` (lastBones,
- * lastExpressions, jitterBufferMs), for the pages' animation loops. Returns the pose shown, or null before the
+ * lastExpressions, jitterBufferMs, motionHoldMs), for the pages' animation loops. Returns the pose shown, or null before the
  * first packet.
  */
 export function showBufferedPose(avatar, buffer, state, now) {
@@ -130,7 +130,12 @@ export function showBufferedPose(avatar, buffer, state, now) {
     avatar.applyPose(pose);
     state.lastBones = pose.bones;
     state.lastExpressions = pose.expressions;
-    state.jitterBufferMs = buffer.delayMs;
+    // the buffer's own delay, learned from the arrivals; what it holds on top to stay in step
+    // with the voice (room/av_sync.js) is published apart: it follows the voice's buffer, seconds
+    // long on a starved machine, and says nothing of the network
+    const delay = buffer.delayMs;
+    state.jitterBufferMs = delay === null ? null : delay - buffer.extraMs;
+    state.motionHoldMs = buffer.extraMs;
   }
   return pose;
 }

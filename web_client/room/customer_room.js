@@ -85,7 +85,8 @@ export async function mountCustomerRoom(container, options) {
     logoLoaded: null,
     latency: null, // the server's hop times of the newest packet, and this page's receive→render
     receiveToRenderMs: null,
-    jitterBufferMs: null, // how far behind the least delayed recent packet poses are shown
+    jitterBufferMs: null, // how far behind the least delayed recent packet poses are shown (the buffer's own)
+    motionHoldMs: null, // held on top of that, for the voice (room/av_sync.js)
     avSyncOffsetMs: null, // the voice's wait minus the motion's, once aligned (room/av_sync.js)
     avSync: null,
     xrPresenting: false,

@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from avatar_care.live.audio_mix import CEILING, Limiter, VoiceMix, opus_encoder, to_frame
+from avatar_care.live.audio_mix import (
+    CEILING,
+    DROP_OUT_S,
+    Limiter,
+    VoiceMix,
+    opus_encoder,
+    to_frame,
+)
 from avatar_care.live.audio_relay import AudioFanout
 from avatar_care.live.demo_voice import RecordedVoice
 from avatar_care.live.ice import use_loopback_only
@@ -370,6 +377,7 @@ async def test_a_silent_voice_does_not_hold_the_mix_back_and_a_damaged_packet_is
     mix.push("a", packet(a[0]))
     assert mix.stats.passed == 1 and not mix.mixing  # alone: relayed as it came
     mix.push("b", packet(b"\xff\xff\xff\xff\x00"))  # a second voice: one damaged packet, then nothing
+    b_sent = time.monotonic()
     assert mix.mixing
     for payload in a[1:8]:
         await asyncio.sleep(0.02)
@@ -377,7 +385,11 @@ async def test_a_silent_voice_does_not_hold_the_mix_back_and_a_damaged_packet_is
     await asyncio.sleep(0.05)
     assert mix.stats.mixed >= 4  # a's frames went on being mixed while b sent nothing
     assert mix.stats.late >= 4 and mix.stats.damaged == 1
-    assert mix.mixing  # b has not been quiet long enough to leave the mix yet
+    # b has not been quiet long enough to leave the mix yet: 0.19 s of the test's sleeps against
+    # DROP_OUT_S (0.5 s), unless a busy machine held this test longer than that (once, in a full
+    # run beside the browser tests), when b may have left already; that it leaves is checked below
+    if time.monotonic() - b_sent < DROP_OUT_S:
+        assert mix.mixing
     for payload in a[8:30]:
         await asyncio.sleep(0.02)
         mix.push("a", packet(payload))
