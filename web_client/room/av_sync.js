@@ -70,9 +70,12 @@ const ALIGN_AFTER_MS = 2500;
  * their least delayed arrivals (each measured over 3 s): a stall of one stream alone (its packets
  * all late) for less than half of it does not move the mapping, nor do the first seconds after
  * the demo's recording gives way to the operator (the floors mix both senders' clocks for 3 s);
- * a lasting change (a sender's clock that slipped) is followed within half of it
+ * a lasting change is followed within half of it. 10 s was tried: the motion's clock changes
+ * when an operator's camera is lost (the server's poses go on from the last tracked frame's
+ * time, which came as late as its tracking took), and the mouth was out of step with the voice
+ * for the 5 s the median took, in one full test run (tests/browser/test_voice_only.py)
  */
-export const MAPPING_WINDOW_MS = 10_000;
+export const MAPPING_WINDOW_MS = 6_000;
 /**
  * the followed voice is taken as playing this long after its last playout seen: longer, the
  * motion stops following (its own playout goes on from where it stood); a stall the receiver
