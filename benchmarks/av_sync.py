@@ -67,14 +67,20 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="measured, after settling")
     parser.add_argument("--settle", type=float, default=12.0)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--follow",
+        action="store_true",
+        help="the aligned page's motion follows the voice pose by pose (?follow-voice)",
+    )
     args = parser.parse_args()
+    pages = dict(PAGES, aligned="&follow-voice") if args.follow else PAGES
     load_before = os.getloadavg()[0]
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
         browser = launch_chromium(p.chromium)
         with demo_server(Path(tmp) / "data") as links:
             pages = {
                 name: open_page(browser, f"{links['customer']}&sync-marks{extra}", (480, 360))
-                for name, extra in PAGES.items()
+                for name, extra in pages.items()
             }
             with marking_operator(links["operator"]) as errors:
                 since = {

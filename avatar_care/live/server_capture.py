@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 INFERENCE_SIZE: Final = 512
 MAX_RESTARTS: Final = 3
 STOP_WAIT_S: Final = 3.0
+TRANSITS_KEPT: Final = 64  # frames' transits kept until their landmarks come back (2 s at 30 a second)
 
 #: Where the landmarks go: ``MotionHub.on_tracking(frame, capture_age_ms)``.
 OnTracking = Callable[[TrackingFrame, float | None], object]
@@ -68,6 +69,10 @@ class CaptureStats:
     #: ms from the sender's camera to the decoded frame here (the video's share of the capture
     #: hop), for frames whose capture time the sender's reports give
     transit_ms: deque[float] = field(default_factory=_recent)
+    #: the same for the frames whose landmarks came back, as they come back: each is part of that
+    #: frame's capture hop (the frames replaced unread are left out: under load the newest
+    #: arrivals' transit and the older processed frames' hops are different stretches of the call)
+    processed_transit_ms: deque[float] = field(default_factory=_recent)
 
 
 class ProcessCapture:
@@ -91,6 +96,7 @@ class ProcessCapture:
         self._loop = asyncio.get_running_loop()
         self._slot = FrameSlot.create(size)
         self._recently_dropped: deque[int] = deque(maxlen=8)
+        self._transits: dict[int, float] = {}  # slot number -> the frame's transit, until it comes back
         self._last_result = 0
         self._restarts = 0
         self._stopping = False
@@ -129,13 +135,26 @@ class ProcessCapture:
         self._loop.add_reader(results_in.fileno(), self._on_result)
         logger.info("room %s: capture worker %d started", self.room_id, process.pid)
 
-    def offer(self, planes: list[Any], width: int, height: int, t_ms: float, origin_ms: float) -> None:
-        """Put a frame (I420 planes) in the slot for the worker; the one still waiting, if any, goes."""
+    def offer(
+        self,
+        planes: list[Any],
+        width: int,
+        height: int,
+        t_ms: float,
+        origin_ms: float,
+        transit_ms: float | None = None,
+    ) -> None:
+        """Put a frame (I420 planes) in the slot for the worker; the one still waiting, if any, goes.
+        ``transit_ms``: the frame's time from the sender's camera, where known (CaptureStats)."""
         if self._stopping:
             return
         previous = self._slot.written
         self._slot.write(planes, width, height, t_ms, origin_ms)
         self.stats.offered += 1
+        if transit_ms is not None:
+            self._transits[self._slot.written] = transit_ms
+            while len(self._transits) > TRANSITS_KEPT:  # (dicts keep their order: the oldest first)
+                del self._transits[next(iter(self._transits))]
         if previous and self._slot.taken < previous:
             # Replaced unread. (The worker may be finishing its copy right now; if its landmarks do
             # come back, the count is undone in _on_result.)
@@ -179,6 +198,9 @@ class ProcessCapture:
             logger.error("room %s: capture worker sent an unknown message %r", self.room_id, kind)
             return
         self.stats.processed += 1
+        transit = self._transits.pop(number, None)
+        if transit is not None:
+            self.stats.processed_transit_ms.append(transit)
         frame = pickle.loads(body)  # from the worker this process started, never from a peer
         # the age runs to the moment the landmarks reach the event loop
         self._on_tracking(frame, time.monotonic() * 1000.0 - origin_ms)
@@ -289,7 +311,8 @@ async def capture_track(
                 else:
                     origin_ms = captured_ms
                     capture.stats.transit_ms.append(arrived_ms - captured_ms)
-                capture.offer(planes, width, height, t_ms - start, origin_ms)
+                transit = None if captured_ms is None else arrived_ms - captured_ms
+                capture.offer(planes, width, height, t_ms - start, origin_ms, transit)
             except SlotError as exc:  # a frame this slot cannot take: skipped, the next may do
                 logger.warning("room %s: server capture skipped a frame: %s", capture.room_id, exc)
     except MediaStreamError:

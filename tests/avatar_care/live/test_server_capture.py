@@ -173,12 +173,15 @@ async def test_the_operators_camera_drives_the_customers_avatar_from_a_worker_pr
         )
         hops = room.hub.stats.hops["capture"]
         assert len(hops) >= 30 and min(hops) > 0
-        # once the sender's reports come, the video's own transit is known, and is part of the hop
+        # once the sender's reports come, the video's own transit is known, and is part of the hop:
+        # the processed frames' own transits against their hops (the newest arrivals' transits and
+        # the older processed frames' hops are different stretches of the call; under a full test
+        # run's load they differed by more than the tracking took)
         transit = capture.stats.transit_ms
-        # (the newest ten of each: the same stretch of the call, not the first seconds' against
-        # the whole run's)
+        processed = list(capture.stats.processed_transit_ms)
         assert len(transit) >= 10 and min(transit) >= 0
-        assert np.median(list(transit)[-10:]) < np.median(list(hops)[-10:])
+        assert len(processed) >= 10 and min(processed) >= 0
+        assert np.median(processed[-10:]) < np.median(list(hops)[-10:])
     finally:
         await operator.pc.close()
         await customer.pc.close()
