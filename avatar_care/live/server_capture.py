@@ -58,6 +58,10 @@ def _recent() -> deque[float]:
     return deque(maxlen=1000)
 
 
+def _recent_pairs() -> deque[tuple[float, float]]:
+    return deque(maxlen=1000)
+
+
 @dataclass
 class CaptureStats:
     offered: int = 0  # frames written to the slot
@@ -69,10 +73,11 @@ class CaptureStats:
     #: ms from the sender's camera to the decoded frame here (the video's share of the capture
     #: hop), for frames whose capture time the sender's reports give
     transit_ms: deque[float] = field(default_factory=_recent)
-    #: the same for the frames whose landmarks came back, as they come back: each is part of that
-    #: frame's capture hop (the frames replaced unread are left out: under load the newest
-    #: arrivals' transit and the older processed frames' hops are different stretches of the call)
-    processed_transit_ms: deque[float] = field(default_factory=_recent)
+    #: (transit, capture hop) in ms of each frame whose landmarks came back with its transit known:
+    #: the transit is part of that frame's hop. (The newest arrivals' transits against the newest
+    #: hops compared different frames: those replaced unread, and those that came while the
+    #: sender's clock was not known, whose hop has no transit in it.)
+    processed_transit_ms: deque[tuple[float, float]] = field(default_factory=_recent_pairs)
 
 
 class ProcessCapture:
@@ -198,12 +203,13 @@ class ProcessCapture:
             logger.error("room %s: capture worker sent an unknown message %r", self.room_id, kind)
             return
         self.stats.processed += 1
-        transit = self._transits.pop(number, None)
-        if transit is not None:
-            self.stats.processed_transit_ms.append(transit)
         frame = pickle.loads(body)  # from the worker this process started, never from a peer
         # the age runs to the moment the landmarks reach the event loop
-        self._on_tracking(frame, time.monotonic() * 1000.0 - origin_ms)
+        age = time.monotonic() * 1000.0 - origin_ms
+        transit = self._transits.pop(number, None)
+        if transit is not None:
+            self.stats.processed_transit_ms.append((transit, age))
+        self._on_tracking(frame, age)
 
     def _detach(self) -> BaseProcess | None:
         if self._results is not None:

@@ -174,14 +174,13 @@ async def test_the_operators_camera_drives_the_customers_avatar_from_a_worker_pr
         hops = room.hub.stats.hops["capture"]
         assert len(hops) >= 30 and min(hops) > 0
         # once the sender's reports come, the video's own transit is known, and is part of the hop:
-        # the processed frames' own transits against their hops (the newest arrivals' transits and
-        # the older processed frames' hops are different stretches of the call; under a full test
-        # run's load they differed by more than the tracking took)
+        # each processed frame's own transit against its own hop (the newest arrivals' transits
+        # against the newest hops compared different frames, and failed under a full run's load)
         transit = capture.stats.transit_ms
         processed = list(capture.stats.processed_transit_ms)
         assert len(transit) >= 10 and min(transit) >= 0
-        assert len(processed) >= 10 and min(processed) >= 0
-        assert np.median(processed[-10:]) < np.median(list(hops)[-10:])
+        assert len(processed) >= 10, processed
+        assert all(0 <= t < hop for t, hop in processed), processed
     finally:
         await operator.pc.close()
         await customer.pc.close()
