@@ -312,12 +312,10 @@ async def capture_track(
             try:
                 planes, width, height, converted = _planes(frame, capture.fits)
                 capture.stats.reformatted += converted
-                if captured_ms is None:
-                    origin_ms = arrived_ms
-                else:
-                    origin_ms = captured_ms
-                    capture.stats.transit_ms.append(arrived_ms - captured_ms)
                 transit = None if captured_ms is None else arrived_ms - captured_ms
+                if transit is not None:
+                    capture.stats.transit_ms.append(transit)
+                origin_ms = arrived_ms if captured_ms is None else captured_ms
                 capture.offer(planes, width, height, t_ms - start, origin_ms, transit)
             except SlotError as exc:  # a frame this slot cannot take: skipped, the next may do
                 logger.warning("room %s: server capture skipped a frame: %s", capture.room_id, exc)

@@ -180,19 +180,18 @@ export class StreamMapping {
   constructor(windowMs = MAPPING_WINDOW_MS) {
     this.windowMs = windowMs;
     this.rows = [];
+    this.ms = null; // worked out when a row comes or goes, not at every pose that reads it
   }
 
   add(atMs, voiceFloorMs, motionFloorMs) {
     this.rows.push([atMs, voiceFloorMs - motionFloorMs]);
     while (this.rows.length && this.rows[0][0] < atMs - this.windowMs) this.rows.shift();
+    this.ms = median(this.rows.map((r) => r[1]));
   }
 
   clear() {
     this.rows = [];
-  }
-
-  get ms() {
-    return this.rows.length ? median(this.rows.map((r) => r[1])) : null;
+    this.ms = null;
   }
 }
 
