@@ -20,6 +20,13 @@ customers, the operator) and hands one stream to an :class:`~avatar_care.live.au
   result. Measured (``benchmarks/capacity.py --mix-cost``): about 0.5-0.75 ms of that thread per
   20 ms frame for 2-4 voices, 2.5-3.8 % of a core per mixed stream, which would otherwise be the
   event loop's, the part of the server that saturates first.
+* An event loop held up (a busy machine) makes several ticks due at once, while the inputs'
+  frames of that time are still unread in its sockets. The late tick first waits, up to
+  :data:`SETTLE_S`, until every input has a frame for each due tick, and then makes them all (up
+  to :data:`CATCH_UP`); only after that does an input still more than :data:`QUEUE_FRAMES` behind
+  lose its oldest frames. Mixing at once would have made the due ticks without those frames and
+  then dropped them as a burst; at the switch into the mix, that dropped the relayed voice's next
+  frame and clicked (-25 dB above 3 kHz, with the loop held up 120 ms as the mix started).
 * An input whose packets stop for :data:`DROP_OUT_S` leaves the mix (a browser sends a packet every
   20 ms while its microphone is on, silence included); with one left, its packets are forwarded
   encoded again.
@@ -63,11 +70,16 @@ Samples = npt.NDArray[np.float32]
 FRAME_S = FRAME_TICKS / OPUS_CLOCK
 FIRST_TICK_S = 0.005  # the first tick comes this long after the relayed voice's next packet is due
 BEHIND_S = 0.1  # a clock this far behind (the event loop was held up) starts again from now
+HELD_UP_S = 0.01  # a tick this late found the event loop held up: the inputs' frames of that time
+SETTLE_S = 0.05  # are still in its sockets, and the tick waits (up to this long) until they are read
+SETTLE_POLL_S = 0.002
 FADE = 120  # samples (2.5 ms) of fade where an input's voice stops or starts within the mix
-FADE_IN = np.linspace(0.0, 1.0, FADE, endpoint=False, dtype=np.float32)
+# a raised cosine, not a line: a line's corners splatter above 3 kHz (measured on a 440 Hz tone
+# broken off for a frame: -55 dB with a line, -72 dB with the cosine, as the steady tone)
+FADE_IN = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, FADE, endpoint=False))).astype(np.float32)
 FADE_OUT = FADE_IN[::-1].copy()
 DROP_OUT_S = 0.5  # an input silent (no packets) this long is not mixed any more
-QUEUE_FRAMES = 5  # frames an input may have waiting; beyond that its oldest go (it came in a burst)
+QUEUE_FRAMES = 5  # frames an input may have waiting after a tick; beyond that its oldest go
 PRIME_FRAMES = 2  # frames the listener already heard, fed to a new mix encoder to start it warm
 MIX_BITRATE = 40000  # one encoder carries several voices: a little above a single voice's 32 kbit/s
 CEILING = 0.89  # the limiter's ceiling, about -1 dBFS
@@ -273,8 +285,10 @@ def _mix(encoding: _Encoding, parts: list[_Part], emit: bool) -> _Done:
 # One thread mixes for every room of the process: libopus and numpy let go of the interpreter
 # lock, so it runs beside the event loop, and one thread keeps each mix's frames in order.
 _MIXING = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="voice-mix")
-MAX_IN_FLIGHT = 8  # frames the mixing thread may be behind (160 ms) before ticks are skipped
-CATCH_UP = 5  # frames one late tick may make
+CATCH_UP = 8  # frames one late tick may make (an event loop held up 160 ms misses none)
+MAX_IN_FLIGHT = 12  # frames the mixing thread may be behind (240 ms) before ticks are skipped
+# frames an input may have waiting between ticks: its frames of a hold-up wait for their ticks
+MAX_WAITING = QUEUE_FRAMES + CATCH_UP
 MAX_FILL_TICKS = 3  # at most this long (60 ms) does a new mix wait for the relayed voice's next frame
 
 
@@ -300,6 +314,8 @@ class VoiceMix:
         self._filling = False
         self._fill_ticks = 0
         self._lead: _Input | None = None
+        self._settle_until: float | None = None  # while a late tick waits for the inputs' frames
+        self._settled_at = -1.0  # when the last such wait ended
         self._in_flight: deque[asyncio.Future[_Done]] = deque()
         # after mixing, relayed packets wait here until the last mixed frames are out
         self._draining: list[tuple[_Input, Encoded]] | None = None
@@ -330,10 +346,7 @@ class VoiceMix:
             return
         if self.mixing:
             source.waiting.append(packet)
-            while len(source.waiting) > QUEUE_FRAMES:
-                source.waiting.popleft()
-                source.broken = True
-                self.stats.dropped += 1
+            self._trim(source, MAX_WAITING)
             return
         if self._draining is not None:
             self._draining.append((source, packet))
@@ -421,6 +434,12 @@ class VoiceMix:
         # read the packets that came meanwhile, so the time it was held up is not the inputs'
         # silence: it is added to the time they may be quiet before they leave the mix.
         held_up = max(0.0, loop.time() - self._tick_at)
+        # (ticks that fell due during a hold-up already waited for: they follow without waiting)
+        if held_up > HELD_UP_S and self._tick_at > self._settled_at and self._unread(held_up, loop.time()):
+            self._tick = loop.call_later(SETTLE_POLL_S, self.tick)
+            return
+        if self._settle_until is not None:
+            self._settle_until, self._settled_at = None, loop.time()
         for _ in range(CATCH_UP):
             active = self.active(grace=held_up)
             if len(active) <= 1:
@@ -433,9 +452,38 @@ class VoiceMix:
             self._tick_at += FRAME_S
             if self._tick_at > loop.time():
                 break
+        if self._tick_at > loop.time():
+            # caught up: an input still this far behind the mix's clock (its sender's network
+            # delivered a burst) loses its oldest frames, which would otherwise be heard as late as
+            # they are for as long as the mix goes on
+            for source in self._inputs.values():
+                self._trim(source, QUEUE_FRAMES)
         if self._tick_at < loop.time() - BEHIND_S:
             self._tick_at = loop.time() + FRAME_S
         self._tick = loop.call_at(self._tick_at, self.tick)
+
+    def _trim(self, source: _Input, frames: int) -> None:
+        while len(source.waiting) > frames:
+            source.waiting.popleft()
+            source.broken = True
+            self.stats.dropped += 1
+
+    def _unread(self, held_up: float, now: float) -> bool:
+        """Whether a late tick should wait: an input in the mix has fewer frames waiting than
+        ticks are due, and the wait has not yet lasted :data:`SETTLE_S`.
+
+        While the event loop was held up, the senders went on; what they sent is in the sockets,
+        and takes the loop a few turns to read. Mixing at once would make every due tick without
+        those frames (each input silent, its voice faded out and in) and then drop them as a burst
+        too many to queue; and a new mix would give up waiting for the relayed voice, whose frame
+        is there but unread, and cut it off with a click.
+        """
+        if self._settle_until is None:
+            self._settle_until = now + SETTLE_S
+        if now >= self._settle_until:
+            return False
+        due = min(int(held_up / FRAME_S) + 1, CATCH_UP)
+        return any(len(self._inputs[name].waiting) < due for name in self.active(grace=held_up))
 
     def _mix_frame(self, sources: list[_Input]) -> None:
         """Ask for the frames held since the last tick to be mixed, and each input's next held."""

@@ -239,7 +239,13 @@ async def test_a_customer_leaving_mid_mix_leaves_the_other_audible(room: LiveRoo
     await operator.close()
 
 
-async def test_switching_between_relaying_and_mixing_keeps_time_and_makes_no_click(room: LiveRoom) -> None:
+@pytest.mark.parametrize("held_up_s", [0.0, 0.12], ids=["quiet", "loop-held-up"])
+async def test_switching_between_relaying_and_mixing_keeps_time_and_makes_no_click(
+    room: LiveRoom, held_up_s: float
+) -> None:
+    """With ``held_up_s``, the event loop (everyone's: the room's and the peers') is held up that
+    long just as the mix starts and again while it goes on, as a busy machine holds it up."""
+    loop = asyncio.get_running_loop()
     operator = Person("landmarks", hz=None)
     await operator.connect(room.operator_offer)
     steady, joining = Speaker(440), Speaker(1000)
@@ -248,12 +254,19 @@ async def test_switching_between_relaying_and_mixing_keeps_time_and_makes_no_cli
     assert not room.operator_hears.mixing  # one voice: relayed
     await joining.connect(lambda sdp: room.customer_offer("joining", sdp))
     await until(lambda: room.operator_hears.mixing)
+    if held_up_s:
+        time.sleep(held_up_s)  # the first ticks of the mix fall due, the voices' frames unread
+        loop.call_later(0.5, time.sleep, held_up_s)
     await asyncio.sleep(1.0)
     joining.tone.stop_at = joining.tone.n + 2  # fades out, then its packets stop: it drops out
     await until(lambda: not room.operator_hears.mixing)
     await asyncio.sleep(0.6)
     stats = room.operator_hears.stats
     assert stats.switches >= 2 and stats.mixed >= 40 and stats.passed >= 50
+    # a hold-up's frames come late, all together, and each has its tick: before the mix waited for
+    # them, each hold-up here lost two or three (6 in all, measured). A busy machine may still put a
+    # voice a frame further behind now and then, which costs it a frame when it is too far behind.
+    assert stats.dropped <= 2, stats
     assert "joining" in room.customers  # still in the room, only no longer in the mix
     assert goes_forward(operator.heard), sorted(set(rtp_steps(operator.heard)))
     # the mix's encoder is mono and the customers' (aiortc's) stereo: the TOC byte shows each switch
@@ -264,7 +277,7 @@ async def test_switching_between_relaying_and_mixing_keeps_time_and_makes_no_cli
     for i in switches:
         # each tone fades in and out, so broadband energy here can only come from the switch
         around = signal[(i - 3) * SAMPLES : (i + 4) * SAMPLES]
-        assert high_band_db(around) < -50, (i, high_band_db(around))
+        assert high_band_db(around) < -50, (i, high_band_db(around), stats)
     for p in (operator, steady, joining):
         await p.close()
 
