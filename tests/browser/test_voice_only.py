@@ -124,7 +124,9 @@ def test_an_operator_without_a_camera_goes_live_and_the_avatar_speaks_with_the_v
         customer.wait_for_function("window.avatarCare.packetsReceived > 30", timeout=LOAD_TIMEOUT_MS)
         speaking, pausing, blinks = watch_mouth(customer, WATCH_S)
         # every row, for reading a failure: [ms, level heard, mouth, blink, arm, followed, waiting]
-        (artifacts / "voice-only-trace.json").write_text(json.dumps(customer.evaluate("window.avatarCare.trace")))
+        (artifacts / "voice-only-trace.json").write_text(
+            json.dumps(customer.evaluate("window.avatarCare.trace"))
+        )
         assert_the_mouth_follows_the_voice(speaking, pausing)
         assert max(blinks) > 0.3, "the avatar never blinked"
         (artifacts / "voice-only-mouth.txt").write_text(
