@@ -33,7 +33,8 @@
 // motionTargetMs, audioTargetMs, voiceMeasure ("playout" or "stats"), ...}, avSyncHistory (the
 // last ten minutes of them). With `trace`, it also records every 10 ms what is heard (the received voice's
 // level) and what the avatar shows at that moment (mouth, blink, right upper arm; whether it followed
-// the voice, whether it waited at the newest packet), for tests and
+// the voice, whether it waited at the newest packet, how far the pose shown was from the voice's
+// moment), for tests and
 // diagnostics, in state.trace. With `marks`, it notes when a sharp sound starts in the voice heard
 // (on the audio thread: sound_starts_worklet.js) and when the avatar's right arm is raised above
 // the shoulder in the buffer's poses, in state.syncMarks {heard: [ms], seen: [ms], ears}
@@ -344,7 +345,8 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
       // (then, for reading a failure: whether the motion followed the voice, and whether the pose
       // shown waited at the newest packet)
       const waiting = pose.tMs >= buffer.packets[buffer.packets.length - 1].tMs ? 1 : 0;
-      state.trace.push([now, level, mouth, pose.expressions.blink ?? 0, arm[2], buffer.followed ? 1 : 0, waiting]);
+      const gap = buffer.followed ? buffer.followGapMs : 0;
+      state.trace.push([now, level, mouth, pose.expressions.blink ?? 0, arm[2], buffer.followed ? 1 : 0, waiting, gap]);
       if (state.trace.length > TRACE_ROWS) state.trace.splice(0, state.trace.length - TRACE_ROWS);
     }, TRACE_EVERY_MS);
   }

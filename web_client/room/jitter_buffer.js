@@ -114,6 +114,7 @@ export class JitterBuffer {
     this.missed = 0;
     this.clock = null; // follow(): the capture time to show at each moment, or null
     this.followed = false; // the last pose shown was the followed clock's moment
+    this.followGapMs = 0; // the pose shown less the clock's moment (never back, the catch-up, waits)
     this._reset();
   }
 
@@ -299,6 +300,7 @@ export class JitterBuffer {
         this.waits += 1; // the motion is later than the voice: the newest pose waits
         t = newest.tMs;
       }
+      this.followGapMs = t - wanted; // for diagnostics: how far the pose shown is from the clock's
       // the hold is whatever puts the playout there: delayMs tells the delay shown, and the
       // buffer's own playout goes on from here when the clock has no answer
       this.extraMs = nowMs - this.lagMs - t;

@@ -254,12 +254,13 @@ test("a followed clock is shown pose by pose: it stands still, catches up at mos
   for (let now = 5000; now < 12000; now += 1000 / 60) {
     while (5000 + next * 33.3 + 10 + rnd() * 2 <= now) jb.push(packet(next, next * 33.3, next * 33.3 * 0.02), now), (next += 1);
     const pose = jb.sample(now);
-    if (pose) frames.push({ now, tMs: pose.tMs, followed: jb.followed, want: voiceAt(now) });
+    if (pose) frames.push({ now, tMs: pose.tMs, followed: jb.followed, want: voiceAt(now), gap: jb.followGapMs });
   }
   const following = frames.filter((f) => f.now >= 6100);
   assert.ok(following.every((f) => f.followed));
   // on the voice's moment wherever the 2x limit lets it be
   for (const f of following) assert.ok(Math.abs(f.tMs - f.want) < 1e-6, `shown ${f.tMs}, the voice at ${f.want}`);
+  for (const f of following) assert.ok(Math.abs(f.gap) < 1e-6, `a gap of ${f.gap} ms noted`);
   for (let i = 1; i < frames.length; i++) {
     const shown = frames[i].tMs - frames[i - 1].tMs;
     const passed = frames[i].now - frames[i - 1].now;
@@ -272,6 +273,7 @@ test("a followed clock is shown pose by pose: it stands still, catches up at mos
   const pose = jb.sample(end);
   assert.equal(pose.tMs, jb.packets[jb.packets.length - 1].tMs);
   assert.equal(jb.waits, waitsBefore + 1);
+  assert.equal(jb.followGapMs, pose.tMs - 1e9); // noted: the pose shown is that far from the clock's
   // no answer: the buffer's own playout goes on from the pose it stood at, without a jump
   const at = jb.shownMs;
   jb.follow(() => null);
