@@ -5,6 +5,7 @@ operator ends the consultation, the customer's room unmounts."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -155,12 +156,18 @@ def test_the_consultation_has_its_live_room_and_a_supervisor_listens(
     )
     supervisor_hearing = time.monotonic() - asked
     # by default (capture=auto) tracking starts on the page's thread and moves to the worker once it
-    # has answered a frame; a worker given up leaves its reason in captureFallback
+    # has answered a frame; a worker given up leaves its reason in captureFallback. The one reason
+    # allowed here is a start that took too long (web_client/console/edge_tracker.js,
+    # STAGE_TIMEOUT_MS): on two cores shared with the rest of the suite the worker's WebGL2 check
+    # has taken over 15 s, and the page then tracks on, as it should; any other reason is a fault.
     capture = operator.evaluate(
         "({thread: window.avatarCare.captureThread, fallback: window.avatarCare.captureFallback})"
     )
     capture_log.append(f"{time.monotonic() - opened:6.1f} s (capture: {capture})")
-    assert capture["thread"] in ("page", "worker") and capture["fallback"] is None, capture
+    assert capture["thread"] in ("page", "worker"), capture
+    if capture["fallback"] is not None:
+        assert capture["thread"] == "page", capture
+        assert re.fullmatch(r"the capture worker's [\w ]+ took over \d+ s", capture["fallback"]), capture
     (artifacts / "consultation-timings.txt").write_text(
         f"accept to customer's room connected s: {customer_connected:.1f}\n"
         f"accept to operator's console connected s: {operator_connected:.1f}\n"
