@@ -21,9 +21,9 @@ customers, the operator) and hands one stream to an :class:`~avatar_care.live.au
   20 ms frame for 2-4 voices, 2.5-3.8 % of a core per mixed stream, which would otherwise be the
   event loop's, the part of the server that saturates first.
 * An event loop held up (a busy machine) makes several ticks due at once, while the inputs'
-  frames of that time are still unread in its sockets. The late tick first waits, up to
-  :data:`SETTLE_S`, until every input has a frame for each due tick, and then makes them all (up
-  to :data:`CATCH_UP`); only after that does an input still more than :data:`QUEUE_FRAMES` behind
+  frames of that time are still unread in its sockets. The late tick first waits, while they keep
+  coming and up to :data:`SETTLE_MAX_S`, until every input has a frame for each due tick, and then
+  makes them all (up to :data:`CATCH_UP`); only after that does an input still more than :data:`QUEUE_FRAMES` behind
   lose its oldest frames. Mixing at once would have made the due ticks without those frames and
   then dropped them as a burst; at the switch into the mix, that dropped the relayed voice's next
   frame and clicked (-25 dB above 3 kHz, with the loop held up 120 ms as the mix started).
@@ -71,7 +71,10 @@ FRAME_S = FRAME_TICKS / OPUS_CLOCK
 FIRST_TICK_S = 0.005  # the first tick comes this long after the relayed voice's next packet is due
 BEHIND_S = 0.1  # a clock this far behind (the event loop was held up) starts again from now
 HELD_UP_S = 0.01  # a tick this late found the event loop held up: the inputs' frames of that time
-SETTLE_S = 0.05  # are still in its sockets, and the tick waits (up to this long) until they are read
+# are still in its sockets, and the tick waits until they are read: while they keep coming (no
+# pause of SETTLE_QUIET_S), for at most SETTLE_MAX_S
+SETTLE_QUIET_S = 0.02
+SETTLE_MAX_S = 0.15
 SETTLE_POLL_S = 0.002
 FADE = 120  # samples (2.5 ms) of fade where an input's voice stops or starts within the mix
 # a raised cosine, not a line: a line's corners splatter above 3 kHz (measured on a 440 Hz tone
@@ -285,8 +288,8 @@ def _mix(encoding: _Encoding, parts: list[_Part], emit: bool) -> _Done:
 # One thread mixes for every room of the process: libopus and numpy let go of the interpreter
 # lock, so it runs beside the event loop, and one thread keeps each mix's frames in order.
 _MIXING = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="voice-mix")
-CATCH_UP = 8  # frames one late tick may make (an event loop held up 160 ms misses none)
-MAX_IN_FLIGHT = 12  # frames the mixing thread may be behind (240 ms) before ticks are skipped
+CATCH_UP = 12  # frames one late tick may make (an event loop held up 240 ms misses none)
+MAX_IN_FLIGHT = 16  # frames the mixing thread may be behind (320 ms) before ticks are skipped
 # frames an input may have waiting between ticks: its frames of a hold-up wait for their ticks
 MAX_WAITING = QUEUE_FRAMES + CATCH_UP
 MAX_FILL_TICKS = 3  # at most this long (60 ms) does a new mix wait for the relayed voice's next frame
@@ -314,8 +317,12 @@ class VoiceMix:
         self._filling = False
         self._fill_ticks = 0
         self._lead: _Input | None = None
-        self._settle_until: float | None = None  # while a late tick waits for the inputs' frames
-        self._settled_at = -1.0  # when the last such wait ended
+        # while a late tick waits for the inputs' frames: since when, how many were waiting at
+        # the last frame that came, and when that was; and when the last such wait ended
+        self._settle_started: float | None = None
+        self._settle_seen = 0
+        self._settle_progress_at = 0.0
+        self._settled_at = -1.0
         self._in_flight: deque[asyncio.Future[_Done]] = deque()
         # after mixing, relayed packets wait here until the last mixed frames are out
         self._draining: list[tuple[_Input, Encoded]] | None = None
@@ -438,8 +445,8 @@ class VoiceMix:
         if held_up > HELD_UP_S and self._tick_at > self._settled_at and self._unread(held_up, loop.time()):
             self._tick = loop.call_later(SETTLE_POLL_S, self.tick)
             return
-        if self._settle_until is not None:
-            self._settle_until, self._settled_at = None, loop.time()
+        if self._settle_started is not None:
+            self._settle_started, self._settled_at = None, loop.time()
         for _ in range(CATCH_UP):
             active = self.active(grace=held_up)
             if len(active) <= 1:
@@ -470,20 +477,27 @@ class VoiceMix:
 
     def _unread(self, held_up: float, now: float) -> bool:
         """Whether a late tick should wait: an input in the mix has fewer frames waiting than
-        ticks are due, and the wait has not yet lasted :data:`SETTLE_S`.
+        ticks are due, frames still came within :data:`SETTLE_QUIET_S`, and the wait has not yet
+        lasted :data:`SETTLE_MAX_S`.
 
         While the event loop was held up, the senders went on; what they sent is in the sockets,
         and takes the loop a few turns to read. Mixing at once would make every due tick without
         those frames (each input silent, its voice faded out and in) and then drop them as a burst
         too many to queue; and a new mix would give up waiting for the relayed voice, whose frame
-        is there but unread, and cut it off with a click.
+        is there but unread, and cut it off with a click. A busy machine reads them slowly, a few
+        at a time (a fixed 50 ms wait dropped 10 frames of a 120 ms hold-up in a full test run);
+        an input whose sender really stopped brings none, and the wait ends soon after.
         """
-        if self._settle_until is None:
-            self._settle_until = now + SETTLE_S
-        if now >= self._settle_until:
+        active = self.active(grace=held_up)
+        waiting = sum(len(self._inputs[name].waiting) for name in active)
+        if self._settle_started is None:
+            self._settle_started, self._settle_seen, self._settle_progress_at = now, waiting, now
+        elif waiting > self._settle_seen:
+            self._settle_seen, self._settle_progress_at = waiting, now
+        if now - self._settle_started >= SETTLE_MAX_S or now - self._settle_progress_at >= SETTLE_QUIET_S:
             return False
         due = min(int(held_up / FRAME_S) + 1, CATCH_UP)
-        return any(len(self._inputs[name].waiting) < due for name in self.active(grace=held_up))
+        return any(len(self._inputs[name].waiting) < due for name in active)
 
     def _mix_frame(self, sources: list[_Input]) -> None:
         """Ask for the frames held since the last tick to be mixed, and each input's next held."""
