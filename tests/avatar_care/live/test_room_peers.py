@@ -179,12 +179,19 @@ async def test_the_output_clock_sends_30_packets_a_second_from_slower_capture(ro
         raised = {"rightUpperArm": rq((0, 0, 1), -40 - 2.0 * i)}
         operator.channel.send(json.dumps(make_frame(raised, t_ms=i * 100.0).to_json()))
         await asyncio.sleep(max(0.0, start + (i + 1) * 0.1 - loop.time()))
+    # the last frames may still be on their way on a busy machine: wait for them (up to 2 s), then
+    # count the packets of the two seconds of capture (fillers sent after it carry later times)
+    deadline = loop.time() + 2.0
+    while sum(decode(p).timing is not None for p in customer.received) < 20 and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+    filled_by_server = room.hub.stats.packets_filled
     packets = [decode(p) for p in customer.received]
     tracked = [p for p in packets if p.timing is not None]
     filled = [p for p in packets if p.timing is None]
     assert len(tracked) >= 17
-    assert 50 <= len(packets) <= 66  # about 30 a second over the two seconds
-    assert abs(room.hub.stats.packets_filled - len(filled)) <= 3  # a few may still be on the way
+    assert abs(filled_by_server - len(filled)) <= 3  # a few may still be on the way
+    in_capture = [p for p in packets if p.pose.t_ms < 2000.0]
+    assert 50 <= len(in_capture) <= 66  # about 30 a second over the two seconds
     # a filler carries forward the newest tracked frame the server had when it went out (the one
     # sent just before it): later in capture time, and the arm at least as high (it keeps rising)
     inner = [p for p in filled if p.seq < tracked[-1].seq and p.seq > tracked[0].seq]
