@@ -23,8 +23,8 @@ customers, the operator) and hands one stream to an :class:`~avatar_care.live.au
 * An event loop held up (a busy machine) makes several ticks due at once, while the inputs'
   frames of that time are still unread in its sockets. The late tick first waits, while they keep
   coming and up to :data:`SETTLE_MAX_S`, until every input has a frame for each due tick, and then
-  makes them all (up to :data:`CATCH_UP`); only after that does an input still more than :data:`QUEUE_FRAMES` behind
-  lose its oldest frames. Mixing at once would have made the due ticks without those frames and
+  makes them all (up to :data:`CATCH_UP`); only after that does an input still more than
+  :data:`QUEUE_FRAMES` behind lose its oldest frames. Mixing at once would have made the due ticks without those frames and
   then dropped them as a burst; at the switch into the mix, that dropped the relayed voice's next
   frame and clicked (-25 dB above 3 kHz, with the loop held up 120 ms as the mix started).
 * An input whose packets stop for :data:`DROP_OUT_S` leaves the mix (a browser sends a packet every
