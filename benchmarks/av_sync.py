@@ -68,12 +68,12 @@ def main() -> int:
     parser.add_argument("--settle", type=float, default=12.0)
     parser.add_argument("--json", type=Path)
     parser.add_argument(
-        "--follow",
+        "--hold",
         action="store_true",
-        help="the aligned page's motion follows the voice pose by pose (?follow-voice)",
+        help="the aligned page's motion only held to the voice's delay, not following it (?hold-voice)",
     )
     args = parser.parse_args()
-    pages = dict(PAGES, aligned="&follow-voice") if args.follow else PAGES
+    pages = dict(PAGES, aligned="&hold-voice") if args.hold else PAGES
     load_before = os.getloadavg()[0]
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
         browser = launch_chromium(p.chromium)

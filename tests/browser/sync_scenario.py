@@ -85,10 +85,15 @@ class Bursts(MediaStreamTrack):
 
 
 async def operate(
-    signaling: str, join: dict[str, str], stop: threading.Event, ready: threading.Event
+    signaling: str,
+    join: dict[str, str],
+    stop: threading.Event,
+    ready: threading.Event,
+    motion: bool = True,
 ) -> None:
     """The operator, joined with ``join`` (the signaling's join message: a demo room's operator key
-    or a consultation's operator token), until ``stop``."""
+    or a consultation's operator token), until ``stop``; without ``motion`` its landmark channel
+    opens but carries nothing (a console with a microphone and no camera)."""
     clock = Clock()
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTrack(Bursts(clock))
@@ -106,7 +111,9 @@ async def operate(
         ready.set()
         start = clock.begin()
         m = 0
-        while not stop.is_set() and channel.readyState == "open":
+        while not motion and not stop.is_set():
+            await asyncio.sleep(0.05)
+        while motion and not stop.is_set() and channel.readyState == "open":
             # motion frame m at the same instant as the voice's sample m / 30 s; none of the past
             m = max(m, int((time.monotonic() - start) * 30.0))
             await asyncio.sleep(max(0.0, start + m / 30.0 - time.monotonic()))
@@ -121,19 +128,21 @@ async def operate(
 
 
 @contextmanager
-def marking_operator(operator_link: str) -> Iterator[list[BaseException]]:
+def marking_operator(operator_link: str, motion: bool = True) -> Iterator[list[BaseException]]:
     """The operator above in the demo room of ``operator_link``, connected when this yields; the
     list holds what went wrong in its thread (empty while all is well)."""
     url = urlparse(operator_link)
     # the operator's key rides in the link's fragment (never sent to a server in a Referer or log)
     key = parse_qs(url.fragment or url.query)["key"][0]
     join = {"type": "join", "role": "operator", "operator_key": key}
-    with marking_operator_at(f"ws://{url.netloc}/ws/rooms/demo", join) as errors:
+    with marking_operator_at(f"ws://{url.netloc}/ws/rooms/demo", join, motion) as errors:
         yield errors
 
 
 @contextmanager
-def marking_operator_at(signaling: str, join: dict[str, str]) -> Iterator[list[BaseException]]:
+def marking_operator_at(
+    signaling: str, join: dict[str, str], motion: bool = True
+) -> Iterator[list[BaseException]]:
     """The operator above on the room socket ``signaling``, joined with ``join``, in a thread of
     this process; connected when this yields, the list holding what went wrong in its thread."""
     stop, ready = threading.Event(), threading.Event()
@@ -142,7 +151,7 @@ def marking_operator_at(signaling: str, join: dict[str, str]) -> Iterator[list[B
     def run() -> None:
         use_loopback_only()
         try:
-            asyncio.run(operate(signaling, join, stop, ready))
+            asyncio.run(operate(signaling, join, stop, ready, motion))
         except BaseException as exc:  # reported by the caller
             errors.append(exc)
             ready.set()

@@ -123,7 +123,9 @@ def test_an_operator_without_a_camera_goes_live_and_the_avatar_speaks_with_the_v
         customer = open_page(voice_browser, f"{links['customer']}&trace", (640, 480))
         customer.wait_for_function("window.avatarCare.packetsReceived > 30", timeout=LOAD_TIMEOUT_MS)
         speaking, pausing, blinks = watch_mouth(customer, WATCH_S)
-        # every row, for reading a failure: [ms, level heard, mouth, blink, arm, followed, waiting, gap]
+        # every row, for reading a failure: [ms, level heard, mouth, blink, arm, followed, waiting,
+        # gap, the pose's capture time, the newest packet's, the newest voice arrival's age, the
+        # last playout's age]
         (artifacts / "voice-only-trace.json").write_text(
             json.dumps(customer.evaluate("window.avatarCare.trace"))
         )

@@ -14,9 +14,8 @@
 //   messages reach the page on its main thread, late by whatever the page was doing (drawing a
 //   frame in software takes hundreds of ms), while the voice's packets reach the audio buffer on
 //   threads of their own; the least delayed packet is the one the page took at once.
-// - the voice later: with `follow` (`?follow-voice`; not yet the default: under a full test run's
-//   load the mouth stood open through the receiver's concealment in the voice's pauses), where the
-//   voice's playout is timed, the motion follows it pose by pose
+// - the voice later: with `follow` (the customer page's default; `?hold-voice` turns it off), where
+//   the voice's playout is timed, the motion follows it pose by pose
 //   (JitterBuffer.follow): each pose shown is the one said at the moment of the voice heard then,
 //   on the voice's RTP timeline put on the motion's capture clock by the two streams' least
 //   delayed arrivals (both leave the operator on one clock, and the least delayed packets of each
@@ -34,13 +33,14 @@
 // last ten minutes of them). With `trace`, it also records every 10 ms what is heard (the received voice's
 // level) and what the avatar shows at that moment (mouth, blink, right upper arm; whether it followed
 // the voice, whether it waited at the newest packet, how far the pose shown was from the voice's
-// moment), for tests and
-// diagnostics, in state.trace. With `marks`, it notes when a sharp sound starts in the voice heard
+// moment, the pose's capture time and the newest packet's, how old the newest voice arrival and
+// the last playout seen are), for tests and diagnostics, in state.trace. With `marks`, it notes when a sharp sound starts in the voice heard
 // (on the audio thread: sound_starts_worklet.js) and when the avatar's right arm is raised above
 // the shoulder in the buffer's poses, in state.syncMarks {heard: [ms], seen: [ms], ears}
 // (performance.now() times): a clap or a tone with a raised arm, sent together by the operator,
 // shows the offset as the customer lives it.
 
+import { VISEMES } from "./jitter_buffer.js";
 import { prepareVoiceWatch, watchVoice } from "./voice_clock.js";
 
 /** the voice's playout is read this often; the stats every STATS_EVERY reads (once a second) */
@@ -89,7 +89,6 @@ const FOLLOW_STALE_MS = 600;
 /** the most the voice is held back for the motion (EN 301 549's 100 ms, with room for the motion buffer's own swings) */
 export const MAX_AUDIO_HOLD_MS = 400;
 const TRACE_ROWS = 6000;
-const VISEMES = ["aa", "ih", "ou", "ee", "oh"];
 const MARKS_EVERY_MS = 50;
 const MARK_LEVEL = 0.05; // a sound starts: a sample above this after MARK_QUIET_MS below it
 const MARK_QUIET_MS = 300; // (a voice that stutters on a busy machine restarts within a sound: not a new one)
@@ -240,6 +239,8 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
     const played = voice.playingAt(nowMs - outputMs, FOLLOW_STALE_MS);
     return played === null ? null : played + ms;
   };
+  // how long the voice heard at nowMs has stood still (its mouth closes meanwhile)
+  const stillFor = (nowMs) => voice?.stillForMs(nowMs - outputMs) ?? 0;
   const timer = setInterval(async () => {
     tick += 1;
     const rx = latest(receiver);
@@ -301,7 +302,7 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
       current = alignment(audioMedian, motionMedian, current, outputMs);
       buffer.setDelayTarget(current.motionTargetMs);
       // the voice later, and its playout timed: the motion follows it pose by pose
-      buffer.follow(follow && current.motionTargetMs !== null && measure === "playout" ? heardMoment : null);
+      buffer.follow(follow && current.motionTargetMs !== null && measure === "playout" ? heardMoment : null, stillFor);
       setAudioTarget(rx, current.audioTargetMs);
     }
     // the offset as it is now: the voice's wait against the motion's with the hold it has reached
@@ -346,7 +347,7 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
       // shown waited at the newest packet)
       const waiting = pose.tMs >= buffer.packets[buffer.packets.length - 1].tMs ? 1 : 0;
       const gap = buffer.followed ? buffer.followGapMs : 0;
-      state.trace.push([now, level, mouth, pose.expressions.blink ?? 0, arm[2], buffer.followed ? 1 : 0, waiting, gap]);
+      state.trace.push([now, level, mouth, pose.expressions.blink ?? 0, arm[2], buffer.followed ? 1 : 0, waiting, gap, pose.tMs, buffer.packets[buffer.packets.length - 1].tMs, voice?.seen.arrivalAgeMs ?? -1, voice?.seen.playoutAgeMs ?? -1]);
       if (state.trace.length > TRACE_ROWS) state.trace.splice(0, state.trace.length - TRACE_ROWS);
     }, TRACE_EVERY_MS);
   }

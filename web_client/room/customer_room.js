@@ -60,7 +60,8 @@ const REPORT_EVERY_MS = 300;
  *          heard and shown every 10 ms in window.avatarCare.trace; `syncMarks` (`?sync-marks`):
  *          note when a sound starts and when the right arm is raised (room/av_sync.js)
  *          `?sync-off`: voice and motion measured but not aligned (benchmarks/av_sync.py)
- *          `?follow-voice`: the motion follows the voice pose by pose (room/av_sync.js)
+ *          `?hold-voice`: the motion only held to the voice's measured delay, not following it
+ *          pose by pose (the earlier way, kept for comparison: room/av_sync.js)
  * @returns {Promise<{close(): void, setLanguage(lang: string): void, showChat(messages: object[]): void,
  *          showProduct(shown: object|null): void}>}  showChat/showProduct feed the panels seen in VR
  */
@@ -248,9 +249,8 @@ export async function mountCustomerRoom(container, options) {
     trace: options.trace ?? addressHas("trace"),
     marks: options.syncMarks ?? addressHas("sync-marks"),
     align: !addressHas("sync-off"), // measured but not aligned: for the side-by-side benchmark
-    // the motion follows the voice pose by pose: an option, not yet the default (docs/live-room.md,
-    // "The motion follows the voice")
-    follow: addressHas("follow-voice"),
+    // the motion follows the voice pose by pose (docs/live-room.md, "The motion follows the voice")
+    follow: !addressHas("hold-voice"),
   });
   function setupPeer(pc) {
     peer = pc;

@@ -27,11 +27,18 @@
 // buffer plays faster to shrink. It never moves back (it waits instead), catches up at most
 // 1 + followSlew times as fast as time passes, and never runs past the newest packet. Where the
 // clock has no answer (null: no voice played lately) the buffer's own playout goes on from the
-// same pose, with the hold the following had reached.
+// same pose, with the hold the following had reached. While the voice stands still the body
+// stands still with it, but the mouth does not stay open on a voice nobody hears: `follow(clock,
+// stillFor)`, with `stillFor(nowMs)` how long the voice has stood still, closes the mouth
+// (VISEMES) over `mouthCloseMs`. Without it, in the operator's pauses (where the browser hands
+// no voice on, and the moment stands still), the avatar kept the last syllable's open mouth.
 //
 // `{ adaptive: false, delayMs }` is the fixed buffer of earlier releases (poses `delayMs` behind
 // the least delayed packet), kept for the side-by-side benchmark.
 import { seqNewer } from "../src/motion_codec.js";
+
+/** the expressions that shape the mouth for speech (the voice's visemes) */
+export const VISEMES = Object.freeze(["aa", "ih", "ou", "ee", "oh"]);
 
 function slerp(a, b, t) {
   let [bx, by, bz, bw] = b;
@@ -90,6 +97,8 @@ export const JITTER_DEFAULTS = Object.freeze({
    * is followed at 2x rather than skipping the gestures in between
    */
   followSlew: 1.0,
+  /** how fast the mouth closes once the followed voice stands still (a syllable's release) */
+  mouthCloseMs: 80,
   /** a longer silence between packets is a pause, not jitter: the stream starts afresh after it */
   pauseMs: 500,
   /** packets kept: the longest lag and extra hold, at 30 a second */
@@ -113,6 +122,7 @@ export class JitterBuffer {
     /** packets that came after the playout had passed their moment (shown, if at all, late) */
     this.missed = 0;
     this.clock = null; // follow(): the capture time to show at each moment, or null
+    this.stillFor = null; // follow(): how long the followed voice has stood still, or null
     this.followed = false; // the last pose shown was the followed clock's moment
     this.followGapMs = 0; // the pose shown less the clock's moment (never back, the catch-up, waits)
     this._reset();
@@ -178,10 +188,20 @@ export class JitterBuffer {
 
   /**
    * Show the capture time `clock(nowMs)` gives at each moment (null from it, or `clock` null: the
-   * buffer's own playout); see the header. The adaptive buffer only.
+   * buffer's own playout); `stillFor(nowMs)`: how long (ms) the voice followed has stood still,
+   * over which the mouth closes. See the header. The adaptive buffer only.
    */
-  follow(clock) {
+  follow(clock, stillFor = null) {
     this.clock = this.options.adaptive ? clock : null;
+    this.stillFor = this.clock ? stillFor : null;
+  }
+
+  /** `pose` with its mouth closed by `k` (0: as it is, 1: closed); a copy, packets stay as they came. */
+  _mouthClosed(pose, k) {
+    if (!(k > 0)) return pose;
+    const expressions = { ...pose.expressions };
+    for (const v of VISEMES) if (v in expressions) expressions[v] *= Math.max(0, 1 - k);
+    return { ...pose, expressions };
   }
 
   _holdForTarget() {
@@ -305,7 +325,8 @@ export class JitterBuffer {
       // buffer's own playout goes on from here when the clock has no answer
       this.extraMs = nowMs - this.lagMs - t;
       this.extraTargetMs = this.extraMs;
-      return this._poseAt(t);
+      const still = this.stillFor ? this.stillFor(nowMs) : 0;
+      return this._mouthClosed(this._poseAt(t), still / o.mouthCloseMs);
     }
     if (elapsed !== null) {
       this._holdForTarget();

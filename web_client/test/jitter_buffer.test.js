@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { JitterBuffer } from "../room/jitter_buffer.js";
+import { JITTER_DEFAULTS, JitterBuffer } from "../room/jitter_buffer.js";
 
 const yaw = (deg) => [0, Math.sin((deg * Math.PI) / 360), 0, Math.cos((deg * Math.PI) / 360)];
 const packet = (seq, tMs, deg) => ({ seq, tMs, bones: { head: yaw(deg) }, expressions: { aa: deg / 90 }, hipsPosition: [0, 0, 0], timing: null });
@@ -280,4 +280,34 @@ test("a followed clock is shown pose by pose: it stands still, catches up at mos
   const after = jb.sample(end + 20);
   assert.ok(after.tMs - at >= -1e-6 && after.tMs - at <= 20 * 1.4, `moved ${after.tMs - at} ms in 20`);
   assert.equal(jb.followed, false);
+});
+
+test("while the followed voice stands still the body stands with it and the mouth closes over mouthCloseMs", () => {
+  const jb = new JitterBuffer();
+  for (let i = 0; i < 90; i++) jb.push(packet(i, i * 33.3, 60), 1000 + i * 33.3 + 10); // a mouth open at aa 2/3
+  const stillAt = 3500; // the voice's moment stands still from here (a pause: nothing handed on)
+  const moment = 1800;
+  jb.follow(
+    () => moment,
+    (now) => Math.max(0, now - stillAt),
+  );
+  const open = jb.sample(stillAt);
+  assert.ok(Math.abs(open.expressions.aa - 60 / 90) < 1e-9, `aa ${open.expressions.aa}`);
+  const half = jb.sample(stillAt + JITTER_DEFAULTS.mouthCloseMs / 2);
+  assert.ok(Math.abs(half.expressions.aa - 60 / 180) < 1e-9, `aa ${half.expressions.aa} half way`);
+  assert.equal(half.tMs, moment); // the body stands where the voice stands
+  const closed = jb.sample(stillAt + JITTER_DEFAULTS.mouthCloseMs + 100);
+  assert.equal(closed.expressions.aa, 0);
+  assert.equal(closed.tMs, moment);
+  // the packets themselves keep their mouth (a look back, or the buffer's own playout, shows it)
+  assert.ok(jb.packets.every((p) => p.expressions.aa === 60 / 90));
+  // the voice moves again: the mouth is the pose's own at once
+  jb.follow(
+    () => moment + 20,
+    () => 0,
+  );
+  assert.ok(Math.abs(jb.sample(stillAt + 300).expressions.aa - 60 / 90) < 1e-9);
+  // without a stillFor (or not following), nothing closes
+  jb.follow(() => moment + 40);
+  assert.ok(Math.abs(jb.sample(stillAt + 320).expressions.aa - 60 / 90) < 1e-9);
 });

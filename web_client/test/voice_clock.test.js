@@ -63,6 +63,27 @@ test("the voice's moment at a time is read on from its last playout for at most 
   assert.equal(voice.playingAt(1700 + 200), 500 + READ_ON_MS);
   assert.equal(voice.playingAt(1700 + STALE_MS + 1), null);
   assert.equal(voice.playingAt(1700 + 500, 600), 500 + READ_ON_MS);
+  // how long it has stood still: nothing while it is read on, then the time beyond
+  assert.equal(voice.stillForMs(1700 + READ_ON_MS / 2), 0);
+  assert.equal(voice.stillForMs(1700 + READ_ON_MS + 30), 30);
+  voice.played(48 * 560, 1760); // handed on again
+  assert.equal(voice.stillForMs(1770), 0);
+  assert.equal(new VoiceDelay().stillForMs(1000), null);
+});
+
+test("while the voice's packets still come, its moment is read on though nothing is handed to the track", () => {
+  const voice = new VoiceDelay();
+  voice.arrived(0, 1000); // the timeline's moment 0
+  voice.played(48 * 100, 1200); // moment 100 played at 1200; then a pause: nothing more handed on
+  for (let k = 1; k <= 20; k++) voice.arrived(48 * 20 * k, 1000 + 20 * k); // still every 20 ms, to 400 at 1400
+  assert.equal(voice.playingAt(1450), 350); // read on at the last delay, past READ_ON_MS from the playout
+  assert.equal(voice.stillForMs(1450), 0);
+  // the packets stop (a stall): the moment goes READ_ON_MS past the newest arrived, and stands
+  assert.equal(voice.playingAt(1600), 400 + READ_ON_MS);
+  assert.equal(voice.stillForMs(1600), 500 - (400 + READ_ON_MS));
+  // stale once neither a playout nor an arrival came for staleMs
+  assert.notEqual(voice.playingAt(1400 + STALE_MS - 1), null);
+  assert.equal(voice.playingAt(1400 + STALE_MS + 1), null);
 });
 
 test("a playout read far ahead of the voice is taken only once the next read agrees; one behind at once", () => {
