@@ -108,8 +108,9 @@ def spin(stop: Any) -> None:
 
 def unwrapped(timestamps: list[int]) -> np.ndarray:
     """RTP timestamps (32-bit, wrapping) as one growing count."""
-    steps = np.diff(np.array(timestamps, dtype=np.int64))
-    steps = (steps + 2**31) % 2**32 - 2**31
+    raw = np.diff(np.array(timestamps, dtype=np.int64))
+    half = np.int64(2**31)
+    steps = np.mod(raw + half, 2 * half) - half
     return np.concatenate(([timestamps[0]], timestamps[0] + np.cumsum(steps))).astype(np.float64)
 
 
