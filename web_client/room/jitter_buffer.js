@@ -30,8 +30,9 @@
 // same pose, with the hold the following had reached. While the voice stands still the body
 // stands still with it, but the mouth does not stay open on a voice nobody hears: `follow(clock,
 // stillFor)`, with `stillFor(nowMs)` how long the voice has stood still, closes the mouth
-// (VISEMES) over `mouthCloseMs`. Without it, in the operator's pauses (where the browser hands
-// no voice on, and the moment stands still), the avatar kept the last syllable's open mouth.
+// (VISEMES) over `mouthCloseMs`: the receiver has nothing to play then and fades its made-up
+// voice out. (Before the voice's moment was read on while its packets came, voice_clock.js, it
+// also stood still in every pause, and the avatar kept the last syllable's open mouth there.)
 //
 // `{ adaptive: false, delayMs }` is the fixed buffer of earlier releases (poses `delayMs` behind
 // the least delayed packet), kept for the side-by-side benchmark.
