@@ -198,6 +198,9 @@ class Watching(Person):
 
 
 async def send_frames(operator: Person, n: int, start_ms: float = 0.0) -> None:
+    # the operator's own channel may still be opening on a busy machine (its peer connected, the
+    # customer's channel open): a send before then is refused
+    await wait_open(operator.channel)
     for i in range(n):
         operator.channel.send(json.dumps(make_frame(RAISED, t_ms=start_ms + i * 33.3).to_json()))
         await asyncio.sleep(0.033)
