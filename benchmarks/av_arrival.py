@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -34,7 +35,7 @@ from aiortc.codecs.opus import OpusDecoder
 from aiortc.jitterbuffer import JitterFrame
 
 from avatar_care.live.ice import use_loopback_only
-from rigging.codec import decode
+from rigging.codec import MotionPacket, decode
 from tests.browser import sync_scenario
 from tests.browser.live_scenario import demo_server
 from tests.network.peers import negotiate, signal_join
@@ -49,7 +50,16 @@ class Arrivals:
         self.motion: list[tuple[float, float | None]] = []  # (arrived, right upper arm's z)
 
 
-async def customer(signaling: str, seconds: float, got: Arrivals) -> None:
+#: a voice packet as it arrives: (arrival, monotonic s; its RTP timestamp; its loudest sample)
+OnVoice = Callable[[float, int, float], None]
+#: a motion packet as it arrives: (arrival, monotonic s; the packet decoded)
+OnMotion = Callable[[float, MotionPacket], None]
+
+
+async def watch(signaling: str, seconds: float, on_voice: OnVoice, on_motion: OnMotion) -> None:
+    """An aiortc customer of the room at ``signaling`` for ``seconds``: every voice packet as it
+    arrives (decoded here from its RTP payload, ahead of any jitter buffer) and every motion packet,
+    each timed on this process's monotonic clock."""
     ws, _ = await signal_join(signaling, {"role": "customer"})
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     channel = pc.createDataChannel("motion", ordered=False, maxRetransmits=0)
@@ -63,15 +73,14 @@ async def customer(signaling: str, seconds: float, got: Arrivals) -> None:
             frames = decoder.decode(JitterFrame(packet.payload, packet.timestamp))
             samples = [np.abs(f.to_ndarray()) for f in frames if isinstance(f, av.AudioFrame)]
             loudest = max((float(x.max()) / 32768 for x in samples), default=0.0)
-            got.voice.append((time.monotonic(), loudest))
+            on_voice(time.monotonic(), int(packet.timestamp), loudest)
         await handle(packet, arrival_time_ms)
 
     receiver._handle_rtp_packet = on_rtp  # type: ignore[method-assign]  # no public hook
 
     @channel.on("message")
-    def on_motion(message: bytes) -> None:
-        q = decode(message).pose.bones.get("rightUpperArm")
-        got.motion.append((time.monotonic(), float(q[2]) if q is not None else None))
+    def on_message(message: bytes) -> None:
+        on_motion(time.monotonic(), decode(message))
 
     drains: list[asyncio.Task[None]] = []
 
@@ -90,6 +99,14 @@ async def customer(signaling: str, seconds: float, got: Arrivals) -> None:
     await asyncio.sleep(seconds)
     await pc.close()
     await ws.close()
+
+
+async def customer(signaling: str, seconds: float, got: Arrivals) -> None:
+    def on_motion(arrived: float, packet: MotionPacket) -> None:
+        q = packet.pose.bones.get("rightUpperArm")
+        got.motion.append((arrived, float(q[2]) if q is not None else None))
+
+    await watch(signaling, seconds, lambda at, _rtp, loudest: got.voice.append((at, loudest)), on_motion)
 
 
 def first_after(rows: list[tuple[float, Any]], since: float, hit: Any) -> float | None:

@@ -34,16 +34,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aiortc import RTCConfiguration, RTCPeerConnection
-from aiortc.codecs.opus import OpusDecoder
-from aiortc.jitterbuffer import JitterFrame
-
 from avatar_care.live.ice import use_loopback_only
+from benchmarks.av_arrival import watch
 from rigging.audio_visemes import VISEMES
-from rigging.codec import decode
+from rigging.codec import MotionPacket
 from tests.browser import sync_scenario
 from tests.browser.live_scenario import demo_server
-from tests.network.peers import negotiate, signal_join
 
 LOUD = 0.05  # a decoded sample above this: the burst (the voice is silent between bursts)
 OPEN = 0.1  # the mouth's largest viseme weight above this: open
@@ -59,46 +55,11 @@ class Arrivals:
 
 
 async def customer(signaling: str, seconds: float, got: Arrivals) -> None:
-    ws, _ = await signal_join(signaling, {"role": "customer"})
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    channel = pc.createDataChannel("motion", ordered=False, maxRetransmits=0)
-    receiver = pc.addTransceiver("audio", direction="recvonly").receiver
-    decoder = OpusDecoder()
-    handle = receiver._handle_rtp_packet
+    def on_motion(arrived: float, packet: MotionPacket) -> None:
+        mouth = max((packet.pose.expressions.get(v, 0.0) for v in VISEMES), default=0.0)
+        got.motion.append((arrived, packet.pose.t_ms, mouth))
 
-    async def on_rtp(packet: Any, arrival_time_ms: int) -> None:
-        if packet.payload:
-            frames = decoder.decode(JitterFrame(packet.payload, packet.timestamp))
-            samples = [np.abs(f.to_ndarray()) for f in frames if isinstance(f, av.AudioFrame)]
-            loudest = max((float(x.max()) / 32768 for x in samples), default=0.0)
-            got.voice.append((time.monotonic(), int(packet.timestamp), loudest))
-        await handle(packet, arrival_time_ms)
-
-    receiver._handle_rtp_packet = on_rtp  # type: ignore[method-assign]  # no public hook
-
-    @channel.on("message")
-    def on_motion(message: bytes) -> None:
-        pose = decode(message).pose
-        mouth = max((pose.expressions.get(v, 0.0) for v in VISEMES), default=0.0)
-        got.motion.append((time.monotonic(), pose.t_ms, mouth))
-
-    drains: list[asyncio.Task[None]] = []
-
-    @pc.on("track")
-    def on_track(track: Any) -> None:
-        async def drain() -> None:
-            try:
-                while True:
-                    await track.recv()
-            except Exception:  # the track ends with the connection
-                return
-
-        drains.append(asyncio.ensure_future(drain()))
-
-    await negotiate(ws, pc)
-    await asyncio.sleep(seconds)
-    await pc.close()
-    await ws.close()
+    await watch(signaling, seconds, lambda *voice: got.voice.append(voice), on_motion)
 
 
 def spin(stop: Any) -> None:

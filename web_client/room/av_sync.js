@@ -345,9 +345,11 @@ export function syncVoiceAndMotion({ pc, receiver, buffer, state, audioContext, 
       const arm = pose.bones.rightUpperArm ?? [0, 0, 0, 1];
       // (then, for reading a failure: whether the motion followed the voice, and whether the pose
       // shown waited at the newest packet)
-      const waiting = pose.tMs >= buffer.packets[buffer.packets.length - 1].tMs ? 1 : 0;
+      const newestMs = buffer.packets[buffer.packets.length - 1].tMs;
+      const waiting = pose.tMs >= newestMs ? 1 : 0;
       const gap = buffer.followed ? buffer.followGapMs : 0;
-      state.trace.push([now, level, mouth, pose.expressions.blink ?? 0, arm[2], buffer.followed ? 1 : 0, waiting, gap, pose.tMs, buffer.packets[buffer.packets.length - 1].tMs, voice?.seen.arrivalAgeMs ?? -1, voice?.seen.playoutAgeMs ?? -1]);
+      const seen = voice?.seen;
+      state.trace.push([now, level, mouth, pose.expressions.blink ?? 0, arm[2], buffer.followed ? 1 : 0, waiting, gap, pose.tMs, newestMs, seen?.arrivalAgeMs ?? -1, seen?.playoutAgeMs ?? -1]);
       if (state.trace.length > TRACE_ROWS) state.trace.splice(0, state.trace.length - TRACE_ROWS);
     }, TRACE_EVERY_MS);
   }
